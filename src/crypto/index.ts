@@ -1,0 +1,37 @@
+export { CryptoError, CryptoErrorCode, assertBytes } from './errors.js';
+export {
+  utf8ToBytes,
+  bytesToUtf8,
+  toHex,
+  fromHex,
+  toBase64Url,
+  fromBase64Url,
+  concatBytes,
+  constantTimeEqual,
+} from './bytes.js';
+export { sha256, sha256Hex } from './hash.js';
+export { canonicalJson, canonicalBytes } from './canonical.js';
+export {
+  type SigningKeyPair,
+  type EncryptionKeyPair,
+  SEED_LENGTH,
+  PUBLIC_KEY_LENGTH,
+  SIGNATURE_LENGTH,
+  randomBytes,
+  generateSigningKeyPair,
+  signingKeyPairFromSeed,
+  generateEncryptionKeyPair,
+  encryptionKeyPairFromSeed,
+  sign,
+  verify,
+  verifyAsync,
+} from './keys.js';
+export {
+  type DidKeyType,
+  parseDidKey,
+  didFromSigningKey,
+  didFromEncryptionKey,
+  signingKeyFromDid,
+  isSigningDid,
+} from './did.js';
+export { AES_KEY_LENGTH, GCM_IV_LENGTH, seal, open, hkdf, scrypt, type ScryptParams } from './aead.js';
