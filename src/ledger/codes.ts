@@ -1,0 +1,74 @@
+/**
+ * Every outcome a transaction can have, committed in its block. Codes are stable API: never
+ * renamed, never reused for another meaning. `src/ledger/codes.test.ts` checks the registry and
+ * the contract tests reach every code.
+ */
+export const ResultCode = {
+  OK: 'OK',
+  // Envelope and authentication (checked by the runner before any contract).
+  MALFORMED_TX: 'MALFORMED_TX',
+  UNKNOWN_TX_TYPE: 'UNKNOWN_TX_TYPE',
+  BAD_SIGNATURE: 'BAD_SIGNATURE',
+  UNKNOWN_SIGNER: 'UNKNOWN_SIGNER',
+  SIGNER_DEACTIVATED: 'SIGNER_DEACTIVATED',
+  REPLAY: 'REPLAY',
+  TX_EXPIRED: 'TX_EXPIRED',
+  TX_FROM_FUTURE: 'TX_FROM_FUTURE',
+  INVALID_PAYLOAD: 'INVALID_PAYLOAD',
+  /** A contract threw something other than TxRejected: a bug, kept deterministic by committing it. */
+  CONTRACT_ERROR: 'CONTRACT_ERROR',
+  // Roles.
+  NOT_PATIENT: 'NOT_PATIENT',
+  NOT_PRACTITIONER: 'NOT_PRACTITIONER',
+  NOT_ORG_ADMIN: 'NOT_ORG_ADMIN',
+  NOT_NODE: 'NOT_NODE',
+  NOT_AUTHORIZED: 'NOT_AUTHORIZED',
+  // Governance.
+  UNKNOWN_ORG: 'UNKNOWN_ORG',
+  ORG_EXISTS: 'ORG_EXISTS',
+  PROPOSAL_EXISTS: 'PROPOSAL_EXISTS',
+  PROPOSAL_NOT_FOUND: 'PROPOSAL_NOT_FOUND',
+  PROPOSAL_CLOSED: 'PROPOSAL_CLOSED',
+  ALREADY_VOTED: 'ALREADY_VOTED',
+  NODE_EXISTS: 'NODE_EXISTS',
+  // Identity.
+  ALREADY_REGISTERED: 'ALREADY_REGISTERED',
+  UNKNOWN_PARTY: 'UNKNOWN_PARTY',
+  UNKNOWN_PATIENT: 'UNKNOWN_PATIENT',
+  PARTY_DEACTIVATED: 'PARTY_DEACTIVATED',
+  SAME_KEY: 'SAME_KEY',
+  // Consent.
+  GRANT_EXISTS: 'GRANT_EXISTS',
+  GRANT_NOT_FOUND: 'GRANT_NOT_FOUND',
+  NOT_GRANT_OWNER: 'NOT_GRANT_OWNER',
+  GRANT_REVOKED: 'GRANT_REVOKED',
+  GRANT_EXPIRED: 'GRANT_EXPIRED',
+  EXPIRY_IN_PAST: 'EXPIRY_IN_PAST',
+  NO_GRANT: 'NO_GRANT',
+  SCOPE_NOT_COVERED: 'SCOPE_NOT_COVERED',
+  REQUEST_EXISTS: 'REQUEST_EXISTS',
+  REQUEST_NOT_FOUND: 'REQUEST_NOT_FOUND',
+  REQUEST_CLOSED: 'REQUEST_CLOSED',
+  // Records.
+  RECORD_NOT_FOUND: 'RECORD_NOT_FOUND',
+  RECORD_ERASED: 'RECORD_ERASED',
+  VERSION_CONFLICT: 'VERSION_CONFLICT',
+  NOT_CUSTODIAN: 'NOT_CUSTODIAN',
+} as const;
+export type ResultCode = (typeof ResultCode)[keyof typeof ResultCode];
+
+export const RESULT_CODES: readonly ResultCode[] = Object.values(ResultCode);
+
+/** Codes after which the transaction's (signer, nonce) is spent: the signature was valid. */
+export function consumesNonce(code: ResultCode): boolean {
+  return (
+    code !== ResultCode.MALFORMED_TX &&
+    code !== ResultCode.UNKNOWN_TX_TYPE &&
+    code !== ResultCode.BAD_SIGNATURE &&
+    code !== ResultCode.UNKNOWN_SIGNER &&
+    code !== ResultCode.SIGNER_DEACTIVATED &&
+    code !== ResultCode.REPLAY &&
+    code !== ResultCode.TX_EXPIRED &&
+    code !== ResultCode.TX_FROM_FUTURE
+  );
+}

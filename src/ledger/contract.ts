@@ -1,0 +1,67 @@
+import type { ResultCode } from './codes.js';
+import type { BlockInfo, PartyRecord, TxType } from './types.js';
+
+/**
+ * What a contract sees of the world (after fabric-chaincode-node's stub): the state, the
+ * transaction and block it runs in, and its authenticated signer. Nothing else: no clock, no
+ * randomness, no I/O, so that every node computes the same result.
+ */
+export interface ContractContext {
+  readonly txId: string;
+  /** Position of the transaction in its block. */
+  readonly txIndex: number;
+  readonly block: BlockInfo;
+  /** The signer's DID; its signature has been verified by the runner. */
+  readonly signer: string;
+  /** The signer's party record, or undefined when the tx type admits unregistered signers. */
+  readonly signerParty: PartyRecord | undefined;
+  /** Network parameters from genesis. */
+  readonly params: NetworkParams;
+  get<T>(key: string): T | undefined;
+  put(key: string, value: unknown): void;
+  del(key: string): void;
+  /** Entries whose key starts with `prefix`, in ascending key order (state as of this point). */
+  range<T>(prefix: string): Array<[key: string, value: T]>;
+}
+
+export interface NetworkParams {
+  /** Largest allowed distance between a tx's issuedAt and block time, in the past. */
+  readonly txValidityMs: number;
+  /** Largest allowed distance into the future (clock skew). */
+  readonly txFutureSkewMs: number;
+  /** Fraction of active member organizations whose yes-votes admit a new organization. */
+  readonly joinQuorum: number;
+}
+
+/** Throw from a contract to reject a transaction: its writes are discarded and the code committed. */
+export class TxRejected extends Error {
+  override readonly name = 'TxRejected';
+  constructor(
+    readonly code: Exclude<ResultCode, 'OK'>,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface ContractHandler {
+  /** Tx types whose signer need not be registered (patient self-registration). */
+  readonly allowsUnregisteredSigner?: boolean;
+  /** Validates and narrows the payload; throws TxRejected(INVALID_PAYLOAD) naming the field. */
+  readonly parse: (payload: unknown) => unknown;
+  readonly execute: (ctx: ContractContext, payload: never) => void;
+}
+
+export type ContractRegistry = ReadonlyMap<TxType, ContractHandler>;
+
+/** What genesis application may do: write the founders into empty state. */
+export interface GenesisContext {
+  get<T>(key: string): T | undefined;
+  put(key: string, value: unknown): void;
+}
+
+/** The contracts a ledger runs: the transaction handlers and the genesis writer. */
+export interface ContractSuite {
+  readonly registry: ContractRegistry;
+  readonly applyGenesis: (ctx: GenesisContext, genesis: import('./types.js').GenesisDocument) => void;
+}

@@ -1,0 +1,252 @@
+import { fromBase64Url, sha256Hex, signingKeyFromDid, toBase64Url, verify, verifyAsync } from '../crypto/index.js';
+import {
+  blockHash,
+  chainStateRoot,
+  envelopeLeafHash,
+  resultsRootOf,
+  txRootOf,
+  BLOCK_VERSION,
+  ZERO_HASH,
+  type BlockHeader,
+} from './block.js';
+import { ResultCode, consumesNonce } from './codes.js';
+import { TxRejected, type ContractHandler, type ContractSuite, type NetworkParams } from './contract.js';
+import { StateKey } from './keys.js';
+import { BlockStateView, type StateSource } from './state-view.js';
+import { parseSignedTxJson, type ParsedTx } from './tx.js';
+import type { GenesisDocument, PartyRecord, TxResult, TxType } from './types.js';
+import { canonicalJson } from '../crypto/index.js';
+
+/** Answers whether a (signer, nonce) pair was spent by an earlier block. */
+export interface ReplayIndex {
+  isSpent(signer: string, nonce: string): boolean;
+}
+
+/**
+ * Signatures this node already verified (at admission), keyed by tx id. Lets the executor skip a
+ * second verification of the same bytes with the same key; verify-from-scratch passes none.
+ */
+export interface VerifiedSignatures {
+  has(txId: string, sig: string, signingKey: string): boolean;
+}
+
+export interface ExecutionEnv {
+  readonly chainId: string;
+  readonly contracts: ContractSuite;
+  readonly params: NetworkParams;
+  readonly state: StateSource;
+  readonly replay: ReplayIndex;
+  readonly verified?: VerifiedSignatures;
+}
+
+export interface ExecutedTx {
+  readonly idx: number;
+  readonly id: string;
+  readonly signer: string;
+  readonly nonce: string;
+  readonly envelope: string;
+  readonly code: ResultCode;
+  readonly message: string | null;
+  readonly spent: 0 | 1;
+}
+
+export interface ExecutedBlock {
+  readonly header: BlockHeader;
+  readonly hash: string;
+  readonly txs: readonly ExecutedTx[];
+  readonly results: readonly TxResult[];
+  readonly writes: ReadonlyMap<string, string | null>;
+}
+
+export interface PreviousBlock {
+  readonly height: number;
+  readonly hash: string;
+  readonly stateRoot: string;
+  readonly time: number;
+}
+
+/** Hash of the genesis document: block 0's prevHash. */
+export function genesisHash(genesis: GenesisDocument): string {
+  return sha256Hex(canonicalJson(genesis));
+}
+
+export function paramsOf(genesis: GenesisDocument): NetworkParams {
+  return {
+    txValidityMs: genesis.params.txValidityMs,
+    txFutureSkewMs: genesis.params.txFutureSkewMs,
+    joinQuorum: genesis.params.joinQuorum,
+  };
+}
+
+/** Builds block 0: no transactions, the founders written into state by the genesis contract. */
+export function executeGenesis(env: Pick<ExecutionEnv, 'contracts' | 'state'>, genesis: GenesisDocument): ExecutedBlock {
+  const view = new BlockStateView(env.state);
+  env.contracts.applyGenesis({ get: (k) => view.get(k), put: (k, v) => view.put(k, v) }, genesis);
+  view.commitTx();
+  const header: BlockHeader = {
+    v: BLOCK_VERSION,
+    chainId: genesis.chainId,
+    height: 0,
+    prevHash: genesisHash(genesis),
+    time: genesis.time,
+    txCount: 0,
+    txRoot: txRootOf([]),
+    resultsRoot: resultsRootOf([]),
+    stateRoot: chainStateRoot(ZERO_HASH, view.writeSet()),
+  };
+  return { header, hash: blockHash(header), txs: [], results: [], writes: view.writes };
+}
+
+interface Candidate {
+  readonly envelope: string;
+  readonly parsed: ParsedTx | undefined;
+  readonly parseError: string | undefined;
+  readonly handler: ContractHandler | undefined;
+  /** Key the signature was checked against in the parallel pre-pass, and the verdict. */
+  prepassKey?: string;
+  prepassValid?: Promise<boolean>;
+}
+
+/**
+ * Executes one block's worth of ordered envelopes on top of `prev`. Deterministic: the result
+ * depends only on the envelopes, `time`, the state and the replay index. Signatures are verified
+ * in parallel on the thread pool first (with the signers' keys as of the block start), then the
+ * transactions run in order; a signer whose key changed inside the block is re-verified.
+ */
+export async function executeBlock(
+  env: ExecutionEnv,
+  prev: PreviousBlock,
+  envelopes: readonly string[],
+  time: number,
+): Promise<ExecutedBlock> {
+  const height = prev.height + 1;
+  const view = new BlockStateView(env.state);
+  const candidates = envelopes.map((envelope): Candidate => {
+    const result = parseSignedTxJson(envelope);
+    if (!result.ok) return { envelope, parsed: undefined, parseError: result.message, handler: undefined };
+    return { envelope, parsed: result.tx, parseError: undefined, handler: env.contracts.registry.get(result.tx.signed.tx.type as TxType) };
+  });
+
+  for (const candidate of candidates) {
+    const { parsed, handler } = candidate;
+    if (!parsed || !handler) continue;
+    const key = signingKeyOf(view, parsed.signed.tx.signer, handler);
+    if (typeof key !== 'string') continue;
+    candidate.prepassKey = key;
+    candidate.prepassValid = env.verified?.has(parsed.id, parsed.signed.sig, key)
+      ? Promise.resolve(true)
+      : verifyAsync(fromBase64Url(key), parsed.txBytes, parsed.signature);
+  }
+  const prepass = await Promise.all(candidates.map((c) => c.prepassValid ?? Promise.resolve(false)));
+
+  const spentInBlock = new Set<string>();
+  const txs: ExecutedTx[] = [];
+  const results: TxResult[] = [];
+  candidates.forEach((candidate, idx) => {
+    const outcome = runOne(env, view, candidate, prepass[idx] ?? false, spentInBlock, height, idx, time);
+    const parsed = candidate.parsed;
+    const spent = parsed && consumesNonce(outcome.code) ? 1 : 0;
+    if (spent && parsed) spentInBlock.add(nonceKey(parsed.signed.tx.signer, parsed.signed.tx.nonce));
+    txs.push({
+      idx,
+      id: parsed?.id ?? sha256Hex(candidate.envelope),
+      signer: parsed?.signed.tx.signer ?? '',
+      nonce: parsed?.signed.tx.nonce ?? '',
+      envelope: candidate.envelope,
+      code: outcome.code,
+      message: outcome.message ?? null,
+      spent,
+    });
+    results.push(outcome.message === undefined ? { code: outcome.code } : { code: outcome.code, message: outcome.message });
+  });
+
+  const header: BlockHeader = {
+    v: BLOCK_VERSION,
+    chainId: env.chainId,
+    height,
+    prevHash: prev.hash,
+    time,
+    txCount: txs.length,
+    txRoot: txRootOf(txs.map((t) => envelopeLeafHash(t.envelope))),
+    resultsRoot: resultsRootOf(results),
+    stateRoot: chainStateRoot(prev.stateRoot, view.writeSet()),
+  };
+  return { header, hash: blockHash(header), txs, results, writes: view.writes };
+}
+
+function runOne(
+  env: ExecutionEnv,
+  view: BlockStateView,
+  candidate: Candidate,
+  prepassValid: boolean,
+  spentInBlock: Set<string>,
+  height: number,
+  txIndex: number,
+  time: number,
+): TxResult {
+  const { parsed, handler } = candidate;
+  if (!parsed) return { code: ResultCode.MALFORMED_TX, message: candidate.parseError ?? 'malformed envelope' };
+  const tx = parsed.signed.tx;
+  if (!handler) return { code: ResultCode.UNKNOWN_TX_TYPE, message: `unknown transaction type "${tx.type}"` };
+  if (tx.issuedAt < time - env.params.txValidityMs) {
+    return { code: ResultCode.TX_EXPIRED, message: `issued ${time - tx.issuedAt} ms before the block, window is ${env.params.txValidityMs} ms` };
+  }
+  if (tx.issuedAt > time + env.params.txFutureSkewMs) {
+    return { code: ResultCode.TX_FROM_FUTURE, message: `issued ${tx.issuedAt - time} ms after the block time` };
+  }
+  if (spentInBlock.has(nonceKey(tx.signer, tx.nonce)) || env.replay.isSpent(tx.signer, tx.nonce)) {
+    return { code: ResultCode.REPLAY, message: `nonce "${tx.nonce}" of this signer was already used` };
+  }
+  const key = signingKeyOf(view, tx.signer, handler);
+  if (typeof key !== 'string') return key;
+  const valid = key === candidate.prepassKey ? prepassValid : verify(fromBase64Url(key), parsed.txBytes, parsed.signature);
+  if (!valid) return { code: ResultCode.BAD_SIGNATURE, message: 'signature does not verify with the signer\'s current key' };
+
+  const signerParty = view.get<PartyRecord>(StateKey.party(tx.signer));
+  try {
+    const payload = handler.parse(tx.payload);
+    handler.execute(
+      {
+        txId: parsed.id,
+        txIndex,
+        block: { height, time },
+        signer: tx.signer,
+        signerParty,
+        params: env.params,
+        get: (k) => view.get(k),
+        put: (k, v) => view.put(k, v),
+        del: (k) => view.del(k),
+        range: (p) => view.range(p),
+      },
+      payload as never,
+    );
+    view.commitTx();
+    return { code: ResultCode.OK };
+  } catch (error) {
+    view.rollbackTx();
+    if (error instanceof TxRejected) return { code: error.code, message: error.message };
+    return { code: ResultCode.CONTRACT_ERROR, message: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+/**
+ * The key that must have signed a tx from `signer`: the registered party's current key, or, for
+ * tx types that admit unregistered signers, the key inside the signer's did:key.
+ */
+function signingKeyOf(view: BlockStateView, signer: string, handler: ContractHandler): string | TxResult {
+  const party = view.get<PartyRecord>(StateKey.party(signer));
+  if (party) {
+    if (party.status !== 'active') return { code: ResultCode.SIGNER_DEACTIVATED, message: 'signer is deactivated' };
+    return party.signingKey;
+  }
+  if (!handler.allowsUnregisteredSigner) return { code: ResultCode.UNKNOWN_SIGNER, message: 'signer is not registered on the ledger' };
+  try {
+    return toBase64Url(signingKeyFromDid(signer));
+  } catch (error) {
+    return { code: ResultCode.UNKNOWN_SIGNER, message: (error as Error).message };
+  }
+}
+
+function nonceKey(signer: string, nonce: string): string {
+  return `${signer}\n${nonce}`;
+}

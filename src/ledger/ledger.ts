@@ -1,0 +1,317 @@
+import { EventEmitter } from 'node:events';
+import { canonicalJson, fromBase64Url, signingKeyFromDid, toBase64Url, verifyAsync } from '../crypto/index.js';
+import type { LedgerStore, StoredTx } from '../store/index.js';
+import type { BlockHeader } from './block.js';
+import { ResultCode } from './codes.js';
+import type { ContractSuite, NetworkParams } from './contract.js';
+import { LedgerError, LedgerErrorCode } from './errors.js';
+import {
+  executeBlock,
+  executeGenesis,
+  genesisHash,
+  paramsOf,
+  type ExecutedBlock,
+  type ExecutionEnv,
+  type PreviousBlock,
+} from './executor.js';
+import { StateKey } from './keys.js';
+import type { StateSource } from './state-view.js';
+import { parseSignedTx, type ParsedTx } from './tx.js';
+import type { GenesisDocument, PartyRecord, TxResult, TxType } from './types.js';
+
+const META_GENESIS = 'genesis';
+const META_ORDERER_POSITION = 'orderer.position';
+
+/** Outcome of one committed transaction, as waiters and the API see it. */
+export interface CommittedTx {
+  readonly id: string;
+  readonly height: number;
+  readonly index: number;
+  readonly code: ResultCode;
+  readonly message?: string;
+}
+
+export interface CommittedBlock {
+  readonly header: BlockHeader;
+  readonly hash: string;
+  readonly txs: readonly CommittedTx[];
+}
+
+/** Why a submitted envelope is refused before ordering: the code it would get in a block. */
+export interface AdmissionRejection {
+  readonly code: ResultCode;
+  readonly message: string;
+  readonly index: number;
+}
+
+export interface LedgerOptions {
+  readonly store: LedgerStore;
+  readonly contracts: ContractSuite;
+  readonly genesis: GenesisDocument;
+  /** Node clock, used only for admission checks (never for execution). */
+  readonly clock?: () => number;
+}
+
+/**
+ * The replicated state machine of one node: executes ordered block cuts, commits each block
+ * atomically with its state changes, and answers queries. Emits 'block' (CommittedBlock).
+ */
+export class Ledger extends EventEmitter<{ block: [CommittedBlock] }> {
+  readonly store: LedgerStore;
+  readonly genesis: GenesisDocument;
+  readonly params: NetworkParams;
+  private readonly contracts: ContractSuite;
+  private readonly clock: () => number;
+  private head: PreviousBlock;
+  private headHeader: BlockHeader;
+  /** Signatures verified at admission: id → "sig key". Dropped once the tx is committed. */
+  private readonly verified = new Map<string, string>();
+  /** (signer, nonce) pairs admitted but not yet committed, to refuse duplicates at once. */
+  private readonly pendingNonces = new Set<string>();
+  private readonly waiters = new Map<string, Array<(tx: CommittedTx) => void>>();
+  private readonly stateSource: StateSource;
+
+  private constructor(options: LedgerOptions, head: PreviousBlock, headHeader: BlockHeader) {
+    super();
+    this.store = options.store;
+    this.contracts = options.contracts;
+    this.genesis = options.genesis;
+    this.params = paramsOf(options.genesis);
+    this.clock = options.clock ?? Date.now;
+    this.head = head;
+    this.headHeader = headHeader;
+    this.stateSource = { get: (k) => this.store.getState(k), range: (p) => this.store.rangeState(p) };
+  }
+
+  /** Opens the ledger in `store`, writing block 0 from `genesis` when the store is new. */
+  static open(options: LedgerOptions): Ledger {
+    const { store, genesis } = options;
+    const stored = store.getMeta(META_GENESIS);
+    if (stored === undefined) {
+      const block0 = executeGenesis({ contracts: options.contracts, state: emptyState }, genesis);
+      store.commitBlock({
+        block: { height: 0, hash: block0.hash, header: canonicalJson(block0.header) },
+        txs: [],
+        writes: block0.writes,
+        meta: { [META_GENESIS]: canonicalJson(genesis) },
+      });
+    } else if (stored !== canonicalJson(genesis)) {
+      throw new LedgerError(LedgerErrorCode.GENESIS_MISMATCH, 'the store belongs to another network (genesis differs)');
+    }
+    const head = store.head();
+    if (!head) throw new LedgerError(LedgerErrorCode.INVALID_GENESIS, 'store has no block 0');
+    const header = JSON.parse(head.header) as BlockHeader;
+    return new Ledger(options, { height: header.height, hash: head.hash, stateRoot: header.stateRoot, time: header.time }, header);
+  }
+
+  get height(): number {
+    return this.head.height;
+  }
+
+  get headHash(): string {
+    return this.head.hash;
+  }
+
+  get stateRoot(): string {
+    return this.head.stateRoot;
+  }
+
+  get headTime(): number {
+    return this.head.time;
+  }
+
+  get chainId(): string {
+    return this.genesis.chainId;
+  }
+
+  get genesisHash(): string {
+    return genesisHash(this.genesis);
+  }
+
+  /** The orderer position stored with the last block, to resume ordering after a restart. */
+  get ordererPosition(): string | undefined {
+    return this.store.getMeta(META_ORDERER_POSITION);
+  }
+
+  headerAt(height: number): BlockHeader | undefined {
+    if (height === this.head.height) return this.headHeader;
+    const block = this.store.getBlock(height);
+    return block ? (JSON.parse(block.header) as BlockHeader) : undefined;
+  }
+
+  /**
+   * Checks envelopes before they are ordered, against the node's clock and current state:
+   * shape, type, validity window, replay, signer and signature (verified in parallel on the thread
+   * pool). Accepted ones are returned parsed; the rest with the code a block would give them.
+   * Acceptance is not commitment: a block may still reject a tx whose state changed meanwhile.
+   */
+  async admit(envelopes: readonly unknown[]): Promise<{ accepted: ParsedTx[]; rejected: AdmissionRejection[] }> {
+    const now = this.clock();
+    const rejected: AdmissionRejection[] = [];
+    const checks: Array<{ parsed: ParsedTx; key: string; index: number; valid: Promise<boolean> }> = [];
+    const seenInRequest = new Set<string>();
+    envelopes.forEach((value, index) => {
+      const reject = (code: ResultCode, message: string) => rejected.push({ code, message, index });
+      const result = parseSignedTx(value);
+      if (!result.ok) return reject(ResultCode.MALFORMED_TX, result.message);
+      const parsed = result.tx;
+      const tx = parsed.signed.tx;
+      const handler = this.contracts.registry.get(tx.type as TxType);
+      if (!handler) return reject(ResultCode.UNKNOWN_TX_TYPE, `unknown transaction type "${tx.type}"`);
+      if (tx.issuedAt < now - this.params.txValidityMs) return reject(ResultCode.TX_EXPIRED, 'transaction is older than the validity window');
+      if (tx.issuedAt > now + this.params.txFutureSkewMs) return reject(ResultCode.TX_FROM_FUTURE, 'transaction is issued in the future');
+      const nonce = `${tx.signer}\n${tx.nonce}`;
+      if (seenInRequest.has(nonce) || this.pendingNonces.has(nonce) || this.store.isNonceSpent(tx.signer, tx.nonce)) {
+        return reject(ResultCode.REPLAY, `nonce "${tx.nonce}" of this signer was already used`);
+      }
+      seenInRequest.add(nonce);
+      const party = this.getState<PartyRecord>(StateKey.party(tx.signer));
+      let key: string;
+      if (party) {
+        if (party.status !== 'active') return reject(ResultCode.SIGNER_DEACTIVATED, 'signer is deactivated');
+        key = party.signingKey;
+      } else if (handler.allowsUnregisteredSigner) {
+        key = didKeyOrEmpty(tx.signer);
+        if (!key) return reject(ResultCode.UNKNOWN_SIGNER, 'signer is not a valid did:key');
+      } else {
+        return reject(ResultCode.UNKNOWN_SIGNER, 'signer is not registered on the ledger');
+      }
+      checks.push({ parsed, key, index, valid: verifyAsync(fromBase64Url(key), parsed.txBytes, parsed.signature) });
+    });
+    const accepted: ParsedTx[] = [];
+    for (const check of checks) {
+      const tx = check.parsed.signed.tx;
+      if (!(await check.valid)) {
+        rejected.push({ code: ResultCode.BAD_SIGNATURE, message: 'signature does not verify', index: check.index });
+        continue;
+      }
+      const nonce = `${tx.signer}\n${tx.nonce}`;
+      if (this.pendingNonces.has(nonce)) {
+        rejected.push({ code: ResultCode.REPLAY, message: `nonce "${tx.nonce}" of this signer was already used`, index: check.index });
+        continue;
+      }
+      this.pendingNonces.add(nonce);
+      this.verified.set(check.parsed.id, `${check.parsed.signed.sig} ${check.key}`);
+      accepted.push(check.parsed);
+    }
+    rejected.sort((a, b) => a.index - b.index);
+    return { accepted, rejected };
+  }
+
+  /** Forgets admitted envelopes that could not be handed to ordering. */
+  releaseAdmitted(txs: readonly ParsedTx[]): void {
+    for (const parsed of txs) {
+      this.pendingNonces.delete(`${parsed.signed.tx.signer}\n${parsed.signed.tx.nonce}`);
+      this.verified.delete(parsed.id);
+    }
+  }
+
+  /**
+   * Executes and commits the next block from an ordered cut. Block time never goes backwards.
+   * Called by the orderer, one cut at a time.
+   */
+  async applyCut(envelopes: readonly string[], cutTime: number, ordererPosition?: string): Promise<CommittedBlock> {
+    const time = Math.max(cutTime, this.head.time);
+    const executed = await executeBlock(this.executionEnv(), this.head, envelopes, time);
+    this.commit(executed, ordererPosition);
+    return this.announce(executed);
+  }
+
+  private executionEnv(): ExecutionEnv {
+    return {
+      chainId: this.genesis.chainId,
+      contracts: this.contracts,
+      params: this.params,
+      state: this.stateSource,
+      replay: { isSpent: (signer, nonce) => this.store.isNonceSpent(signer, nonce) },
+      verified: { has: (id, sig, key) => this.verified.get(id) === `${sig} ${key}` },
+    };
+  }
+
+  private commit(executed: ExecutedBlock, ordererPosition: string | undefined): void {
+    this.store.commitBlock({
+      block: { height: executed.header.height, hash: executed.hash, header: canonicalJson(executed.header) },
+      txs: executed.txs,
+      writes: executed.writes,
+      ...(ordererPosition === undefined ? {} : { meta: { [META_ORDERER_POSITION]: ordererPosition } }),
+    });
+    this.head = { height: executed.header.height, hash: executed.hash, stateRoot: executed.header.stateRoot, time: executed.header.time };
+    this.headHeader = executed.header;
+  }
+
+  private announce(executed: ExecutedBlock): CommittedBlock {
+    const height = executed.header.height;
+    const txs = executed.txs.map((tx): CommittedTx => {
+      this.verified.delete(tx.id);
+      this.pendingNonces.delete(`${tx.signer}\n${tx.nonce}`);
+      return tx.message === null
+        ? { id: tx.id, height, index: tx.idx, code: tx.code }
+        : { id: tx.id, height, index: tx.idx, code: tx.code, message: tx.message };
+    });
+    const block: CommittedBlock = { header: executed.header, hash: executed.hash, txs };
+    for (const tx of txs) {
+      const waiting = this.waiters.get(tx.id);
+      if (waiting) {
+        this.waiters.delete(tx.id);
+        for (const resolve of waiting) resolve(tx);
+      }
+    }
+    this.emit('block', block);
+    return block;
+  }
+
+  /** Resolves when the transaction `id` is committed (with any result code), or rejects on timeout. */
+  waitForCommit(id: string, timeoutMs: number): Promise<CommittedTx> {
+    const stored = this.store.getTx(id);
+    if (stored) return Promise.resolve(committedTxOf(stored));
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        const list = this.waiters.get(id);
+        const remaining = list?.filter((r) => r !== onCommit) ?? [];
+        if (remaining.length > 0) this.waiters.set(id, remaining);
+        else this.waiters.delete(id);
+        reject(new LedgerError(LedgerErrorCode.COMMIT_TIMEOUT, `transaction ${id} not committed within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const onCommit = (tx: CommittedTx) => {
+        clearTimeout(timer);
+        resolve(tx);
+      };
+      const list = this.waiters.get(id);
+      if (list) list.push(onCommit);
+      else this.waiters.set(id, [onCommit]);
+    });
+  }
+
+  getState<T>(key: string): T | undefined {
+    const raw = this.store.getState(key);
+    return raw === undefined ? undefined : (JSON.parse(raw) as T);
+  }
+
+  rangeState<T>(prefix: string): Array<[string, T]> {
+    return this.store.rangeState(prefix).map(([k, v]) => [k, JSON.parse(v) as T]);
+  }
+
+  /** A committed transaction with its result, or undefined. */
+  getTx(id: string): (CommittedTx & { envelope: string }) | undefined {
+    const stored = this.store.getTx(id);
+    return stored ? { ...committedTxOf(stored), envelope: stored.envelope } : undefined;
+  }
+}
+
+function committedTxOf(stored: StoredTx): CommittedTx {
+  const base = { id: stored.id, height: stored.height, index: stored.idx, code: stored.code as ResultCode };
+  return stored.message === null ? base : { ...base, message: stored.message };
+}
+
+const emptyState: StateSource = { get: () => undefined, range: () => [] };
+
+/** The base64url key inside a did:key, or '' when the DID is not an Ed25519 did:key. */
+function didKeyOrEmpty(did: string): string {
+  try {
+    return toBase64Url(signingKeyFromDid(did));
+  } catch {
+    return '';
+  }
+}
+
+export type { TxResult };

@@ -1,0 +1,68 @@
+import { canonicalJson } from '../crypto/index.js';
+
+/** Read access to committed world state (values are canonical JSON text). */
+export interface StateSource {
+  get(key: string): string | undefined;
+  range(prefix: string): Array<[string, string]>;
+}
+
+/**
+ * World state during the execution of one block: committed state, overlaid by the writes of the
+ * block's earlier transactions, overlaid by the current transaction's writes (dropped when the
+ * transaction is rejected).
+ */
+export class BlockStateView {
+  private readonly blockWrites = new Map<string, string | null>();
+  private txWrites = new Map<string, string | null>();
+
+  constructor(private readonly source: StateSource) {}
+
+  getRaw(key: string): string | undefined {
+    const pending = this.txWrites.has(key) ? this.txWrites.get(key) : this.blockWrites.get(key);
+    if (pending === null) return undefined;
+    if (pending !== undefined) return pending;
+    return this.source.get(key);
+  }
+
+  get<T>(key: string): T | undefined {
+    const raw = this.getRaw(key);
+    // Parsed afresh on every read so a contract can never mutate what another one sees.
+    return raw === undefined ? undefined : (JSON.parse(raw) as T);
+  }
+
+  put(key: string, value: unknown): void {
+    this.txWrites.set(key, canonicalJson(value));
+  }
+
+  del(key: string): void {
+    this.txWrites.set(key, null);
+  }
+
+  range<T>(prefix: string): Array<[string, T]> {
+    const merged = new Map<string, string | null>(this.source.range(prefix));
+    for (const overlay of [this.blockWrites, this.txWrites]) {
+      for (const [key, value] of overlay) if (key.startsWith(prefix)) merged.set(key, value);
+    }
+    const out: Array<[string, T]> = [];
+    for (const [key, value] of merged) if (value !== null) out.push([key, JSON.parse(value) as T]);
+    return out.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  }
+
+  commitTx(): void {
+    for (const [key, value] of this.txWrites) this.blockWrites.set(key, value);
+    this.txWrites = new Map();
+  }
+
+  rollbackTx(): void {
+    this.txWrites = new Map();
+  }
+
+  /** The block's write-set, sorted by key. */
+  writeSet(): Array<[string, string | null]> {
+    return [...this.blockWrites].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  }
+
+  get writes(): ReadonlyMap<string, string | null> {
+    return this.blockWrites;
+  }
+}

@@ -1,0 +1,118 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import {
+  didFromSigningKey,
+  encryptionKeyPairFromSeed,
+  fromBase64Url,
+  signingKeyPairFromSeed,
+  type EncryptionKeyPair,
+  type SigningKeyPair,
+} from '../crypto/index.js';
+import type { GenesisDocument } from '../ledger/index.js';
+import { NodeError, NodeErrorCode } from './errors.js';
+
+export const DEFAULT_HOST = '127.0.0.1';
+export const DEFAULT_PORT = 8080;
+export const DEFAULT_TX_VALIDITY_MS = 10 * 60 * 1000;
+export const DEFAULT_TX_FUTURE_SKEW_MS = 2 * 60 * 1000;
+/** Two thirds of member organizations admit a new one (a one-org network admits by itself). */
+export const DEFAULT_JOIN_QUORUM = 2 / 3;
+export const DEFAULT_COMMIT_WAIT_MS = 30_000;
+
+/** Files of a node's data folder. */
+export const DataFiles = {
+  config: (dir: string) => join(dir, 'node.json'),
+  genesis: (dir: string) => join(dir, 'genesis.json'),
+  nodeKey: (dir: string) => join(dir, 'node.key.json'),
+  store: (dir: string) => join(dir, 'ledger.sqlite'),
+  adminWallet: (dir: string) => join(dir, 'admin.wallet.json'),
+} as const;
+
+const nodeConfigSchema = z.object({
+  format: z.literal('roam-node'),
+  version: z.literal(1),
+  region: z.string().min(1).max(64),
+  org: z.object({ did: z.string(), name: z.string() }),
+  host: z.string().min(1),
+  port: z.number().int().min(0).max(65535),
+  /** The URL other nodes and clients reach this node at (registered on the ledger). */
+  publicUrl: z.string().url(),
+  ordering: z.object({ kind: z.literal('local') }),
+  block: z.object({ maxTxs: z.number().int().positive(), timeoutMs: z.number().int().positive() }).partial().default({}),
+});
+export type NodeConfigFile = z.infer<typeof nodeConfigSchema>;
+
+const nodeKeySchema = z.object({
+  format: z.literal('roam-node-key'),
+  version: z.literal(1),
+  nodeSigningSeed: z.string(),
+  nodeEncryptionSeed: z.string(),
+  orgSigningSeed: z.string(),
+  orgEncryptionSeed: z.string(),
+});
+export type NodeKeyFile = z.infer<typeof nodeKeySchema>;
+
+/** Keys a node holds: its own (signs blocks, attestations, node requests) and its organization's. */
+export interface NodeKeys {
+  readonly nodeDid: string;
+  readonly node: SigningKeyPair;
+  readonly nodeEncryption: EncryptionKeyPair;
+  readonly orgDid: string;
+  readonly org: SigningKeyPair;
+  /** The organization's X25519 key, to which patients seal record keys. */
+  readonly orgEncryption: EncryptionKeyPair;
+}
+
+/** A node's configuration, validated and frozen. */
+export interface NodeConfig {
+  readonly dataDir: string;
+  readonly file: Readonly<NodeConfigFile>;
+  readonly genesis: GenesisDocument;
+  readonly keys: NodeKeys;
+}
+
+function readJson(path: string, what: string): unknown {
+  if (!existsSync(path)) throw new NodeError(NodeErrorCode.NOT_INITIALIZED, `${what} not found at ${path}; run \`roam init\` first`);
+  try {
+    return JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new NodeError(NodeErrorCode.BAD_CONFIG, `${what} at ${path} is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+function parseWith<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+  const result = schema.safeParse(value);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    throw new NodeError(NodeErrorCode.BAD_CONFIG, `${what}: "${issue?.path.join('.') ?? ''}" ${issue?.message ?? 'is invalid'}`);
+  }
+  return result.data;
+}
+
+export function keysFromFile(file: NodeKeyFile): NodeKeys {
+  const node = signingKeyPairFromSeed(fromBase64Url(file.nodeSigningSeed));
+  const org = signingKeyPairFromSeed(fromBase64Url(file.orgSigningSeed));
+  return {
+    nodeDid: didFromSigningKey(node.publicKey),
+    node,
+    nodeEncryption: encryptionKeyPairFromSeed(fromBase64Url(file.nodeEncryptionSeed)),
+    orgDid: didFromSigningKey(org.publicKey),
+    org,
+    orgEncryption: encryptionKeyPairFromSeed(fromBase64Url(file.orgEncryptionSeed)),
+  };
+}
+
+/** Loads and validates a node's data folder. */
+export function loadNodeConfig(dataDir: string): NodeConfig {
+  const file = parseWith(nodeConfigSchema, readJson(DataFiles.config(dataDir), 'node config'), 'node config');
+  const genesis = readJson(DataFiles.genesis(dataDir), 'genesis document') as GenesisDocument;
+  if (genesis?.format !== 'roam-genesis') throw new NodeError(NodeErrorCode.BAD_CONFIG, 'genesis.json is not a Roam genesis document');
+  const keys = keysFromFile(parseWith(nodeKeySchema, readJson(DataFiles.nodeKey(dataDir), 'node key'), 'node key'));
+  if (keys.orgDid !== file.org.did) throw new NodeError(NodeErrorCode.BAD_CONFIG, 'node key belongs to another organization than node.json names');
+  return Object.freeze({ dataDir, file: Object.freeze(file), genesis, keys });
+}
+
+export function parseNodeConfigFile(value: unknown): NodeConfigFile {
+  return parseWith(nodeConfigSchema, value, 'node config');
+}

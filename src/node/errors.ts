@@ -1,0 +1,18 @@
+/** Errors of node setup and operation, with stable codes the CLI and API report. */
+export const NodeErrorCode = {
+  NOT_INITIALIZED: 'NODE_NOT_INITIALIZED',
+  ALREADY_INITIALIZED: 'NODE_ALREADY_INITIALIZED',
+  BAD_CONFIG: 'NODE_BAD_CONFIG',
+  ORDERING_FAILED: 'ORDERING_FAILED',
+} as const;
+export type NodeErrorCode = (typeof NodeErrorCode)[keyof typeof NodeErrorCode];
+
+export class NodeError extends Error {
+  override readonly name = 'NodeError';
+  constructor(
+    readonly code: NodeErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}

@@ -1,0 +1,12 @@
+export { RoamNode, type RoamNodeOptions, type SubmitOutcome } from './roam-node.js';
+export {
+  loadNodeConfig,
+  DataFiles,
+  DEFAULT_HOST,
+  DEFAULT_PORT,
+  DEFAULT_COMMIT_WAIT_MS,
+  type NodeConfig,
+  type NodeKeys,
+} from './config.js';
+export { initNetwork, prepareNode, createGenesis, writeNodeFiles, type InitOptions, type InitResult, type PreparedNode } from './init.js';
+export { NodeError, NodeErrorCode } from './errors.js';

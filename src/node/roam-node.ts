@@ -1,0 +1,107 @@
+import { applyGenesis, createContractRegistry } from '../contracts/index.js';
+import { Ledger, type AdmissionRejection, type CommittedTx, type ParsedTx } from '../ledger/index.js';
+import { LocalOrderer, type BlockLimits, type Orderer } from '../ordering/index.js';
+import { LedgerStore } from '../store/index.js';
+import { DataFiles, loadNodeConfig, type NodeConfig } from './config.js';
+import { NodeError, NodeErrorCode } from './errors.js';
+
+export interface RoamNodeOptions {
+  readonly dataDir: string;
+  readonly blockLimits?: Partial<BlockLimits>;
+}
+
+export interface SubmitOutcome {
+  /** Accepted envelopes (ordered, not yet committed), with their index in the submission. */
+  readonly accepted: ReadonlyArray<{ readonly id: string; readonly index: number }>;
+  readonly rejected: readonly AdmissionRejection[];
+}
+
+/**
+ * One Roam node: its store, ledger and orderer, wired together. The HTTP server is built on top
+ * of it (`src/node/http`); the node itself can be driven in-process (benchmarks, tests).
+ */
+export class RoamNode {
+  private constructor(
+    readonly config: NodeConfig,
+    readonly store: LedgerStore,
+    readonly ledger: Ledger,
+    readonly orderer: Orderer,
+  ) {}
+
+  /** Opens a node's data folder and starts ordering (no HTTP; see `startHttp`). */
+  static async open(options: RoamNodeOptions): Promise<RoamNode> {
+    const config = loadNodeConfig(options.dataDir);
+    const store = LedgerStore.open(DataFiles.store(options.dataDir));
+    try {
+      const ledger = Ledger.open({ store, contracts: { registry: createContractRegistry(), applyGenesis }, genesis: config.genesis });
+      const orderer = new LocalOrderer({
+        log: {
+          append: (envelopes) => store.appendLog(envelopes),
+          readAfter: (seq) => store.readLog(seq),
+          truncateThrough: (seq) => store.truncateLog(seq),
+        },
+        limits: definedOnly({ ...config.file.block, ...options.blockLimits }),
+        lastBlockTime: ledger.headTime,
+      });
+      const node = new RoamNode(config, store, ledger, orderer);
+      await orderer.start(async (cut) => {
+        await ledger.applyCut(cut.envelopes, cut.time, cut.position);
+      }, ledger.ordererPosition);
+      return node;
+    } catch (error) {
+      store.close();
+      throw error;
+    }
+  }
+
+  get did(): string {
+    return this.config.keys.nodeDid;
+  }
+
+  get orgDid(): string {
+    return this.config.keys.orgDid;
+  }
+
+  get region(): string {
+    return this.config.file.region;
+  }
+
+  /**
+   * Admits envelopes (shape, replay, signer, signature) and hands the accepted ones to ordering.
+   * Resolves once ordering holds them durably.
+   */
+  async submit(envelopes: readonly unknown[]): Promise<SubmitOutcome> {
+    const { accepted, rejected } = await this.ledger.admit(envelopes);
+    if (accepted.length > 0) {
+      try {
+        await this.orderer.submit(accepted.map((tx) => tx.envelopeJson));
+      } catch (error) {
+        this.ledger.releaseAdmitted(accepted);
+        throw new NodeError(NodeErrorCode.ORDERING_FAILED, `ordering refused the transactions: ${(error as Error).message}`);
+      }
+    }
+    const index = indexOfAccepted(envelopes.length, accepted, rejected);
+    return { accepted: accepted.map((tx, i) => ({ id: tx.id, index: index[i]! })), rejected };
+  }
+
+  waitForCommit(id: string, timeoutMs: number): Promise<CommittedTx> {
+    return this.ledger.waitForCommit(id, timeoutMs);
+  }
+
+  async close(): Promise<void> {
+    await this.orderer.close();
+    this.store.close();
+  }
+}
+
+/** Positions of accepted envelopes in the submission: those not named by a rejection, in order. */
+function indexOfAccepted(total: number, accepted: readonly ParsedTx[], rejected: readonly AdmissionRejection[]): number[] {
+  const rejectedAt = new Set(rejected.map((r) => r.index));
+  const positions: number[] = [];
+  for (let i = 0; i < total && positions.length < accepted.length; i++) if (!rejectedAt.has(i)) positions.push(i);
+  return positions;
+}
+
+function definedOnly<T extends object>(value: T): { [K in keyof T]: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as never;
+}

@@ -1,0 +1,16 @@
+export const StoreErrorCode = {
+  OPEN_FAILED: 'STORE_OPEN_FAILED',
+  HEIGHT_MISMATCH: 'STORE_HEIGHT_MISMATCH',
+  SCHEMA_MISMATCH: 'STORE_SCHEMA_MISMATCH',
+} as const;
+export type StoreErrorCode = (typeof StoreErrorCode)[keyof typeof StoreErrorCode];
+
+export class StoreError extends Error {
+  override readonly name = 'StoreError';
+  constructor(
+    readonly code: StoreErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}

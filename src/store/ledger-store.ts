@@ -1,0 +1,208 @@
+import Database from 'better-sqlite3';
+import { StoreError, StoreErrorCode } from './errors.js';
+
+const SCHEMA_VERSION = '1';
+
+/** One transaction of a block, as stored. */
+export interface StoredTx {
+  readonly height: number;
+  readonly idx: number;
+  readonly id: string;
+  readonly signer: string;
+  readonly nonce: string;
+  /** Canonical JSON of the signed envelope. */
+  readonly envelope: string;
+  readonly code: string;
+  readonly message: string | null;
+  /** 1 when the signature was valid, so the (signer, nonce) pair is spent. */
+  readonly spent: 0 | 1;
+}
+
+export interface StoredBlock {
+  readonly height: number;
+  readonly hash: string;
+  /** Canonical JSON of the block header. */
+  readonly header: string;
+}
+
+export interface BlockCommit {
+  readonly block: StoredBlock;
+  readonly txs: ReadonlyArray<Omit<StoredTx, 'height'>>;
+  /** Key → canonical JSON value, or null to delete. */
+  readonly writes: ReadonlyMap<string, string | null>;
+  /** Extra metadata committed atomically with the block (e.g. the orderer's position). */
+  readonly meta?: Readonly<Record<string, string>>;
+}
+
+/**
+ * The node's SQLite file: blocks, transactions, world state, metadata and the local orderer's log.
+ * A block, its transactions and its state changes commit in one SQLite transaction (WAL,
+ * synchronous=FULL), so a crash at any point leaves either all of a block or none of it.
+ */
+export class LedgerStore {
+  readonly db: Database.Database;
+  private readonly statements;
+  private readonly commitTx: (commit: BlockCommit) => void;
+
+  private constructor(db: Database.Database) {
+    this.db = db;
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
+      CREATE TABLE IF NOT EXISTS blocks (height INTEGER PRIMARY KEY, hash TEXT NOT NULL UNIQUE, header TEXT NOT NULL) STRICT;
+      CREATE TABLE IF NOT EXISTS txs (
+        height INTEGER NOT NULL, idx INTEGER NOT NULL, id TEXT NOT NULL, signer TEXT NOT NULL, nonce TEXT NOT NULL,
+        envelope TEXT NOT NULL, code TEXT NOT NULL, message TEXT, spent INTEGER NOT NULL,
+        PRIMARY KEY (height, idx)) STRICT;
+      CREATE INDEX IF NOT EXISTS txs_by_id ON txs (id);
+      CREATE UNIQUE INDEX IF NOT EXISTS txs_spent_nonce ON txs (signer, nonce) WHERE spent = 1;
+      CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL, height INTEGER NOT NULL) STRICT;
+      CREATE TABLE IF NOT EXISTS orderer_log (seq INTEGER PRIMARY KEY, envelope TEXT NOT NULL) STRICT;
+    `);
+    const version = db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?').get('schema');
+    if (!version) db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run('schema', SCHEMA_VERSION);
+    else if (version.value !== SCHEMA_VERSION) {
+      throw new StoreError(StoreErrorCode.SCHEMA_MISMATCH, `store schema ${version.value}, this build reads ${SCHEMA_VERSION}`);
+    }
+    this.statements = {
+      getMeta: db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?'),
+      setMeta: db.prepare<[string, string]>('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
+      head: db.prepare<[], StoredBlock>('SELECT height, hash, header FROM blocks ORDER BY height DESC LIMIT 1'),
+      block: db.prepare<[number], StoredBlock>('SELECT height, hash, header FROM blocks WHERE height = ?'),
+      blockByHash: db.prepare<[string], StoredBlock>('SELECT height, hash, header FROM blocks WHERE hash = ?'),
+      blocksFrom: db.prepare<[number, number], StoredBlock>('SELECT height, hash, header FROM blocks WHERE height >= ? ORDER BY height LIMIT ?'),
+      insertBlock: db.prepare<[number, string, string]>('INSERT INTO blocks (height, hash, header) VALUES (?, ?, ?)'),
+      blockTxs: db.prepare<[number], StoredTx>('SELECT * FROM txs WHERE height = ? ORDER BY idx'),
+      txById: db.prepare<[string], StoredTx>('SELECT * FROM txs WHERE id = ? ORDER BY spent DESC, height, idx LIMIT 1'),
+      insertTx: db.prepare<[number, number, string, string, string, string, string, string | null, number]>(
+        'INSERT INTO txs (height, idx, id, signer, nonce, envelope, code, message, spent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      ),
+      nonceSpent: db.prepare<[string, string], { one: number }>('SELECT 1 AS one FROM txs WHERE signer = ? AND nonce = ? AND spent = 1'),
+      getState: db.prepare<[string], { value: string }>('SELECT value FROM state WHERE key = ?'),
+      getStateRow: db.prepare<[string], { value: string; height: number }>('SELECT value, height FROM state WHERE key = ?'),
+      // Prefix scan as a key range: keys in [prefix, prefix + U+FFFF) share the prefix.
+      rangeState: db.prepare<[string, string], { key: string; value: string }>(
+        'SELECT key, value FROM state WHERE key >= ? AND key < ? ORDER BY key',
+      ),
+      allState: db.prepare<[], { key: string; value: string; height: number }>('SELECT key, value, height FROM state ORDER BY key'),
+      putState: db.prepare<[string, string, number]>(
+        'INSERT INTO state (key, value, height) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, height = excluded.height',
+      ),
+      delState: db.prepare<[string]>('DELETE FROM state WHERE key = ?'),
+      appendLog: db.prepare<[string], { seq: number }>('INSERT INTO orderer_log (envelope) VALUES (?) RETURNING seq'),
+      readLog: db.prepare<[number], { seq: number; envelope: string }>('SELECT seq, envelope FROM orderer_log WHERE seq > ? ORDER BY seq'),
+      truncateLog: db.prepare<[number]>('DELETE FROM orderer_log WHERE seq <= ?'),
+    };
+    this.commitTx = db.transaction((commit: BlockCommit) => {
+      const head = this.statements.head.get();
+      const expected = head ? head.height + 1 : 0;
+      if (commit.block.height !== expected) {
+        throw new StoreError(StoreErrorCode.HEIGHT_MISMATCH, `block ${commit.block.height} does not follow head ${expected - 1}`);
+      }
+      const { height } = commit.block;
+      this.statements.insertBlock.run(height, commit.block.hash, commit.block.header);
+      for (const tx of commit.txs) {
+        this.statements.insertTx.run(height, tx.idx, tx.id, tx.signer, tx.nonce, tx.envelope, tx.code, tx.message, tx.spent);
+      }
+      for (const [key, value] of commit.writes) {
+        if (value === null) this.statements.delState.run(key);
+        else this.statements.putState.run(key, value, height);
+      }
+      for (const [key, value] of Object.entries(commit.meta ?? {})) this.statements.setMeta.run(key, value);
+    });
+  }
+
+  /** Opens (creating if needed) a store at `path`, or an in-memory one for ':memory:'. */
+  static open(path: string, options: { readonly?: boolean } = {}): LedgerStore {
+    let db: Database.Database;
+    try {
+      db = new Database(path, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
+    } catch (error) {
+      throw new StoreError(StoreErrorCode.OPEN_FAILED, `cannot open store ${path}: ${(error as Error).message}`);
+    }
+    if (!options.readonly && path !== ':memory:') {
+      db.pragma('journal_mode = WAL');
+      // FULL: a committed block survives power loss, not only a killed process.
+      db.pragma('synchronous = FULL');
+    }
+    db.pragma('busy_timeout = 5000');
+    return new LedgerStore(db);
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  getMeta(key: string): string | undefined {
+    return this.statements.getMeta.get(key)?.value;
+  }
+
+  setMeta(key: string, value: string): void {
+    this.statements.setMeta.run(key, value);
+  }
+
+  head(): StoredBlock | undefined {
+    return this.statements.head.get();
+  }
+
+  getBlock(height: number): StoredBlock | undefined {
+    return this.statements.block.get(height);
+  }
+
+  getBlockByHash(hash: string): StoredBlock | undefined {
+    return this.statements.blockByHash.get(hash);
+  }
+
+  /** Up to `limit` blocks from `height` on, in order. */
+  getBlocksFrom(height: number, limit: number): StoredBlock[] {
+    return this.statements.blocksFrom.all(height, limit);
+  }
+
+  getBlockTxs(height: number): StoredTx[] {
+    return this.statements.blockTxs.all(height);
+  }
+
+  /** The transaction with this id (its valid occurrence, when a replay of it was also included). */
+  getTx(id: string): StoredTx | undefined {
+    return this.statements.txById.get(id);
+  }
+
+  isNonceSpent(signer: string, nonce: string): boolean {
+    return this.statements.nonceSpent.get(signer, nonce) !== undefined;
+  }
+
+  getState(key: string): string | undefined {
+    return this.statements.getState.get(key)?.value;
+  }
+
+  getStateRow(key: string): { value: string; height: number } | undefined {
+    return this.statements.getStateRow.get(key);
+  }
+
+  rangeState(prefix: string): Array<[string, string]> {
+    return this.statements.rangeState.all(prefix, prefix + '\uffff').map((row) => [row.key, row.value]);
+  }
+
+  /** Every state row in key order (for verification). */
+  *iterateState(): IterableIterator<{ key: string; value: string; height: number }> {
+    yield* this.statements.allState.iterate();
+  }
+
+  /** Commits a block, its transactions and its writes atomically. */
+  commitBlock(commit: BlockCommit): void {
+    this.commitTx(commit);
+  }
+
+  /** Appends envelopes to the local orderer's durable log; returns their sequence numbers. */
+  appendLog(envelopes: readonly string[]): number[] {
+    const run = this.db.transaction((items: readonly string[]) => items.map((e) => this.statements.appendLog.get(e)!.seq));
+    return run(envelopes);
+  }
+
+  readLog(afterSeq: number): Array<{ seq: number; envelope: string }> {
+    return this.statements.readLog.all(afterSeq);
+  }
+
+  truncateLog(throughSeq: number): void {
+    this.statements.truncateLog.run(throughSeq);
+  }
+}
