@@ -54,6 +54,8 @@ export const ResultCode = {
   RECORD_ERASED: 'RECORD_ERASED',
   VERSION_CONFLICT: 'VERSION_CONFLICT',
   NOT_CUSTODIAN: 'NOT_CUSTODIAN',
+  /** A new version of a record names another patient or resource type than the record has. */
+  RECORD_MISMATCH: 'RECORD_MISMATCH',
 } as const;
 export type ResultCode = (typeof ResultCode)[keyof typeof ResultCode];
 

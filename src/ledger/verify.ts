@@ -121,6 +121,18 @@ function commit(scratch: LedgerStore, block: ExecutedBlock): void {
 function compareState(store: LedgerStore, scratch: LedgerStore): VerifyReport | undefined {
   const actual = store.iterateState();
   const expected = scratch.iterateState();
+  try {
+    return firstStateDifference(actual, expected);
+  } finally {
+    // Ends the SQLite statements of an iteration left early.
+    actual.return?.();
+    expected.return?.();
+  }
+}
+
+type StateRows = IterableIterator<{ key: string; value: string; height: number }>;
+
+function firstStateDifference(actual: StateRows, expected: StateRows): VerifyReport | undefined {
   let a = actual.next();
   let e = expected.next();
   while (!a.done || !e.done) {

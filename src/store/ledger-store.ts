@@ -43,9 +43,12 @@ export class LedgerStore {
   readonly db: Database.Database;
   private readonly statements;
   private readonly commitTx: (commit: BlockCommit) => void;
+  private readonly memory: boolean;
+  private synchronous: 'FULL' | 'NORMAL' | undefined;
 
   private constructor(db: Database.Database) {
     this.db = db;
+    this.memory = db.memory || db.readonly;
     db.exec(`
       CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
       CREATE TABLE IF NOT EXISTS blocks (height INTEGER PRIMARY KEY, hash TEXT NOT NULL UNIQUE, header TEXT NOT NULL) STRICT;
@@ -121,8 +124,6 @@ export class LedgerStore {
     }
     if (!options.readonly && path !== ':memory:') {
       db.pragma('journal_mode = WAL');
-      // FULL: a committed block survives power loss, not only a killed process.
-      db.pragma('synchronous = FULL');
     }
     db.pragma('busy_timeout = 5000');
     return new LedgerStore(db);
@@ -189,11 +190,24 @@ export class LedgerStore {
 
   /** Commits a block, its transactions and its writes atomically. */
   commitBlock(commit: BlockCommit): void {
+    this.setSynchronous('FULL');
     this.commitTx(commit);
+  }
+
+  /**
+   * WAL durability per kind of write: a committed block is fsynced (FULL); an orderer-log append
+   * (accepted, not yet committed) survives a killed process at once (NORMAL) and power loss from
+   * the next block commit on, whose WAL sync covers the frames before it.
+   */
+  private setSynchronous(mode: 'FULL' | 'NORMAL'): void {
+    if (this.memory || this.synchronous === mode) return;
+    this.db.pragma(`synchronous = ${mode}`);
+    this.synchronous = mode;
   }
 
   /** Appends envelopes to the local orderer's durable log; returns their sequence numbers. */
   appendLog(envelopes: readonly string[]): number[] {
+    this.setSynchronous('NORMAL');
     const run = this.db.transaction((items: readonly string[]) => items.map((e) => this.statements.appendLog.get(e)!.seq));
     return run(envelopes);
   }
