@@ -32,6 +32,10 @@ export function parseDidKey(did: string): { type: DidKeyType; publicKey: Uint8Ar
   } catch {
     throw new CryptoError(CryptoErrorCode.DID_INVALID, '"did" has an invalid base58btc identifier');
   }
+  // Too short to hold a two-byte multicodec prefix: malformed, not merely an unknown key type.
+  if (bytes.length < ED25519_CODEC.length) {
+    throw new CryptoError(CryptoErrorCode.DID_INVALID, '"did" is too short to hold a multicodec key');
+  }
   const codec = bytes.subarray(0, 2);
   const publicKey = bytes.slice(2);
   let type: DidKeyType;

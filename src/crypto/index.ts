@@ -35,3 +35,13 @@ export {
   isSigningDid,
 } from './did.js';
 export { AES_KEY_LENGTH, GCM_IV_LENGTH, seal, open, hkdf, scrypt, type ScryptParams } from './aead.js';
+export {
+  MERKLE_HASH_LENGTH,
+  merkleLeafHash,
+  merkleNodeHash,
+  merkleRoot,
+  merkleRootFromLeafHashes,
+  merkleInclusionProof,
+  merkleInclusionProofFromLeafHashes,
+  verifyMerkleInclusion,
+} from './merkle.js';

@@ -45,8 +45,19 @@ function ed25519PublicKeyObject(publicKey: Uint8Array): KeyObject {
   return key;
 }
 
+/**
+ * Importing a PKCS#8 key costs ~10x a signature in OpenSSL 3, so KeyObjects are cached per seed
+ * array. A WeakMap keeps no secret alive longer than its owner (a wallet) keeps the seed.
+ */
+const privateKeyCache = new WeakMap<Uint8Array, KeyObject>();
+
 function ed25519PrivateKeyObject(seed: Uint8Array): KeyObject {
-  return createPrivateKey({ key: Buffer.concat([ED25519_PKCS8_PREFIX, seed]), format: 'der', type: 'pkcs8' });
+  let key = privateKeyCache.get(seed);
+  if (!key) {
+    key = createPrivateKey({ key: Buffer.concat([ED25519_PKCS8_PREFIX, seed]), format: 'der', type: 'pkcs8' });
+    privateKeyCache.set(seed, key);
+  }
+  return key;
 }
 
 function x25519PrivateKeyObject(seed: Uint8Array): KeyObject {

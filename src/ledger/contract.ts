@@ -1,5 +1,5 @@
 import type { ResultCode } from './codes.js';
-import type { BlockInfo, PartyRecord, TxType } from './types.js';
+import type { BlockInfo, GenesisDocument, PartyRecord, TxType } from './types.js';
 
 /**
  * What a contract sees of the world (after fabric-chaincode-node's stub): the state, the
@@ -63,5 +63,5 @@ export interface GenesisContext {
 /** The contracts a ledger runs: the transaction handlers and the genesis writer. */
 export interface ContractSuite {
   readonly registry: ContractRegistry;
-  readonly applyGenesis: (ctx: GenesisContext, genesis: import('./types.js').GenesisDocument) => void;
+  readonly applyGenesis: (ctx: GenesisContext, genesis: GenesisDocument) => void;
 }

@@ -14,7 +14,7 @@ import { TxRejected, type ContractHandler, type ContractSuite, type NetworkParam
 import { StateKey } from './keys.js';
 import { BlockStateView, type StateSource } from './state-view.js';
 import { parseSignedTxJson, type ParsedTx } from './tx.js';
-import type { GenesisDocument, PartyRecord, TxResult, TxType } from './types.js';
+import type { GenesisDocument, PartyRecord, TxResult } from './types.js';
 import { canonicalJson } from '../crypto/index.js';
 
 /** Answers whether a (signer, nonce) pair was spent by an earlier block. */
@@ -37,6 +37,8 @@ export interface ExecutionEnv {
   readonly state: StateSource;
   readonly replay: ReplayIndex;
   readonly verified?: VerifiedSignatures;
+  /** Envelopes already parsed at admission (same text, same result): saves parsing them again. */
+  readonly parsed?: (envelope: string) => ParsedTx | undefined;
 }
 
 export interface ExecutedTx {
@@ -122,9 +124,10 @@ export async function executeBlock(
   const height = prev.height + 1;
   const view = new BlockStateView(env.state);
   const candidates = envelopes.map((envelope): Candidate => {
-    const result = parseSignedTxJson(envelope);
+    const known = env.parsed?.(envelope);
+    const result = known ? ({ ok: true, tx: known } as const) : parseSignedTxJson(envelope);
     if (!result.ok) return { envelope, parsed: undefined, parseError: result.message, handler: undefined };
-    return { envelope, parsed: result.tx, parseError: undefined, handler: env.contracts.registry.get(result.tx.signed.tx.type as TxType) };
+    return { envelope, parsed: result.tx, parseError: undefined, handler: env.contracts.registry.get(result.tx.signed.tx.type) };
   });
 
   for (const candidate of candidates) {

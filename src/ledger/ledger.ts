@@ -16,8 +16,9 @@ import {
 } from './executor.js';
 import { StateKey } from './keys.js';
 import type { StateSource } from './state-view.js';
+import { CachedStateSource } from './state-cache.js';
 import { parseSignedTx, type ParsedTx } from './tx.js';
-import type { GenesisDocument, PartyRecord, TxResult, TxType } from './types.js';
+import type { GenesisDocument, PartyRecord, TxResult } from './types.js';
 
 const META_GENESIS = 'genesis';
 const META_ORDERER_POSITION = 'orderer.position';
@@ -69,7 +70,9 @@ export class Ledger extends EventEmitter<{ block: [CommittedBlock] }> {
   /** (signer, nonce) pairs admitted but not yet committed, to refuse duplicates at once. */
   private readonly pendingNonces = new Set<string>();
   private readonly waiters = new Map<string, Array<(tx: CommittedTx) => void>>();
-  private readonly stateSource: StateSource;
+  private readonly stateSource: CachedStateSource;
+  /** Envelopes admitted here, parsed, so their block need not parse them again. */
+  private readonly admitted = new Map<string, ParsedTx>();
 
   private constructor(options: LedgerOptions, head: PreviousBlock, headHeader: BlockHeader) {
     super();
@@ -80,7 +83,7 @@ export class Ledger extends EventEmitter<{ block: [CommittedBlock] }> {
     this.clock = options.clock ?? Date.now;
     this.head = head;
     this.headHeader = headHeader;
-    this.stateSource = { get: (k) => this.store.getState(k), range: (p) => this.store.rangeState(p) };
+    this.stateSource = new CachedStateSource({ get: (k) => this.store.getState(k), range: (p) => this.store.rangeState(p) });
   }
 
   /** Opens the ledger in `store`, writing block 0 from `genesis` when the store is new. */
@@ -156,7 +159,7 @@ export class Ledger extends EventEmitter<{ block: [CommittedBlock] }> {
       if (!result.ok) return reject(ResultCode.MALFORMED_TX, result.message);
       const parsed = result.tx;
       const tx = parsed.signed.tx;
-      const handler = this.contracts.registry.get(tx.type as TxType);
+      const handler = this.contracts.registry.get(tx.type);
       if (!handler) return reject(ResultCode.UNKNOWN_TX_TYPE, `unknown transaction type "${tx.type}"`);
       if (tx.issuedAt < now - this.params.txValidityMs) return reject(ResultCode.TX_EXPIRED, 'transaction is older than the validity window');
       if (tx.issuedAt > now + this.params.txFutureSkewMs) return reject(ResultCode.TX_FROM_FUTURE, 'transaction is issued in the future');
@@ -192,6 +195,7 @@ export class Ledger extends EventEmitter<{ block: [CommittedBlock] }> {
       }
       this.pendingNonces.add(nonce);
       this.verified.set(check.parsed.id, `${check.parsed.signed.sig} ${check.key}`);
+      this.admitted.set(check.parsed.envelopeJson, check.parsed);
       accepted.push(check.parsed);
     }
     rejected.sort((a, b) => a.index - b.index);
@@ -203,6 +207,7 @@ export class Ledger extends EventEmitter<{ block: [CommittedBlock] }> {
     for (const parsed of txs) {
       this.pendingNonces.delete(`${parsed.signed.tx.signer}\n${parsed.signed.tx.nonce}`);
       this.verified.delete(parsed.id);
+      this.admitted.delete(parsed.envelopeJson);
     }
   }
 
@@ -225,6 +230,7 @@ export class Ledger extends EventEmitter<{ block: [CommittedBlock] }> {
       state: this.stateSource,
       replay: { isSpent: (signer, nonce) => this.store.isNonceSpent(signer, nonce) },
       verified: { has: (id, sig, key) => this.verified.get(id) === `${sig} ${key}` },
+      parsed: (envelope) => this.admitted.get(envelope),
     };
   }
 
@@ -235,6 +241,7 @@ export class Ledger extends EventEmitter<{ block: [CommittedBlock] }> {
       writes: executed.writes,
       ...(ordererPosition === undefined ? {} : { meta: { [META_ORDERER_POSITION]: ordererPosition } }),
     });
+    this.stateSource.apply(executed.writes);
     this.head = { height: executed.header.height, hash: executed.hash, stateRoot: executed.header.stateRoot, time: executed.header.time };
     this.headHeader = executed.header;
   }
@@ -243,6 +250,7 @@ export class Ledger extends EventEmitter<{ block: [CommittedBlock] }> {
     const height = executed.header.height;
     const txs = executed.txs.map((tx): CommittedTx => {
       this.verified.delete(tx.id);
+      this.admitted.delete(tx.envelope);
       this.pendingNonces.delete(`${tx.signer}\n${tx.nonce}`);
       return tx.message === null
         ? { id: tx.id, height, index: tx.idx, code: tx.code }

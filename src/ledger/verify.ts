@@ -137,7 +137,7 @@ function firstStateDifference(actual: StateRows, expected: StateRows): VerifyRep
   let e = expected.next();
   while (!a.done || !e.done) {
     if (a.done || (!e.done && e.value.key < a.value.key)) {
-      const row = e.value!;
+      const row = e.value as { key: string; height: number };
       return { ok: false, height: row.height, problem: `state key "${row.key}" is missing from the stored state` };
     }
     if (e.done || a.value.key < e.value.key) {

@@ -45,7 +45,7 @@ describe('LocalOrderer', () => {
   it('delivers cuts in order by size and by timeout, with non-decreasing times', async () => {
     const cuts: BlockCut[] = [];
     const orderer = new LocalOrderer({ log: memoryLog(), limits: { maxTxs: 2, timeoutMs: 10 } });
-    await orderer.start(async (cut) => void cuts.push(cut), undefined);
+    await orderer.start((cut) => Promise.resolve(void cuts.push(cut)), undefined);
     await orderer.submit(['a', 'b', 'c']);
     await new Promise((r) => setTimeout(r, 40));
     await orderer.flush();
@@ -59,13 +59,13 @@ describe('LocalOrderer', () => {
     const log = memoryLog();
     const first = new LocalOrderer({ log, limits: { maxTxs: 2, timeoutMs: 1000 } });
     const committed: string[] = [];
-    await first.start(async (cut) => void committed.push(...cut.envelopes), undefined);
+    await first.start((cut) => Promise.resolve(void committed.push(...cut.envelopes)), undefined);
     await first.submit(['a', 'b', 'c']);
     await first.close(); // 'c' was accepted into the log but never cut: the crash case.
     assert.deepEqual(committed, ['a', 'b']);
     const second = new LocalOrderer({ log, limits: { maxTxs: 2, timeoutMs: 5 } });
     const after: string[] = [];
-    await second.start(async (cut) => void after.push(...cut.envelopes), '2');
+    await second.start((cut) => Promise.resolve(void after.push(...cut.envelopes)), '2');
     await second.flush();
     assert.deepEqual(after, ['c']);
     await second.close();

@@ -1,0 +1,3 @@
+export async function runHttpScenarios(_: unknown): Promise<void> {
+  // Filled in once the HTTP server lands.
+}

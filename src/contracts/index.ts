@@ -1,0 +1,180 @@
+/**
+ * The ledger's contracts: deterministic handlers for every transaction type, the genesis writer,
+ * the payload types clients build transactions from, and the access decision
+ * (`findCoveringGrant`) shared with the FHIR layer.
+ */
+import { ResultCode } from '../ledger/codes.js';
+import type { ContractHandler, ContractRegistry, ContractSuite } from '../ledger/contract.js';
+import { TxType } from '../ledger/types.js';
+import { auditBatch } from './audit.js';
+import { consentApprove, consentDeny, consentGrant, consentRequest, consentRevoke } from './consent.js';
+import { applyGenesis, nodeRegister, orgPropose, orgVote } from './governance.js';
+import { deactivate, keyRotate, patientRegister, practitionerRegister } from './identity.js';
+import { recordAnchor, recordErase } from './records.js';
+import type { AuditBatchPayload } from './audit.js';
+import type {
+  ConsentApprovePayload,
+  ConsentDenyPayload,
+  ConsentGrantPayload,
+  ConsentRequestPayload,
+  ConsentRevokePayload,
+} from './consent.js';
+import type { NodeRegisterPayload, OrgProposePayload, OrgVotePayload } from './governance.js';
+import type {
+  DeactivatePayload,
+  KeyRotatePayload,
+  PatientRegisterPayload,
+  PractitionerRegisterPayload,
+} from './identity.js';
+import type { RecordAnchorPayload, RecordErasePayload } from './records.js';
+
+export type { StateReader } from './common.js';
+export {
+  applyGenesis,
+  validateGenesis,
+  requiredYesVotes,
+  tallyVotes,
+  type OrgProposePayload,
+  type OrgVotePayload,
+  type NodeRegisterPayload,
+  type ProposalRecord,
+  type ProposalStatus,
+} from './governance.js';
+export {
+  type PatientRegisterPayload,
+  type PractitionerRegisterPayload,
+  type KeyRotatePayload,
+  type DeactivatePayload,
+} from './identity.js';
+export {
+  PURPOSES,
+  PURPOSE_OF_USE,
+  PURPOSE_OF_USE_SYSTEM,
+  MAX_GRANT_KEYS,
+  MAX_GRANT_KEY_BYTES,
+  MAX_REQUEST_EXPIRES_IN_MS,
+  findCoveringGrant,
+  grantCovers,
+  type Purpose,
+  type CoveringGrantResult,
+  type ConsentGrantPayload,
+  type ConsentRevokePayload,
+  type ConsentRequestPayload,
+  type ConsentApprovePayload,
+  type ConsentDenyPayload,
+  type RequestRecord,
+} from './consent.js';
+export {
+  type RecordAnchorPayload,
+  type RecordErasePayload,
+  type RecordEntry,
+  type ActiveRecord,
+  type ErasedRecord,
+  type RecordVersionAnchor,
+} from './records.js';
+export {
+  AUDIT_ACTIONS,
+  AUDIT_OUTCOMES,
+  MAX_AUDIT_BATCH,
+  type AuditAction,
+  type AuditOutcome,
+  type AuditEntry,
+  type AuditBatchPayload,
+  type AuditRecord,
+} from './audit.js';
+
+/** Payload type of each transaction type, for clients that build transactions. */
+export interface TxPayloads {
+  'gov.org.propose': OrgProposePayload;
+  'gov.org.vote': OrgVotePayload;
+  'gov.node.register': NodeRegisterPayload;
+  'identity.patient.register': PatientRegisterPayload;
+  'identity.practitioner.register': PractitionerRegisterPayload;
+  'identity.key.rotate': KeyRotatePayload;
+  'identity.deactivate': DeactivatePayload;
+  'consent.grant': ConsentGrantPayload;
+  'consent.revoke': ConsentRevokePayload;
+  'consent.request': ConsentRequestPayload;
+  'consent.approve': ConsentApprovePayload;
+  'consent.deny': ConsentDenyPayload;
+  'records.anchor': RecordAnchorPayload;
+  'records.erase': RecordErasePayload;
+  'audit.batch': AuditBatchPayload;
+}
+
+// Every transaction type has its payload type above (fails the typecheck otherwise).
+const txPayloadsComplete: [TxType] extends [keyof TxPayloads] ? true : false = true;
+void txPayloadsComplete;
+
+/**
+ * The handler of every transaction type.
+ *
+ * @example const registry = createContractRegistry(); registry.get(TxType.ConsentGrant)?.parse(payload)
+ */
+export function createContractRegistry(): ContractRegistry {
+  const handlers: Record<TxType, ContractHandler> = {
+    [TxType.GovOrgPropose]: orgPropose,
+    [TxType.GovOrgVote]: orgVote,
+    [TxType.GovNodeRegister]: nodeRegister,
+    [TxType.PatientRegister]: patientRegister,
+    [TxType.PractitionerRegister]: practitionerRegister,
+    [TxType.KeyRotate]: keyRotate,
+    [TxType.Deactivate]: deactivate,
+    [TxType.ConsentGrant]: consentGrant,
+    [TxType.ConsentRevoke]: consentRevoke,
+    [TxType.ConsentRequest]: consentRequest,
+    [TxType.ConsentApprove]: consentApprove,
+    [TxType.ConsentDeny]: consentDeny,
+    [TxType.RecordAnchor]: recordAnchor,
+    [TxType.RecordErase]: recordErase,
+    [TxType.AuditBatch]: auditBatch,
+  };
+  return new Map(Object.entries(handlers) as Array<[TxType, ContractHandler]>);
+}
+
+/** The registry and the genesis writer together, as the ledger's executor takes them. */
+export function createContractSuite(): ContractSuite {
+  return { registry: createContractRegistry(), applyGenesis };
+}
+
+/**
+ * Every code a contract can commit (all rejections; OK aside). The runner's own codes
+ * (envelope, signature, replay, window, unknown or deactivated signer, CONTRACT_ERROR) are not
+ * in it.
+ */
+export const CONTRACT_RESULT_CODES: readonly Exclude<ResultCode, 'OK'>[] = [
+  ResultCode.INVALID_PAYLOAD,
+  ResultCode.NOT_PATIENT,
+  ResultCode.NOT_PRACTITIONER,
+  ResultCode.NOT_ORG_ADMIN,
+  ResultCode.NOT_NODE,
+  ResultCode.NOT_AUTHORIZED,
+  ResultCode.UNKNOWN_ORG,
+  ResultCode.ORG_EXISTS,
+  ResultCode.PROPOSAL_EXISTS,
+  ResultCode.PROPOSAL_NOT_FOUND,
+  ResultCode.PROPOSAL_CLOSED,
+  ResultCode.ALREADY_VOTED,
+  ResultCode.NODE_EXISTS,
+  ResultCode.ALREADY_REGISTERED,
+  ResultCode.UNKNOWN_PARTY,
+  ResultCode.UNKNOWN_PATIENT,
+  ResultCode.PARTY_DEACTIVATED,
+  ResultCode.SAME_KEY,
+  ResultCode.GRANT_EXISTS,
+  ResultCode.GRANT_NOT_FOUND,
+  ResultCode.NOT_GRANT_OWNER,
+  ResultCode.GRANT_REVOKED,
+  ResultCode.GRANT_EXPIRED,
+  ResultCode.EXPIRY_IN_PAST,
+  ResultCode.NO_GRANT,
+  ResultCode.SCOPE_NOT_COVERED,
+  ResultCode.REQUEST_EXISTS,
+  ResultCode.REQUEST_NOT_FOUND,
+  ResultCode.REQUEST_CLOSED,
+  ResultCode.RECORD_NOT_FOUND,
+  ResultCode.RECORD_ERASED,
+  ResultCode.VERSION_CONFLICT,
+  ResultCode.NOT_CUSTODIAN,
+  ResultCode.RECORD_MISMATCH,
+];

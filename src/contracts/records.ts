@@ -1,0 +1,188 @@
+/**
+ * Records contract: a node anchors each version of a record its organization keeps (the
+ * ciphertext stays off-chain with that custodian) and marks records erased. The ledger keeps the
+ * latest version's anchor in state; anchors of older versions remain in older blocks.
+ */
+import { z } from 'zod';
+import { ResultCode } from '../ledger/codes.js';
+import { TxRejected } from '../ledger/contract.js';
+import { StateKey } from '../ledger/keys.js';
+import { SENSITIVITY_CLASSES, type SensitivityClass } from '../ledger/types.js';
+import {
+  didSchema,
+  fhirTypeSchema,
+  idSchema,
+  isActivePractitionerOf,
+  parsePayload,
+  requireNode,
+  requirePatient,
+  type Contract,
+  type Payload,
+} from './common.js';
+import { findCoveringGrant } from './consent.js';
+
+export const recordAnchorSchema = z.strictObject({
+  recordId: idSchema(128),
+  version: z.number().int().min(1),
+  patient: didSchema,
+  resourceType: fhirTypeSchema,
+  class: z.enum(SENSITIVITY_CLASSES as readonly [SensitivityClass, ...SensitivityClass[]]),
+  /** SHA-256 of the version's ciphertext, lowercase hex. */
+  contentHash: z.string().regex(/^[0-9a-f]{64}$/),
+  author: didSchema,
+  /** Epoch of the patient's record key the version is encrypted under. */
+  epoch: z.number().int().nonnegative(),
+});
+/** `records.anchor`: a node of the custodian organization anchors a record version. */
+export type RecordAnchorPayload = Payload<typeof recordAnchorSchema>;
+
+export const recordEraseSchema = z.strictObject({ recordId: idSchema(128) });
+/** `records.erase`: the patient or the custodian's node marks a record erased. */
+export type RecordErasePayload = Payload<typeof recordEraseSchema>;
+
+/** The anchor of a record's latest version. */
+export interface RecordVersionAnchor {
+  readonly version: number;
+  readonly contentHash: string;
+  readonly author: string;
+  readonly epoch: number;
+  readonly anchoredAt: number;
+  readonly txId: string;
+}
+
+/** `record/<id>` of a live record. */
+export interface ActiveRecord {
+  readonly id: string;
+  readonly patient: string;
+  readonly resourceType: string;
+  readonly class: SensitivityClass;
+  /** The organization that keeps the ciphertext; fixed by version 1. */
+  readonly custodian: string;
+  readonly latest: RecordVersionAnchor;
+  /** Number of versions anchored. */
+  readonly versions: number;
+  readonly status: 'active';
+}
+
+/** `record/<id>` after erasure: only the pointer (id, patient DID, custodian) and the hash remain. */
+export interface ErasedRecord {
+  readonly id: string;
+  readonly patient: string;
+  readonly custodian: string;
+  readonly latest: Pick<RecordVersionAnchor, 'version' | 'contentHash' | 'anchoredAt' | 'txId'>;
+  readonly versions: number;
+  readonly status: 'erased';
+  readonly erasedAt: number;
+}
+
+export type RecordEntry = ActiveRecord | ErasedRecord;
+
+export const recordAnchor: Contract<RecordAnchorPayload> = {
+  parse: (payload) => parsePayload(recordAnchorSchema, payload),
+  execute(ctx, payload) {
+    const node = requireNode(ctx);
+    requirePatient(ctx, payload.patient, 'payload.patient');
+    const previous = ctx.get<RecordEntry>(StateKey.record(payload.recordId));
+    if (previous !== undefined) {
+      if (previous.status === 'erased')
+        throw new TxRejected(ResultCode.RECORD_ERASED, `record ${payload.recordId} is erased`);
+      if (previous.custodian !== node.org) {
+        throw new TxRejected(
+          ResultCode.NOT_CUSTODIAN,
+          `record ${payload.recordId} is kept by ${previous.custodian}, not ${node.org}`,
+        );
+      }
+      if (previous.patient !== payload.patient || previous.resourceType !== payload.resourceType) {
+        throw new TxRejected(
+          ResultCode.RECORD_MISMATCH,
+          `record ${payload.recordId} is a ${previous.resourceType} of patient ${previous.patient}`,
+        );
+      }
+    }
+    const expected = previous === undefined ? 1 : previous.versions + 1;
+    if (payload.version !== expected) {
+      throw new TxRejected(
+        ResultCode.VERSION_CONFLICT,
+        `record ${payload.recordId} expects version ${expected}, got ${payload.version}`,
+      );
+    }
+    if (payload.author !== payload.patient) {
+      if (!isActivePractitionerOf(ctx, payload.author, node.org)) {
+        throw new TxRejected(
+          ResultCode.NOT_PRACTITIONER,
+          `author ${payload.author} is not an active practitioner of ${node.org}`,
+        );
+      }
+      const access = findCoveringGrant(
+        ctx,
+        payload.patient,
+        node.org,
+        payload.resourceType,
+        payload.class,
+        'write',
+        ctx.block.time,
+      );
+      if (access.code !== ResultCode.OK) {
+        throw new TxRejected(
+          access.code,
+          `organization ${node.org} may not write ${payload.class} ${payload.resourceType} records of ${payload.patient}`,
+        );
+      }
+    }
+    const record: ActiveRecord = {
+      id: payload.recordId,
+      patient: payload.patient,
+      resourceType: payload.resourceType,
+      class: payload.class,
+      custodian: node.org,
+      latest: {
+        version: payload.version,
+        contentHash: payload.contentHash,
+        author: payload.author,
+        epoch: payload.epoch,
+        anchoredAt: ctx.block.time,
+        txId: ctx.txId,
+      },
+      versions: payload.version,
+      status: 'active',
+    };
+    ctx.put(StateKey.record(record.id), record);
+    if (previous === undefined) ctx.put(StateKey.patientRecord(record.patient, record.id), record.id);
+  },
+};
+
+export const recordErase: Contract<RecordErasePayload> = {
+  parse: (payload) => parsePayload(recordEraseSchema, payload),
+  execute(ctx, payload) {
+    const record = ctx.get<RecordEntry>(StateKey.record(payload.recordId));
+    if (record === undefined)
+      throw new TxRejected(ResultCode.RECORD_NOT_FOUND, `record ${payload.recordId} does not exist`);
+    if (record.status === 'erased')
+      throw new TxRejected(ResultCode.RECORD_ERASED, `record ${payload.recordId} is already erased`);
+    const signer = ctx.signerParty;
+    const isPatient = ctx.signer === record.patient;
+    const isCustodianNode =
+      signer?.kind === 'node' && signer.status === 'active' && signer.org === record.custodian;
+    if (!isPatient && !isCustodianNode) {
+      throw new TxRejected(
+        ResultCode.NOT_AUTHORIZED,
+        `signer ${ctx.signer} may not erase record ${payload.recordId}`,
+      );
+    }
+    const erased: ErasedRecord = {
+      id: record.id,
+      patient: record.patient,
+      custodian: record.custodian,
+      latest: {
+        version: record.latest.version,
+        contentHash: record.latest.contentHash,
+        anchoredAt: record.latest.anchoredAt,
+        txId: record.latest.txId,
+      },
+      versions: record.versions,
+      status: 'erased',
+      erasedAt: ctx.block.time,
+    };
+    ctx.put(StateKey.record(record.id), erased);
+  },
+};

@@ -1,0 +1,30 @@
+export { WalletError, WalletErrorCode } from './errors.js';
+export {
+  type PartyRole,
+  type Wallet,
+  PARTY_ROLES,
+  MNEMONIC_WORDS,
+  MASTER_SEED_LENGTH,
+  isPartyRole,
+  createWallet,
+  restoreWallet,
+  deriveRecordKeySeed,
+  withRotatedSigningKey,
+} from './wallet.js';
+export {
+  type KdfParams,
+  WALLET_FORMAT,
+  WALLET_VERSION,
+  MIN_PASSPHRASE_LENGTH,
+  DEFAULT_KDF_PARAMS,
+  encodeWalletFile,
+  decodeWalletFile,
+} from './keystore.js';
+export {
+  type SaveWalletOptions,
+  WALLET_FILE_MODE,
+  PASSPHRASE_ENV_VAR,
+  saveWallet,
+  loadWallet,
+  resolvePassphrase,
+} from './files.js';
