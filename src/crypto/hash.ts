@@ -8,3 +8,5 @@ export function sha256(data: Uint8Array | string): Uint8Array {
 export function sha256Hex(data: Uint8Array | string): string {
   return toHex(sha256(data));
 }
+
+export { createSha256, type IncrementalHash } from './platform.js';

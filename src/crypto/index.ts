@@ -9,7 +9,7 @@ export {
   concatBytes,
   constantTimeEqual,
 } from './bytes.js';
-export { sha256, sha256Hex } from './hash.js';
+export { sha256, sha256Hex, createSha256, type IncrementalHash } from './hash.js';
 export { canonicalJson, canonicalBytes } from './canonical.js';
 export {
   type SigningKeyPair,

@@ -73,6 +73,20 @@ export function randomBytes(length: number): Uint8Array {
   return new Uint8Array(nodeRandomBytes(length));
 }
 
+/** An incremental SHA-256: `update` any number of times, then `digest` once. */
+export interface IncrementalHash {
+  update(data: Uint8Array): void;
+  digest(): Uint8Array;
+}
+
+export function createSha256(): IncrementalHash {
+  const hash = createHash('sha256');
+  return {
+    update: (data) => void hash.update(data),
+    digest: () => new Uint8Array(hash.digest()),
+  };
+}
+
 export function sha256(data: Uint8Array): Uint8Array {
   return new Uint8Array(createHash('sha256').update(data).digest());
 }

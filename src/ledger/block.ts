@@ -1,5 +1,6 @@
 import {
   canonicalJson,
+  createSha256,
   fromHex,
   merkleLeafHash,
   merkleRootFromLeafHashes,
@@ -51,10 +52,29 @@ export function resultsRootOf(results: readonly TxResult[]): string {
 /** A block's writes, sorted by key: `[key, canonical JSON value]`, or `[key, null]` for a delete. */
 export type WriteSet = ReadonlyArray<readonly [string, string | null]>;
 
+/**
+ * SHA-256 over the write-set in key order, each entry encoded as
+ * `u32be(byteLength(key)) key u32be(byteLength(value)) value`, with 0xFFFFFFFF as the length of a
+ * delete. Keys and values are already canonical text, so length prefixes make the encoding
+ * unambiguous without escaping every value again as a JSON string.
+ */
 export function writeSetHash(writes: WriteSet): string {
-  // Values are already canonical JSON text; hash them as strings so the encoding is unambiguous.
-  return sha256Hex(canonicalJson(writes));
+  const hash = createSha256();
+  const length = new Uint8Array(4);
+  const view = new DataView(length.buffer);
+  const part = (bytes: Uint8Array | null) => {
+    view.setUint32(0, bytes === null ? DELETED : bytes.length);
+    hash.update(length);
+    if (bytes !== null) hash.update(bytes);
+  };
+  for (const [key, value] of writes) {
+    part(utf8ToBytes(key));
+    part(value === null ? null : utf8ToBytes(value));
+  }
+  return toHex(hash.digest());
 }
+
+const DELETED = 0xffffffff;
 
 export function chainStateRoot(previous: string, writes: WriteSet): string {
   return sha256Hex(utf8ToBytes(previous + writeSetHash(writes)));

@@ -69,7 +69,8 @@ export class Ledger extends EventEmitter<{ block: [CommittedBlock] }> {
   private readonly verified = new Map<string, string>();
   /** (signer, nonce) pairs admitted but not yet committed, to refuse duplicates at once. */
   private readonly pendingNonces = new Set<string>();
-  private readonly waiters = new Map<string, Array<(tx: CommittedTx) => void>>();
+  private readonly waiters = new Map<string, Waiter[]>();
+  private closed = false;
   private readonly stateSource: CachedStateSource;
   /** Envelopes admitted here, parsed, so their block need not parse them again. */
   private readonly admitted = new Map<string, ParsedTx>();
@@ -168,7 +169,8 @@ export class Ledger extends EventEmitter<{ block: [CommittedBlock] }> {
         return reject(ResultCode.REPLAY, `nonce "${tx.nonce}" of this signer was already used`);
       }
       seenInRequest.add(nonce);
-      const party = this.getState<PartyRecord>(StateKey.party(tx.signer));
+      const partyJson = this.stateSource.get(StateKey.party(tx.signer));
+      const party = partyJson === undefined ? undefined : (JSON.parse(partyJson) as PartyRecord);
       let key: string;
       if (party) {
         if (party.status !== 'active') return reject(ResultCode.SIGNER_DEACTIVATED, 'signer is deactivated');
@@ -261,33 +263,60 @@ export class Ledger extends EventEmitter<{ block: [CommittedBlock] }> {
       const waiting = this.waiters.get(tx.id);
       if (waiting) {
         this.waiters.delete(tx.id);
-        for (const resolve of waiting) resolve(tx);
+        for (const waiter of waiting) waiter.resolve(tx);
       }
     }
     this.emit('block', block);
     return block;
   }
 
-  /** Resolves when the transaction `id` is committed (with any result code), or rejects on timeout. */
+  /**
+   * Resolves when the transaction `id` is committed (with any result code); rejects with
+   * COMMIT_TIMEOUT after `timeoutMs`, or LEDGER_CLOSED when the ledger closes first. A tx still
+   * pending here is waited for even if an earlier copy of it is in a block (one that did not
+   * spend its nonce, e.g. TX_FROM_FUTURE), so the answer is about this submission.
+   */
   waitForCommit(id: string, timeoutMs: number): Promise<CommittedTx> {
-    const stored = this.store.getTx(id);
-    if (stored) return Promise.resolve(committedTxOf(stored));
+    if (this.closed) return Promise.reject(new LedgerError(LedgerErrorCode.LEDGER_CLOSED, 'ledger is closed'));
+    if (!this.verified.has(id)) {
+      const stored = this.store.getTx(id);
+      if (stored) return Promise.resolve(committedTxOf(stored));
+    }
     return new Promise((resolve, reject) => {
+      const waiter: Waiter = {
+        resolve: (tx) => {
+          clearTimeout(timer);
+          resolve(tx);
+        },
+        reject: (error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      };
       const timer = setTimeout(() => {
-        const list = this.waiters.get(id);
-        const remaining = list?.filter((r) => r !== onCommit) ?? [];
-        if (remaining.length > 0) this.waiters.set(id, remaining);
-        else this.waiters.delete(id);
+        this.removeWaiter(id, waiter);
         reject(new LedgerError(LedgerErrorCode.COMMIT_TIMEOUT, `transaction ${id} not committed within ${timeoutMs} ms`));
       }, timeoutMs);
-      const onCommit = (tx: CommittedTx) => {
-        clearTimeout(timer);
-        resolve(tx);
-      };
+      // A pending wait must not keep a process alive that is otherwise done.
+      timer.unref();
       const list = this.waiters.get(id);
-      if (list) list.push(onCommit);
-      else this.waiters.set(id, [onCommit]);
+      if (list) list.push(waiter);
+      else this.waiters.set(id, [waiter]);
     });
+  }
+
+  private removeWaiter(id: string, waiter: Waiter): void {
+    const remaining = (this.waiters.get(id) ?? []).filter((w) => w !== waiter);
+    if (remaining.length > 0) this.waiters.set(id, remaining);
+    else this.waiters.delete(id);
+  }
+
+  /** Ends every wait with LEDGER_CLOSED. The store is the caller's to close. */
+  close(): void {
+    this.closed = true;
+    const error = new LedgerError(LedgerErrorCode.LEDGER_CLOSED, 'ledger closed before the transaction was committed');
+    for (const list of this.waiters.values()) for (const waiter of list) waiter.reject(error);
+    this.waiters.clear();
   }
 
   getState<T>(key: string): T | undefined {
@@ -304,6 +333,11 @@ export class Ledger extends EventEmitter<{ block: [CommittedBlock] }> {
     const stored = this.store.getTx(id);
     return stored ? { ...committedTxOf(stored), envelope: stored.envelope } : undefined;
   }
+}
+
+interface Waiter {
+  resolve(tx: CommittedTx): void;
+  reject(error: Error): void;
 }
 
 function committedTxOf(stored: StoredTx): CommittedTx {

@@ -10,3 +10,14 @@ export {
 } from './config.js';
 export { initNetwork, prepareNode, createGenesis, writeNodeFiles, type InitOptions, type InitResult, type PreparedNode } from './init.js';
 export { NodeError, NodeErrorCode } from './errors.js';
+export {
+  buildHttpServer,
+  startHttp,
+  HTTP_ERRORS,
+  HTTP_ERROR_CODES,
+  HttpError,
+  type HttpErrorCode,
+  type HttpServerOptions,
+  type ListenOptions,
+  type RunningHttp,
+} from './http/index.js';

@@ -90,6 +90,7 @@ export class RoamNode {
 
   async close(): Promise<void> {
     await this.orderer.close();
+    this.ledger.close();
     this.store.close();
   }
 }

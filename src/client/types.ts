@@ -1,0 +1,178 @@
+/**
+ * Bodies of the node's ledger API (`/ledger/*`), as the server sends them and the client returns
+ * them. The server's routes are typed against these, so the two cannot drift apart.
+ */
+import type { BlockHeader } from '../ledger/block.js';
+import type { ResultCode } from '../ledger/codes.js';
+import type { TxInclusionProof } from '../ledger/proof.js';
+import type { GrantRecord, OrgRecord, PartyRecord, PartyStatus, SignedTx } from '../ledger/types.js';
+import type { RequestRecord } from '../contracts/consent.js';
+
+export type {
+  BlockHeader,
+  TxInclusionProof,
+  ResultCode,
+  SignedTx,
+  PartyRecord,
+  OrgRecord,
+  GrantRecord,
+  RequestRecord,
+};
+
+/** What every error answer carries (outside `/fhir`). */
+export interface ApiErrorDetail {
+  readonly code: string;
+  readonly message: string;
+}
+
+export interface ApiErrorBody {
+  readonly error: ApiErrorDetail;
+}
+
+// ---------------------------------------------------------------------------------------------
+// POST /ledger/tx
+// ---------------------------------------------------------------------------------------------
+
+/** 202: one envelope admitted and handed to ordering (not yet in a block). */
+export interface SubmitAccepted {
+  readonly id: string;
+  readonly status: 'accepted';
+}
+
+/**
+ * 200 with `?wait=commit`: the transaction is in block `height` at position `index`, with result
+ * `code`. A code other than OK is still a commit: the transaction is on the ledger, without effect.
+ */
+export interface SubmitCommitted {
+  readonly id: string;
+  readonly status: 'committed';
+  readonly height: number;
+  readonly index: number;
+  readonly code: ResultCode;
+  readonly message?: string;
+}
+
+/**
+ * One envelope of a batch, by its position `index` in the submitted `txs`.
+ * - `accepted`: admitted (without wait; or with wait, not committed in time: then `error` is COMMIT_TIMEOUT);
+ * - `committed` (with wait): in block `height` at position `blockIndex`, with result `code`;
+ * - `rejected`: refused at admission, with the result code it would have had in a block.
+ */
+export type BatchItemResult =
+  | {
+      readonly index: number;
+      readonly id: string;
+      readonly status: 'accepted';
+      readonly error?: ApiErrorDetail;
+    }
+  | {
+      readonly index: number;
+      readonly id: string;
+      readonly status: 'committed';
+      readonly height: number;
+      readonly blockIndex: number;
+      readonly code: ResultCode;
+      readonly message?: string;
+    }
+  | { readonly index: number; readonly status: 'rejected'; readonly error: ApiErrorDetail };
+
+/** 202 (200 with `?wait=commit`): one result per submitted envelope, in submission order. */
+export interface BatchSubmitResponse {
+  readonly results: readonly BatchItemResult[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// GET /ledger/tx/:id, /ledger/blocks
+// ---------------------------------------------------------------------------------------------
+
+/** A committed transaction, its block header and its RFC 6962 inclusion proof in `header.txRoot`. */
+export interface TxResponse {
+  readonly id: string;
+  readonly height: number;
+  /** Position in the block. */
+  readonly index: number;
+  readonly code: ResultCode;
+  readonly message?: string;
+  /** The signed envelope, as committed. */
+  readonly tx: SignedTx;
+  readonly blockHash: string;
+  readonly header: BlockHeader;
+  readonly proof: TxInclusionProof;
+}
+
+export interface BlockTx {
+  readonly id: string;
+  readonly envelope: SignedTx;
+  readonly code: ResultCode;
+  readonly message?: string;
+}
+
+export interface BlockResponse {
+  readonly hash: string;
+  readonly header: BlockHeader;
+  readonly txs: readonly BlockTx[];
+}
+
+/**
+ * Consecutive blocks from the asked height. May hold fewer than `limit` (the node caps the size
+ * of one answer); ask again from the last height + 1 until `blocks` is empty.
+ */
+export interface BlocksResponse {
+  readonly blocks: readonly BlockResponse[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// GET /ledger/status, /ledger/orgs, /ledger/identities/:did, /ledger/patients/:did/consents
+// ---------------------------------------------------------------------------------------------
+
+export interface StatusResponse {
+  readonly chainId: string;
+  readonly genesisHash: string;
+  readonly height: number;
+  readonly headHash: string;
+  readonly stateRoot: string;
+  /** Time of the head block, ms since epoch. */
+  readonly headTime: number;
+  readonly nodeDid: string;
+  readonly org: { readonly did: string; readonly name: string };
+  readonly region: string;
+  /** The URL this node is reached at (its configured public URL). */
+  readonly url: string;
+  readonly ordering: 'local' | 'jetstream';
+  /** Version of the roam-ehr package the node runs. */
+  readonly version: string;
+}
+
+export interface OrgNodeSummary {
+  readonly did: string;
+  readonly url: string;
+  readonly region: string;
+  readonly status: PartyStatus;
+}
+
+export interface OrgSummary {
+  readonly did: string;
+  readonly name: string;
+  readonly region: string;
+  readonly encryptionKey: string;
+  readonly nodes: readonly OrgNodeSummary[];
+}
+
+export interface OrgsResponse {
+  readonly orgs: readonly OrgSummary[];
+}
+
+/** A party (patient, practitioner, node) or a member organization (`kind: 'org'`). */
+export type IdentityResponse = PartyRecord | OrgIdentity;
+
+export interface OrgIdentity extends OrgRecord {
+  readonly kind: 'org';
+}
+
+/** A grant without its sealed record keys (opaque and large): only how many it carries. */
+export type GrantSummary = Omit<GrantRecord, 'keys'> & { readonly keyCount: number };
+
+export interface ConsentsResponse {
+  readonly grants: readonly GrantSummary[];
+  readonly requests: readonly RequestRecord[];
+}

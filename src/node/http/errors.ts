@@ -1,0 +1,141 @@
+/**
+ * The one registry of HTTP error codes of the node's API outside `/fhir` (which answers with
+ * FHIR OperationOutcomes instead), after Fastify's `lib/errors.js`. Every error body is
+ * `{ "error": { "code": "<code>", "message": "<what went wrong, naming the bad input>" } }`.
+ * Codes are stable API: never renamed, never reused for another meaning.
+ * `test/http/errors.test.ts` checks the registry.
+ */
+import { ResultCode } from '../../ledger/codes.js';
+import { LedgerError, LedgerErrorCode } from '../../ledger/errors.js';
+import { NodeError, NodeErrorCode } from '../errors.js';
+
+/** Every HTTP error code with its status. */
+export const HTTP_ERRORS = {
+  /** The body is not JSON, is empty, or carries a `__proto__`/`constructor` key. */
+  MALFORMED_JSON: 400,
+  /** A path parameter, query parameter or the body's outer shape is invalid (the message names it). */
+  VALIDATION_FAILED: 400,
+  /** A request Fastify refused before it reached a route (e.g. a Content-Length that does not match). */
+  BAD_REQUEST: 400,
+  /** No such route, block or transaction. */
+  NOT_FOUND: 404,
+  /** No party or organization has this DID on the ledger. */
+  UNKNOWN_DID: 404,
+  /** The DID is not a registered patient (same meaning as the ledger's result code of that name). */
+  UNKNOWN_PATIENT: 404,
+  /** The body is larger than the route's limit. */
+  PAYLOAD_TOO_LARGE: 413,
+  /** More transactions in one batch than MAX_BATCH_TXS. */
+  BATCH_TOO_LARGE: 413,
+  /** The body is not `application/json`. */
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  /** An unexpected failure; details are in the node's log, never in the answer. */
+  INTERNAL: 500,
+  /** Ordering did not take the accepted transactions (nothing was ordered; resubmit later). */
+  ORDERING_FAILED: 503,
+  /** The node is shutting down. */
+  UNAVAILABLE: 503,
+  /** The transaction was accepted but not committed within the requested wait. */
+  COMMIT_TIMEOUT: 504,
+} as const satisfies Record<string, number>;
+
+export type HttpErrorCode = keyof typeof HTTP_ERRORS;
+
+export const HTTP_ERROR_CODES = Object.keys(HTTP_ERRORS) as HttpErrorCode[];
+
+/**
+ * HTTP status of a submission refused at admission, by the ledger result code it would have had.
+ * Every code not listed here answers 400: the transaction itself is wrong (MALFORMED_TX,
+ * UNKNOWN_TX_TYPE, TX_EXPIRED, TX_FROM_FUTURE, and BAD_SIGNATURE, which is 400 rather than 401
+ * because the signature is part of the body, not an HTTP credential with a challenge).
+ * - REPLAY → 409: the (signer, nonce) pair is already spent or pending; the same tx conflicts with itself.
+ * - UNKNOWN_SIGNER, SIGNER_DEACTIVATED → 403: the signer may not submit this (register first).
+ */
+export const REJECTION_STATUS: Readonly<Partial<Record<ResultCode, number>>> = {
+  [ResultCode.REPLAY]: 409,
+  [ResultCode.UNKNOWN_SIGNER]: 403,
+  [ResultCode.SIGNER_DEACTIVATED]: 403,
+};
+
+export const DEFAULT_REJECTION_STATUS = 400;
+
+export function rejectionStatus(code: ResultCode): number {
+  return REJECTION_STATUS[code] ?? DEFAULT_REJECTION_STATUS;
+}
+
+/** The JSON body of every error answer outside `/fhir`. */
+export interface ErrorBody {
+  readonly error: { readonly code: string; readonly message: string };
+}
+
+/** An error a route throws to answer with its registry status and code. */
+export class HttpError extends Error {
+  override readonly name = 'HttpError';
+  readonly statusCode: number;
+  constructor(
+    readonly code: HttpErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.statusCode = HTTP_ERRORS[code];
+  }
+}
+
+/** Fastify's own error codes (content-type parser, body limit) and the registry codes they become. */
+const FASTIFY_ERRORS: Readonly<Record<string, { code: HttpErrorCode; message: string }>> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: { code: 'MALFORMED_JSON', message: 'request body is not valid JSON' },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { code: 'MALFORMED_JSON', message: 'request body is empty' },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: {
+    code: 'UNSUPPORTED_MEDIA_TYPE',
+    message: 'request body must be application/json',
+  },
+  FST_ERR_CTP_BODY_TOO_LARGE: {
+    code: 'PAYLOAD_TOO_LARGE',
+    message: 'request body is larger than this route accepts',
+  },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: {
+    code: 'BAD_REQUEST',
+    message: 'request body size does not match Content-Length',
+  },
+};
+
+/**
+ * The status and body of any error that reaches the error handler. Messages of unexpected
+ * errors are not sent (they may hold internals); `internal` is true for those, to be logged.
+ */
+export function errorResponse(error: unknown): { status: number; body: ErrorBody; internal: boolean } {
+  if (error instanceof HttpError) return answer(error.statusCode, error.code, error.message);
+  if (error instanceof LedgerError) {
+    if (error.code === LedgerErrorCode.COMMIT_TIMEOUT)
+      return answer(HTTP_ERRORS.COMMIT_TIMEOUT, 'COMMIT_TIMEOUT', error.message);
+    if (error.code === LedgerErrorCode.LEDGER_CLOSED)
+      return answer(HTTP_ERRORS.UNAVAILABLE, 'UNAVAILABLE', 'the ledger is closed');
+  }
+  if (error instanceof NodeError && error.code === NodeErrorCode.ORDERING_FAILED) {
+    return answer(HTTP_ERRORS.ORDERING_FAILED, 'ORDERING_FAILED', error.message);
+  }
+  const fastifyCode = typeof error === 'object' && error !== null && 'code' in error ? error.code : undefined;
+  if (typeof fastifyCode === 'string') {
+    const known = FASTIFY_ERRORS[fastifyCode];
+    if (known) return answer(HTTP_ERRORS[known.code], known.code, known.message);
+  }
+  // Other client errors Fastify raises before routing (statusCode 4xx, e.g. a malformed URL).
+  const status =
+    typeof error === 'object' && error !== null && 'statusCode' in error ? error.statusCode : undefined;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    return answer(
+      HTTP_ERRORS.BAD_REQUEST,
+      'BAD_REQUEST',
+      'the request was refused before it reached a route',
+    );
+  }
+  return { ...answer(HTTP_ERRORS.INTERNAL, 'INTERNAL', 'internal error; see the node log'), internal: true };
+}
+
+function answer(
+  status: number,
+  code: string,
+  message: string,
+): { status: number; body: ErrorBody; internal: boolean } {
+  return { status, body: { error: { code, message } }, internal: false };
+}

@@ -1,0 +1,352 @@
+/**
+ * The ledger API under `/ledger`: submit signed transactions, read blocks and transactions with
+ * inclusion proofs, and read the public parts of world state (organizations, identities, consent).
+ */
+import { readFileSync } from 'node:fs';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import type {
+  BatchItemResult,
+  BatchSubmitResponse,
+  BlockResponse,
+  BlocksResponse,
+  ConsentsResponse,
+  GrantSummary,
+  IdentityResponse,
+  OrgsResponse,
+  OrgSummary,
+  StatusResponse,
+  SubmitAccepted,
+  SubmitCommitted,
+  TxResponse,
+} from '../../client/types.js';
+import type { RequestRecord } from '../../contracts/index.js';
+import {
+  buildTxInclusionProof,
+  LedgerError,
+  LedgerErrorCode,
+  StateKey,
+  type BlockHeader,
+  type CommittedTx,
+  type GrantRecord,
+  type OrgRecord,
+  type PartyRecord,
+  type ResultCode,
+  type SignedTx,
+} from '../../ledger/index.js';
+import type { StoredBlock } from '../../store/index.js';
+import { DEFAULT_COMMIT_WAIT_MS } from '../config.js';
+import type { RoamNode } from '../roam-node.js';
+import { HttpError, rejectionStatus, type ErrorBody } from './errors.js';
+import { didSchema, intString, parseInput, txIdSchema } from './params.js';
+
+/** Largest body of POST /ledger/tx (a batch of envelopes). */
+export const TX_BODY_LIMIT_BYTES = 8 * 1024 * 1024;
+/** Most envelopes in one batch. */
+export const MAX_BATCH_TXS = 5000;
+/** Longest `timeoutMs` a submitter may wait for commit. */
+export const MAX_COMMIT_WAIT_MS = 120_000;
+/** Most blocks in one GET /ledger/blocks answer (also the default `limit`). */
+export const MAX_BLOCKS_PER_PAGE = 100;
+/** GET /ledger/blocks stops adding blocks past this many bytes of headers and envelopes (at least one block). */
+export const MAX_BLOCKS_RESPONSE_BYTES = 8 * 1024 * 1024;
+
+const submitQuerySchema = z.strictObject({
+  wait: z.literal('commit', { error: 'must be "commit"' }).optional(),
+  timeoutMs: intString(1, MAX_COMMIT_WAIT_MS).optional(),
+});
+const txParamsSchema = z.strictObject({ id: txIdSchema });
+const blockParamsSchema = z.strictObject({ height: intString(0, Number.MAX_SAFE_INTEGER) });
+const blocksQuerySchema = z.strictObject({
+  from: intString(0, Number.MAX_SAFE_INTEGER).optional(),
+  limit: intString(1, MAX_BLOCKS_PER_PAGE).optional(),
+});
+const didParamsSchema = z.strictObject({ did: didSchema });
+
+/** The roam-ehr package version (package.json sits at the same depth from src/ and dist/). */
+function packageVersion(): string {
+  try {
+    const text = readFileSync(new URL('../../../package.json', import.meta.url), 'utf8');
+    const version = (JSON.parse(text) as { version?: unknown }).version;
+    return typeof version === 'string' ? version : '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
+
+/** Registers the `/ledger` routes of `node` on `app`; `closing` aborts when the server starts to close. */
+export function registerLedgerRoutes(app: FastifyInstance, node: RoamNode, closing: AbortSignal): void {
+  const version = packageVersion();
+  const { ledger, store } = node;
+  // Commit waits end when the server closes, rather than holding shutdown for up to their timeout.
+  const waitForCommit = (id: string, ms: number) => raceClose(node.waitForCommit(id, ms), closing, id);
+
+  app.post(
+    '/ledger/tx',
+    { bodyLimit: TX_BODY_LIMIT_BYTES, onRequest: requireJsonBody },
+    async (request: FastifyRequest, reply: FastifyReply) => {
+      const query = parseInput('query', submitQuerySchema, request.query);
+      const waitMs = query.wait === 'commit' ? (query.timeoutMs ?? DEFAULT_COMMIT_WAIT_MS) : undefined;
+      const body = request.body;
+      if (isPlainObject(body) && 'txs' in body) {
+        const txs = batchOf(body);
+        const response = await submitBatch(node, txs, waitMs, waitForCommit);
+        return reply.code(waitMs === undefined ? 202 : 200).send(response);
+      }
+      const outcome = await node.submit([body]);
+      const rejected = outcome.rejected[0];
+      if (rejected !== undefined) {
+        const error: ErrorBody = { error: { code: rejected.code, message: rejected.message } };
+        return reply.code(rejectionStatus(rejected.code)).send(error);
+      }
+      const accepted = outcome.accepted[0];
+      if (accepted === undefined)
+        throw new Error('submission of one envelope gave neither an acceptance nor a rejection');
+      if (waitMs === undefined) {
+        const response: SubmitAccepted = { id: accepted.id, status: 'accepted' };
+        return reply.code(202).send(response);
+      }
+      const committed = await waitForCommit(accepted.id, waitMs);
+      const response: SubmitCommitted = {
+        id: committed.id,
+        status: 'committed',
+        height: committed.height,
+        index: committed.index,
+        code: committed.code,
+        ...withMessage(committed.message),
+      };
+      return reply.code(200).send(response);
+    },
+  );
+
+  app.get('/ledger/tx/:id', (request) => {
+    const { id } = parseInput('path', txParamsSchema, request.params);
+    const tx = ledger.getTx(id);
+    const block = tx && store.getBlock(tx.height);
+    if (!tx || !block) throw new HttpError('NOT_FOUND', `transaction ${id} is not on the ledger`);
+    const header = JSON.parse(block.header) as BlockHeader;
+    const response: TxResponse = {
+      id: tx.id,
+      height: tx.height,
+      index: tx.index,
+      code: tx.code,
+      ...withMessage(tx.message),
+      tx: JSON.parse(tx.envelope) as SignedTx,
+      blockHash: block.hash,
+      header,
+      proof: buildTxInclusionProof(store, header, tx.index),
+    };
+    return response;
+  });
+
+  app.get('/ledger/blocks/:height', (request) => {
+    const { height } = parseInput('path', blockParamsSchema, request.params);
+    const block = store.getBlock(height);
+    if (!block) throw new HttpError('NOT_FOUND', `block ${height} does not exist (head is ${ledger.height})`);
+    return blockResponse(node, block).body;
+  });
+
+  app.get('/ledger/blocks', (request) => {
+    const query = parseInput('query', blocksQuerySchema, request.query);
+    const stored = store.getBlocksFrom(query.from ?? 0, query.limit ?? MAX_BLOCKS_PER_PAGE);
+    const blocks: BlockResponse[] = [];
+    let bytes = 0;
+    for (const block of stored) {
+      const { body, size } = blockResponse(node, block);
+      if (blocks.length > 0 && bytes + size > MAX_BLOCKS_RESPONSE_BYTES) break;
+      blocks.push(body);
+      bytes += size;
+    }
+    const response: BlocksResponse = { blocks };
+    return response;
+  });
+
+  app.get('/ledger/status', () => {
+    const { file } = node.config;
+    const response: StatusResponse = {
+      chainId: ledger.chainId,
+      genesisHash: ledger.genesisHash,
+      height: ledger.height,
+      headHash: ledger.headHash,
+      stateRoot: ledger.stateRoot,
+      headTime: ledger.headTime,
+      nodeDid: node.did,
+      org: { did: file.org.did, name: file.org.name },
+      region: file.region,
+      url: file.publicUrl,
+      ordering: node.orderer.kind,
+      version,
+    };
+    return response;
+  });
+
+  app.get('/ledger/orgs', () => {
+    const orgs = ledger.rangeState<OrgRecord>(StateKey.ORG_PREFIX).map(([, org]): OrgSummary => {
+      const prefix = StateKey.orgNodesPrefix(org.did);
+      const nodes = ledger.rangeState<string>(prefix).flatMap(([key]) => {
+        const party = ledger.getState<PartyRecord>(StateKey.party(key.slice(prefix.length)));
+        if (!party) return [];
+        return [
+          { did: party.did, url: party.url ?? '', region: party.region ?? org.region, status: party.status },
+        ];
+      });
+      return { did: org.did, name: org.name, region: org.region, encryptionKey: org.encryptionKey, nodes };
+    });
+    const response: OrgsResponse = { orgs };
+    return response;
+  });
+
+  app.get('/ledger/identities/:did', (request) => {
+    const { did } = parseInput('path', didParamsSchema, request.params);
+    const party = ledger.getState<PartyRecord>(StateKey.party(did));
+    if (party) return party satisfies IdentityResponse;
+    const org = ledger.getState<OrgRecord>(StateKey.org(did));
+    if (org) return { ...org, kind: 'org' } satisfies IdentityResponse;
+    throw new HttpError('UNKNOWN_DID', `no party or organization ${did} on the ledger`);
+  });
+
+  app.get('/ledger/patients/:did/consents', (request) => {
+    const { did } = parseInput('path', didParamsSchema, request.params);
+    const party = ledger.getState<PartyRecord>(StateKey.party(did));
+    if (party?.kind !== 'patient')
+      throw new HttpError('UNKNOWN_PATIENT', `${did} is not a registered patient`);
+    const grantsPrefix = StateKey.patientGrantsPrefix(did);
+    const grants = ledger.rangeState<string>(grantsPrefix).flatMap(([key]): GrantSummary[] => {
+      const grant = ledger.getState<GrantRecord>(StateKey.grant(key.slice(grantsPrefix.length)));
+      if (!grant) return [];
+      const { keys, ...rest } = grant;
+      return [{ ...rest, keyCount: keys?.length ?? 0 }];
+    });
+    const requestsPrefix = StateKey.patientRequestsPrefix(did);
+    const requests = ledger.rangeState<string>(requestsPrefix).flatMap(([key]) => {
+      const record = ledger.getState<RequestRecord>(StateKey.request(key.slice(requestsPrefix.length)));
+      return record ? [record] : [];
+    });
+    const response: ConsentsResponse = { grants, requests };
+    return response;
+  });
+}
+
+/** onRequest hook: refuses a body that is not JSON before it is read. */
+function requireJsonBody(request: FastifyRequest, _reply: FastifyReply, done: (error?: Error) => void): void {
+  const type = request.headers['content-type'];
+  const mediaType = type?.split(';')[0]?.trim().toLowerCase();
+  if (mediaType === 'application/json') return done();
+  done(
+    new HttpError(
+      'UNSUPPORTED_MEDIA_TYPE',
+      `request body must be application/json, got ${type === undefined ? 'no Content-Type' : JSON.stringify(type.slice(0, 100))}`,
+    ),
+  );
+}
+
+/** The `txs` of a batch body `{ txs: [...] }`, checked for shape and size. */
+function batchOf(body: Record<string, unknown>): unknown[] {
+  const extra = Object.keys(body).find((key) => key !== 'txs');
+  if (extra !== undefined)
+    throw new HttpError(
+      'VALIDATION_FAILED',
+      `body field "${extra.slice(0, 64)}" is not known (a batch is { txs: [...] })`,
+    );
+  const { txs } = body;
+  if (!Array.isArray(txs))
+    throw new HttpError('VALIDATION_FAILED', 'body field "txs" must be an array of signed envelopes');
+  if (txs.length === 0)
+    throw new HttpError('VALIDATION_FAILED', 'body field "txs" must hold at least one envelope');
+  if (txs.length > MAX_BATCH_TXS) {
+    throw new HttpError(
+      'BATCH_TOO_LARGE',
+      `body field "txs" holds ${txs.length} envelopes; at most ${MAX_BATCH_TXS} per batch`,
+    );
+  }
+  return txs as unknown[];
+}
+
+async function submitBatch(
+  node: RoamNode,
+  txs: readonly unknown[],
+  waitMs: number | undefined,
+  waitForCommit: (id: string, ms: number) => Promise<CommittedTx>,
+): Promise<BatchSubmitResponse> {
+  const outcome = await node.submit(txs);
+  const results: BatchItemResult[] = new Array<BatchItemResult>(txs.length);
+  for (const rejected of outcome.rejected) {
+    results[rejected.index] = {
+      index: rejected.index,
+      status: 'rejected',
+      error: { code: rejected.code, message: rejected.message },
+    };
+  }
+  const waited = await Promise.all(
+    outcome.accepted.map(async ({ id, index }): Promise<BatchItemResult> => {
+      if (waitMs === undefined) return { index, id, status: 'accepted' };
+      let committed: CommittedTx;
+      try {
+        committed = await waitForCommit(id, waitMs);
+      } catch (error) {
+        if (error instanceof LedgerError && error.code === LedgerErrorCode.COMMIT_TIMEOUT) {
+          return { index, id, status: 'accepted', error: { code: 'COMMIT_TIMEOUT', message: error.message } };
+        }
+        throw error;
+      }
+      return {
+        index,
+        id,
+        status: 'committed',
+        height: committed.height,
+        blockIndex: committed.index,
+        code: committed.code,
+        ...withMessage(committed.message),
+      };
+    }),
+  );
+  for (const result of waited) results[result.index] = result;
+  return { results };
+}
+
+/** A stored block as the API sends it, and its size in bytes of stored JSON (for paging). */
+function blockResponse(node: RoamNode, block: StoredBlock): { body: BlockResponse; size: number } {
+  let size = block.header.length;
+  const txs = node.store.getBlockTxs(block.height).map((tx) => {
+    size += tx.envelope.length;
+    return {
+      id: tx.id,
+      envelope: JSON.parse(tx.envelope) as SignedTx,
+      code: tx.code as ResultCode,
+      ...withMessage(tx.message ?? undefined),
+    };
+  });
+  return { body: { hash: block.hash, header: JSON.parse(block.header) as BlockHeader, txs }, size };
+}
+
+/** `wait`, or UNAVAILABLE once `signal` aborts (the server is closing). */
+function raceClose<T>(wait: Promise<T>, signal: AbortSignal, id: string): Promise<T> {
+  const closed = () =>
+    new HttpError(
+      'UNAVAILABLE',
+      `the node is shutting down; transaction ${id} was accepted but its commit was not awaited`,
+    );
+  if (signal.aborted) return Promise.reject(closed());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(closed());
+    signal.addEventListener('abort', onAbort, { once: true });
+    wait.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+  });
+}
+
+function withMessage(message: string | undefined): { message?: string } {
+  return message === undefined ? {} : { message };
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

@@ -1,0 +1,39 @@
+import type { AddressInfo } from 'node:net';
+import type { RoamNode } from '../roam-node.js';
+import { buildHttpServer, type HttpServerOptions } from './server.js';
+
+export interface ListenOptions extends HttpServerOptions {
+  readonly host: string;
+  /** 0 picks a free port (the answer's `url` names it). */
+  readonly port: number;
+}
+
+export interface RunningHttp {
+  /** Base URL the server listens at, e.g. `http://127.0.0.1:8080`. */
+  readonly url: string;
+  /** Stops accepting connections and waits for open requests; the node stays open. */
+  close(): Promise<void>;
+}
+
+/**
+ * Serves `node`'s HTTP API on `host:port`.
+ *
+ * @example
+ * const http = await startHttp(node, { host: '127.0.0.1', port: 0 });
+ * console.log(http.url); await http.close(); await node.close();
+ */
+export async function startHttp(node: RoamNode, options: ListenOptions): Promise<RunningHttp> {
+  const app = buildHttpServer(node, options.logger === undefined ? {} : { logger: options.logger });
+  try {
+    await app.listen({ host: options.host, port: options.port });
+  } catch (error) {
+    await app.close();
+    throw error;
+  }
+  const address = app.server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return {
+    url: `http://${host}:${address.port}`,
+    close: () => app.close(),
+  };
+}

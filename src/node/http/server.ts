@@ -1,0 +1,69 @@
+/**
+ * The node's HTTP server (Fastify 5): the ledger API, with one error handler and one not-found
+ * handler that answer every failure as `{ error: { code, message } }` (codes in `./errors.ts`).
+ * The `/fhir` API, when registered, sets its own handlers in its own encapsulated context
+ * (FHIR errors are OperationOutcomes).
+ */
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { RoamNode } from '../roam-node.js';
+import { errorResponse, type ErrorBody } from './errors.js';
+import { registerLedgerRoutes } from './ledger-routes.js';
+
+/** Largest body of any route that does not set its own limit. */
+export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
+
+export interface HttpServerOptions {
+  /** Log requests (method, URL, status, time; never bodies) and failures as JSON lines. Default false. */
+  readonly logger?: boolean;
+}
+
+/**
+ * Builds (without listening) the HTTP server of `node`. The node stays open when the server
+ * closes; close it separately.
+ *
+ * @example
+ * const app = buildHttpServer(node);
+ * const res = await app.inject({ method: 'GET', url: '/ledger/status' });
+ */
+export function buildHttpServer(node: RoamNode, options: HttpServerOptions = {}): FastifyInstance {
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: DEFAULT_BODY_LIMIT_BYTES,
+    // Route parameters hold DIDs and hashes; a longer one is a bad request, not a lookup.
+    routerOptions: { maxParamLength: 256 },
+  });
+
+  app.setErrorHandler((error, request, reply) => {
+    const { status, body, internal } = errorResponse(error);
+    // The error, never the request body (which may be a signed transaction of a patient).
+    if (internal) request.log.error({ err: error }, 'request failed');
+    else if (status >= 500) request.log.warn({ code: body.error.code }, body.error.message);
+    return reply.code(status).send(body);
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0] ?? '';
+    const body: ErrorBody = {
+      error: {
+        code: 'NOT_FOUND',
+        message: `no route ${request.method} ${path.length > 200 ? `${path.slice(0, 200)}…` : path}`,
+      },
+    };
+    return reply.code(404).send(body);
+  });
+
+  // Closing: open commit waits end (UNAVAILABLE), and the answers still in flight close their
+  // connection, so that close() does not wait out the keep-alive timeout of those connections.
+  const closing = new AbortController();
+  app.addHook('preClose', (done) => {
+    closing.abort();
+    done();
+  });
+  app.addHook('onSend', (_request, reply, payload, done) => {
+    if (closing.signal.aborted) void reply.header('connection', 'close');
+    done(null, payload);
+  });
+
+  registerLedgerRoutes(app, node, closing.signal);
+  return app;
+}
