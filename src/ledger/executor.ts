@@ -133,8 +133,9 @@ export async function executeBlock(
   for (const candidate of candidates) {
     const { parsed, handler } = candidate;
     if (!parsed || !handler) continue;
-    const key = signingKeyOf(view, parsed.signed.tx.signer, handler);
-    if (typeof key !== 'string') continue;
+    const signer = resolveSigner(view, parsed.signed.tx.signer, handler);
+    if ('code' in signer) continue;
+    const key = signer.key;
     candidate.prepassKey = key;
     candidate.prepassValid = env.verified?.has(parsed.id, parsed.signed.sig, key)
       ? Promise.resolve(true)
@@ -200,12 +201,12 @@ function runOne(
   if (spentInBlock.has(nonceKey(tx.signer, tx.nonce)) || env.replay.isSpent(tx.signer, tx.nonce)) {
     return { code: ResultCode.REPLAY, message: `nonce "${tx.nonce}" of this signer was already used` };
   }
-  const key = signingKeyOf(view, tx.signer, handler);
-  if (typeof key !== 'string') return key;
+  const signer = resolveSigner(view, tx.signer, handler);
+  if ('code' in signer) return signer;
+  const { key, party: signerParty } = signer;
   const valid = key === candidate.prepassKey ? prepassValid : verify(fromBase64Url(key), parsed.txBytes, parsed.signature);
   if (!valid) return { code: ResultCode.BAD_SIGNATURE, message: 'signature does not verify with the signer\'s current key' };
 
-  const signerParty = view.get<PartyRecord>(StateKey.party(tx.signer));
   try {
     const payload = handler.parse(tx.payload);
     handler.execute(
@@ -233,18 +234,22 @@ function runOne(
 }
 
 /**
- * The key that must have signed a tx from `signer`: the registered party's current key, or, for
- * tx types that admit unregistered signers, the key inside the signer's did:key.
+ * The signer's party record and the key that must have signed its tx: the registered party's
+ * current key, or, for tx types that admit unregistered signers, the key inside its did:key.
  */
-function signingKeyOf(view: BlockStateView, signer: string, handler: ContractHandler): string | TxResult {
+function resolveSigner(
+  view: BlockStateView,
+  signer: string,
+  handler: ContractHandler,
+): { key: string; party: PartyRecord | undefined } | TxResult {
   const party = view.get<PartyRecord>(StateKey.party(signer));
   if (party) {
     if (party.status !== 'active') return { code: ResultCode.SIGNER_DEACTIVATED, message: 'signer is deactivated' };
-    return party.signingKey;
+    return { key: party.signingKey, party };
   }
   if (!handler.allowsUnregisteredSigner) return { code: ResultCode.UNKNOWN_SIGNER, message: 'signer is not registered on the ledger' };
   try {
-    return toBase64Url(signingKeyFromDid(signer));
+    return { key: toBase64Url(signingKeyFromDid(signer)), party: undefined };
   } catch (error) {
     return { code: ResultCode.UNKNOWN_SIGNER, message: (error as Error).message };
   }

@@ -1,7 +1,20 @@
 import Database from 'better-sqlite3';
+import { sha256Hex } from '../crypto/index.js';
 import { StoreError, StoreErrorCode } from './errors.js';
 
 const SCHEMA_VERSION = '1';
+const TX_COLUMNS = 'height, idx, id, signer, nonce, envelope, code, message, spent';
+const TX_ID_PATTERN = /^[0-9a-f]{64}$/;
+/** Hex digits of a hash kept as an integer index key: 48 bits, a safe JavaScript integer. */
+const KEY_HEX_DIGITS = 12;
+
+function idKey(id: string): number {
+  return parseInt(id.slice(0, KEY_HEX_DIGITS), 16);
+}
+
+function nonceKey(signer: string, nonce: string): number {
+  return parseInt(sha256Hex(`${signer}\n${nonce}`).slice(0, KEY_HEX_DIGITS), 16);
+}
 const STORE_CACHE_KIB = 256 * 1024;
 const STORE_MMAP_BYTES = 1024 * 1024 * 1024;
 
@@ -57,9 +70,12 @@ export class LedgerStore {
       CREATE TABLE IF NOT EXISTS txs (
         height INTEGER NOT NULL, idx INTEGER NOT NULL, id TEXT NOT NULL, signer TEXT NOT NULL, nonce TEXT NOT NULL,
         envelope TEXT NOT NULL, code TEXT NOT NULL, message TEXT, spent INTEGER NOT NULL,
+        id_key INTEGER NOT NULL, nonce_key INTEGER,
         PRIMARY KEY (height, idx)) STRICT;
-      CREATE INDEX IF NOT EXISTS txs_by_id ON txs (id);
-      CREATE UNIQUE INDEX IF NOT EXISTS txs_spent_nonce ON txs (signer, nonce) WHERE spent = 1;
+      -- Lookups go through 48-bit integer prefixes of SHA-256 (cheap B-tree inserts), then compare
+      -- the full id / (signer, nonce), so a prefix collision costs a row read, never a wrong answer.
+      CREATE INDEX IF NOT EXISTS txs_by_id_key ON txs (id_key);
+      CREATE INDEX IF NOT EXISTS txs_by_nonce_key ON txs (nonce_key) WHERE nonce_key IS NOT NULL;
       CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL, height INTEGER NOT NULL) STRICT;
       CREATE TABLE IF NOT EXISTS orderer_log (seq INTEGER PRIMARY KEY, envelope TEXT NOT NULL) STRICT;
     `);
@@ -76,12 +92,16 @@ export class LedgerStore {
       blockByHash: db.prepare<[string], StoredBlock>('SELECT height, hash, header FROM blocks WHERE hash = ?'),
       blocksFrom: db.prepare<[number, number], StoredBlock>('SELECT height, hash, header FROM blocks WHERE height >= ? ORDER BY height LIMIT ?'),
       insertBlock: db.prepare<[number, string, string]>('INSERT INTO blocks (height, hash, header) VALUES (?, ?, ?)'),
-      blockTxs: db.prepare<[number], StoredTx>('SELECT * FROM txs WHERE height = ? ORDER BY idx'),
-      txById: db.prepare<[string], StoredTx>('SELECT * FROM txs WHERE id = ? ORDER BY spent DESC, height, idx LIMIT 1'),
-      insertTx: db.prepare<[number, number, string, string, string, string, string, string | null, number]>(
-        'INSERT INTO txs (height, idx, id, signer, nonce, envelope, code, message, spent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      blockTxs: db.prepare<[number], StoredTx>(`SELECT ${TX_COLUMNS} FROM txs WHERE height = ? ORDER BY idx`),
+      txById: db.prepare<[number, string], StoredTx>(
+        `SELECT ${TX_COLUMNS} FROM txs WHERE id_key = ? AND id = ? ORDER BY spent DESC, height, idx LIMIT 1`,
       ),
-      nonceSpent: db.prepare<[string, string], { one: number }>('SELECT 1 AS one FROM txs WHERE signer = ? AND nonce = ? AND spent = 1'),
+      insertTx: db.prepare<[number, number, string, string, string, string, string, string | null, number, number, number | null]>(
+        'INSERT INTO txs (height, idx, id, signer, nonce, envelope, code, message, spent, id_key, nonce_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      ),
+      nonceSpent: db.prepare<[number, string, string], { one: number }>(
+        'SELECT 1 AS one FROM txs WHERE nonce_key = ? AND signer = ? AND nonce = ?',
+      ),
       getState: db.prepare<[string], { value: string }>('SELECT value FROM state WHERE key = ?'),
       getStateRow: db.prepare<[string], { value: string; height: number }>('SELECT value, height FROM state WHERE key = ?'),
       // Prefix scan as a key range: keys in [prefix, prefix + U+FFFF) share the prefix.
@@ -106,7 +126,19 @@ export class LedgerStore {
       const { height } = commit.block;
       this.statements.insertBlock.run(height, commit.block.hash, commit.block.header);
       for (const tx of commit.txs) {
-        this.statements.insertTx.run(height, tx.idx, tx.id, tx.signer, tx.nonce, tx.envelope, tx.code, tx.message, tx.spent);
+        this.statements.insertTx.run(
+          height,
+          tx.idx,
+          tx.id,
+          tx.signer,
+          tx.nonce,
+          tx.envelope,
+          tx.code,
+          tx.message,
+          tx.spent,
+          idKey(tx.id),
+          tx.spent ? nonceKey(tx.signer, tx.nonce) : null,
+        );
       }
       for (const [key, value] of commit.writes) {
         if (value === null) this.statements.delState.run(key);
@@ -170,11 +202,12 @@ export class LedgerStore {
 
   /** The transaction with this id (its valid occurrence, when a replay of it was also included). */
   getTx(id: string): StoredTx | undefined {
-    return this.statements.txById.get(id);
+    if (!TX_ID_PATTERN.test(id)) return undefined;
+    return this.statements.txById.get(idKey(id), id);
   }
 
   isNonceSpent(signer: string, nonce: string): boolean {
-    return this.statements.nonceSpent.get(signer, nonce) !== undefined;
+    return this.statements.nonceSpent.get(nonceKey(signer, nonce), signer, nonce) !== undefined;
   }
 
   getState(key: string): string | undefined {

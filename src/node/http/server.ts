@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 /**
  * The node's HTTP server (Fastify 5): the ledger API, with one error handler and one not-found
  * handler that answer every failure as `{ error: { code, message } }` (codes in `./errors.ts`).
@@ -55,6 +56,8 @@ export function buildHttpServer(node: RoamNode, options: HttpServerOptions = {})
   // Closing: open commit waits end (UNAVAILABLE), and the answers still in flight close their
   // connection, so that close() does not wait out the keep-alive timeout of those connections.
   const closing = new AbortController();
+  // Every request waiting for a commit listens for the close: one listener each, by design.
+  setMaxListeners(0, closing.signal);
   app.addHook('preClose', (done) => {
     closing.abort();
     done();

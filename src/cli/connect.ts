@@ -1,0 +1,50 @@
+/** The CLI's use of a node's API: the typed client plus "sign, submit, wait for the commit". */
+import { RoamClient, signedTx, type SubmitCommitted, type TxSigner } from '../client/index.js';
+import type { TxPayloads } from '../contracts/index.js';
+import { ResultCode, type TxType } from '../ledger/index.js';
+import { CliError } from './output.js';
+
+export class NodeApi {
+  readonly client: RoamClient;
+
+  constructor(readonly url: string) {
+    this.client = new RoamClient(url);
+  }
+
+  /**
+   * Signs a transaction with `wallet`, submits it and waits until it is in a block.
+   *
+   * @throws RoamApiError when the node refuses it at admission (REPLAY, UNKNOWN_SIGNER, …) or
+   *   cannot be reached; CliError with the ledger's result code when it was committed without effect
+   */
+  async submit<T extends TxType>(
+    wallet: TxSigner,
+    type: T,
+    payload: TxPayloads[T],
+  ): Promise<SubmitCommitted> {
+    const committed = await this.client.submit(signedTx(wallet, type, payload), { wait: 'commit' });
+    if (committed.code !== ResultCode.OK) {
+      throw new CliError(
+        committed.code,
+        `${type} was committed without effect in block ${committed.height} (tx ${committed.id}): ${committed.message ?? committed.code}`,
+      );
+    }
+    return committed;
+  }
+
+  status() {
+    return this.client.status();
+  }
+
+  async orgs() {
+    return (await this.client.orgs()).orgs;
+  }
+
+  consents(patientDid: string) {
+    return this.client.consents(patientDid);
+  }
+}
+
+export function connect(url: string): NodeApi {
+  return new NodeApi(url);
+}

@@ -1,0 +1,186 @@
+/**
+ * `roam demo` (what `npm start` runs): a one-node network with a practitioner and three patients
+ * who granted the demo hospital access, seeded through the node's real API on the first run.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename, join, relative } from 'node:path';
+import type { Command } from 'commander';
+import type { ConsentGrantPayload } from '../contracts/index.js';
+import { randomBytes, toBase64Url } from '../crypto/index.js';
+import { TxType, type GrantAccess, type SensitivityClass } from '../ledger/index.js';
+import { DataFiles, initNetwork } from '../node/index.js';
+import { loadWallet, PASSPHRASE_ENV_VAR } from '../wallet/index.js';
+import { createAndSaveWallet, parsePort, subcommand, walletKdfParams } from './common.js';
+import { connect } from './connect.js';
+import { emit, type OutputOptions } from './output.js';
+import { definedListen, startNode, stopOnSignals } from './start.js';
+
+const DEMO_ORG = 'Roam Demo Hospital';
+const DEMO_REGION = 'eu';
+/** What each demo patient grants the hospital: all resource types, for treatment, no expiry. */
+const DEMO_PATIENTS: ReadonlyArray<{ access: GrantAccess; classes: SensitivityClass[] }> = [
+  { access: 'read', classes: ['general'] },
+  { access: 'write', classes: ['general'] },
+  { access: 'read', classes: ['general', 'sensitive'] },
+];
+
+/** DIR/demo.json: what the first run seeded, so later runs can print the same welcome. */
+interface DemoSeed {
+  readonly orgDid: string;
+  readonly adminDid: string;
+  readonly practitioner: { readonly did: string; readonly wallet: string };
+  readonly patients: ReadonlyArray<{
+    readonly did: string;
+    readonly wallet: string;
+    readonly grantId: string;
+    readonly access: string;
+    readonly classes: readonly string[];
+  }>;
+  /** Where the generated passphrase is, when ROAM_PASSPHRASE was not set on the first run. */
+  readonly passphraseFile: string | null;
+}
+
+interface DemoOptions extends OutputOptions {
+  readonly data: string;
+  readonly host?: string;
+  readonly port?: number;
+}
+
+export function registerDemo(program: Command): void {
+  subcommand(program, 'demo', 'run a demo node; the first run creates and seeds it (what npm start runs)')
+    .option('--data <dir>', 'data folder of the demo node', './data')
+    .option('--port <port>', 'port to listen on (default 8080)', parsePort)
+    .option('--host <host>', 'address to listen on (default 127.0.0.1)')
+    .addHelpText(
+      'after',
+      '\nWallets use ROAM_PASSPHRASE, or a passphrase generated into <dir>/demo-passphrase.txt.',
+    )
+    .action(async (options: DemoOptions) => {
+      const dir = options.data;
+      const firstRun = !existsSync(DataFiles.config(dir));
+      const passphrase = firstRun ? demoPassphrase(dir) : undefined;
+      if (firstRun && passphrase) {
+        const walletKdf = walletKdfParams();
+        await initNetwork({
+          dataDir: dir,
+          orgName: DEMO_ORG,
+          region: DEMO_REGION,
+          adminPassphrase: passphrase.value,
+          ...definedListen(options),
+          ...(walletKdf ? { walletKdf } : {}),
+        });
+      }
+      const running = await startNode(dir, definedListen(options));
+      stopOnSignals(running, () => {
+        if (!options.json) process.stdout.write('roam demo stopped\n');
+      });
+      const seed = passphrase
+        ? await seedDemo(dir, running.url, passphrase.value, passphrase.file)
+        : readSeed(dir);
+      emit(options, { url: running.url, firstRun, ...seed }, () => welcome(running.url, dir, seed));
+    });
+}
+
+/** ROAM_PASSPHRASE, or a new random passphrase written to DIR/demo-passphrase.txt (0600). */
+function demoPassphrase(dir: string): { value: string; file: string | null } {
+  const fromEnv = process.env[PASSPHRASE_ENV_VAR];
+  if (fromEnv !== undefined && fromEnv !== '') return { value: fromEnv, file: null };
+  const file = join(dir, 'demo-passphrase.txt');
+  const value = toBase64Url(randomBytes(18));
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  writeFileSync(file, value + '\n', { mode: 0o600 });
+  return { value, file };
+}
+
+/** Seeds the demo through the node's API, as any client would, and records it in demo.json. */
+async function seedDemo(
+  dir: string,
+  url: string,
+  passphrase: string,
+  passphraseFile: string | null,
+): Promise<DemoSeed> {
+  const api = connect(url);
+  const walletDir = join(dir, 'wallets');
+  mkdirSync(walletDir, { recursive: true, mode: 0o700 });
+  const orgDid = (await api.status()).org.did;
+  const admin = await loadWallet(DataFiles.adminWallet(dir), passphrase);
+
+  const practitionerPath = join(walletDir, 'practitioner.wallet.json');
+  const { wallet: practitioner } = await createAndSaveWallet(practitionerPath, 'practitioner', passphrase);
+  await api.submit(admin, TxType.PractitionerRegister, {
+    practitioner: practitioner.did,
+    roles: ['physician'],
+    encryptionKey: toBase64Url(practitioner.encryption.publicKey),
+  });
+
+  const patients = [];
+  for (const [i, { access, classes }] of DEMO_PATIENTS.entries()) {
+    const path = join(walletDir, `patient-${i + 1}.wallet.json`);
+    const { wallet } = await createAndSaveWallet(path, 'patient', passphrase);
+    await api.submit(wallet, TxType.PatientRegister, {
+      encryptionKey: toBase64Url(wallet.encryption.publicKey),
+    });
+    const grant: ConsentGrantPayload = {
+      grantId: `demo-${i + 1}-${toBase64Url(randomBytes(6))}`,
+      grantee: orgDid,
+      scope: { resourceTypes: ['*'], classes },
+      purpose: 'treatment',
+      access,
+      expiresAt: null,
+    };
+    await api.submit(wallet, TxType.ConsentGrant, grant);
+    patients.push({ did: wallet.did, wallet: path, grantId: grant.grantId, access, classes });
+  }
+
+  const seed: DemoSeed = {
+    orgDid,
+    adminDid: admin.did,
+    practitioner: { did: practitioner.did, wallet: practitionerPath },
+    patients,
+    passphraseFile,
+  };
+  writeFileSync(join(dir, 'demo.json'), JSON.stringify(seed, null, 2) + '\n');
+  return seed;
+}
+
+function readSeed(dir: string): DemoSeed | null {
+  try {
+    return JSON.parse(readFileSync(join(dir, 'demo.json'), 'utf8')) as DemoSeed;
+  } catch {
+    return null;
+  }
+}
+
+function welcome(url: string, dir: string, seed: DemoSeed | null): string[] {
+  const head = [`Roam demo node listening on ${url}`, `  data folder:  ${dir}`];
+  if (!seed) return [...head, '', 'Press Ctrl-C to stop.'];
+  const pass = seed.passphraseFile === null ? '' : ` --passphrase-file ${seed.passphraseFile}`;
+  const patient = seed.patients[0]!;
+  const roam = cliName();
+  return [
+    ...head,
+    `  hospital:     ${DEMO_ORG} ${seed.orgDid}`,
+    `  admin:        ${seed.adminDid} (${DataFiles.adminWallet(dir)})`,
+    `  practitioner: ${seed.practitioner.did} (${seed.practitioner.wallet})`,
+    ...seed.patients.map(
+      (p, i) => `  patient ${i + 1}:    ${p.did} (${p.wallet}) grants ${p.access} [${p.classes.join(', ')}]`,
+    ),
+    seed.passphraseFile === null
+      ? '  wallets are encrypted with ROAM_PASSPHRASE'
+      : `  wallet passphrase: in ${seed.passphraseFile} (keep it private)`,
+    '',
+    'Try, in another terminal:',
+    `  ${roam} ledger status --node ${url}`,
+    `  ${roam} consent list --wallet ${patient.wallet} --node ${url}${pass}`,
+    `  ${roam} ledger verify --data ${dir}`,
+    '',
+    'Press Ctrl-C to stop.',
+  ];
+}
+
+/** How the user can call this CLI again: `roam` when installed, else `node <path to main.js>`. */
+function cliName(): string {
+  const script = process.argv[1];
+  if (script === undefined || basename(script) === 'roam') return 'roam';
+  return `node ${relative(process.cwd(), script) || script}`;
+}

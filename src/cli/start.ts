@@ -1,0 +1,112 @@
+/** `roam start`: run a node and its HTTP API until SIGINT or SIGTERM. */
+import type { Command } from 'commander';
+import { RoamNode } from '../node/index.js';
+import { startHttp } from '../node/http/index.js';
+import { parsePort, subcommand } from './common.js';
+import { emit, type OutputOptions } from './output.js';
+
+interface StartOptions extends OutputOptions {
+  readonly data: string;
+  readonly host?: string;
+  readonly port?: number;
+}
+
+/** A node serving HTTP, and how to stop both. */
+export interface RunningNode {
+  readonly node: RoamNode;
+  readonly url: string;
+  /** Closes HTTP first (no new requests), then the node (ordering, store). Idempotent. */
+  readonly stop: () => Promise<void>;
+}
+
+/** Opens the node in `dataDir` and serves its API; `host`/`port` override node.json. */
+export async function startNode(
+  dataDir: string,
+  listen: { host?: string; port?: number },
+): Promise<RunningNode> {
+  const node = await RoamNode.open({ dataDir });
+  let http: Awaited<ReturnType<typeof startHttp>>;
+  try {
+    http = await startHttp(node, {
+      host: listen.host ?? node.config.file.host,
+      port: listen.port ?? node.config.file.port,
+    });
+  } catch (error) {
+    await node.close();
+    throw error;
+  }
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      try {
+        await http.close();
+      } finally {
+        await node.close();
+      }
+    })());
+  return { node, url: http.url, stop };
+}
+
+/**
+ * Stops `running` on the first SIGINT or SIGTERM and exits; a second signal exits at once.
+ * `onStopped` prints the farewell.
+ */
+export function stopOnSignals(running: RunningNode, onStopped: (signal: NodeJS.Signals) => void): void {
+  let received = false;
+  const handler = (signal: NodeJS.Signals) => {
+    if (received) process.exit(130);
+    received = true;
+    running.stop().then(
+      () => {
+        onStopped(signal);
+        process.exit(0);
+      },
+      (error: unknown) => {
+        process.stderr.write(`roam: SHUTDOWN_FAILED: ${(error as Error).message}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+}
+
+export function registerStart(program: Command): void {
+  subcommand(program, 'start', 'run the node in a data folder and serve its HTTP API')
+    .requiredOption('--data <dir>', "the node's data folder (see roam init)")
+    .option('--port <port>', 'port to listen on, overriding node.json (0: any free port)', parsePort)
+    .option('--host <host>', 'address to listen on, overriding node.json')
+    .addHelpText('after', '\nStops cleanly on SIGINT (Ctrl-C) or SIGTERM.')
+    .action(async (options: StartOptions) => {
+      const running = await startNode(options.data, definedListen(options));
+      stopOnSignals(running, () => {
+        if (!options.json) process.stdout.write('roam node stopped\n');
+      });
+      const { node } = running;
+      emit(
+        options,
+        {
+          url: running.url,
+          nodeDid: node.did,
+          orgDid: node.orgDid,
+          region: node.region,
+          height: node.ledger.height,
+        },
+        () => [
+          `roam node listening on ${running.url}`,
+          `node ${node.did} of org ${node.orgDid} (${node.region}), chain height ${node.ledger.height}`,
+          'Press Ctrl-C to stop.',
+        ],
+      );
+    });
+}
+
+export function definedListen(options: { readonly host?: string; readonly port?: number }): {
+  host?: string;
+  port?: number;
+} {
+  return {
+    ...(options.host === undefined ? {} : { host: options.host }),
+    ...(options.port === undefined ? {} : { port: options.port }),
+  };
+}
