@@ -26,7 +26,7 @@ async function startNodeProcess(dir: string): Promise<{ child: ChildProcess; url
   const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'serve-node.ts'), dir], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  const lines = createInterface({ input: child.stdout! });
+  const lines = createInterface({ input: child.stdout });
   for await (const line of lines) {
     const { url } = JSON.parse(line) as { url: string };
     return { child, url };

@@ -7,6 +7,7 @@ import fc from 'fast-check';
 import { fromHex, toHex } from './bytes.js';
 import { canonicalBytes, canonicalJson } from './canonical.js';
 import { CryptoErrorCode } from './errors.js';
+import canonicalize from 'canonicalize';
 
 interface Rfc8785Vectors {
   primitives: { input: string; output: string };
@@ -122,6 +123,24 @@ describe('canonicalJson beyond the RFC samples', () => {
       },
     };
     assert.throws(() => canonicalJson(bad), notCanonicalizable);
+  });
+
+  it('keeps a "__proto__" member as a member', () => {
+    const value = JSON.parse('{"b":1,"__proto__":{"x":2}}') as unknown;
+    assert.equal(canonicalJson(value), '{"__proto__":{"x":2},"b":1}');
+  });
+
+  it('orders array-index keys as strings, not as numbers', () => {
+    assert.equal(canonicalJson({ '10': 1, '2': 2, a: 3, '1': 4 }), '{"1":4,"10":1,"2":2,"a":3}');
+  });
+
+  it('gives byte for byte what the canonicalize package (RFC 8785 reference) gives (fast-check)', () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), (value) => {
+        assert.equal(canonicalJson(value), canonicalize(value));
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it('is a fixed point and agrees with JSON for any JSON value (fast-check)', () => {

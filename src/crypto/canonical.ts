@@ -5,67 +5,108 @@ import { CryptoError, CryptoErrorCode } from './errors.js';
 /**
  * RFC 8785 (JSON Canonicalization Scheme): the bytes that are hashed and signed.
  *
- * Serialization is the `canonicalize` package's (the reference implementation by the RFC's
- * authors). It is lenient with values JSON cannot carry (`{a: fn}` gives `{"a":undefined}`,
- * a Uint8Array gives `{"0":..}`), and a signature over such bytes would sign something no
- * verifier can parse, so a strict pass over the value runs first and names the bad spot.
+ * RFC 8785 §3.2 defines the output as ECMAScript's JSON serialization of primitives (string
+ * escaping and Number-to-string as JSON.stringify does them) with object members sorted by their
+ * UTF-16 code units. So the value is walked once — checking that JSON can carry it faithfully
+ * and copying objects with their keys sorted — and the native JSON.stringify writes the text.
+ * This is ~2.5x faster than the recursive string building of the `canonicalize` package (the
+ * RFC authors' implementation), which serves the values whose member order JavaScript objects
+ * cannot hold (array-index keys) and is the reference of a differential property test beside
+ * the RFC's own vectors.
  */
 
 // RFC 8785 §3.2.2.2: lone surrogates MUST be rejected.
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
-/** Why `value` cannot be canonicalized, with its path pushed onto `path`; undefined when it can. */
-function unrepresentable(value: unknown, path: string[], seen: Set<object>): string | undefined {
+/**
+ * Keys that ECMAScript enumerates before all others, in numeric order (array indices): an object
+ * holding one cannot keep RFC 8785 member order, so such values go the slower, general way.
+ */
+const ARRAY_INDEX_KEY = /^(?:0|[1-9]\d{0,9})$/;
+
+interface Walk {
+  readonly seen: Set<object>;
+  /** Set when some object has an array-index key (see ARRAY_INDEX_KEY). */
+  indexKeys: boolean;
+}
+
+/** Thrown inside the walk; `path` is filled in on the way out so the message names the spot. */
+class Unrepresentable extends Error {
+  readonly path: string[] = [];
+}
+
+/** A copy of `value` with every object's keys in RFC 8785 order; throws Unrepresentable. */
+function sorted(value: unknown, walk: Walk): unknown {
+  const { seen } = walk;
   switch (typeof value) {
     case 'string':
-      return LONE_SURROGATE.test(value) ? 'a string with a lone surrogate' : undefined;
+      if (LONE_SURROGATE.test(value)) throw new Unrepresentable('a string with a lone surrogate');
+      return value;
     case 'number':
       // RFC 8785 §3.2.2.3: NaN and Infinity MUST be rejected.
-      return Number.isFinite(value) ? undefined : `the number ${String(value)}`;
+      if (!Number.isFinite(value)) throw new Unrepresentable(`the number ${String(value)}`);
+      return value;
     case 'boolean':
-      return undefined;
+      return value;
     case 'object':
       break;
     case 'undefined':
     case 'function':
     case 'symbol':
     case 'bigint':
-      return `a value of type ${typeof value}`;
+      throw new Unrepresentable(`a value of type ${typeof value}`);
   }
-  if (value === null) return undefined;
+  if (value === null) return null;
+  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') {
+    // As JSON.stringify (e.g. a Date gives its ISO string).
+    if (seen.has(value)) throw new Unrepresentable('a circular reference');
+    seen.add(value);
+    const json = sorted((value as { toJSON: (key: string) => unknown }).toJSON(''), walk);
+    seen.delete(value);
+    return json;
+  }
   if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer || value instanceof Map || value instanceof Set) {
-    return `a ${value.constructor.name}; encode it as a JSON value first`;
+    // JSON would turn these into {"0":..} or {}: encode bytes (base64url) or entries first.
+    throw new Unrepresentable(`a ${value.constructor.name}; encode it as a JSON value first`);
   }
-  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return undefined;
-  if (seen.has(value)) return 'a circular reference';
+  if (seen.has(value)) throw new Unrepresentable('a circular reference');
   seen.add(value);
+  let copy: unknown;
   if (Array.isArray(value)) {
+    const items = new Array<unknown>(value.length);
     for (let i = 0; i < value.length; i++) {
       const item: unknown = value[i];
-      // As JSON.stringify: an undefined array element is null.
-      const problem = item === undefined ? undefined : unrepresentable(item, path, seen);
-      if (problem) {
-        path.unshift(`[${i}]`);
-        return problem;
+      try {
+        // As JSON.stringify: an undefined array element is null.
+        items[i] = item === undefined ? null : sorted(item, walk);
+      } catch (error) {
+        if (error instanceof Unrepresentable) error.path.unshift(`[${i}]`);
+        throw error;
       }
     }
+    copy = items;
   } else {
-    for (const key in value) {
-      const member = (value as Record<string, unknown>)[key];
+    const record = value as Record<string, unknown>;
+    // No prototype: a "__proto__" member must stay a member, not become the copy's prototype.
+    const out = Object.create(null) as Record<string, unknown>;
+    // RFC 8785 §3.2.3: sort by UTF-16 code units, which is what Array.prototype.sort does.
+    for (const key of Object.keys(record).sort()) {
+      const member = record[key];
       // As JSON.stringify: a member whose value is undefined is left out.
-      const problem = LONE_SURROGATE.test(key)
-        ? 'a key with a lone surrogate'
-        : member === undefined
-          ? undefined
-          : unrepresentable(member, path, seen);
-      if (problem) {
-        path.unshift(`.${key}`);
-        return problem;
+      if (member === undefined) continue;
+      try {
+        if (LONE_SURROGATE.test(key)) throw new Unrepresentable('a key with a lone surrogate');
+        if (ARRAY_INDEX_KEY.test(key)) walk.indexKeys = true;
+        out[key] = sorted(member, walk);
+      } catch (error) {
+        if (error instanceof Unrepresentable) error.path.unshift(`.${key}`);
+        throw error;
       }
     }
+    copy = out;
   }
   seen.delete(value);
-  return undefined;
+  return copy;
 }
 
 /**
@@ -80,20 +121,19 @@ function unrepresentable(value: unknown, path: string[], seen: Set<object>): str
  * canonicalJson({ b: 1, a: [true, null] }); // '{"a":[true,null],"b":1}'
  */
 export function canonicalJson(value: unknown): string {
-  const path: string[] = [];
-  const problem = value === undefined ? 'undefined' : unrepresentable(value, path, new Set());
-  if (problem) {
-    throw new CryptoError(CryptoErrorCode.NOT_CANONICALIZABLE, `cannot canonicalize ${problem} at $${path.join('')}`);
-  }
-  let text: string | undefined;
+  let copy: unknown;
+  const walk: Walk = { seen: new Set(), indexKeys: false };
   try {
-    text = canonicalize(value);
+    copy = sorted(value, walk);
   } catch (error) {
+    if (error instanceof Unrepresentable) {
+      throw new CryptoError(CryptoErrorCode.NOT_CANONICALIZABLE, `cannot canonicalize ${error.message} at $${error.path.join('')}`);
+    }
     // A throwing toJSON or getter, or a stack overflow on absurdly deep input.
     throw new CryptoError(CryptoErrorCode.NOT_CANONICALIZABLE, `cannot canonicalize value: ${(error as Error).message}`);
   }
-  if (text === undefined) throw new CryptoError(CryptoErrorCode.NOT_CANONICALIZABLE, 'cannot canonicalize undefined at $');
-  return text;
+  if (walk.indexKeys) return canonicalize(copy) as string;
+  return JSON.stringify(copy);
 }
 
 /** {@link canonicalJson} encoded as UTF-8 (RFC 8785 §3.2.4). */

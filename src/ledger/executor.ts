@@ -1,4 +1,5 @@
-import { fromBase64Url, sha256Hex, signingKeyFromDid, toBase64Url, verify, verifyAsync } from '../crypto/index.js';
+import { fromBase64Url, sha256Hex, signingKeyFromDid, toBase64Url, verify } from '../crypto/index.js';
+import { threadPoolVerifier, type SignatureVerifier, type VerifyItem } from './verifier.js';
 import {
   blockHash,
   chainStateRoot,
@@ -39,6 +40,8 @@ export interface ExecutionEnv {
   readonly verified?: VerifiedSignatures;
   /** Envelopes already parsed at admission (same text, same result): saves parsing them again. */
   readonly parsed?: (envelope: string) => ParsedTx | undefined;
+  /** Checks the block's signatures in parallel; default one thread-pool job per signature. */
+  readonly verifier?: SignatureVerifier;
 }
 
 export interface ExecutedTx {
@@ -104,9 +107,8 @@ interface Candidate {
   readonly parsed: ParsedTx | undefined;
   readonly parseError: string | undefined;
   readonly handler: ContractHandler | undefined;
-  /** Key the signature was checked against in the parallel pre-pass, and the verdict. */
+  /** Key the signature was checked against in the parallel pre-pass. */
   prepassKey?: string;
-  prepassValid?: Promise<boolean>;
 }
 
 /**
@@ -130,18 +132,21 @@ export async function executeBlock(
     return { envelope, parsed: result.tx, parseError: undefined, handler: env.contracts.registry.get(result.tx.signed.tx.type) };
   });
 
-  for (const candidate of candidates) {
+  const prepass: boolean[] = new Array<boolean>(candidates.length).fill(false);
+  const toVerify: Array<{ index: number; item: VerifyItem }> = [];
+  candidates.forEach((candidate, index) => {
     const { parsed, handler } = candidate;
-    if (!parsed || !handler) continue;
+    if (!parsed || !handler) return;
     const signer = resolveSigner(view, parsed.signed.tx.signer, handler);
-    if ('code' in signer) continue;
-    const key = signer.key;
-    candidate.prepassKey = key;
-    candidate.prepassValid = env.verified?.has(parsed.id, parsed.signed.sig, key)
-      ? Promise.resolve(true)
-      : verifyAsync(fromBase64Url(key), parsed.txBytes, parsed.signature);
+    if ('code' in signer) return;
+    candidate.prepassKey = signer.key;
+    if (env.verified?.has(parsed.id, parsed.signed.sig, signer.key)) prepass[index] = true;
+    else toVerify.push({ index, item: { publicKey: fromBase64Url(signer.key), message: parsed.txBytes, signature: parsed.signature } });
+  });
+  if (toVerify.length > 0) {
+    const verdicts = await (env.verifier ?? threadPoolVerifier).verifyBatch(toVerify.map((v) => v.item));
+    toVerify.forEach((v, i) => (prepass[v.index] = verdicts[i] ?? false));
   }
-  const prepass = await Promise.all(candidates.map((c) => c.prepassValid ?? Promise.resolve(false)));
 
   const spentInBlock = new Set<string>();
   const txs: ExecutedTx[] = [];

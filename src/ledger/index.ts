@@ -67,3 +67,5 @@ export {
 export { verifyChain, type VerifyReport, type VerifyOptions } from './verify.js';
 export { buildTxInclusionProof, verifyTxInclusion, type TxInclusionProof } from './proof.js';
 export { LedgerError, LedgerErrorCode } from './errors.js';
+export { threadPoolVerifier, type SignatureVerifier, type VerifyItem } from './verifier.js';
+export { WorkerVerifierPool } from './verifier-pool.js';

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
-import { canonicalJson, fromBase64Url, signingKeyFromDid, toBase64Url, verifyAsync } from '../crypto/index.js';
+import { canonicalJson, fromBase64Url, signingKeyFromDid, toBase64Url } from '../crypto/index.js';
+import { threadPoolVerifier, type SignatureVerifier } from './verifier.js';
 import type { LedgerStore, StoredTx } from '../store/index.js';
 import type { BlockHeader } from './block.js';
 import { ResultCode } from './codes.js';
@@ -51,6 +52,8 @@ export interface LedgerOptions {
   readonly genesis: GenesisDocument;
   /** Node clock, used only for admission checks (never for execution). */
   readonly clock?: () => number;
+  /** Where signatures are checked; default one thread-pool job per signature. */
+  readonly verifier?: SignatureVerifier;
 }
 
 /**
@@ -63,6 +66,7 @@ export class Ledger extends EventEmitter<{ block: [CommittedBlock] }> {
   readonly params: NetworkParams;
   private readonly contracts: ContractSuite;
   private readonly clock: () => number;
+  private readonly verifier: SignatureVerifier;
   private head: PreviousBlock;
   private headHeader: BlockHeader;
   /** Signatures verified at admission: id → "sig key". Dropped once the tx is committed. */
@@ -82,6 +86,7 @@ export class Ledger extends EventEmitter<{ block: [CommittedBlock] }> {
     this.genesis = options.genesis;
     this.params = paramsOf(options.genesis);
     this.clock = options.clock ?? Date.now;
+    this.verifier = options.verifier ?? threadPoolVerifier;
     this.head = head;
     this.headHeader = headHeader;
     this.stateSource = new CachedStateSource({ get: (k) => this.store.getState(k), range: (p) => this.store.rangeState(p) });
@@ -152,7 +157,7 @@ export class Ledger extends EventEmitter<{ block: [CommittedBlock] }> {
   async admit(envelopes: readonly unknown[]): Promise<{ accepted: ParsedTx[]; rejected: AdmissionRejection[] }> {
     const now = this.clock();
     const rejected: AdmissionRejection[] = [];
-    const checks: Array<{ parsed: ParsedTx; key: string; index: number; valid: Promise<boolean> }> = [];
+    const checks: Array<{ parsed: ParsedTx; key: string; index: number }> = [];
     const seenInRequest = new Set<string>();
     envelopes.forEach((value, index) => {
       const reject = (code: ResultCode, message: string) => rejected.push({ code, message, index });
@@ -181,12 +186,15 @@ export class Ledger extends EventEmitter<{ block: [CommittedBlock] }> {
       } else {
         return reject(ResultCode.UNKNOWN_SIGNER, 'signer is not registered on the ledger');
       }
-      checks.push({ parsed, key, index, valid: verifyAsync(fromBase64Url(key), parsed.txBytes, parsed.signature) });
+      checks.push({ parsed, key, index });
     });
+    const verdicts = await this.verifier.verifyBatch(
+      checks.map((c) => ({ publicKey: fromBase64Url(c.key), message: c.parsed.txBytes, signature: c.parsed.signature })),
+    );
     const accepted: ParsedTx[] = [];
-    for (const check of checks) {
+    for (const [i, check] of checks.entries()) {
       const tx = check.parsed.signed.tx;
-      if (!(await check.valid)) {
+      if (!verdicts[i]) {
         rejected.push({ code: ResultCode.BAD_SIGNATURE, message: 'signature does not verify', index: check.index });
         continue;
       }
@@ -233,6 +241,7 @@ export class Ledger extends EventEmitter<{ block: [CommittedBlock] }> {
       replay: { isSpent: (signer, nonce) => this.store.isNonceSpent(signer, nonce) },
       verified: { has: (id, sig, key) => this.verified.get(id) === `${sig} ${key}` },
       parsed: (envelope) => this.admitted.get(envelope),
+      verifier: this.verifier,
     };
   }
 

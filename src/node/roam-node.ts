@@ -1,5 +1,5 @@
-import { applyGenesis, createContractRegistry } from '../contracts/index.js';
-import { Ledger, type AdmissionRejection, type CommittedTx, type ParsedTx } from '../ledger/index.js';
+import { createContractSuite } from '../contracts/index.js';
+import { Ledger, WorkerVerifierPool, type AdmissionRejection, type CommittedTx, type ParsedTx, type SignatureVerifier } from '../ledger/index.js';
 import { LocalOrderer, type BlockLimits, type Orderer } from '../ordering/index.js';
 import { LedgerStore } from '../store/index.js';
 import { DataFiles, loadNodeConfig, type NodeConfig } from './config.js';
@@ -26,14 +26,16 @@ export class RoamNode {
     readonly store: LedgerStore,
     readonly ledger: Ledger,
     readonly orderer: Orderer,
+    private readonly verifier: SignatureVerifier,
   ) {}
 
   /** Opens a node's data folder and starts ordering (no HTTP; see `startHttp`). */
   static async open(options: RoamNodeOptions): Promise<RoamNode> {
     const config = loadNodeConfig(options.dataDir);
     const store = LedgerStore.open(DataFiles.store(options.dataDir));
+    const verifier = new WorkerVerifierPool();
     try {
-      const ledger = Ledger.open({ store, contracts: { registry: createContractRegistry(), applyGenesis }, genesis: config.genesis });
+      const ledger = Ledger.open({ store, contracts: createContractSuite(), genesis: config.genesis, verifier });
       const orderer = new LocalOrderer({
         log: {
           append: (envelopes) => store.appendLog(envelopes),
@@ -43,13 +45,14 @@ export class RoamNode {
         limits: definedOnly({ ...config.file.block, ...options.blockLimits }),
         lastBlockTime: ledger.headTime,
       });
-      const node = new RoamNode(config, store, ledger, orderer);
+      const node = new RoamNode(config, store, ledger, orderer, verifier);
       await orderer.start(async (cut) => {
         await ledger.applyCut(cut.envelopes, cut.time, cut.position);
       }, ledger.ordererPosition);
       return node;
     } catch (error) {
       store.close();
+      await verifier.close();
       throw error;
     }
   }
@@ -92,6 +95,7 @@ export class RoamNode {
     await this.orderer.close();
     this.ledger.close();
     this.store.close();
+    await this.verifier.close();
   }
 }
 
