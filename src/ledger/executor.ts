@@ -40,6 +40,11 @@ export interface ExecutionEnv {
   readonly verified?: VerifiedSignatures;
   /** Envelopes already parsed at admission (same text, same result): saves parsing them again. */
   readonly parsed?: (envelope: string) => ParsedTx | undefined;
+  /**
+   * True when this node knows the (signer, nonce) pair is unspent by every committed block (it
+   * admitted the tx and no commit has spent the pair since), which saves a store lookup.
+   */
+  readonly knownUnspent?: (signer: string, nonce: string) => boolean;
   /** Checks the block's signatures in parallel; default one thread-pool job per signature. */
   readonly verifier?: SignatureVerifier;
 }
@@ -203,7 +208,10 @@ function runOne(
   if (tx.issuedAt > time + env.params.txFutureSkewMs) {
     return { code: ResultCode.TX_FROM_FUTURE, message: `issued ${tx.issuedAt - time} ms after the block time` };
   }
-  if (spentInBlock.has(nonceKey(tx.signer, tx.nonce)) || env.replay.isSpent(tx.signer, tx.nonce)) {
+  if (
+    spentInBlock.has(nonceKey(tx.signer, tx.nonce)) ||
+    (!env.knownUnspent?.(tx.signer, tx.nonce) && env.replay.isSpent(tx.signer, tx.nonce))
+  ) {
     return { code: ResultCode.REPLAY, message: `nonce "${tx.nonce}" of this signer was already used` };
   }
   const signer = resolveSigner(view, tx.signer, handler);

@@ -156,6 +156,7 @@ export class Ledger extends EventEmitter<{ block: [CommittedBlock] }> {
    */
   async admit(envelopes: readonly unknown[]): Promise<{ accepted: ParsedTx[]; rejected: AdmissionRejection[] }> {
     const now = this.clock();
+    const heightAtCheck = this.head.height;
     const rejected: AdmissionRejection[] = [];
     const checks: Array<{ parsed: ParsedTx; key: string; index: number }> = [];
     const seenInRequest = new Set<string>();
@@ -199,7 +200,9 @@ export class Ledger extends EventEmitter<{ block: [CommittedBlock] }> {
         continue;
       }
       const nonce = `${tx.signer}\n${tx.nonce}`;
-      if (this.pendingNonces.has(nonce)) {
+      // A block committed while the signatures were checked may have spent the nonce.
+      const spentMeanwhile = this.head.height !== heightAtCheck && this.store.isNonceSpent(tx.signer, tx.nonce);
+      if (this.pendingNonces.has(nonce) || spentMeanwhile) {
         rejected.push({ code: ResultCode.REPLAY, message: `nonce "${tx.nonce}" of this signer was already used`, index: check.index });
         continue;
       }
@@ -241,6 +244,8 @@ export class Ledger extends EventEmitter<{ block: [CommittedBlock] }> {
       replay: { isSpent: (signer, nonce) => this.store.isNonceSpent(signer, nonce) },
       verified: { has: (id, sig, key) => this.verified.get(id) === `${sig} ${key}` },
       parsed: (envelope) => this.admitted.get(envelope),
+      // Admission found the pair unspent; any commit spending it since has removed it from the set.
+      knownUnspent: (signer, nonce) => this.pendingNonces.has(`${signer}\n${nonce}`),
       verifier: this.verifier,
     };
   }

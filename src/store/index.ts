@@ -1,2 +1,2 @@
-export { LedgerStore, type StoredTx, type StoredBlock, type BlockCommit } from './ledger-store.js';
+export { LedgerStore, LOG_ROW_SPAN, type StoredTx, type StoredBlock, type BlockCommit } from './ledger-store.js';
 export { StoreError, StoreErrorCode } from './errors.js';

@@ -3,6 +3,8 @@ import { sha256Hex } from '../crypto/index.js';
 import { StoreError, StoreErrorCode } from './errors.js';
 
 const SCHEMA_VERSION = '1';
+/** Positions per orderer-log row: a submission holds at most this many envelopes. */
+export const LOG_ROW_SPAN = 65_536;
 const TX_COLUMNS = 'height, idx, id, signer, nonce, envelope, code, message, spent';
 const TX_ID_PATTERN = /^[0-9a-f]{64}$/;
 /** Hex digits of a hash kept as an integer index key: 48 bits, a safe JavaScript integer. */
@@ -77,7 +79,8 @@ export class LedgerStore {
       CREATE INDEX IF NOT EXISTS txs_by_id_key ON txs (id_key);
       CREATE INDEX IF NOT EXISTS txs_by_nonce_key ON txs (nonce_key) WHERE nonce_key IS NOT NULL;
       CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL, height INTEGER NOT NULL) STRICT;
-      CREATE TABLE IF NOT EXISTS orderer_log (seq INTEGER PRIMARY KEY, envelope TEXT NOT NULL) STRICT;
+      -- One row per submission: a JSON array of envelopes (one insert, not one per transaction).
+      CREATE TABLE IF NOT EXISTS orderer_log (seq INTEGER PRIMARY KEY, count INTEGER NOT NULL, envelopes TEXT NOT NULL) STRICT;
     `);
     const version = db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?').get('schema');
     if (!version) db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run('schema', SCHEMA_VERSION);
@@ -113,9 +116,9 @@ export class LedgerStore {
         'INSERT INTO state (key, value, height) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, height = excluded.height',
       ),
       delState: db.prepare<[string]>('DELETE FROM state WHERE key = ?'),
-      appendLog: db.prepare<[string], { seq: number }>('INSERT INTO orderer_log (envelope) VALUES (?) RETURNING seq'),
-      readLog: db.prepare<[number], { seq: number; envelope: string }>('SELECT seq, envelope FROM orderer_log WHERE seq > ? ORDER BY seq'),
-      truncateLog: db.prepare<[number]>('DELETE FROM orderer_log WHERE seq <= ?'),
+      appendLog: db.prepare<[number, string], { seq: number }>('INSERT INTO orderer_log (count, envelopes) VALUES (?, ?) RETURNING seq'),
+      readLog: db.prepare<[number], { seq: number; envelopes: string }>('SELECT seq, envelopes FROM orderer_log WHERE seq >= ? ORDER BY seq'),
+      truncateLog: db.prepare<[number]>(`DELETE FROM orderer_log WHERE seq * ${LOG_ROW_SPAN} + count - 1 <= ?`),
     };
     this.commitTx = db.transaction((commit: BlockCommit) => {
       const head = this.statements.head.get();
@@ -244,18 +247,32 @@ export class LedgerStore {
     this.synchronous = mode;
   }
 
-  /** Appends envelopes to the local orderer's durable log; returns their sequence numbers. */
+  /**
+   * Appends envelopes to the local orderer's durable log as one row; returns their positions,
+   * `row × LOG_ROW_SPAN + offset`, increasing across calls.
+   */
   appendLog(envelopes: readonly string[]): number[] {
+    if (envelopes.length === 0) return [];
+    if (envelopes.length > LOG_ROW_SPAN) throw new RangeError(`at most ${LOG_ROW_SPAN} envelopes per append`);
     this.setSynchronous('NORMAL');
-    const run = this.db.transaction((items: readonly string[]) => items.map((e) => this.statements.appendLog.get(e)!.seq));
-    return run(envelopes);
+    const seq = this.statements.appendLog.get(envelopes.length, JSON.stringify(envelopes))!.seq;
+    return envelopes.map((_, i) => seq * LOG_ROW_SPAN + i);
   }
 
-  readLog(afterSeq: number): Array<{ seq: number; envelope: string }> {
-    return this.statements.readLog.all(afterSeq);
+  /** Log entries after `position`, in order. */
+  readLog(position: number): Array<{ seq: number; envelope: string }> {
+    const out: Array<{ seq: number; envelope: string }> = [];
+    for (const row of this.statements.readLog.all(Math.floor(position / LOG_ROW_SPAN))) {
+      (JSON.parse(row.envelopes) as string[]).forEach((envelope, i) => {
+        const at = row.seq * LOG_ROW_SPAN + i;
+        if (at > position) out.push({ seq: at, envelope });
+      });
+    }
+    return out;
   }
 
-  truncateLog(throughSeq: number): void {
-    this.statements.truncateLog.run(throughSeq);
+  /** Drops the log rows whose every entry is at or before `position`. */
+  truncateLog(position: number): void {
+    this.statements.truncateLog.run(position);
   }
 }
