@@ -20,6 +20,7 @@ import { registerOrg } from './org.js';
 import { CliError, CliErrorCode, EXIT_USAGE, reportError } from './output.js';
 import { registerPatient } from './patient.js';
 import { registerStart } from './start.js';
+import { registerToken } from './token.js';
 import { registerWallet } from './wallet.js';
 
 export const CLI_VERSION = '0.1.0';
@@ -48,6 +49,7 @@ Failures print "roam: <CODE>: <message>" on stderr and exit 2 (usage) or 1; ROAM
   registerOrg(program);
   registerConsent(program);
   registerLedger(program);
+  registerToken(program);
   return program;
 }
 

@@ -10,6 +10,7 @@ export {
 } from './config.js';
 export { initNetwork, prepareNode, createGenesis, writeNodeFiles, type InitOptions, type InitResult, type PreparedNode } from './init.js';
 export { NodeError, NodeErrorCode } from './errors.js';
+export { createAuthService, createNodeAuthService, registerAuthRoutes, requireAuth, requirePrincipal, AuthError, AuthErrorCode, type AuthService, type AuthServiceOptions, type Principal } from './auth/index.js';
 export {
   buildHttpServer,
   startHttp,

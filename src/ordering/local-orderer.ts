@@ -107,6 +107,9 @@ export class LocalOrderer implements Orderer {
   }
 
   private async drain(): Promise<void> {
+    // Deliver on a later turn of the event loop: a submitter gets its answer before the block
+    // that holds its transactions executes, and concurrent submissions can join the queue.
+    await new Promise<void>((resolve) => setImmediate(resolve));
     for (let batch = this.queue.shift(); batch; batch = this.queue.shift()) {
       if (!this.onCut) throw new Error('orderer not started');
       this.lastTime = Math.max(this.lastTime, this.clock());

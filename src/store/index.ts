@@ -1,2 +1,10 @@
 export { LedgerStore, LOG_ROW_SPAN, type StoredTx, type StoredBlock, type BlockCommit } from './ledger-store.js';
 export { StoreError, StoreErrorCode } from './errors.js';
+export {
+  VaultStore,
+  type RecordVersionRow,
+  type NewRecordVersion,
+  type InsertVersionResult,
+  type ErasureRow,
+  type StoredSensitivityClass,
+} from './vault-store.js';

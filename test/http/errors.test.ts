@@ -15,7 +15,8 @@ import {
 import { errorResponse } from '../../src/node/http/errors.js';
 
 /** Codes that are both an HTTP error code and a ledger result code, with the same meaning. */
-const SHARED_WITH_RESULT_CODES = ['UNKNOWN_PATIENT'];
+// Codes that mean the same on the ledger and over HTTP (e.g. a signature that does not verify).
+const SHARED_WITH_RESULT_CODES = ['UNKNOWN_PATIENT', 'BAD_SIGNATURE'];
 
 /** Every code the ledger's admission (Ledger.admit) can refuse a submission with. */
 const ADMISSION_CODES = [

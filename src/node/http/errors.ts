@@ -23,6 +23,23 @@ export const HTTP_ERRORS = {
   UNKNOWN_DID: 404,
   /** The DID is not a registered patient (same meaning as the ledger's result code of that name). */
   UNKNOWN_PATIENT: 404,
+  // Sign-in and access tokens (src/node/auth). Every 401 carries `WWW-Authenticate: Bearer`.
+  /** POST /auth/token: the nonce was never issued for this DID, was already used, or expired. */
+  CHALLENGE_UNKNOWN: 401,
+  /**
+   * POST /auth/token: the signature does not verify with the party's current signing key over the
+   * challenge's message (same meaning as the ledger's result code of that name: 401 here because
+   * it is the credential of a sign-in, not a part of a submitted transaction).
+   */
+  BAD_SIGNATURE: 401,
+  /** No `Authorization: Bearer <token>` header on a route that requires one. */
+  TOKEN_MISSING: 401,
+  /** The access token is malformed, forged, or not issued by this node for the `roam` audience. */
+  TOKEN_INVALID: 401,
+  /** The access token's `exp` has passed (sign in again). */
+  TOKEN_EXPIRED: 401,
+  /** The token's party is no longer registered and active on the ledger with the same kind. */
+  IDENTITY_REVOKED: 401,
   /** The body is larger than the route's limit. */
   PAYLOAD_TOO_LARGE: 413,
   /** More transactions in one batch than MAX_BATCH_TXS. */

@@ -6,6 +6,7 @@ import { setMaxListeners } from 'node:events';
  * (FHIR errors are OperationOutcomes).
  */
 import Fastify, { type FastifyInstance } from 'fastify';
+import { createNodeAuthService, registerAuthRoutes } from '../auth/index.js';
 import type { RoamNode } from '../roam-node.js';
 import { errorResponse, type ErrorBody } from './errors.js';
 import { registerLedgerRoutes } from './ledger-routes.js';
@@ -68,5 +69,6 @@ export function buildHttpServer(node: RoamNode, options: HttpServerOptions = {})
   });
 
   registerLedgerRoutes(app, node, closing.signal);
+  registerAuthRoutes(app, createNodeAuthService(node));
   return app;
 }

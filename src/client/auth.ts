@@ -1,0 +1,266 @@
+/**
+ * Sign-in to a node's HTTP API: challenge → Ed25519 signature by the party's current key → an
+ * access token (a JWT signed by the node) to send as `Authorization: Bearer <token>`.
+ * Uses only `fetch` (no `node:` imports), like the rest of the client.
+ */
+import { sign, toBase64Url, utf8ToBytes } from '../crypto/index.js';
+import type { PartyKind, PractitionerRole } from '../ledger/types.js';
+import { ClientErrorCode, RoamApiError } from './errors.js';
+import { DEFAULT_CLIENT_TIMEOUT_MS } from './http-client.js';
+import type { TxSigner } from './tx-builder.js';
+
+/** First line of every sign-in message: the version of the scheme. */
+export const AUTH_MESSAGE_PREFIX = 'roam-auth-v1';
+
+/**
+ * The text a party signs to sign in at a node: `roam-auth-v1\n<node DID>\n<party DID>\n<nonce>`.
+ * The node's DID is part of it, so a signature made for one node is worthless at another.
+ */
+export function authMessage(nodeDid: string, did: string, nonce: string): string {
+  return `${AUTH_MESSAGE_PREFIX}\n${nodeDid}\n${did}\n${nonce}`;
+}
+
+/** Answer of `POST /auth/challenge`. */
+export interface ChallengeResponse {
+  /** 32 random bytes, base64url; single use. */
+  readonly nonce: string;
+  /** ISO 8601 time after which the nonce is no longer accepted. */
+  readonly expiresAt: string;
+  /** The exact text to sign (see {@link authMessage}). */
+  readonly message: string;
+}
+
+/** Body of `POST /auth/token`. */
+export interface TokenRequest {
+  readonly did: string;
+  readonly nonce: string;
+  /** Ed25519 signature (base64url, 64 bytes) of the UTF-8 bytes of the challenge's message. */
+  readonly signature: string;
+}
+
+/** Who a valid access token speaks for, as the node sees it on its ledger. */
+export interface PrincipalResponse {
+  readonly did: string;
+  readonly kind: PartyKind;
+  /** Practitioner roles; empty for patients and nodes. */
+  readonly roles: readonly PractitionerRole[];
+  /** Organization DID of a practitioner or node; null for patients. */
+  readonly org: string | null;
+}
+
+/** Answer of `POST /auth/token` (OAuth 2.0 token response fields, plus the principal). */
+export interface TokenResponse extends PrincipalResponse {
+  readonly access_token: string;
+  readonly token_type: 'Bearer';
+  /** Seconds the token stays valid. */
+  readonly expires_in: number;
+}
+
+/** Where the node is and how to reach it: a RoamClient qualifies (it has `baseUrl`). */
+export interface AuthEndpoint {
+  /** The node's base URL, e.g. `http://127.0.0.1:8080` (a trailing slash is ignored). */
+  readonly baseUrl: string;
+}
+
+export interface AuthCallOptions {
+  /** A fetch implementation (default: the global one). */
+  readonly fetch?: typeof fetch;
+  /** Per-call timeout in ms (default DEFAULT_CLIENT_TIMEOUT_MS). */
+  readonly timeoutMs?: number;
+}
+
+export interface SignInOptions extends AuthCallOptions {
+  /**
+   * The DID of the node the caller means to sign in at. When given, a challenge naming another
+   * node is refused (NODE_MISMATCH) instead of signed: a server relaying another node's
+   * challenge would otherwise obtain a signature valid at that node.
+   */
+  readonly expectedNodeDid?: string;
+}
+
+/** Client-side failure of sign-in: the node's challenge is not one this client will sign. */
+export const AuthClientErrorCode = {
+  /** The challenge names another node than `expectedNodeDid`. */
+  NODE_MISMATCH: 'NODE_MISMATCH',
+} as const;
+
+/**
+ * POST /auth/challenge: a single-use nonce for `did`, valid for a few minutes.
+ *
+ * @throws RoamApiError UNKNOWN_DID (404) when `did` is not a registered, active party
+ */
+export function requestChallenge(
+  node: AuthEndpoint,
+  did: string,
+  options: AuthCallOptions = {},
+): Promise<ChallengeResponse> {
+  return post(node, '/auth/challenge', { did }, options);
+}
+
+/**
+ * POST /auth/token: exchanges a signed challenge for an access token.
+ *
+ * @throws RoamApiError CHALLENGE_UNKNOWN (nonce never issued, used or expired), BAD_SIGNATURE,
+ *   UNKNOWN_DID
+ */
+export function requestToken(
+  node: AuthEndpoint,
+  request: TokenRequest,
+  options: AuthCallOptions = {},
+): Promise<TokenResponse> {
+  return post(node, '/auth/token', request, options);
+}
+
+/**
+ * GET /auth/me: the principal an access token stands for.
+ *
+ * @throws RoamApiError TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED, IDENTITY_REVOKED (all 401)
+ */
+export function whoAmI(
+  node: AuthEndpoint,
+  accessToken: string,
+  options: AuthCallOptions = {},
+): Promise<PrincipalResponse> {
+  return call(node, 'GET', '/auth/me', undefined, options, accessToken);
+}
+
+/**
+ * Signs in `signer` (a wallet: its DID and current signing key) at `node`: asks for a challenge,
+ * checks that it is well formed and names `signer`'s DID (and `expectedNodeDid`, if given),
+ * signs it and exchanges the signature for an access token.
+ *
+ * @throws RoamApiError with the node's code, BAD_RESPONSE for a challenge that does not follow
+ *   the scheme, NODE_MISMATCH, or INVALID_ARGUMENT for a signer without a 32-byte key
+ * @example
+ * const { access_token } = await signIn({ baseUrl: 'http://127.0.0.1:8080' }, wallet);
+ * await fetch(url, { headers: { authorization: `Bearer ${access_token}` } });
+ */
+export async function signIn(
+  node: AuthEndpoint,
+  signer: TxSigner,
+  options: SignInOptions = {},
+): Promise<TokenResponse> {
+  const secretKey = signer?.signing?.secretKey;
+  if (!(secretKey instanceof Uint8Array) || secretKey.length !== 32) {
+    throw new RoamApiError(
+      0,
+      ClientErrorCode.INVALID_ARGUMENT,
+      '"signer.signing.secretKey" expected Uint8Array of length 32',
+    );
+  }
+  const challenge = await requestChallenge(node, signer.did, options);
+  const lines = typeof challenge.message === 'string' ? challenge.message.split('\n') : [];
+  const [prefix, nodeDid, did, nonce] = lines;
+  if (
+    lines.length !== 4 ||
+    prefix !== AUTH_MESSAGE_PREFIX ||
+    nodeDid === undefined ||
+    !nodeDid.startsWith('did:') ||
+    did !== signer.did ||
+    nonce !== challenge.nonce
+  ) {
+    throw new RoamApiError(
+      200,
+      ClientErrorCode.BAD_RESPONSE,
+      'the node sent a challenge that is not a roam-auth-v1 message for this DID',
+    );
+  }
+  if (options.expectedNodeDid !== undefined && nodeDid !== options.expectedNodeDid) {
+    throw new RoamApiError(
+      0,
+      AuthClientErrorCode.NODE_MISMATCH,
+      `the challenge is for node ${nodeDid}, not for ${options.expectedNodeDid}`,
+    );
+  }
+  const signature = toBase64Url(sign(secretKey, utf8ToBytes(authMessage(nodeDid, signer.did, nonce))));
+  return requestToken(node, { did: signer.did, nonce, signature }, options);
+}
+
+function post<T>(node: AuthEndpoint, path: string, body: unknown, options: AuthCallOptions): Promise<T> {
+  return call(node, 'POST', path, body, options);
+}
+
+async function call<T>(
+  node: AuthEndpoint,
+  method: 'GET' | 'POST',
+  path: string,
+  body: unknown,
+  options: AuthCallOptions,
+  accessToken?: string,
+): Promise<T> {
+  const url = `${baseUrlOf(node)}${path}`;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_CLIENT_TIMEOUT_MS;
+  const fetchFn =
+    options.fetch ?? ((input: string | URL | Request, init?: RequestInit) => globalThis.fetch(input, init));
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (accessToken !== undefined) headers['authorization'] = `Bearer ${accessToken}`;
+  const controller = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort();
+  }, timeoutMs);
+  let status: number;
+  let text: string;
+  try {
+    const init: RequestInit = { method, headers, signal: controller.signal };
+    if (body !== undefined) init.body = JSON.stringify(body);
+    const response = await fetchFn(url, init);
+    status = response.status;
+    text = await response.text();
+  } catch (error) {
+    if (timedOut)
+      throw new RoamApiError(
+        0,
+        ClientErrorCode.TIMEOUT,
+        `${method} ${url}: no answer within ${timeoutMs} ms`,
+        { cause: error },
+      );
+    const code = error instanceof Error ? (error.cause as { code?: unknown } | undefined)?.code : undefined;
+    const reason = typeof code === 'string' ? code : error instanceof Error ? error.message : String(error);
+    throw new RoamApiError(0, ClientErrorCode.NETWORK_ERROR, `${method} ${url}: cannot connect (${reason})`, {
+      cause: error,
+    });
+  } finally {
+    clearTimeout(timer);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new RoamApiError(
+      status,
+      ClientErrorCode.BAD_RESPONSE,
+      `${method} ${url} answered ${status} with a body that is not JSON`,
+    );
+  }
+  if (status >= 200 && status < 300 && typeof parsed === 'object' && parsed !== null) return parsed as T;
+  const error = (parsed as { error?: { code?: unknown; message?: unknown } } | null)?.error;
+  if (typeof error?.code === 'string') {
+    throw new RoamApiError(
+      status,
+      error.code,
+      typeof error.message === 'string' ? error.message : error.code,
+    );
+  }
+  throw new RoamApiError(
+    status,
+    ClientErrorCode.BAD_RESPONSE,
+    `${method} ${url} answered ${status} without the expected JSON object`,
+  );
+}
+
+function baseUrlOf(node: AuthEndpoint): string {
+  const baseUrl = node?.baseUrl;
+  let url: URL | undefined;
+  try {
+    url = typeof baseUrl === 'string' ? new URL(baseUrl) : undefined;
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    throw new RoamApiError(0, ClientErrorCode.INVALID_ARGUMENT, '"node.baseUrl" expected an http(s) URL');
+  }
+  return url.href.replace(/\/+$/, '');
+}

@@ -1,0 +1,273 @@
+import Database from 'better-sqlite3';
+import { sha256Hex } from '../crypto/index.js';
+import { StoreError, StoreErrorCode } from './errors.js';
+
+const SCHEMA_VERSION = '1';
+const VERSION_COLUMNS = `record_id AS recordId, version, patient, resource_type AS resourceType, class, epoch,
+  content_hash AS contentHash, wrapped_dek AS wrappedDek, custodian, author, created_at AS createdAt`;
+
+/** Sensitivity class as stored; the same values as the ledger's `SensitivityClass`. */
+export type StoredSensitivityClass = 'general' | 'sensitive';
+
+/** One record version's row: everything about it except the ciphertext, which is in `blobs`. */
+export interface RecordVersionRow {
+  readonly recordId: string;
+  readonly version: number;
+  /** The patient's DID. */
+  readonly patient: string;
+  readonly resourceType: string;
+  readonly class: StoredSensitivityClass;
+  readonly epoch: number;
+  /** SHA-256 (hex) of the ciphertext blob: its key in `blobs` and what the ledger anchors. */
+  readonly contentHash: string;
+  /** The data key wrapped under the patient's record key, as text (the vault's encoding). */
+  readonly wrappedDek: string;
+  /** DID of the organization that keeps the ciphertext. */
+  readonly custodian: string;
+  /** DID of who wrote the version. */
+  readonly author: string;
+  /** ms since the Unix epoch. */
+  readonly createdAt: number;
+}
+
+/** A version to insert; the store computes `contentHash` from the blob. */
+export type NewRecordVersion = Omit<RecordVersionRow, 'contentHash'>;
+
+export type InsertVersionResult =
+  | { readonly status: 'inserted'; readonly contentHash: string }
+  /** This (record, version) is stored already; nothing was written. */
+  | { readonly status: 'exists' }
+  /** The record was erased; nothing was written. */
+  | { readonly status: 'erased' };
+
+/** What remains of an erased record: its id, how many versions were shredded, and when. */
+export interface ErasureRow {
+  readonly recordId: string;
+  readonly versions: number;
+  readonly erasedAt: number;
+}
+
+function toBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/**
+ * The vault's SQLite file (a node keeps it as `vault.sqlite` beside `ledger.sqlite`): ciphertext
+ * blobs, content-addressed by SHA-256; one row per record version with its wrapped data key;
+ * tombstones of erased records; and each patient's current record-key epoch per class.
+ *
+ * Durability: WAL with synchronous=FULL, so a written version survives power loss once the call
+ * returns. Erasure: `secure_delete` is on, so SQLite overwrites deleted content with zeros, and
+ * {@link erase} checkpoints and truncates the WAL, so neither the blob nor the wrapped data key
+ * stays in the database or WAL files (https://www.sqlite.org/pragma.html#pragma_secure_delete).
+ */
+export class VaultStore {
+  readonly db: Database.Database;
+  private readonly memory: boolean;
+  private readonly statements;
+  private readonly insertVersionTx: (row: NewRecordVersion, blob: Uint8Array) => InsertVersionResult;
+  private readonly eraseTx: (recordId: string, erasedAt: number) => number;
+
+  private constructor(db: Database.Database) {
+    this.db = db;
+    this.memory = db.memory || db.readonly;
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
+      CREATE TABLE IF NOT EXISTS blobs (hash TEXT PRIMARY KEY, data BLOB NOT NULL) STRICT;
+      CREATE TABLE IF NOT EXISTS record_versions (
+        record_id TEXT NOT NULL, version INTEGER NOT NULL, patient TEXT NOT NULL, resource_type TEXT NOT NULL,
+        class TEXT NOT NULL CHECK (class IN ('general', 'sensitive')), epoch INTEGER NOT NULL,
+        content_hash TEXT NOT NULL, wrapped_dek TEXT NOT NULL, custodian TEXT NOT NULL, author TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (record_id, version)) STRICT;
+      CREATE INDEX IF NOT EXISTS record_versions_by_hash ON record_versions (content_hash);
+      CREATE INDEX IF NOT EXISTS record_versions_by_patient ON record_versions (patient, record_id);
+      CREATE TABLE IF NOT EXISTS erasures (record_id TEXT PRIMARY KEY, versions INTEGER NOT NULL, erased_at INTEGER NOT NULL) STRICT;
+      CREATE TABLE IF NOT EXISTS epochs (
+        patient TEXT NOT NULL, class TEXT NOT NULL CHECK (class IN ('general', 'sensitive')), epoch INTEGER NOT NULL,
+        PRIMARY KEY (patient, class)) STRICT;
+    `);
+    const version = db
+      .prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?')
+      .get('schema');
+    if (!version) db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run('schema', SCHEMA_VERSION);
+    else if (version.value !== SCHEMA_VERSION) {
+      throw new StoreError(
+        StoreErrorCode.SCHEMA_MISMATCH,
+        `vault schema ${version.value}, this build reads ${SCHEMA_VERSION}`,
+      );
+    }
+    this.statements = {
+      putBlob: db.prepare<[string, Buffer]>(
+        'INSERT INTO blobs (hash, data) VALUES (?, ?) ON CONFLICT (hash) DO NOTHING',
+      ),
+      getBlob: db.prepare<[string], { data: Buffer }>('SELECT data FROM blobs WHERE hash = ?'),
+      getVersion: db.prepare<[string, number], RecordVersionRow>(
+        `SELECT ${VERSION_COLUMNS} FROM record_versions WHERE record_id = ? AND version = ?`,
+      ),
+      latestVersion: db.prepare<[string], RecordVersionRow>(
+        `SELECT ${VERSION_COLUMNS} FROM record_versions WHERE record_id = ? ORDER BY version DESC LIMIT 1`,
+      ),
+      listVersions: db.prepare<[string], RecordVersionRow>(
+        `SELECT ${VERSION_COLUMNS} FROM record_versions WHERE record_id = ? ORDER BY version`,
+      ),
+      versionExists: db.prepare<[string, number], { one: number }>(
+        'SELECT 1 AS one FROM record_versions WHERE record_id = ? AND version = ?',
+      ),
+      insertVersion: db.prepare<
+        [string, number, string, string, string, number, string, string, string, string, number]
+      >(
+        `INSERT INTO record_versions (record_id, version, patient, resource_type, class, epoch, content_hash, wrapped_dek,
+          custodian, author, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      versionHashes: db.prepare<[string], { contentHash: string }>(
+        'SELECT content_hash AS contentHash FROM record_versions WHERE record_id = ?',
+      ),
+      deleteVersions: db.prepare<[string]>('DELETE FROM record_versions WHERE record_id = ?'),
+      // A blob stays while any other version still names it (content addressing may share one).
+      deleteUnreferencedBlob: db.prepare<[string, string]>(
+        'DELETE FROM blobs WHERE hash = ? AND NOT EXISTS (SELECT 1 FROM record_versions WHERE content_hash = ?)',
+      ),
+      getErasure: db.prepare<[string], ErasureRow>(
+        'SELECT record_id AS recordId, versions, erased_at AS erasedAt FROM erasures WHERE record_id = ?',
+      ),
+      insertErasure: db.prepare<[string, number, number]>(
+        'INSERT INTO erasures (record_id, versions, erased_at) VALUES (?, ?, ?) ON CONFLICT (record_id) DO NOTHING',
+      ),
+      getEpoch: db.prepare<[string, string], { epoch: number }>(
+        'SELECT epoch FROM epochs WHERE patient = ? AND class = ?',
+      ),
+      setEpoch: db.prepare<[string, string, number], { epoch: number }>(
+        `INSERT INTO epochs (patient, class, epoch) VALUES (?, ?, ?)
+          ON CONFLICT (patient, class) DO UPDATE SET epoch = max(epoch, excluded.epoch) RETURNING epoch`,
+      ),
+      nextEpoch: db.prepare<[string, string], { epoch: number }>(
+        `INSERT INTO epochs (patient, class, epoch) VALUES (?, ?, 1)
+          ON CONFLICT (patient, class) DO UPDATE SET epoch = epoch + 1 RETURNING epoch`,
+      ),
+    };
+    this.insertVersionTx = db.transaction((row: NewRecordVersion, blob: Uint8Array): InsertVersionResult => {
+      if (this.statements.getErasure.get(row.recordId)) return { status: 'erased' };
+      if (this.statements.versionExists.get(row.recordId, row.version)) return { status: 'exists' };
+      const contentHash = this.putBlobRow(blob);
+      this.statements.insertVersion.run(
+        row.recordId,
+        row.version,
+        row.patient,
+        row.resourceType,
+        row.class,
+        row.epoch,
+        contentHash,
+        row.wrappedDek,
+        row.custodian,
+        row.author,
+        row.createdAt,
+      );
+      return { status: 'inserted', contentHash };
+    });
+    this.eraseTx = db.transaction((recordId: string, erasedAt: number): number => {
+      const hashes = new Set(this.statements.versionHashes.all(recordId).map((row) => row.contentHash));
+      const erased = this.statements.deleteVersions.run(recordId).changes;
+      for (const hash of hashes) this.statements.deleteUnreferencedBlob.run(hash, hash);
+      this.statements.insertErasure.run(recordId, erased, erasedAt);
+      return erased;
+    });
+  }
+
+  /**
+   * Opens (creating if needed) a vault store at `path`, or an in-memory one for ':memory:'.
+   *
+   * @throws StoreError STORE_OPEN_FAILED, STORE_SCHEMA_MISMATCH
+   */
+  static open(path: string): VaultStore {
+    let db: Database.Database;
+    try {
+      db = new Database(path);
+    } catch (error) {
+      throw new StoreError(
+        StoreErrorCode.OPEN_FAILED,
+        `cannot open vault store ${path}: ${(error as Error).message}`,
+      );
+    }
+    if (path !== ':memory:') db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.pragma('secure_delete = ON');
+    db.pragma('busy_timeout = 5000');
+    return new VaultStore(db);
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  private putBlobRow(data: Uint8Array): string {
+    const hash = sha256Hex(data);
+    this.statements.putBlob.run(hash, toBuffer(data));
+    return hash;
+  }
+
+  /** Stores a blob under its SHA-256 (hex) and returns that hash; storing it again changes nothing. */
+  putBlob(data: Uint8Array): string {
+    return this.putBlobRow(data);
+  }
+
+  getBlob(hash: string): Uint8Array | undefined {
+    const row = this.statements.getBlob.get(hash);
+    return row && new Uint8Array(row.data.buffer, row.data.byteOffset, row.data.byteLength);
+  }
+
+  /**
+   * Stores a version's blob and row in one transaction, unless that version exists or the record
+   * was erased (then nothing is written).
+   */
+  insertVersion(row: NewRecordVersion, blob: Uint8Array): InsertVersionResult {
+    return this.insertVersionTx(row, blob);
+  }
+
+  getVersion(recordId: string, version: number): RecordVersionRow | undefined {
+    return this.statements.getVersion.get(recordId, version);
+  }
+
+  getLatestVersion(recordId: string): RecordVersionRow | undefined {
+    return this.statements.latestVersion.get(recordId);
+  }
+
+  /** Every stored version of the record, oldest first. */
+  listVersions(recordId: string): RecordVersionRow[] {
+    return this.statements.listVersions.all(recordId);
+  }
+
+  getErasure(recordId: string): ErasureRow | undefined {
+    return this.statements.getErasure.get(recordId);
+  }
+
+  /**
+   * Crypto-shredding: deletes every version row of the record (with its wrapped data key) and
+   * every blob no other version names, and leaves a tombstone, in one transaction; then
+   * checkpoints the WAL and truncates it so the deleted bytes leave the WAL file too.
+   *
+   * @param erasedAt ms since the Unix epoch, kept in the tombstone
+   * @returns how many versions were deleted (0 when none were stored or it was erased before)
+   */
+  erase(recordId: string, erasedAt: number): number {
+    const erased = this.eraseTx(recordId, erasedAt);
+    // With readers active the checkpoint may stop early; the next one completes it.
+    if (!this.memory) this.db.pragma('wal_checkpoint(TRUNCATE)');
+    return erased;
+  }
+
+  /** The patient's current record-key epoch for the class, or undefined when never set. */
+  getEpoch(patient: string, sensitivityClass: StoredSensitivityClass): number | undefined {
+    return this.statements.getEpoch.get(patient, sensitivityClass)?.epoch;
+  }
+
+  /** Raises the current epoch to `epoch` (never lowers it); returns the epoch now current. */
+  setEpoch(patient: string, sensitivityClass: StoredSensitivityClass, epoch: number): number {
+    return this.statements.setEpoch.get(patient, sensitivityClass, epoch)!.epoch;
+  }
+
+  /** Advances the current epoch by one (from 0 when never set) and returns the new epoch. */
+  nextEpoch(patient: string, sensitivityClass: StoredSensitivityClass): number {
+    return this.statements.nextEpoch.get(patient, sensitivityClass)!.epoch;
+  }
+}

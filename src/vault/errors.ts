@@ -1,0 +1,44 @@
+/**
+ * Stable codes for vault failures. Never reuse a code for another meaning. Values carry the
+ * `VAULT_` prefix so they never collide with other layers' codes (crypto has its own
+ * `DECRYPT_FAILED`, the ledger its own `NOT_FOUND`).
+ */
+export const VaultErrorCode = {
+  /** An argument at a public boundary is malformed; the message names it. */
+  INVALID_ARGUMENT: 'VAULT_INVALID_ARGUMENT',
+  /** Wrong key, wrong associated data (record id, version, patient, class, epoch) or tampered bytes. */
+  DECRYPT_FAILED: 'VAULT_DECRYPT_FAILED',
+  /** SHA-256 of the ciphertext blob differs from the expected (anchored or stored) hash. */
+  CONTENT_HASH_MISMATCH: 'VAULT_CONTENT_HASH_MISMATCH',
+  /** A sealed record key (HPKE) does not open with this secret key and context, or is malformed. */
+  GRANT_KEY_OPEN_FAILED: 'VAULT_GRANT_KEY_OPEN_FAILED',
+  /** The caller holds no record key for the class and epoch the version is encrypted under. */
+  KEY_UNAVAILABLE: 'VAULT_KEY_UNAVAILABLE',
+  /** The record was erased (crypto-shredded); nothing of it can be read or written again. */
+  RECORD_ERASED: 'VAULT_RECORD_ERASED',
+  /** No such record, or no such version of it. */
+  NOT_FOUND: 'VAULT_NOT_FOUND',
+  /** This version of the record is already stored. */
+  VERSION_EXISTS: 'VAULT_VERSION_EXISTS',
+  /** The version names another patient or resource type than the record's earlier versions. */
+  RECORD_MISMATCH: 'VAULT_RECORD_MISMATCH',
+  /** The write uses an epoch older than the patient's current one for that class (after rotation). */
+  STALE_EPOCH: 'VAULT_STALE_EPOCH',
+  /** The resource's security labels make it `sensitive` but it was to be written as `general`. */
+  CLASS_MISMATCH: 'VAULT_CLASS_MISMATCH',
+} as const;
+export type VaultErrorCode = (typeof VaultErrorCode)[keyof typeof VaultErrorCode];
+
+/**
+ * A vault failure with a stable `code`. Messages and causes never carry plaintext, keys or
+ * decrypted bytes: only identifiers (record id, version, patient DID, class, epoch) and hashes.
+ */
+export class VaultError extends Error {
+  override readonly name = 'VaultError';
+  constructor(
+    readonly code: VaultErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
