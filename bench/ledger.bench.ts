@@ -149,5 +149,5 @@ async function inProcess(): Promise<void> {
   }
 }
 
-await inProcess();
+if (process.env.BENCH_SKIP_INPROC !== '1') await inProcess();
 if (process.env.BENCH_SKIP_HTTP !== '1') await runHttpScenarios({ txs: HTTP_TXS, patients: PATIENTS, report });

@@ -13,8 +13,9 @@ import { initNetwork, loadNodeConfig } from '../../src/node/index.js';
 import type { SignedTx } from '../../src/ledger/index.js';
 import { consentAndAnchorTxs, newPatients, registrations, round } from './workload.js';
 
-const TXS_PER_REQUEST = 50;
-const CONNECTIONS = 16;
+const TXS_PER_REQUEST = Number(process.env.BENCH_HTTP_BATCH ?? 50);
+/** Clients wait for commit, so throughput ≈ in-flight txs / commit latency: enough must be in flight. */
+const CONNECTIONS = Number(process.env.BENCH_HTTP_CONNECTIONS ?? 32);
 
 export interface HttpScenarioOptions {
   readonly txs: number;
