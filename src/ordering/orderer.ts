@@ -31,7 +31,8 @@ export interface Orderer {
 
 export const DEFAULT_BLOCK_MAX_TXS = 2000;
 export const DEFAULT_BLOCK_MAX_BYTES = 4 * 1024 * 1024;
-export const DEFAULT_BLOCK_TIMEOUT_MS = 50;
+/** Longest a transaction waits for its block to fill: the floor of commit latency at low load. */
+export const DEFAULT_BLOCK_TIMEOUT_MS = 25;
 
 export interface BlockLimits {
   readonly maxTxs: number;
