@@ -25,23 +25,11 @@ import type {
   ValueSet,
 } from '@medplum/fhirtypes';
 import { canonicalJson } from '../crypto/index.js';
+import { SUPPORTED_TYPES, type SupportedType } from './types.js';
 
-/** The resource types Roam stores (FHIR R4). */
-export const SUPPORTED_RESOURCE_TYPES = [
-  'Patient',
-  'Observation',
-  'Condition',
-  'AllergyIntolerance',
-  'MedicationRequest',
-  'MedicationStatement',
-  'Immunization',
-  'Procedure',
-  'DiagnosticReport',
-  'DocumentReference',
-  'Encounter',
-  'CarePlan',
-] as const;
-export type SupportedResourceType = (typeof SUPPORTED_RESOURCE_TYPES)[number];
+/** The resource types Roam stores (FHIR R4): one list, owned by ./types.ts. */
+export const SUPPORTED_RESOURCE_TYPES = SUPPORTED_TYPES;
+export type SupportedResourceType = SupportedType;
 
 /** Largest resource accepted, in bytes of its RFC 8785 canonical JSON (1 MiB). */
 export const MAX_RESOURCE_BYTES = 1024 * 1024;
