@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { canonicalJson, fromBase64Url, signingKeyFromDid, toBase64Url } from '../crypto/index.js';
 import { threadPoolVerifier, type SignatureVerifier } from './verifier.js';
-import type { LedgerStore, StoredTx } from '../store/index.js';
+import type { BlockCommit, LedgerStore, StoredTx } from '../store/index.js';
 import type { BlockHeader } from './block.js';
 import { ResultCode } from './codes.js';
 import type { ContractSuite, NetworkParams } from './contract.js';
@@ -54,6 +54,23 @@ export interface LedgerOptions {
   readonly clock?: () => number;
   /** Where signatures are checked; default one thread-pool job per signature. */
   readonly verifier?: SignatureVerifier;
+  /**
+   * Commits blocks off the main thread (`BlockWriter`); without one, blocks commit on the
+   * calling thread. Either way a block is announced only once it is durable.
+   */
+  readonly writer?: { commit(commit: BlockCommit): Promise<void> };
+}
+
+/** Blocks executed and handed to the writer, not yet durable; the next block waits beyond this. */
+export const MAX_BLOCKS_IN_FLIGHT = 2;
+
+/** A block executed and handed to the writer, not yet durable. */
+interface InFlightBlock {
+  readonly height: number;
+  readonly writes: ReadonlyMap<string, string | null>;
+  /** `signer\nnonce` pairs it spends. */
+  readonly spent: ReadonlySet<string>;
+  readonly committed: Promise<CommittedBlock>;
 }
 
 /**
@@ -67,8 +84,14 @@ export class Ledger extends EventEmitter<{ block: [CommittedBlock] }> {
   private readonly contracts: ContractSuite;
   private readonly clock: () => number;
   private readonly verifier: SignatureVerifier;
+  /** Last durable block: what queries and status report. */
   private head: PreviousBlock;
   private headHeader: BlockHeader;
+  /** Last executed block: what the next block builds on (ahead of `head` while commits are in flight). */
+  private executedHead: PreviousBlock;
+  private readonly inFlight: InFlightBlock[] = [];
+  private readonly writer: LedgerOptions['writer'];
+  private failure: Error | undefined;
   /** Signatures verified at admission: id → "sig key". Dropped once the tx is committed. */
   private readonly verified = new Map<string, string>();
   /** (signer, nonce) pairs admitted but not yet committed, to refuse duplicates at once. */
@@ -76,6 +99,8 @@ export class Ledger extends EventEmitter<{ block: [CommittedBlock] }> {
   private readonly waiters = new Map<string, Waiter[]>();
   private closed = false;
   private readonly stateSource: CachedStateSource;
+  /** Durable state overlaid with the writes of in-flight blocks: what execution reads. */
+  private readonly executionState: StateSource;
   /** Envelopes admitted here, parsed, so their block need not parse them again. */
   private readonly admitted = new Map<string, ParsedTx>();
 
@@ -89,7 +114,27 @@ export class Ledger extends EventEmitter<{ block: [CommittedBlock] }> {
     this.verifier = options.verifier ?? threadPoolVerifier;
     this.head = head;
     this.headHeader = headHeader;
+    this.executedHead = head;
+    this.writer = options.writer;
     this.stateSource = new CachedStateSource({ get: (k) => this.store.getState(k), range: (p) => this.store.rangeState(p) });
+    this.executionState = {
+      // Newest in-flight block first: it holds the latest value of a key it wrote.
+      get: (key) => {
+        for (let i = this.inFlight.length - 1; i >= 0; i--) {
+          const writes = this.inFlight[i]!.writes;
+          if (writes.has(key)) return writes.get(key) ?? undefined;
+        }
+        return this.stateSource.get(key);
+      },
+      range: (prefix) => {
+        if (this.inFlight.length === 0) return this.stateSource.range(prefix);
+        const merged = new Map<string, string | null>(this.stateSource.range(prefix));
+        for (const block of this.inFlight) for (const [k, v] of block.writes) if (k.startsWith(prefix)) merged.set(k, v);
+        const out: Array<[string, string]> = [];
+        for (const [k, v] of merged) if (v !== null) out.push([k, v]);
+        return out.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+      },
+    };
   }
 
   /** Opens the ledger in `store`, writing block 0 from `genesis` when the store is new. */
@@ -156,7 +201,7 @@ export class Ledger extends EventEmitter<{ block: [CommittedBlock] }> {
    */
   async admit(envelopes: readonly unknown[]): Promise<{ accepted: ParsedTx[]; rejected: AdmissionRejection[] }> {
     const now = this.clock();
-    const heightAtCheck = this.head.height;
+    const heightAtCheck = this.executedHead.height;
     const rejected: AdmissionRejection[] = [];
     const checks: Array<{ parsed: ParsedTx; key: string; index: number }> = [];
     const seenInRequest = new Set<string>();
@@ -171,7 +216,7 @@ export class Ledger extends EventEmitter<{ block: [CommittedBlock] }> {
       if (tx.issuedAt < now - this.params.txValidityMs) return reject(ResultCode.TX_EXPIRED, 'transaction is older than the validity window');
       if (tx.issuedAt > now + this.params.txFutureSkewMs) return reject(ResultCode.TX_FROM_FUTURE, 'transaction is issued in the future');
       const nonce = `${tx.signer}\n${tx.nonce}`;
-      if (seenInRequest.has(nonce) || this.pendingNonces.has(nonce) || this.store.isNonceSpent(tx.signer, tx.nonce)) {
+      if (seenInRequest.has(nonce) || this.pendingNonces.has(nonce) || this.isNonceSpent(tx.signer, tx.nonce)) {
         return reject(ResultCode.REPLAY, `nonce "${tx.nonce}" of this signer was already used`);
       }
       seenInRequest.add(nonce);
@@ -201,7 +246,7 @@ export class Ledger extends EventEmitter<{ block: [CommittedBlock] }> {
       }
       const nonce = `${tx.signer}\n${tx.nonce}`;
       // A block committed while the signatures were checked may have spent the nonce.
-      const spentMeanwhile = this.head.height !== heightAtCheck && this.store.isNonceSpent(tx.signer, tx.nonce);
+      const spentMeanwhile = this.executedHead.height !== heightAtCheck && this.isNonceSpent(tx.signer, tx.nonce);
       if (this.pendingNonces.has(nonce) || spentMeanwhile) {
         rejected.push({ code: ResultCode.REPLAY, message: `nonce "${tx.nonce}" of this signer was already used`, index: check.index });
         continue;
@@ -225,14 +270,57 @@ export class Ledger extends EventEmitter<{ block: [CommittedBlock] }> {
   }
 
   /**
-   * Executes and commits the next block from an ordered cut. Block time never goes backwards.
-   * Called by the orderer, one cut at a time.
+   * Executes the next block from an ordered cut and hands it to the writer. Resolves once the
+   * block is executed (its commit may still be in flight: see `MAX_BLOCKS_IN_FLIGHT`), so that
+   * ordering can go on; the returned `committed` promise resolves when it is durable and
+   * announced. Block time never goes backwards. Called by the orderer, one cut at a time.
    */
+  async enqueueCut(envelopes: readonly string[], cutTime: number, ordererPosition?: string): Promise<{ committed: Promise<CommittedBlock> }> {
+    if (this.failure) throw this.failure;
+    while (this.inFlight.length >= MAX_BLOCKS_IN_FLIGHT) await this.inFlight[0]!.committed;
+    const time = Math.max(cutTime, this.executedHead.time);
+    const executed = await executeBlock(this.executionEnv(), this.executedHead, envelopes, time);
+    const { header } = executed;
+    this.executedHead = { height: header.height, hash: executed.hash, stateRoot: header.stateRoot, time: header.time };
+    const commit: BlockCommit = {
+      block: { height: header.height, hash: executed.hash, header: canonicalJson(header) },
+      txs: executed.txs,
+      writes: executed.writes,
+      ...(ordererPosition === undefined
+        ? {}
+        : { meta: { [META_ORDERER_POSITION]: ordererPosition }, logThrough: Number(ordererPosition) }),
+    };
+    if (!this.writer) {
+      this.store.commitBlock(commit);
+      return { committed: Promise.resolve(this.confirm(executed)) };
+    }
+    const spent = new Set(executed.txs.filter((tx) => tx.spent).map((tx) => `${tx.signer}\n${tx.nonce}`));
+    const committed = this.writer.commit(commit).then(
+      () => {
+        this.inFlight.shift();
+        return this.confirm(executed);
+      },
+      (error: unknown) => {
+        this.failure = error instanceof Error ? error : new Error(String(error));
+        throw this.failure;
+      },
+    );
+    // The orderer learns of a failure from the next enqueueCut; nothing is left unhandled.
+    committed.catch(() => undefined);
+    this.inFlight.push({ height: header.height, writes: executed.writes, spent, committed });
+    return { committed };
+  }
+
+  /** Executes and commits the next block, resolving once it is durable (tests, tools). */
   async applyCut(envelopes: readonly string[], cutTime: number, ordererPosition?: string): Promise<CommittedBlock> {
-    const time = Math.max(cutTime, this.head.time);
-    const executed = await executeBlock(this.executionEnv(), this.head, envelopes, time);
-    this.commit(executed, ordererPosition);
-    return this.announce(executed);
+    const { committed } = await this.enqueueCut(envelopes, cutTime, ordererPosition);
+    return committed;
+  }
+
+  /** Waits until every executed block is durable. */
+  async flush(): Promise<void> {
+    while (this.inFlight.length > 0) await this.inFlight[this.inFlight.length - 1]!.committed.catch(() => undefined);
+    if (this.failure) throw this.failure;
   }
 
   private executionEnv(): ExecutionEnv {
@@ -240,26 +328,32 @@ export class Ledger extends EventEmitter<{ block: [CommittedBlock] }> {
       chainId: this.genesis.chainId,
       contracts: this.contracts,
       params: this.params,
-      state: this.stateSource,
-      replay: { isSpent: (signer, nonce) => this.store.isNonceSpent(signer, nonce) },
+      state: this.executionState,
+      replay: { isSpent: (signer, nonce) => this.isNonceSpent(signer, nonce) },
       verified: { has: (id, sig, key) => this.verified.get(id) === `${sig} ${key}` },
       parsed: (envelope) => this.admitted.get(envelope),
-      // Admission found the pair unspent; any commit spending it since has removed it from the set.
-      knownUnspent: (signer, nonce) => this.pendingNonces.has(`${signer}\n${nonce}`),
+      // Admission found the pair unspent; a durable block spending it since has removed it from
+      // the set, and an in-flight one is asked directly.
+      knownUnspent: (signer, nonce) => {
+        const key = `${signer}\n${nonce}`;
+        return this.pendingNonces.has(key) && !this.inFlight.some((b) => b.spent.has(key));
+      },
       verifier: this.verifier,
     };
   }
 
-  private commit(executed: ExecutedBlock, ordererPosition: string | undefined): void {
-    this.store.commitBlock({
-      block: { height: executed.header.height, hash: executed.hash, header: canonicalJson(executed.header) },
-      txs: executed.txs,
-      writes: executed.writes,
-      ...(ordererPosition === undefined ? {} : { meta: { [META_ORDERER_POSITION]: ordererPosition } }),
-    });
+  /** Whether an executed block (durable or in flight) spent the pair. */
+  private isNonceSpent(signer: string, nonce: string): boolean {
+    const key = `${signer}\n${nonce}`;
+    return this.inFlight.some((b) => b.spent.has(key)) || this.store.isNonceSpent(signer, nonce);
+  }
+
+  /** A block became durable: advance the head, refresh the cache, answer waiters. */
+  private confirm(executed: ExecutedBlock): CommittedBlock {
     this.stateSource.apply(executed.writes);
     this.head = { height: executed.header.height, hash: executed.hash, stateRoot: executed.header.stateRoot, time: executed.header.time };
     this.headHeader = executed.header;
+    return this.announce(executed);
   }
 
   private announce(executed: ExecutedBlock): CommittedBlock {

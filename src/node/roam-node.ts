@@ -1,7 +1,7 @@
 import { createContractSuite } from '../contracts/index.js';
 import { Ledger, WorkerVerifierPool, type AdmissionRejection, type CommittedTx, type ParsedTx, type SignatureVerifier } from '../ledger/index.js';
 import { LocalOrderer, type BlockLimits, type Orderer } from '../ordering/index.js';
-import { LedgerStore } from '../store/index.js';
+import { BlockWriter, LedgerStore } from '../store/index.js';
 import { DataFiles, loadNodeConfig, type NodeConfig } from './config.js';
 import { NodeError, NodeErrorCode } from './errors.js';
 
@@ -27,6 +27,7 @@ export class RoamNode {
     readonly ledger: Ledger,
     readonly orderer: Orderer,
     private readonly verifier: SignatureVerifier,
+    private readonly writer: BlockWriter,
   ) {}
 
   /** Opens a node's data folder and starts ordering (no HTTP; see `startHttp`). */
@@ -34,23 +35,28 @@ export class RoamNode {
     const config = loadNodeConfig(options.dataDir);
     const store = LedgerStore.open(DataFiles.store(options.dataDir));
     const verifier = new WorkerVerifierPool();
+    let writer: BlockWriter | undefined;
     try {
-      const ledger = Ledger.open({ store, contracts: createContractSuite(), genesis: config.genesis, verifier });
+      // The writer writes only when asked, so Ledger.open may still write block 0 itself.
+      writer = BlockWriter.start(store.path);
+      const blockWriter = writer;
+      const ledger = Ledger.open({ store, contracts: createContractSuite(), genesis: config.genesis, verifier, writer: blockWriter });
       const orderer = new LocalOrderer({
         log: {
-          append: (envelopes) => store.appendLog(envelopes),
+          append: (envelopes) => blockWriter.appendLog(envelopes),
           readAfter: (seq) => store.readLog(seq),
           truncateThrough: (seq) => store.truncateLog(seq),
         },
         limits: definedOnly({ ...config.file.block, ...options.blockLimits }),
         lastBlockTime: ledger.headTime,
       });
-      const node = new RoamNode(config, store, ledger, orderer, verifier);
+      const node = new RoamNode(config, store, ledger, orderer, verifier, blockWriter);
       await orderer.start(async (cut) => {
-        await ledger.applyCut(cut.envelopes, cut.time, cut.position);
+        await ledger.enqueueCut(cut.envelopes, cut.time, cut.position);
       }, ledger.ordererPosition);
       return node;
     } catch (error) {
+      await writer?.close();
       store.close();
       await verifier.close();
       throw error;
@@ -93,7 +99,10 @@ export class RoamNode {
 
   async close(): Promise<void> {
     await this.orderer.close();
+    // Blocks already executed are committed before the node closes; a failure was reported already.
+    await this.ledger.flush().catch(() => undefined);
     this.ledger.close();
+    await this.writer.close();
     this.store.close();
     await this.verifier.close();
   }

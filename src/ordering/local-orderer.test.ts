@@ -63,6 +63,7 @@ describe('LocalOrderer', () => {
     await first.submit(['a', 'b', 'c']);
     await first.close(); // 'c' was accepted into the log but never cut: the crash case.
     assert.deepEqual(committed, ['a', 'b']);
+    log.truncateThrough(2); // what the commit of the block holding 'a' and 'b' does
     const second = new LocalOrderer({ log, limits: { maxTxs: 2, timeoutMs: 5 } });
     const after: string[] = [];
     await second.start((cut) => Promise.resolve(void after.push(...cut.envelopes)), '2');

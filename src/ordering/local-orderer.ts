@@ -1,9 +1,12 @@
 import { BlockCutter, type Batch } from './block-cutter.js';
 import { DEFAULT_BLOCK_LIMITS, type BlockLimits, type CutHandler, type Orderer } from './orderer.js';
 
-/** The durable log behind the local orderer (implemented by the node's store). */
+/**
+ * The durable log behind the local orderer (implemented by the node's store). Entries a block
+ * consumed are deleted by that block's commit (atomically with it), not by the orderer.
+ */
 export interface OrdererLog {
-  append(envelopes: readonly string[]): number[];
+  append(envelopes: readonly string[]): number[] | Promise<number[]>;
   readAfter(seq: number): Array<{ seq: number; envelope: string }>;
   truncateThrough(seq: number): void;
 }
@@ -49,12 +52,11 @@ export class LocalOrderer implements Orderer {
     return Promise.resolve();
   }
 
-  submit(envelopes: readonly string[]): Promise<void> {
-    if (this.closed) return Promise.reject(this.failure ?? new Error('orderer is closed'));
-    if (envelopes.length === 0) return Promise.resolve();
-    const seqs = this.log.append(envelopes);
+  async submit(envelopes: readonly string[]): Promise<void> {
+    if (this.closed) throw this.failure ?? new Error('orderer is closed');
+    if (envelopes.length === 0) return;
+    const seqs = await this.log.append(envelopes);
     envelopes.forEach((envelope, i) => this.accept(envelope, seqs[i]!));
-    return Promise.resolve();
   }
 
   /** Waits until every cut so far has been delivered and handled. */
@@ -115,7 +117,6 @@ export class LocalOrderer implements Orderer {
       this.lastTime = Math.max(this.lastTime, this.clock());
       const lastSeq = batch.items[batch.items.length - 1]!.position;
       await this.onCut({ envelopes: batch.items.map((i) => i.envelope), time: this.lastTime, position: String(lastSeq) });
-      this.log.truncateThrough(lastSeq);
     }
   }
 }

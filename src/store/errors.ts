@@ -2,6 +2,7 @@ export const StoreErrorCode = {
   OPEN_FAILED: 'STORE_OPEN_FAILED',
   HEIGHT_MISMATCH: 'STORE_HEIGHT_MISMATCH',
   SCHEMA_MISMATCH: 'STORE_SCHEMA_MISMATCH',
+  WRITE_FAILED: 'STORE_WRITE_FAILED',
 } as const;
 export type StoreErrorCode = (typeof StoreErrorCode)[keyof typeof StoreErrorCode];
 

@@ -1,3 +1,4 @@
+export { BlockWriter } from './block-writer.js';
 export { LedgerStore, LOG_ROW_SPAN, type StoredTx, type StoredBlock, type BlockCommit } from './ledger-store.js';
 export { StoreError, StoreErrorCode } from './errors.js';
 export {

@@ -5,6 +5,7 @@ import { StoreError, StoreErrorCode } from './errors.js';
 const SCHEMA_VERSION = '1';
 /** Positions per orderer-log row: a submission holds at most this many envelopes. */
 export const LOG_ROW_SPAN = 65_536;
+const LOG_ROW_SPAN_SQL = String(LOG_ROW_SPAN);
 const TX_COLUMNS = 'height, idx, id, signer, nonce, envelope, code, message, spent';
 const TX_ID_PATTERN = /^[0-9a-f]{64}$/;
 /** Hex digits of a hash kept as an integer index key: 48 bits, a safe JavaScript integer. */
@@ -19,6 +20,62 @@ function nonceKey(signer: string, nonce: string): number {
 }
 const STORE_CACHE_KIB = 256 * 1024;
 const STORE_MMAP_BYTES = 1024 * 1024 * 1024;
+
+/**
+ * The statements that write a block, shared by the store (same-thread commits) and the block
+ * writer's worker thread (`block-writer.ts`), so both write exactly the same rows.
+ */
+export const COMMIT_SQL = {
+  headHeight: 'SELECT max(height) AS height FROM blocks',
+  insertBlock: 'INSERT INTO blocks (height, hash, header) VALUES (?, ?, ?)',
+  insertTx:
+    'INSERT INTO txs (height, idx, id, signer, nonce, envelope, code, message, spent, id_key, nonce_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+  putState:
+    'INSERT INTO state (key, value, height) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, height = excluded.height',
+  delState: 'DELETE FROM state WHERE key = ?',
+  setMeta: 'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+  appendLog: 'INSERT INTO orderer_log (count, envelopes) VALUES (?, ?) RETURNING seq',
+  truncateLog: `DELETE FROM orderer_log WHERE seq * ${LOG_ROW_SPAN_SQL} + count - 1 <= ?`,
+} as const;
+
+/** A block as the rows that store it: plain data, so it can be posted to a worker thread. */
+export interface CommitRows {
+  readonly height: number;
+  readonly hash: string;
+  readonly header: string;
+  /** [idx, id, signer, nonce, envelope, code, message, spent, idKey, nonceKey] */
+  readonly txs: ReadonlyArray<readonly [number, string, string, string, string, string, string | null, number, number, number | null]>;
+  readonly writes: ReadonlyArray<readonly [string, string | null]>;
+  readonly meta: ReadonlyArray<readonly [string, string]>;
+  /** Orderer-log rows at or before this position are deleted with the block (see truncateLog). */
+  readonly logThrough: number | null;
+}
+
+export function commitRows(commit: BlockCommit): CommitRows {
+  return {
+    height: commit.block.height,
+    hash: commit.block.hash,
+    header: commit.block.header,
+    txs: commit.txs.map(
+      (tx) =>
+        [
+          tx.idx,
+          tx.id,
+          tx.signer,
+          tx.nonce,
+          tx.envelope,
+          tx.code,
+          tx.message,
+          tx.spent,
+          idKey(tx.id),
+          tx.spent ? nonceKey(tx.signer, tx.nonce) : null,
+        ] as const,
+    ),
+    writes: [...commit.writes],
+    meta: Object.entries(commit.meta ?? {}),
+    logThrough: commit.logThrough ?? null,
+  };
+}
 
 /** One transaction of a block, as stored. */
 export interface StoredTx {
@@ -49,6 +106,8 @@ export interface BlockCommit {
   readonly writes: ReadonlyMap<string, string | null>;
   /** Extra metadata committed atomically with the block (e.g. the orderer's position). */
   readonly meta?: Readonly<Record<string, string>>;
+  /** Orderer-log position this block consumed through: those log rows go with the commit. */
+  readonly logThrough?: number;
 }
 
 /**
@@ -59,7 +118,7 @@ export interface BlockCommit {
 export class LedgerStore {
   readonly db: Database.Database;
   private readonly statements;
-  private readonly commitTx: (commit: BlockCommit) => void;
+  private readonly commitTx: (rows: CommitRows) => void;
   private readonly memory: boolean;
   private synchronous: 'FULL' | 'NORMAL' | undefined;
 
@@ -89,18 +148,19 @@ export class LedgerStore {
     }
     this.statements = {
       getMeta: db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?'),
-      setMeta: db.prepare<[string, string]>('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
+      setMeta: db.prepare<[string, string]>(COMMIT_SQL.setMeta),
       head: db.prepare<[], StoredBlock>('SELECT height, hash, header FROM blocks ORDER BY height DESC LIMIT 1'),
       block: db.prepare<[number], StoredBlock>('SELECT height, hash, header FROM blocks WHERE height = ?'),
       blockByHash: db.prepare<[string], StoredBlock>('SELECT height, hash, header FROM blocks WHERE hash = ?'),
       blocksFrom: db.prepare<[number, number], StoredBlock>('SELECT height, hash, header FROM blocks WHERE height >= ? ORDER BY height LIMIT ?'),
-      insertBlock: db.prepare<[number, string, string]>('INSERT INTO blocks (height, hash, header) VALUES (?, ?, ?)'),
+      insertBlock: db.prepare<[number, string, string]>(COMMIT_SQL.insertBlock),
+      headHeight: db.prepare<[], { height: number | null }>(COMMIT_SQL.headHeight),
       blockTxs: db.prepare<[number], StoredTx>(`SELECT ${TX_COLUMNS} FROM txs WHERE height = ? ORDER BY idx`),
       txById: db.prepare<[number, string], StoredTx>(
         `SELECT ${TX_COLUMNS} FROM txs WHERE id_key = ? AND id = ? ORDER BY spent DESC, height, idx LIMIT 1`,
       ),
       insertTx: db.prepare<[number, number, string, string, string, string, string, string | null, number, number, number | null]>(
-        'INSERT INTO txs (height, idx, id, signer, nonce, envelope, code, message, spent, id_key, nonce_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        COMMIT_SQL.insertTx,
       ),
       nonceSpent: db.prepare<[number, string, string], { one: number }>(
         'SELECT 1 AS one FROM txs WHERE nonce_key = ? AND signer = ? AND nonce = ?',
@@ -112,46 +172,34 @@ export class LedgerStore {
         'SELECT key, value FROM state WHERE key >= ? AND key < ? ORDER BY key',
       ),
       allState: db.prepare<[], { key: string; value: string; height: number }>('SELECT key, value, height FROM state ORDER BY key'),
-      putState: db.prepare<[string, string, number]>(
-        'INSERT INTO state (key, value, height) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, height = excluded.height',
-      ),
-      delState: db.prepare<[string]>('DELETE FROM state WHERE key = ?'),
-      appendLog: db.prepare<[number, string], { seq: number }>('INSERT INTO orderer_log (count, envelopes) VALUES (?, ?) RETURNING seq'),
+      putState: db.prepare<[string, string, number]>(COMMIT_SQL.putState),
+      delState: db.prepare<[string]>(COMMIT_SQL.delState),
+      appendLog: db.prepare<[number, string], { seq: number }>(COMMIT_SQL.appendLog),
       readLog: db.prepare<[number], { seq: number; envelopes: string }>('SELECT seq, envelopes FROM orderer_log WHERE seq >= ? ORDER BY seq'),
-      truncateLog: db.prepare<[number]>(`DELETE FROM orderer_log WHERE seq * ${LOG_ROW_SPAN} + count - 1 <= ?`),
+      truncateLog: db.prepare<[number]>(COMMIT_SQL.truncateLog),
     };
-    this.commitTx = db.transaction((commit: BlockCommit) => {
-      const head = this.statements.head.get();
-      const expected = head ? head.height + 1 : 0;
-      if (commit.block.height !== expected) {
-        throw new StoreError(StoreErrorCode.HEIGHT_MISMATCH, `block ${commit.block.height} does not follow head ${expected - 1}`);
+    this.commitTx = db.transaction((rows: CommitRows) => {
+      const expected = (this.statements.headHeight.get()?.height ?? -1) + 1;
+      if (rows.height !== expected) {
+        throw new StoreError(StoreErrorCode.HEIGHT_MISMATCH, `block ${rows.height} does not follow head ${expected - 1}`);
       }
-      const { height } = commit.block;
-      this.statements.insertBlock.run(height, commit.block.hash, commit.block.header);
-      for (const tx of commit.txs) {
-        this.statements.insertTx.run(
-          height,
-          tx.idx,
-          tx.id,
-          tx.signer,
-          tx.nonce,
-          tx.envelope,
-          tx.code,
-          tx.message,
-          tx.spent,
-          idKey(tx.id),
-          tx.spent ? nonceKey(tx.signer, tx.nonce) : null,
-        );
-      }
-      for (const [key, value] of commit.writes) {
+      this.statements.insertBlock.run(rows.height, rows.hash, rows.header);
+      for (const tx of rows.txs) this.statements.insertTx.run(rows.height, ...tx);
+      for (const [key, value] of rows.writes) {
         if (value === null) this.statements.delState.run(key);
-        else this.statements.putState.run(key, value, height);
+        else this.statements.putState.run(key, value, rows.height);
       }
-      for (const [key, value] of Object.entries(commit.meta ?? {})) this.statements.setMeta.run(key, value);
+      for (const [key, value] of rows.meta) this.statements.setMeta.run(key, value);
+      if (rows.logThrough !== null) this.statements.truncateLog.run(rows.logThrough);
     });
   }
 
   /** Opens (creating if needed) a store at `path`, or an in-memory one for ':memory:'. */
+  /** Path of the SQLite file (':memory:' for an in-memory store). */
+  get path(): string {
+    return this.db.name;
+  }
+
   static open(path: string, options: { readonly?: boolean } = {}): LedgerStore {
     let db: Database.Database;
     try {
@@ -233,7 +281,7 @@ export class LedgerStore {
   /** Commits a block, its transactions and its writes atomically. */
   commitBlock(commit: BlockCommit): void {
     this.setSynchronous('FULL');
-    this.commitTx(commit);
+    this.commitTx(commitRows(commit));
   }
 
   /**
