@@ -11,7 +11,7 @@ import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
 import { initNetwork, loadNodeConfig } from '../../src/node/index.js';
 import type { SignedTx } from '../../src/ledger/index.js';
-import { consentAndAnchorTxs, newPatients, registrations, round } from './workload.js';
+import { consentAndAnchorTxs, newPatients, percentile, registrations, round } from './workload.js';
 
 const TXS_PER_REQUEST = Number(process.env.BENCH_HTTP_BATCH ?? 50);
 /** Clients wait for commit, so throughput ≈ in-flight txs / commit latency: enough must be in flight. */
@@ -53,7 +53,8 @@ async function post(url: string, body: string): Promise<unknown> {
   return response.json();
 }
 
-async function load(url: string, bodies: readonly string[], overallRate?: number) {
+/** Saturation: autocannon keeps CONNECTIONS requests in flight (closed loop). */
+async function load(url: string, bodies: readonly string[]) {
   let next = 0;
   const result = await autocannon({
     url: `${url}/ledger/tx?wait=commit`,
@@ -62,12 +63,29 @@ async function load(url: string, bodies: readonly string[], overallRate?: number
     connections: CONNECTIONS,
     amount: bodies.length,
     timeout: 60,
-    ...(overallRate === undefined ? {} : { overallRate }),
     requests: [{ setupRequest: (request) => ({ ...request, body: bodies[next++ % bodies.length] }) }],
   });
   if (result.non2xx > 0 || result.errors > 0) throw new Error(`${result.non2xx} non-2xx responses, ${result.errors} errors`);
   const committed = result['2xx'] * TXS_PER_REQUEST;
   return { txPerS: committed / result.duration, p50: result.latency.p50, p99: result.latency.p99, reqPerS: result['2xx'] / result.duration };
+}
+
+/**
+ * Latency at a given load: requests start at fixed times whatever the earlier ones are doing
+ * (open loop), so a slow answer cannot hold back the next request and hide its own delay.
+ */
+async function paced(url: string, bodies: readonly string[], ratePerS: number) {
+  const latencies: Promise<number>[] = [];
+  const start = performance.now();
+  for (const [i, body] of bodies.entries()) {
+    const wait = start + (i * 1000) / ratePerS - performance.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    const sentAt = performance.now();
+    latencies.push(post(url, body).then(() => performance.now() - sentAt));
+  }
+  const sorted = (await Promise.all(latencies)).sort((a, b) => a - b);
+  const seconds = (performance.now() - start) / 1000;
+  return { txPerS: (bodies.length * TXS_PER_REQUEST) / seconds, p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
 }
 
 export async function runHttpScenarios(options: HttpScenarioOptions): Promise<void> {
@@ -93,9 +111,9 @@ export async function runHttpScenarios(options: HttpScenarioOptions): Promise<vo
       target_tx_per_s: 5000,
     });
 
-    const halfRate = Math.max(1, Math.round(max.reqPerS / 2));
+    const halfRate = Math.max(1, max.reqPerS / 2);
     const halfTxs = Math.min(options.txs / 2, Math.round(max.txPerS / 2) * 5);
-    const half = await load(url, bodiesOf(consentAndAnchorTxs(halfTxs, patients, keys.orgDid, node)), halfRate);
+    const half = await paced(url, bodiesOf(consentAndAnchorTxs(halfTxs, patients, keys.orgDid, node)), halfRate);
     options.report('ledger-http-half-load', {
       tx_per_s: Math.round(half.txPerS),
       p50_ms: round(half.p50),
