@@ -8,6 +8,7 @@ import type { PartyKind, PractitionerRole } from '../ledger/types.js';
 import { ClientErrorCode, RoamApiError } from './errors.js';
 import { DEFAULT_CLIENT_TIMEOUT_MS } from './http-client.js';
 import type { TxSigner } from './tx-builder.js';
+import { requestJson } from './request.js';
 
 /** First line of every sign-in message: the version of the scheme. */
 export const AUTH_MESSAGE_PREFIX = 'roam-auth-v1';
@@ -180,7 +181,7 @@ function post<T>(node: AuthEndpoint, path: string, body: unknown, options: AuthC
   return call(node, 'POST', path, body, options);
 }
 
-async function call<T>(
+function call<T>(
   node: AuthEndpoint,
   method: 'GET' | 'POST',
   path: string,
@@ -188,67 +189,14 @@ async function call<T>(
   options: AuthCallOptions,
   accessToken?: string,
 ): Promise<T> {
-  const url = `${baseUrlOf(node)}${path}`;
-  const timeoutMs = options.timeoutMs ?? DEFAULT_CLIENT_TIMEOUT_MS;
-  const fetchFn =
-    options.fetch ?? ((input: string | URL | Request, init?: RequestInit) => globalThis.fetch(input, init));
-  const headers: Record<string, string> = { accept: 'application/json' };
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  if (accessToken !== undefined) headers['authorization'] = `Bearer ${accessToken}`;
-  const controller = new AbortController();
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    controller.abort();
-  }, timeoutMs);
-  let status: number;
-  let text: string;
-  try {
-    const init: RequestInit = { method, headers, signal: controller.signal };
-    if (body !== undefined) init.body = JSON.stringify(body);
-    const response = await fetchFn(url, init);
-    status = response.status;
-    text = await response.text();
-  } catch (error) {
-    if (timedOut)
-      throw new RoamApiError(
-        0,
-        ClientErrorCode.TIMEOUT,
-        `${method} ${url}: no answer within ${timeoutMs} ms`,
-        { cause: error },
-      );
-    const code = error instanceof Error ? (error.cause as { code?: unknown } | undefined)?.code : undefined;
-    const reason = typeof code === 'string' ? code : error instanceof Error ? error.message : String(error);
-    throw new RoamApiError(0, ClientErrorCode.NETWORK_ERROR, `${method} ${url}: cannot connect (${reason})`, {
-      cause: error,
-    });
-  } finally {
-    clearTimeout(timer);
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw new RoamApiError(
-      status,
-      ClientErrorCode.BAD_RESPONSE,
-      `${method} ${url} answered ${status} with a body that is not JSON`,
-    );
-  }
-  if (status >= 200 && status < 300 && typeof parsed === 'object' && parsed !== null) return parsed as T;
-  const error = (parsed as { error?: { code?: unknown; message?: unknown } } | null)?.error;
-  if (typeof error?.code === 'string') {
-    throw new RoamApiError(
-      status,
-      error.code,
-      typeof error.message === 'string' ? error.message : error.code,
-    );
-  }
-  throw new RoamApiError(
-    status,
-    ClientErrorCode.BAD_RESPONSE,
-    `${method} ${url} answered ${status} without the expected JSON object`,
-  );
+  return requestJson<T>({
+    fetchFn: options.fetch ?? ((input: string | URL | Request, init?: RequestInit) => globalThis.fetch(input, init)),
+    method,
+    url: `${baseUrlOf(node)}${path}`,
+    timeoutMs: options.timeoutMs ?? DEFAULT_CLIENT_TIMEOUT_MS,
+    ...(body === undefined ? {} : { body }),
+    ...(accessToken === undefined ? {} : { bearer: accessToken }),
+  });
 }
 
 function baseUrlOf(node: AuthEndpoint): string {

@@ -3,6 +3,7 @@
  * tests and the web app share it.
  */
 import type { SignedTx } from '../ledger/types.js';
+import { requestJson } from './request.js';
 import { ClientErrorCode, RoamApiError } from './errors.js';
 import type {
   BatchSubmitResponse,
@@ -183,79 +184,14 @@ export class RoamClient {
     );
   }
 
-  private async request<T>(
-    method: 'GET' | 'POST',
-    path: string,
-    body?: unknown,
-    timeoutMs: number = this.timeoutMs,
-  ): Promise<T> {
-    const url = `${this.baseUrl}${path}`;
-    const controller = new AbortController();
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      controller.abort();
-    }, timeoutMs);
-    let status = 0;
-    let text: string;
-    try {
-      const init: RequestInit = {
-        method,
-        headers: { accept: 'application/json' },
-        signal: controller.signal,
-      };
-      if (body !== undefined) {
-        init.body = JSON.stringify(body);
-        init.headers = { accept: 'application/json', 'content-type': 'application/json' };
-      }
-      const response = await this.fetchFn(url, init);
-      status = response.status;
-      text = await response.text();
-    } catch (error) {
-      if (timedOut) {
-        throw new RoamApiError(
-          0,
-          ClientErrorCode.TIMEOUT,
-          `${method} ${url}: no answer within ${timeoutMs} ms`,
-          { cause: error },
-        );
-      }
-      throw new RoamApiError(
-        0,
-        ClientErrorCode.NETWORK_ERROR,
-        `${method} ${url}: ${describeNetworkError(error)}`,
-        { cause: error },
-      );
-    } finally {
-      clearTimeout(timer);
-    }
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      throw new RoamApiError(
-        status,
-        ClientErrorCode.BAD_RESPONSE,
-        `${method} ${url} answered ${status} with a body that is not JSON`,
-      );
-    }
-    if (status >= 200 && status < 300) {
-      if (typeof parsed !== 'object' || parsed === null) {
-        throw new RoamApiError(
-          status,
-          ClientErrorCode.BAD_RESPONSE,
-          `${method} ${url} answered ${status} with a body that is not a JSON object`,
-        );
-      }
-      return parsed as T;
-    }
-    const detail = errorDetail(parsed);
-    if (detail) throw new RoamApiError(status, detail.code, detail.message);
-    throw new RoamApiError(
-      status,
-      ClientErrorCode.BAD_RESPONSE,
-      `${method} ${url} answered ${status} without an error body`,
-    );
+  private request<T>(method: 'GET' | 'POST', path: string, body?: unknown, timeoutMs: number = this.timeoutMs): Promise<T> {
+    return requestJson<T>({
+      fetchFn: this.fetchFn,
+      method,
+      url: `${this.baseUrl}${path}`,
+      timeoutMs,
+      ...(body === undefined ? {} : { body }),
+    });
   }
 }
 
@@ -266,24 +202,6 @@ function rejectOnThrow<T>(call: () => Promise<T>): Promise<T> {
   } catch (error) {
     return Promise.reject(error instanceof Error ? error : new Error(String(error)));
   }
-}
-
-function errorDetail(value: unknown): { code: string; message: string } | undefined {
-  if (typeof value !== 'object' || value === null || !('error' in value)) return undefined;
-  const error = value.error;
-  if (typeof error !== 'object' || error === null) return undefined;
-  const { code, message } = error as { code?: unknown; message?: unknown };
-  if (typeof code !== 'string') return undefined;
-  return { code, message: typeof message === 'string' ? message : code };
-}
-
-/** fetch's TypeError says only "fetch failed"; the reason (ECONNREFUSED, ENOTFOUND…) is in its cause. */
-function describeNetworkError(error: unknown): string {
-  const cause =
-    error instanceof Error ? (error.cause as { code?: unknown; message?: unknown } | undefined) : undefined;
-  if (cause && typeof cause.code === 'string') return `cannot connect (${cause.code})`;
-  if (cause && typeof cause.message === 'string') return `cannot connect (${cause.message})`;
-  return `cannot connect (${error instanceof Error ? error.message : String(error)})`;
 }
 
 function isEnvelopeArray(value: SignedTx | readonly SignedTx[]): value is readonly SignedTx[] {

@@ -8,14 +8,22 @@ export const CryptoErrorCode = {
 } as const;
 export type CryptoErrorCode = (typeof CryptoErrorCode)[keyof typeof CryptoErrorCode];
 
-export class CryptoError extends Error {
-  override readonly name = 'CryptoError';
+/**
+ * Base of the errors that carry a stable code, one subclass per layer (after Lodestar's
+ * per-area error classes): `err.code` is API, `err.message` is for people.
+ */
+export class CodedError<Code extends string> extends Error {
   constructor(
-    readonly code: CryptoErrorCode,
+    readonly code: Code,
     message: string,
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, options);
   }
+}
+
+export class CryptoError extends CodedError<CryptoErrorCode> {
+  override readonly name = 'CryptoError';
 }
 
 /** Checks that `value` is a Uint8Array (of `length`, when given), naming the argument otherwise. */

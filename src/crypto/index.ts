@@ -1,4 +1,4 @@
-export { CryptoError, CryptoErrorCode, assertBytes } from './errors.js';
+export { CodedError, CryptoError, CryptoErrorCode, assertBytes } from './errors.js';
 export {
   utf8ToBytes,
   bytesToUtf8,

@@ -1,3 +1,4 @@
+import { CodedError } from '../crypto/index.js';
 /** Errors of the ledger layer outside transaction results (which are ResultCodes in blocks). */
 export const LedgerErrorCode = {
   GENESIS_MISMATCH: 'GENESIS_MISMATCH',
@@ -8,12 +9,6 @@ export const LedgerErrorCode = {
 } as const;
 export type LedgerErrorCode = (typeof LedgerErrorCode)[keyof typeof LedgerErrorCode];
 
-export class LedgerError extends Error {
+export class LedgerError extends CodedError<LedgerErrorCode> {
   override readonly name = 'LedgerError';
-  constructor(
-    readonly code: LedgerErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
 }

@@ -1,3 +1,4 @@
+import { CodedError } from '../crypto/index.js';
 /** Errors of node setup and operation, with stable codes the CLI and API report. */
 export const NodeErrorCode = {
   NOT_INITIALIZED: 'NODE_NOT_INITIALIZED',
@@ -7,12 +8,6 @@ export const NodeErrorCode = {
 } as const;
 export type NodeErrorCode = (typeof NodeErrorCode)[keyof typeof NodeErrorCode];
 
-export class NodeError extends Error {
+export class NodeError extends CodedError<NodeErrorCode> {
   override readonly name = 'NodeError';
-  constructor(
-    readonly code: NodeErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
 }

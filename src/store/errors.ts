@@ -1,3 +1,4 @@
+import { CodedError } from '../crypto/index.js';
 export const StoreErrorCode = {
   OPEN_FAILED: 'STORE_OPEN_FAILED',
   HEIGHT_MISMATCH: 'STORE_HEIGHT_MISMATCH',
@@ -6,12 +7,6 @@ export const StoreErrorCode = {
 } as const;
 export type StoreErrorCode = (typeof StoreErrorCode)[keyof typeof StoreErrorCode];
 
-export class StoreError extends Error {
+export class StoreError extends CodedError<StoreErrorCode> {
   override readonly name = 'StoreError';
-  constructor(
-    readonly code: StoreErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
 }

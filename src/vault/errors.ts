@@ -1,3 +1,4 @@
+import { CodedError } from '../crypto/index.js';
 /**
  * Stable codes for vault failures. Never reuse a code for another meaning. Values carry the
  * `VAULT_` prefix so they never collide with other layers' codes (crypto has its own
@@ -33,12 +34,6 @@ export type VaultErrorCode = (typeof VaultErrorCode)[keyof typeof VaultErrorCode
  * A vault failure with a stable `code`. Messages and causes never carry plaintext, keys or
  * decrypted bytes: only identifiers (record id, version, patient DID, class, epoch) and hashes.
  */
-export class VaultError extends Error {
+export class VaultError extends CodedError<VaultErrorCode> {
   override readonly name = 'VaultError';
-  constructor(
-    readonly code: VaultErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
 }

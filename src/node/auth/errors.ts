@@ -1,3 +1,4 @@
+import { CodedError } from '../../crypto/index.js';
 /**
  * Errors of sign-in and access-token checks. The codes are those of the HTTP error registry
  * (`src/node/http/errors.ts`), so the routes pass them on unchanged; every one but UNKNOWN_DID
@@ -21,12 +22,6 @@ export const AuthErrorCode = {
 } as const;
 export type AuthErrorCode = (typeof AuthErrorCode)[keyof typeof AuthErrorCode];
 
-export class AuthError extends Error {
+export class AuthError extends CodedError<AuthErrorCode> {
   override readonly name = 'AuthError';
-  constructor(
-    readonly code: AuthErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
 }
