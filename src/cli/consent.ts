@@ -1,13 +1,25 @@
-/** `roam consent grant | revoke | list`: a patient decides which organizations see which records. */
+/**
+ * `roam consent grant | revoke | list`: a patient decides which organizations see which records.
+ *
+ * Grants carry the patient's record keys sealed to the grantee organization. The patient's
+ * current key epoch is the number of its revoked grants (read from the ledger): a grant carries
+ * the keys of each class in its scope for epochs 0..current, and a revocation is followed by a
+ * `consent.rekey` of every other active grant with the keys of the new epoch.
+ */
 import { InvalidArgumentError, Option, type Command } from 'commander';
+import type { GrantSummary, OrgSummary } from '../client/index.js';
 import {
+  MAX_GRANT_KEYS,
   PURPOSES,
   type ConsentGrantPayload,
+  type ConsentRekeyPayload,
   type ConsentRevokePayload,
   type Purpose,
 } from '../contracts/index.js';
-import { randomBytes, toBase64Url } from '../crypto/index.js';
-import { SENSITIVITY_CLASSES, TxType, type SensitivityClass } from '../ledger/index.js';
+import { fromBase64Url, randomBytes, toBase64Url } from '../crypto/index.js';
+import { ResultCode, SENSITIVITY_CLASSES, TxType, type SensitivityClass } from '../ledger/index.js';
+import { sealGrantKeys, type KeyRef, type SealedRecordKey } from '../vault/index.js';
+import { deriveRecordKeySeed, type Wallet } from '../wallet/index.js';
 import {
   nodeUrlOption,
   openWallet,
@@ -15,10 +27,11 @@ import {
   parseList,
   passphraseFileOption,
   subcommand,
+  usage,
 } from './common.js';
-import { connect } from './connect.js';
+import { connect, type NodeApi } from './connect.js';
 import { formatRemaining, parseExpiry } from './durations.js';
-import { emit, fields, isoTime, table, type OutputOptions } from './output.js';
+import { CliError, describeError, emit, fields, isoTime, table, type OutputOptions } from './output.js';
 
 const FHIR_TYPE = /^[A-Z][A-Za-z]{1,63}$/;
 
@@ -59,23 +72,41 @@ export function registerConsent(program: Command): void {
     .action(async (options: GrantOptions) => {
       // Parsed before opening the wallet, so a typo costs no passphrase derivation.
       const expiresAt = options.expires === undefined ? null : parseExpiry(options.expires, Date.now());
-      const wallet = await openWallet(options.wallet, options);
-      const payload: ConsentGrantPayload = {
+      const wallet = await openPatientWallet(options.wallet, options);
+      const api = connect(options.node);
+      const [orgs, consents] = await Promise.all([api.orgs(), api.consents(wallet.did)]);
+      const granteeKey = orgEncryptionKey(orgs, options.to);
+      const epoch = currentEpoch(consents.grants);
+      const refs = options.classes.flatMap((cls) =>
+        Array.from({ length: epoch + 1 }, (_, e): KeyRef => ({ class: cls, epoch: e })),
+      );
+      if (refs.length > MAX_GRANT_KEYS) {
+        throw new CliError(
+          ResultCode.GRANT_KEYS_FULL,
+          `the grant would carry ${refs.length} record keys (${options.classes.length} classes × epochs 0..${epoch}), more than ${MAX_GRANT_KEYS}`,
+        );
+      }
+      const keys = await sealKeys(wallet, options.to, granteeKey, refs);
+      const grant = {
         grantId: `g-${toBase64Url(randomBytes(12))}`,
         grantee: options.to,
         scope: { resourceTypes: options.scope, classes: options.classes },
         purpose: options.purpose,
         access: options.write ? 'write' : 'read',
         expiresAt,
-      };
-      const committed = await connect(options.node).submit(wallet, TxType.ConsentGrant, payload);
-      emit(options, { ...payload, txId: committed.id, height: committed.height }, () => [
+      } as const satisfies ConsentGrantPayload;
+      const payload: ConsentGrantPayload = { ...grant, keys };
+      const committed = await api.submit(wallet, TxType.ConsentGrant, payload);
+      // The sealed keys are on the ledger already; the output says how many.
+      const data = { ...grant, keyCount: keys.length, epoch, txId: committed.id, height: committed.height };
+      emit(options, data, () => [
         `Granted ${options.to} ${payload.access} access`,
         ...fields([
           ['grant id', payload.grantId],
           ['scope', `${scopeText(options.scope)} (${options.classes.join(', ')})`],
           ['purpose', payload.purpose],
           ['expires', isoTime(expiresAt)],
+          ['record keys', `${keys.length} (epochs 0..${epoch} of each class)`],
           ['transaction', committed.id],
         ]),
       ]);
@@ -87,13 +118,42 @@ export function registerConsent(program: Command): void {
     .addOption(nodeUrlOption())
     .addOption(passphraseFileOption())
     .action(async (options: WalletNodeOptions & { readonly grant: string }) => {
-      const wallet = await openWallet(options.wallet, options);
+      // A patient wallet is checked first: the rekey after the revocation needs its record keys.
+      const wallet = await openPatientWallet(options.wallet, options);
+      const api = connect(options.node);
       const payload: ConsentRevokePayload = { grantId: options.grant };
-      const committed = await connect(options.node).submit(wallet, TxType.ConsentRevoke, payload);
-      emit(options, { grantId: options.grant, txId: committed.id, height: committed.height }, () => [
+      const committed = await api.submit(wallet, TxType.ConsentRevoke, payload);
+      const { epoch, rekeyed, failed } = await rekeyActiveGrants(api, wallet, options.grant);
+      const data = {
+        grantId: options.grant,
+        txId: committed.id,
+        height: committed.height,
+        epoch,
+        rekeyed,
+        failed,
+      };
+      emit(options, data, () => [
         `Revoked grant ${options.grant}`,
-        ...fields([['transaction', committed.id]]),
+        ...fields([
+          ['transaction', committed.id],
+          ['new key epoch', String(epoch)],
+        ]),
+        ...(rekeyed.length === 0
+          ? ['No other active grant to rekey']
+          : [
+              `Rekeyed ${rekeyed.length} active grant${rekeyed.length === 1 ? '' : 's'} with the epoch ${epoch} keys:`,
+              ...rekeyed.map(
+                (r) => `  ${r.grantId}  ${shortDid(r.grantee)}  [${r.classes.join(',')}]  tx ${r.txId}`,
+              ),
+            ]),
       ]);
+      if (failed.length > 0) {
+        throw new CliError(
+          failed[0]!.code,
+          `grant ${options.grant} is revoked, but ${failed.length} active grant(s) did not get the epoch ${epoch} keys: ` +
+            failed.map((f) => `${f.grantId} (${f.code}: ${f.message})`).join('; '),
+        );
+      }
     });
 
   subcommand(consent, 'list', 'list your grants and their status')
@@ -115,7 +175,7 @@ export function registerConsent(program: Command): void {
         grants.length === 0
           ? [`No grants for ${wallet.did}`]
           : table(
-              ['id', 'grantee', 'scope', 'access', 'expires', 'status'],
+              ['id', 'grantee', 'scope', 'access', 'expires', 'status', 'keys'],
               grants.map((g) => [
                 g.id,
                 g.granteeName === null ? g.grantee : `${g.granteeName} (${shortDid(g.grantee)})`,
@@ -125,10 +185,105 @@ export function registerConsent(program: Command): void {
                   ? 'never'
                   : `${isoTime(g.expiresAt)}${g.state === 'active' ? ` (in ${formatRemaining(g.expiresAt - now)})` : ''}`,
                 g.state,
+                String(g.keyCount),
               ]),
             ),
       );
     });
+}
+
+/** Opens `path` and checks it is a patient's wallet: only a patient's holds the record keys. */
+async function openPatientWallet(path: string, options: WalletNodeOptions): Promise<Wallet> {
+  const wallet = await openWallet(path, options);
+  if (wallet.role !== 'patient') {
+    throw usage(
+      `${path} is a ${wallet.role} wallet, not a patient wallet: consent needs the patient's record keys`,
+    );
+  }
+  return wallet;
+}
+
+/**
+ * The patient's current record-key epoch: how many of its grants are revoked (the rule every
+ * party applies to the ledger's grants).
+ */
+function currentEpoch(grants: ReadonlyArray<{ readonly status: string }>): number {
+  return grants.filter((g) => g.status === 'revoked').length;
+}
+
+/** The raw X25519 key of member organization `did`. */
+function orgEncryptionKey(orgs: readonly OrgSummary[], did: string): Uint8Array {
+  const org = orgs.find((o) => o.did === did);
+  if (org === undefined)
+    throw new CliError(ResultCode.UNKNOWN_ORG, `${did} is not a member organization (see /ledger/orgs)`);
+  return fromBase64Url(org.encryptionKey);
+}
+
+/** Derives the record keys `refs` from the wallet and seals each to the grantee. */
+async function sealKeys(
+  wallet: Wallet,
+  grantee: string,
+  granteePublicKey: Uint8Array,
+  refs: readonly KeyRef[],
+): Promise<Array<Readonly<Record<string, unknown>>>> {
+  const recordKeySeed = deriveRecordKeySeed(wallet);
+  try {
+    const sealed: SealedRecordKey[] = await sealGrantKeys({
+      recordKeySeed,
+      patient: wallet.did,
+      grantee,
+      granteePublicKey,
+      keys: refs,
+    });
+    // As the payload types have them: plain JSON objects, opaque to the ledger.
+    return sealed.map((key) => ({ ...key }));
+  } finally {
+    recordKeySeed.fill(0);
+  }
+}
+
+interface RekeyOutcome {
+  readonly epoch: number;
+  readonly rekeyed: Array<{
+    readonly grantId: string;
+    readonly grantee: string;
+    readonly classes: readonly SensitivityClass[];
+    readonly txId: string;
+  }>;
+  readonly failed: Array<{ readonly grantId: string; readonly code: string; readonly message: string }>;
+}
+
+/**
+ * After `revokedId`'s revocation has committed: adds the new epoch's key of each class in scope
+ * to every other active, unexpired grant of the patient, one `consent.rekey` each. Failures are
+ * collected, not thrown, so that one bad grant does not keep the others from their keys.
+ */
+async function rekeyActiveGrants(api: NodeApi, wallet: Wallet, revokedId: string): Promise<RekeyOutcome> {
+  const [consents, orgs] = await Promise.all([api.consents(wallet.did), api.orgs()]);
+  const epoch = currentEpoch(consents.grants);
+  const now = Date.now();
+  const active = consents.grants.filter(
+    (g: GrantSummary) => g.id !== revokedId && grantState(g, now) === 'active',
+  );
+  const outcome: RekeyOutcome = { epoch, rekeyed: [], failed: [] };
+  for (const grant of active) {
+    try {
+      const classes = grant.scope.classes;
+      const keys = await sealKeys(
+        wallet,
+        grant.grantee,
+        orgEncryptionKey(orgs, grant.grantee),
+        classes.map((cls) => ({ class: cls, epoch })),
+      );
+      const payload: ConsentRekeyPayload = { grantId: grant.id, keys };
+      const committed = await api.submit(wallet, TxType.ConsentRekey, payload);
+      outcome.rekeyed.push({ grantId: grant.id, grantee: grant.grantee, classes, txId: committed.id });
+    } catch (error) {
+      const { code, message } = describeError(error);
+      outcome.failed.push({ grantId: grant.id, code, message });
+    }
+  }
+  return outcome;
 }
 
 /** `active`, `revoked` or `expired` (a grant past its expiry is still `active` in state). */

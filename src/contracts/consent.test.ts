@@ -7,6 +7,7 @@ import { ResultCode } from '../ledger/codes.js';
 import { StateKey } from '../ledger/keys.js';
 import type { GrantRecord, GrantScope } from '../ledger/types.js';
 import {
+  MAX_GRANT_KEYS,
   MAX_REQUEST_EXPIRES_IN_MS,
   PURPOSES,
   PURPOSE_OF_USE,
@@ -162,7 +163,7 @@ describe('consent.grant', () => {
       ],
       [{ access: 'admin' }, '"payload.access" expected one of "read", "write"'],
       [{ expiresAt: 1.5 }, '"payload.expiresAt" expected int'],
-      [{ keys: Array.from({ length: 65 }, () => ({})) }, '"payload.keys" expected <= 64 items'],
+      [{ keys: Array.from({ length: 257 }, () => ({})) }, '"payload.keys" expected <= 256 items'],
       [
         { keys: [{ blob: 'x'.repeat(4096) }] },
         '"payload.keys[0]" expected a sealed key of at most 4096 bytes of canonical JSON',
@@ -223,6 +224,147 @@ describe('consent.revoke', () => {
     expectOk(ledger.submit(patient, 'consent.grant', grantPayload('grant-0001', a)));
     expectOk(ledger.submit(patient, 'consent.revoke', { grantId: 'grant-0001' }));
     expectCode(ledger.submit(patient, 'consent.revoke', { grantId: 'grant-0001' }), ResultCode.GRANT_REVOKED);
+  });
+});
+
+describe('consent.rekey', () => {
+  /** A sealed-key-shaped object for `class` and `epoch` (opaque to the ledger). */
+  const sealedKey = (epoch: number, cls = 'general', tag = 'A') => ({
+    v: 1,
+    suite: 'DHKEM-X25519-HKDF-SHA256/HKDF-SHA256/AES-256-GCM',
+    class: cls,
+    epoch,
+    enc: `${tag}enc${epoch}`,
+    ct: `${tag}ct${epoch}`,
+  });
+
+  test('the patient adds keys to its active grant; keys already held are skipped', () => {
+    const { ledger, a, patient } = setup();
+    const { txId } = expectOk(
+      ledger.submit(patient, 'consent.grant', grantPayload('grant-0001', a, { keys: [sealedKey(0)] })),
+    );
+    ledger.nextBlock();
+    expectOk(
+      ledger.submit(patient, 'consent.rekey', {
+        grantId: 'grant-0001',
+        keys: [sealedKey(1), sealedKey(0), sealedKey(1, 'sensitive'), sealedKey(1)],
+      }),
+    );
+    const grant = ledger.get<GrantRecord>(StateKey.grant('grant-0001'));
+    assert.deepEqual(grant?.keys, [sealedKey(0), sealedKey(1), sealedKey(1, 'sensitive')]);
+    // Nothing else about the grant changes.
+    assert.equal(grant.txId, txId);
+    assert.equal(grant.status, 'active');
+    assert.equal(grant.grantedAt, ledger.time - 1000);
+
+    // A grant made without keys gets its first ones.
+    expectOk(ledger.submit(patient, 'consent.grant', grantPayload('grant-0002', a)));
+    expectOk(ledger.submit(patient, 'consent.rekey', { grantId: 'grant-0002', keys: [sealedKey(1)] }));
+    assert.deepEqual(ledger.get<GrantRecord>(StateKey.grant('grant-0002'))?.keys, [sealedKey(1)]);
+  });
+
+  test('GRANT_NOT_FOUND for an unknown grant id', () => {
+    const { ledger, patient } = setup();
+    expectCode(
+      ledger.submit(patient, 'consent.rekey', { grantId: 'grant-0404', keys: [sealedKey(1)] }),
+      ResultCode.GRANT_NOT_FOUND,
+    );
+  });
+
+  test('NOT_GRANT_OWNER: another patient, the grantee’s practitioner or node cannot rekey', () => {
+    const { ledger, a, patient, physician } = setup();
+    const other = registerPatient(ledger);
+    expectOk(ledger.submit(patient, 'consent.grant', grantPayload('grant-0001', a)));
+    for (const signer of [other, physician, a.node]) {
+      expectCode(
+        ledger.submit(signer, 'consent.rekey', { grantId: 'grant-0001', keys: [sealedKey(1)] }),
+        ResultCode.NOT_GRANT_OWNER,
+      );
+    }
+    assert.equal(ledger.get<GrantRecord>(StateKey.grant('grant-0001'))?.keys, undefined);
+  });
+
+  test('GRANT_REVOKED: a revoked grant gets no new keys', () => {
+    const { ledger, a, patient } = setup();
+    expectOk(
+      ledger.submit(patient, 'consent.grant', grantPayload('grant-0001', a, { keys: [sealedKey(0)] })),
+    );
+    expectOk(ledger.submit(patient, 'consent.revoke', { grantId: 'grant-0001' }));
+    expectCode(
+      ledger.submit(patient, 'consent.rekey', { grantId: 'grant-0001', keys: [sealedKey(1)] }),
+      ResultCode.GRANT_REVOKED,
+    );
+    assert.deepEqual(ledger.get<GrantRecord>(StateKey.grant('grant-0001'))?.keys, [sealedKey(0)]);
+  });
+
+  test('GRANT_EXPIRED: an expired grant (at block time) gets no new keys', () => {
+    const { ledger, a, patient } = setup();
+    expectOk(
+      ledger.submit(
+        patient,
+        'consent.grant',
+        grantPayload('grant-0001', a, { expiresAt: ledger.time + 1000 }),
+      ),
+    );
+    expectOk(ledger.submit(patient, 'consent.rekey', { grantId: 'grant-0001', keys: [sealedKey(1)] }));
+    ledger.nextBlock(1000);
+    expectCode(
+      ledger.submit(patient, 'consent.rekey', { grantId: 'grant-0001', keys: [sealedKey(2)] }),
+      ResultCode.GRANT_EXPIRED,
+    );
+    assert.deepEqual(ledger.get<GrantRecord>(StateKey.grant('grant-0001'))?.keys, [sealedKey(1)]);
+  });
+
+  test('GRANT_KEYS_FULL: a grant holds at most MAX_GRANT_KEYS keys', () => {
+    const { ledger, a, patient } = setup();
+    const first = Array.from({ length: MAX_GRANT_KEYS - 1 }, (_, i) => sealedKey(i));
+    expectOk(ledger.submit(patient, 'consent.grant', grantPayload('grant-0001', a, { keys: first })));
+    expectCode(
+      ledger.submit(patient, 'consent.rekey', {
+        grantId: 'grant-0001',
+        keys: [sealedKey(MAX_GRANT_KEYS - 1), sealedKey(MAX_GRANT_KEYS)],
+      }),
+      ResultCode.GRANT_KEYS_FULL,
+    );
+    // Keys already held do not count twice: this fills the grant exactly.
+    expectOk(
+      ledger.submit(patient, 'consent.rekey', {
+        grantId: 'grant-0001',
+        keys: [sealedKey(0), sealedKey(MAX_GRANT_KEYS - 1)],
+      }),
+    );
+    assert.equal(ledger.get<GrantRecord>(StateKey.grant('grant-0001'))?.keys?.length, MAX_GRANT_KEYS);
+  });
+
+  test('INVALID_PAYLOAD: a rekey carries 1..MAX_GRANT_KEYS sealed keys within the size limit', () => {
+    const { ledger, a, patient } = setup();
+    expectOk(ledger.submit(patient, 'consent.grant', grantPayload('grant-0001', a)));
+    const cases: Array<[Record<string, unknown>, string]> = [
+      [{ grantId: 'grant-0001', keys: [] }, '"payload.keys" expected >= 1 items'],
+      [
+        { grantId: 'grant-0001', keys: Array.from({ length: 257 }, () => ({})) },
+        '"payload.keys" expected <= 256 items',
+      ],
+      [
+        { grantId: 'grant-0001', keys: [{ blob: 'x'.repeat(4096) }] },
+        '"payload.keys[0]" expected a sealed key of at most 4096 bytes of canonical JSON',
+      ],
+      [{ grantId: 'grant-0001', keys: ['not an object'] }, '"payload.keys[0]" expected record'],
+      [{ grantId: 'grant-0001' }, '"payload.keys" expected array'],
+    ];
+    for (const [payload, message] of cases) {
+      assert.equal(
+        expectCode(ledger.submitRaw(patient, 'consent.rekey', payload), ResultCode.INVALID_PAYLOAD).message,
+        message,
+      );
+    }
+    assert.equal(
+      expectCode(
+        ledger.submitRaw(patient, 'consent.rekey', { grantId: 'grant-0001', keys: [{}], extra: 1 }),
+        ResultCode.INVALID_PAYLOAD,
+      ).message?.includes('extra'),
+      true,
+    );
   });
 });
 

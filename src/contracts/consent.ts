@@ -1,10 +1,17 @@
 /**
  * Consent contract: a patient grants an organization access to a scope of its records (resource
  * types × sensitivity classes) for a purpose, read or write, until an expiry, carrying the record
- * keys sealed to the grantee; revokes it; and answers practitioners' access requests.
+ * keys sealed to the grantee; adds keys of a new epoch to it (`consent.rekey`); revokes it; and
+ * answers practitioners' access requests.
  * {@link findCoveringGrant} is the one decision procedure every access check uses.
+ *
+ * Key epochs: a patient's current record-key epoch is the number of its grants that are revoked,
+ * so every party computes it from the ledger. A grant carries the keys of each class in its scope
+ * for epochs 0..current; after a revocation the patient rekeys its other active grants with the
+ * keys of the new epoch. The ledger keeps the sealed keys opaque: it never checks their epochs.
  */
 import { z } from 'zod';
+import { canonicalJson } from '../crypto/index.js';
 import { ResultCode } from '../ledger/codes.js';
 import { TxRejected, type ContractContext } from '../ledger/contract.js';
 import { StateKey } from '../ledger/keys.js';
@@ -52,8 +59,11 @@ export const PURPOSE_OF_USE: Readonly<Record<Purpose, 'TREAT' | 'ETREAT' | 'HRES
   };
 
 export const GRANT_ACCESS = ['read', 'write'] as const satisfies readonly GrantAccess[];
-/** Most sealed keys a grant may carry. */
-export const MAX_GRANT_KEYS = 64;
+/**
+ * Most sealed keys a grant may carry, in its `consent.grant` payload and after any
+ * `consent.rekey`: e.g. both sensitivity classes for 128 epochs.
+ */
+export const MAX_GRANT_KEYS = 256;
 /** Largest sealed key object, in bytes of canonical JSON. */
 export const MAX_GRANT_KEY_BYTES = 4096;
 /** Longest grant duration a practitioner may request: ten years of 365.25 days. */
@@ -114,6 +124,17 @@ export type ConsentGrantPayload = Payload<typeof consentGrantSchema>;
 export const consentRevokeSchema = z.strictObject({ grantId: idSchema() });
 /** `consent.revoke`: the grant's patient ends it. */
 export type ConsentRevokePayload = Payload<typeof consentRevokeSchema>;
+
+export const consentRekeySchema = z.strictObject({
+  grantId: idSchema(),
+  keys: keysSchema.min(1),
+});
+/**
+ * `consent.rekey`: the grant's patient adds sealed record keys (normally those of a new epoch,
+ * after a revocation) to an active, unexpired grant. Keys the grant already holds (same canonical
+ * JSON) are skipped.
+ */
+export type ConsentRekeyPayload = Payload<typeof consentRekeySchema>;
 
 export const consentRequestSchema = z.strictObject({
   requestId: idSchema(),
@@ -310,6 +331,48 @@ export const consentRevoke: Contract<ConsentRevokePayload> = {
     if (grant.status === 'revoked')
       throw new TxRejected(ResultCode.GRANT_REVOKED, `grant ${payload.grantId} is already revoked`);
     ctx.put(StateKey.grant(grant.id), { ...grant, status: 'revoked', revokedAt: ctx.block.time });
+  },
+};
+
+/**
+ * GRANT_NOT_FOUND, NOT_GRANT_OWNER, GRANT_REVOKED, GRANT_EXPIRED (at block time),
+ * GRANT_KEYS_FULL when the grant would hold more than {@link MAX_GRANT_KEYS} keys.
+ */
+export const consentRekey: Contract<ConsentRekeyPayload> = {
+  parse: (payload) => parsePayload(consentRekeySchema, payload),
+  execute(ctx, payload) {
+    const grant = ctx.get<GrantRecord>(StateKey.grant(payload.grantId));
+    if (grant === undefined)
+      throw new TxRejected(ResultCode.GRANT_NOT_FOUND, `grant ${payload.grantId} does not exist`);
+    if (grant.patient !== ctx.signer) {
+      throw new TxRejected(
+        ResultCode.NOT_GRANT_OWNER,
+        `grant ${payload.grantId} was not granted by signer ${ctx.signer}`,
+      );
+    }
+    if (grant.status === 'revoked')
+      throw new TxRejected(ResultCode.GRANT_REVOKED, `grant ${payload.grantId} is revoked`);
+    if (grant.expiresAt !== null && grant.expiresAt <= ctx.block.time) {
+      throw new TxRejected(
+        ResultCode.GRANT_EXPIRED,
+        `grant ${payload.grantId} expired at ${grant.expiresAt}, not after the block time ${ctx.block.time}`,
+      );
+    }
+    const keys: unknown[] = [...(grant.keys ?? [])];
+    const held = new Set(keys.map((key) => canonicalJson(key)));
+    for (const key of payload.keys) {
+      const text = canonicalJson(key);
+      if (held.has(text)) continue;
+      held.add(text);
+      keys.push(key);
+    }
+    if (keys.length > MAX_GRANT_KEYS) {
+      throw new TxRejected(
+        ResultCode.GRANT_KEYS_FULL,
+        `grant ${payload.grantId} would hold ${keys.length} sealed keys, more than ${MAX_GRANT_KEYS}`,
+      );
+    }
+    ctx.put(StateKey.grant(grant.id), { ...grant, keys });
   },
 };
 

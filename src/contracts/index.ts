@@ -7,7 +7,14 @@ import { ResultCode } from '../ledger/codes.js';
 import type { ContractHandler, ContractRegistry, ContractSuite } from '../ledger/contract.js';
 import { TxType } from '../ledger/types.js';
 import { auditBatch } from './audit.js';
-import { consentApprove, consentDeny, consentGrant, consentRequest, consentRevoke } from './consent.js';
+import {
+  consentApprove,
+  consentDeny,
+  consentGrant,
+  consentRekey,
+  consentRequest,
+  consentRevoke,
+} from './consent.js';
 import { applyGenesis, nodeRegister, orgPropose, orgVote } from './governance.js';
 import { deactivate, keyRotate, patientRegister, practitionerRegister } from './identity.js';
 import { recordAnchor, recordErase } from './records.js';
@@ -16,6 +23,7 @@ import type {
   ConsentApprovePayload,
   ConsentDenyPayload,
   ConsentGrantPayload,
+  ConsentRekeyPayload,
   ConsentRequestPayload,
   ConsentRevokePayload,
 } from './consent.js';
@@ -62,6 +70,7 @@ export {
   type ConsentRequestPayload,
   type ConsentApprovePayload,
   type ConsentDenyPayload,
+  type ConsentRekeyPayload,
   type RequestRecord,
 } from './consent.js';
 export {
@@ -97,6 +106,7 @@ export interface TxPayloads {
   'consent.request': ConsentRequestPayload;
   'consent.approve': ConsentApprovePayload;
   'consent.deny': ConsentDenyPayload;
+  'consent.rekey': ConsentRekeyPayload;
   'records.anchor': RecordAnchorPayload;
   'records.erase': RecordErasePayload;
   'audit.batch': AuditBatchPayload;
@@ -125,6 +135,7 @@ export function createContractRegistry(): ContractRegistry {
     [TxType.ConsentRequest]: consentRequest,
     [TxType.ConsentApprove]: consentApprove,
     [TxType.ConsentDeny]: consentDeny,
+    [TxType.ConsentRekey]: consentRekey,
     [TxType.RecordAnchor]: recordAnchor,
     [TxType.RecordErase]: recordErase,
     [TxType.AuditBatch]: auditBatch,
@@ -172,6 +183,7 @@ export const CONTRACT_RESULT_CODES: readonly Exclude<ResultCode, 'OK'>[] = [
   ResultCode.REQUEST_EXISTS,
   ResultCode.REQUEST_NOT_FOUND,
   ResultCode.REQUEST_CLOSED,
+  ResultCode.GRANT_KEYS_FULL,
   ResultCode.RECORD_NOT_FOUND,
   ResultCode.RECORD_ERASED,
   ResultCode.VERSION_CONFLICT,

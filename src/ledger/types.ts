@@ -18,6 +18,7 @@ export const TxType = {
   ConsentRequest: 'consent.request',
   ConsentApprove: 'consent.approve',
   ConsentDeny: 'consent.deny',
+  ConsentRekey: 'consent.rekey',
   RecordAnchor: 'records.anchor',
   RecordErase: 'records.erase',
   AuditBatch: 'audit.batch',
