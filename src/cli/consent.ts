@@ -212,7 +212,7 @@ function currentEpoch(grants: ReadonlyArray<{ readonly status: string }>): numbe
 }
 
 /** The raw X25519 key of member organization `did`. */
-function orgEncryptionKey(orgs: readonly OrgSummary[], did: string): Uint8Array {
+export function orgEncryptionKey(orgs: readonly OrgSummary[], did: string): Uint8Array {
   const org = orgs.find((o) => o.did === did);
   if (org === undefined)
     throw new CliError(ResultCode.UNKNOWN_ORG, `${did} is not a member organization (see /ledger/orgs)`);
@@ -220,7 +220,7 @@ function orgEncryptionKey(orgs: readonly OrgSummary[], did: string): Uint8Array 
 }
 
 /** Derives the record keys `refs` from the wallet and seals each to the grantee. */
-async function sealKeys(
+export async function sealKeys(
   wallet: Wallet,
   grantee: string,
   granteePublicKey: Uint8Array,

@@ -12,6 +12,7 @@ import { DataFiles, initNetwork } from '../node/index.js';
 import { loadWallet, PASSPHRASE_ENV_VAR } from '../wallet/index.js';
 import { createAndSaveWallet, parsePort, subcommand, walletKdfParams } from './common.js';
 import { connect } from './connect.js';
+import { orgEncryptionKey, sealKeys } from './consent.js';
 import { emit, type OutputOptions } from './output.js';
 import { definedListen, startNode, stopOnSignals } from './start.js';
 
@@ -103,6 +104,7 @@ async function seedDemo(
   const walletDir = join(dir, 'wallets');
   mkdirSync(walletDir, { recursive: true, mode: 0o700 });
   const orgDid = (await api.status()).org.did;
+  const orgKey = orgEncryptionKey(await api.orgs(), orgDid);
   const admin = await loadWallet(DataFiles.adminWallet(dir), passphrase);
 
   const practitionerPath = join(walletDir, 'practitioner.wallet.json');
@@ -127,6 +129,8 @@ async function seedDemo(
       purpose: 'treatment',
       access,
       expiresAt: null,
+      // A new patient's record keys are at epoch 0, sealed to the hospital like any CLI grant.
+      keys: await sealKeys(wallet, orgDid, orgKey, classes.map((c) => ({ class: c, epoch: 0 }))),
     };
     await api.submit(wallet, TxType.ConsentGrant, grant);
     patients.push({ did: wallet.did, wallet: path, grantId: grant.grantId, access, classes });
