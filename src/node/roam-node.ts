@@ -4,6 +4,7 @@ import { LocalOrderer, type BlockLimits, type Orderer } from '../ordering/index.
 import { BlockWriter, LedgerStore } from '../store/index.js';
 import { DataFiles, loadNodeConfig, type NodeConfig } from './config.js';
 import { NodeError, NodeErrorCode } from './errors.js';
+import { FhirService } from './fhir/fhir-service.js';
 
 export interface RoamNodeOptions {
   readonly dataDir: string;
@@ -30,6 +31,14 @@ export class RoamNode {
     private readonly writer: BlockWriter,
   ) {}
 
+  private fhirService: FhirService | undefined;
+
+  /** The node's FHIR service (vault, index, audit trail, repository); open while the node is. */
+  get fhir(): FhirService {
+    if (this.fhirService === undefined) throw new Error('the FHIR service of this node is closed');
+    return this.fhirService;
+  }
+
   /** Opens a node's data folder and starts ordering (no HTTP; see `startHttp`). */
   static async open(options: RoamNodeOptions): Promise<RoamNode> {
     const config = loadNodeConfig(options.dataDir);
@@ -54,6 +63,8 @@ export class RoamNode {
       await orderer.start(async (cut) => {
         await ledger.enqueueCut(cut.envelopes, cut.time, cut.position);
       }, ledger.ordererPosition);
+      // The vault (DATA/vault.sqlite) and the FHIR API's index and audit outbox; ships leftover audit entries.
+      node.fhirService = FhirService.open(node);
       return node;
     } catch (error) {
       await writer?.close();
@@ -98,6 +109,8 @@ export class RoamNode {
   }
 
   async close(): Promise<void> {
+    await this.fhirService?.close().catch(() => undefined);
+    this.fhirService = undefined;
     await this.orderer.close();
     // Blocks already executed are committed before the node closes; a failure was reported already.
     await this.ledger.flush().catch(() => undefined);

@@ -10,6 +10,7 @@ import { createNodeAuthService, registerAuthRoutes } from '../auth/index.js';
 import type { RoamNode } from '../roam-node.js';
 import { errorResponse, type ErrorBody } from './errors.js';
 import { registerLedgerRoutes } from './ledger-routes.js';
+import { registerFhirRoutes } from '../fhir/routes.js';
 
 /** Largest body of any route that does not set its own limit. */
 export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
@@ -69,6 +70,7 @@ export function buildHttpServer(node: RoamNode, options: HttpServerOptions = {})
   });
 
   registerLedgerRoutes(app, node, closing.signal);
-  registerAuthRoutes(app, createNodeAuthService(node));
+  const auth = registerAuthRoutes(app, createNodeAuthService(node));
+  registerFhirRoutes(app, node.fhir, auth);
   return app;
 }

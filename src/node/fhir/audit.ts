@@ -1,0 +1,124 @@
+/**
+ * The audit trail of the FHIR API: every access is appended synchronously to a durable outbox
+ * (`fhir_audit_outbox` in vault.sqlite) before the answer leaves, and a shipper sends the outbox
+ * as `audit.batch` transactions signed by the node. Rows are deleted only once their batch
+ * committed with code OK; what is left when the node stops is shipped at the next start.
+ */
+import { randomUUID } from 'node:crypto';
+import type { AuditAction, AuditEntry, AuditOutcome } from '../../contracts/index.js';
+import { createTx, signTx, type CommittedTx } from '../../ledger/index.js';
+import type { FhirIndexStore } from '../../store/index.js';
+
+/** How often the outbox is shipped. */
+export const AUDIT_FLUSH_INTERVAL_MS = 250;
+/** Most entries in one `audit.batch` (the contract accepts up to MAX_AUDIT_BATCH = 1000). */
+export const AUDIT_BATCH_SIZE = 500;
+/** How long the shipper waits for a batch to commit. */
+export const AUDIT_COMMIT_WAIT_MS = 10_000;
+
+/** What the shipper needs of the node. */
+export interface AuditLedger {
+  readonly did: string;
+  readonly secretKey: Uint8Array;
+  submit(
+    envelopes: readonly unknown[],
+  ): Promise<{ readonly accepted: ReadonlyArray<{ readonly id: string }> }>;
+  waitForCommit(id: string, timeoutMs: number): Promise<CommittedTx>;
+  /** Whether `did` is a registered patient (entries of others would make the batch fail). */
+  isPatient(did: string): boolean;
+}
+
+/** One access to record, before id and time are given. */
+export interface AuditEvent {
+  readonly actor: string;
+  readonly patient: string;
+  readonly action: AuditAction;
+  readonly outcome: AuditOutcome;
+  readonly resourceType?: string;
+  readonly recordId?: string;
+  readonly grantId?: string;
+  readonly purpose?: string;
+}
+
+/** The outbox and its shipper. */
+export class AuditTrail {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly index: FhirIndexStore,
+    private readonly ledger: AuditLedger,
+  ) {}
+
+  /** Starts shipping (leftover rows first). */
+  start(): void {
+    this.timer = setInterval(() => this.kick(), AUDIT_FLUSH_INTERVAL_MS);
+    this.timer.unref();
+    this.kick();
+  }
+
+  /**
+   * Appends events to the outbox, durably, before returning. Events about a DID that is not a
+   * registered patient are dropped (the ledger could not record them).
+   */
+  record(events: readonly AuditEvent[]): void {
+    const at = Date.now();
+    const rows: string[] = [];
+    for (const event of events) {
+      if (!this.ledger.isPatient(event.patient)) continue;
+      const entry: AuditEntry = { id: randomUUID(), at, ...definedOnly(event) };
+      rows.push(JSON.stringify(entry));
+    }
+    this.index.appendAudit(rows);
+    if (this.index.auditBacklog() >= AUDIT_BATCH_SIZE) this.kick();
+  }
+
+  /** Ships what the outbox holds now (resolves when done or when a batch fails). */
+  flush(): Promise<void> {
+    this.running ??= this.ship().finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  /** Stops the timer and ships what is left, once. */
+  async close(): Promise<void> {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.timer = undefined;
+    await this.running?.catch(() => undefined);
+    await this.flush().catch(() => undefined);
+    this.closed = true;
+  }
+
+  private kick(): void {
+    if (this.closed) return;
+    this.flush().catch(() => undefined);
+  }
+
+  private async ship(): Promise<void> {
+    for (;;) {
+      const rows = this.index.readAudit(AUDIT_BATCH_SIZE);
+      if (rows.length === 0) return;
+      const entries = rows.map((r) => JSON.parse(r.entry) as AuditEntry);
+      const envelope = signTx(
+        createTx({ type: 'audit.batch', signer: this.ledger.did, payload: { entries } }),
+        this.ledger.secretKey,
+      );
+      const outcome = await this.ledger.submit([envelope]);
+      const accepted = outcome.accepted[0];
+      if (accepted === undefined) return; // refused at admission: retried on the next tick
+      const committed = await this.ledger.waitForCommit(accepted.id, AUDIT_COMMIT_WAIT_MS);
+      if (committed.code !== 'OK') return;
+      this.index.deleteAudit(rows.map((r) => r.seq));
+      if (rows.length < AUDIT_BATCH_SIZE) return;
+    }
+  }
+}
+
+function definedOnly(event: AuditEvent): Omit<AuditEntry, 'id' | 'at'> {
+  return Object.fromEntries(Object.entries(event).filter(([, v]) => v !== undefined)) as Omit<
+    AuditEntry,
+    'id' | 'at'
+  >;
+}

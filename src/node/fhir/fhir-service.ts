@@ -1,0 +1,94 @@
+/**
+ * The FHIR service of a node: its vault (`DATA/vault.sqlite`), the FHIR index and audit outbox
+ * (tables in the same file, `FhirIndexStore`), the audit shipper and the encrypted repository,
+ * wired to the node's ledger.
+ */
+import { join } from 'node:path';
+import type { StateReader } from '../../contracts/index.js';
+import type { CommittedTx } from '../../ledger/index.js';
+import { FhirIndexStore } from '../../store/index.js';
+import { Vault } from '../../vault/index.js';
+import { AuditTrail } from './audit.js';
+import { EncryptedFhirRepository, isRegisteredPatient, type FhirNodePort } from './service.js';
+
+/** The vault file of a node's data folder (also holds the FHIR index and audit outbox). */
+export function vaultPath(dataDir: string): string {
+  return join(dataDir, 'vault.sqlite');
+}
+
+/** What the service needs of a RoamNode (kept narrow so it can be built in tests). */
+export interface FhirServiceNode {
+  readonly did: string;
+  readonly orgDid: string;
+  readonly config: {
+    readonly dataDir: string;
+    readonly keys: {
+      readonly node: { readonly secretKey: Uint8Array };
+      readonly orgEncryption: { readonly secretKey: Uint8Array };
+    };
+    readonly file: { readonly publicUrl: string };
+  };
+  readonly ledger: {
+    getState<T>(key: string): T | undefined;
+    rangeState<T>(prefix: string): Array<[string, T]>;
+  };
+  submit: FhirNodePort['submit'];
+  waitForCommit(id: string, timeoutMs: number): Promise<CommittedTx>;
+}
+
+/** The FHIR service of one node. */
+export class FhirService {
+  private constructor(
+    readonly vault: Vault,
+    readonly index: FhirIndexStore,
+    readonly audit: AuditTrail,
+    readonly repository: EncryptedFhirRepository,
+    /** The FHIR base URL (`<publicUrl>/fhir/R4`), for links and Locations. */
+    readonly baseUrl: string,
+  ) {}
+
+  /** Opens the vault and index of `node` and starts the audit shipper (leftover entries first). */
+  static open(node: FhirServiceNode): FhirService {
+    const path = vaultPath(node.config.dataDir);
+    const vault = Vault.open(path);
+    let index: FhirIndexStore | undefined;
+    try {
+      index = FhirIndexStore.open(path);
+      const state: StateReader = {
+        get: <T>(key: string) => node.ledger.getState<T>(key),
+        range: <T>(prefix: string) => node.ledger.rangeState<T>(prefix),
+      };
+      const port: FhirNodePort = {
+        did: node.did,
+        orgDid: node.orgDid,
+        nodeSecretKey: node.config.keys.node.secretKey,
+        orgEncryptionSecretKey: node.config.keys.orgEncryption.secretKey,
+        state,
+        submit: (envelopes) => node.submit(envelopes),
+        waitForCommit: (id, ms) => node.waitForCommit(id, ms),
+      };
+      const audit = new AuditTrail(index, {
+        did: node.did,
+        secretKey: node.config.keys.node.secretKey,
+        submit: (envelopes) => node.submit(envelopes),
+        waitForCommit: (id, ms) => node.waitForCommit(id, ms),
+        isPatient: (did) => isRegisteredPatient(state, did),
+      });
+      const repository = new EncryptedFhirRepository(port, vault, index, audit);
+      audit.start();
+      const base = `${node.config.file.publicUrl.replace(/\/+$/, '')}/fhir/R4`;
+      return new FhirService(vault, index, audit, repository, base);
+    } catch (error) {
+      index?.close();
+      vault.close();
+      throw error;
+    }
+  }
+
+  /** Ships the audit outbox (the node must still be open), then closes the files. */
+  async close(): Promise<void> {
+    await this.audit.close();
+    this.index.close();
+    this.vault.close();
+  }
+}

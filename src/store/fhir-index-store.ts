@@ -1,0 +1,252 @@
+/**
+ * The FHIR index of one node: which resources it keeps (type, id, current version, patient DID,
+ * class, epoch, lastUpdated) and their search index as keyed tokens, plus the durable outbox of
+ * audit entries not yet on the ledger. Its tables live in the node's `vault.sqlite` beside the
+ * vault's (own connection, same WAL file), so that a failed anchor can roll back the version the
+ * vault just wrote (`deleteVersion`).
+ *
+ * Nothing readable is stored: token values are opaque strings computed by the caller (HMAC of a
+ * node-held key); date rows are epoch-millisecond ranges; the outbox holds audit entries (DIDs,
+ * ids, actions), which go to the ledger as they are.
+ */
+import Database from 'better-sqlite3';
+import { StoreError, StoreErrorCode } from './errors.js';
+
+/** One resource the node keeps. */
+export interface FhirResourceRow {
+  readonly recordId: string;
+  readonly type: string;
+  readonly version: number;
+  readonly patient: string;
+  /** ms since the Unix epoch (meta.lastUpdated of the current version). */
+  readonly lastUpdated: number;
+  readonly class: string;
+  readonly epoch: number;
+}
+
+/** An index row of a record: an equality token or a date range of a parameter. */
+export type FhirIndexRow =
+  | { readonly kind: 'token'; readonly param: string; readonly token: string }
+  | { readonly kind: 'date'; readonly param: string; readonly start: number; readonly end: number };
+
+/** An audit entry waiting in the outbox. */
+export interface OutboxRow {
+  readonly seq: number;
+  /** The entry as JSON. */
+  readonly entry: string;
+}
+
+interface ResourceSqlRow {
+  record_id: string;
+  type: string;
+  version: number;
+  patient: string;
+  last_updated: number;
+  class: string;
+  epoch: number;
+}
+
+function toRow(r: ResourceSqlRow): FhirResourceRow {
+  return {
+    recordId: r.record_id,
+    type: r.type,
+    version: r.version,
+    patient: r.patient,
+    lastUpdated: r.last_updated,
+    class: r.class,
+    epoch: r.epoch,
+  };
+}
+
+/** SQLite's default limit of host parameters is 32766; stay far below it. */
+const MAX_IN_PARAMS = 500;
+
+/**
+ * The FHIR index tables (see the module comment).
+ *
+ * @example
+ * const index = FhirIndexStore.open(join(dataDir, 'vault.sqlite'));
+ * index.putResource(row, [{ kind: 'token', param: 'code', token }]);
+ * index.recordsWithToken('code', [token]);
+ */
+export class FhirIndexStore {
+  private readonly db: Database.Database;
+
+  private constructor(db: Database.Database) {
+    this.db = db;
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS fhir_resources (
+        record_id TEXT PRIMARY KEY, type TEXT NOT NULL, version INTEGER NOT NULL, patient TEXT NOT NULL,
+        last_updated INTEGER NOT NULL, class TEXT NOT NULL, epoch INTEGER NOT NULL) STRICT;
+      CREATE INDEX IF NOT EXISTS fhir_resources_by_patient ON fhir_resources (patient, type);
+      CREATE TABLE IF NOT EXISTS fhir_tokens (
+        param TEXT NOT NULL, token TEXT NOT NULL, record_id TEXT NOT NULL,
+        PRIMARY KEY (param, token, record_id)) STRICT, WITHOUT ROWID;
+      CREATE INDEX IF NOT EXISTS fhir_tokens_by_record ON fhir_tokens (record_id);
+      CREATE TABLE IF NOT EXISTS fhir_dates (
+        record_id TEXT NOT NULL, param TEXT NOT NULL, start_ms INTEGER NOT NULL, end_ms INTEGER NOT NULL) STRICT;
+      CREATE INDEX IF NOT EXISTS fhir_dates_by_record ON fhir_dates (record_id);
+      CREATE INDEX IF NOT EXISTS fhir_dates_by_param ON fhir_dates (param, start_ms);
+      CREATE TABLE IF NOT EXISTS fhir_audit_outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, entry TEXT NOT NULL) STRICT;
+    `);
+  }
+
+  /**
+   * Opens (creating its tables if needed) the index in the SQLite file at `path` (':memory:'
+   * for a scratch index).
+   *
+   * @throws StoreError STORE_OPEN_FAILED
+   */
+  static open(path: string): FhirIndexStore {
+    let db: Database.Database;
+    try {
+      db = new Database(path);
+    } catch (error) {
+      throw new StoreError(StoreErrorCode.OPEN_FAILED, `cannot open ${path}: ${(error as Error).message}`);
+    }
+    if (path !== ':memory:') db.pragma('journal_mode = WAL');
+    // An audit entry in the outbox must survive a killed process (NORMAL: not a power loss).
+    db.pragma('synchronous = NORMAL');
+    db.pragma('secure_delete = ON');
+    db.pragma('busy_timeout = 5000');
+    return new FhirIndexStore(db);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  /** The resource `recordId`, or undefined. */
+  getResource(recordId: string): FhirResourceRow | undefined {
+    const row = this.db
+      .prepare<[string], ResourceSqlRow>('SELECT * FROM fhir_resources WHERE record_id = ?')
+      .get(recordId);
+    return row === undefined ? undefined : toRow(row);
+  }
+
+  /** Stores a resource's current version and replaces its index rows, in one transaction. */
+  putResource(row: FhirResourceRow, index: readonly FhirIndexRow[]): void {
+    const upsert = this.db.prepare(
+      `INSERT INTO fhir_resources (record_id, type, version, patient, last_updated, class, epoch)
+       VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (record_id) DO UPDATE SET type = excluded.type, version = excluded.version,
+         patient = excluded.patient, last_updated = excluded.last_updated, class = excluded.class,
+         epoch = excluded.epoch`,
+    );
+    const delTokens = this.db.prepare('DELETE FROM fhir_tokens WHERE record_id = ?');
+    const delDates = this.db.prepare('DELETE FROM fhir_dates WHERE record_id = ?');
+    const addToken = this.db.prepare(
+      'INSERT OR IGNORE INTO fhir_tokens (param, token, record_id) VALUES (?, ?, ?)',
+    );
+    const addDate = this.db.prepare(
+      'INSERT INTO fhir_dates (record_id, param, start_ms, end_ms) VALUES (?, ?, ?, ?)',
+    );
+    this.db.transaction(() => {
+      upsert.run(row.recordId, row.type, row.version, row.patient, row.lastUpdated, row.class, row.epoch);
+      delTokens.run(row.recordId);
+      delDates.run(row.recordId);
+      for (const entry of index) {
+        if (entry.kind === 'token') addToken.run(entry.param, entry.token, row.recordId);
+        else addDate.run(row.recordId, entry.param, clampMs(entry.start), clampMs(entry.end));
+      }
+    })();
+  }
+
+  /** Ids of the records with a token of `param` among `tokens` (any of them). */
+  recordsWithToken(param: string, tokens: readonly string[]): Set<string> {
+    const out = new Set<string>();
+    for (let i = 0; i < tokens.length; i += MAX_IN_PARAMS) {
+      const chunk = tokens.slice(i, i + MAX_IN_PARAMS);
+      const rows = this.db
+        .prepare<string[], { record_id: string }>(
+          `SELECT record_id FROM fhir_tokens WHERE param = ? AND token IN (${chunk.map(() => '?').join(',')})`,
+        )
+        .all(param, ...chunk);
+      for (const r of rows) out.add(r.record_id);
+    }
+    return out;
+  }
+
+  /** The resources of `patient` (a DID), optionally of one type. */
+  resourcesOfPatient(patient: string, type?: string): FhirResourceRow[] {
+    const rows =
+      type === undefined
+        ? this.db
+            .prepare<[string], ResourceSqlRow>('SELECT * FROM fhir_resources WHERE patient = ?')
+            .all(patient)
+        : this.db
+            .prepare<[string, string], ResourceSqlRow>(
+              'SELECT * FROM fhir_resources WHERE patient = ? AND type = ?',
+            )
+            .all(patient, type);
+    return rows.map(toRow);
+  }
+
+  /**
+   * Deletes one version that the vault wrote (its `record_versions` row, and its blob unless
+   * another version points to it): the rollback of a write whose ledger anchor failed. The
+   * resource row is restored to `previous` (or removed when undefined) by the caller.
+   */
+  deleteVersion(recordId: string, version: number): void {
+    this.db.transaction(() => {
+      const row = this.db
+        .prepare<[string, number], { content_hash: string }>(
+          'SELECT content_hash FROM record_versions WHERE record_id = ? AND version = ?',
+        )
+        .get(recordId, version);
+      if (row === undefined) return;
+      this.db
+        .prepare('DELETE FROM record_versions WHERE record_id = ? AND version = ?')
+        .run(recordId, version);
+      const used = this.db
+        .prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM record_versions WHERE content_hash = ?')
+        .get(row.content_hash);
+      if ((used?.n ?? 0) === 0) this.db.prepare('DELETE FROM blobs WHERE hash = ?').run(row.content_hash);
+    })();
+  }
+
+  /** Removes a resource and its index rows (rollback of a first version). */
+  deleteResource(recordId: string): void {
+    this.db.transaction(() => {
+      this.db.prepare('DELETE FROM fhir_tokens WHERE record_id = ?').run(recordId);
+      this.db.prepare('DELETE FROM fhir_dates WHERE record_id = ?').run(recordId);
+      this.db.prepare('DELETE FROM fhir_resources WHERE record_id = ?').run(recordId);
+    })();
+  }
+
+  /** Appends audit entries (JSON) to the outbox, durably, in one transaction. */
+  appendAudit(entries: readonly string[]): void {
+    if (entries.length === 0) return;
+    const insert = this.db.prepare('INSERT INTO fhir_audit_outbox (entry) VALUES (?)');
+    this.db.transaction(() => {
+      for (const entry of entries) insert.run(entry);
+    })();
+  }
+
+  /** The oldest `limit` outbox rows. */
+  readAudit(limit: number): OutboxRow[] {
+    return this.db
+      .prepare<[number], OutboxRow>('SELECT seq, entry FROM fhir_audit_outbox ORDER BY seq LIMIT ?')
+      .all(limit);
+  }
+
+  /** How many audit entries wait in the outbox. */
+  auditBacklog(): number {
+    return this.db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM fhir_audit_outbox').get()?.n ?? 0;
+  }
+
+  /** Deletes outbox rows (after their batch committed). */
+  deleteAudit(seqs: readonly number[]): void {
+    const del = this.db.prepare('DELETE FROM fhir_audit_outbox WHERE seq = ?');
+    this.db.transaction(() => {
+      for (const seq of seqs) del.run(seq);
+    })();
+  }
+}
+
+/** Date ranges use ±Infinity for open ends; SQLite INTEGER holds safe integers. */
+function clampMs(ms: number): number {
+  if (ms === Infinity) return Number.MAX_SAFE_INTEGER;
+  if (ms === -Infinity) return Number.MIN_SAFE_INTEGER;
+  return Math.trunc(ms);
+}

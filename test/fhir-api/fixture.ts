@@ -1,0 +1,239 @@
+/**
+ * Helpers of the FHIR API tests: a real node in a temp folder with its HTTP server, patients
+ * and practitioners registered through the ledger, grants carrying sealed record keys, tokens
+ * from the /auth routes, and FHIR calls through `inject`.
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import type { Bundle, OperationOutcome } from '@medplum/fhirtypes';
+import { toBase64Url } from '../../src/crypto/index.js';
+import type { AuditRecord } from '../../src/contracts/index.js';
+import { StateKey } from '../../src/ledger/index.js';
+import type { GrantAccess, SensitivityClass } from '../../src/ledger/types.js';
+import { buildHttpServer } from '../../src/node/http/server.js';
+import { sealGrantKeys } from '../../src/vault/index.js';
+import { createWallet, deriveRecordKeySeed, type Wallet } from '../../src/wallet/index.js';
+import { commit, registeredPatient, signInThrough } from '../auth/fixture.js';
+import { envelope, openTestNode, type TestNode } from '../http/fixture.js';
+
+export { commit, registeredPatient };
+
+export interface FhirTestNode extends TestNode {
+  readonly app: FastifyInstance;
+  readonly dataDir: string;
+}
+
+export async function openFhirNode(): Promise<FhirTestNode> {
+  const test = await openTestNode();
+  const app = buildHttpServer(test.node);
+  await app.ready();
+  return {
+    ...test,
+    app,
+    dataDir: test.node.config.dataDir,
+    async close() {
+      await app.close();
+      await test.close();
+    },
+  };
+}
+
+/** A practitioner of the node's organization, registered by its admin. */
+export async function registeredPractitioner(t: FhirTestNode): Promise<Wallet> {
+  const wallet = createWallet('practitioner').wallet;
+  await commit(
+    t.node,
+    envelope(t.admin, 'identity.practitioner.register', {
+      practitioner: wallet.did,
+      roles: ['physician'],
+      encryptionKey: toBase64Url(wallet.encryption.publicKey),
+    }),
+  );
+  return wallet;
+}
+
+export interface GrantOptions {
+  readonly resourceTypes?: readonly string[];
+  readonly classes?: readonly SensitivityClass[];
+  readonly access?: GrantAccess;
+  readonly expiresAt?: number | null;
+  /** Record keys to seal to the organization (default: epoch 0 of each class; [] for none). */
+  readonly keys?: readonly SensitivityClass[];
+}
+
+/** `patient` grants the node's organization access, with sealed keys; returns the grant id. */
+export async function grantOrg(
+  t: FhirTestNode,
+  patient: Wallet,
+  options: GrantOptions = {},
+): Promise<string> {
+  const classes = options.classes ?? ['general'];
+  const keyClasses = options.keys ?? classes;
+  const grantId = randomUUID();
+  const keys =
+    keyClasses.length === 0
+      ? undefined
+      : await sealGrantKeys({
+          recordKeySeed: deriveRecordKeySeed(patient),
+          patient: patient.did,
+          grantee: t.node.orgDid,
+          granteePublicKey: t.node.config.keys.orgEncryption.publicKey,
+          keys: keyClasses.map((c) => ({ class: c, epoch: 0 })),
+        });
+  await commit(
+    t.node,
+    envelope(patient, 'consent.grant', {
+      grantId,
+      grantee: t.node.orgDid,
+      scope: { resourceTypes: [...(options.resourceTypes ?? ['*'])], classes: [...classes] },
+      purpose: 'treatment',
+      access: options.access ?? 'write',
+      expiresAt: options.expiresAt ?? null,
+      ...(keys === undefined ? {} : { keys }),
+    }),
+  );
+  return grantId;
+}
+
+export async function revoke(t: FhirTestNode, patient: Wallet, grantId: string): Promise<void> {
+  await commit(t.node, envelope(patient, 'consent.revoke', { grantId }));
+}
+
+export async function tokenOf(t: FhirTestNode, wallet: Wallet): Promise<string> {
+  const res = await signInThrough(t.app, wallet);
+  assert.equal(res.status, 200, JSON.stringify(res.body));
+  return res.body.access_token;
+}
+
+export interface FhirAnswer<T = unknown> {
+  readonly status: number;
+  readonly body: T;
+  readonly headers: Record<string, unknown>;
+}
+
+/** A FHIR call: `url` relative to /fhir/R4. */
+export async function fhir<T = unknown>(
+  t: FhirTestNode,
+  token: string | undefined,
+  method: 'GET' | 'POST' | 'PUT',
+  url: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<FhirAnswer<T>> {
+  const res = await t.app.inject({
+    method,
+    url: `/fhir/R4/${url.replace(/^\//, '')}`,
+    headers: {
+      ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
+      ...(body === undefined ? {} : { 'content-type': 'application/fhir+json' }),
+      ...headers,
+    },
+    ...(body === undefined ? {} : { payload: typeof body === 'string' ? body : JSON.stringify(body) }),
+  });
+  return { status: res.statusCode, body: res.json<T>(), headers: res.headers };
+}
+
+/** Asserts an OperationOutcome answer with `status` whose text matches `text`. */
+export function assertOutcome(res: FhirAnswer, status: number, text?: RegExp): OperationOutcome {
+  const body = res.body as OperationOutcome;
+  assert.equal(res.status, status, `expected ${status}, got ${res.status} ${JSON.stringify(body)}`);
+  assert.equal(body.resourceType, 'OperationOutcome');
+  assert.match(String(res.headers['content-type']), /^application\/fhir\+json/);
+  if (text !== undefined) assert.match(JSON.stringify(body.issue), text);
+  return body;
+}
+
+export function expectStatus(res: FhirAnswer, status: number): void {
+  assert.equal(res.status, status, `expected ${status}, got ${res.status} ${JSON.stringify(res.body)}`);
+}
+
+/** Every resource across the pages of a searchset, following `next` links. */
+export async function allPages(
+  t: FhirTestNode,
+  token: string,
+  url: string,
+): Promise<{ resources: { resourceType: string; id?: string }[]; pages: number }> {
+  const resources: { resourceType: string; id?: string }[] = [];
+  let next: string | undefined = url;
+  let pages = 0;
+  while (next !== undefined) {
+    const res: FhirAnswer<Bundle> = await fhir<Bundle>(t, token, 'GET', next);
+    expectStatus(res, 200);
+    pages++;
+    for (const e of res.body.entry ?? []) resources.push(e.resource as { resourceType: string; id?: string });
+    const link = res.body.link?.find((l) => l.relation === 'next')?.url;
+    next = link === undefined ? undefined : link.slice(link.indexOf('/fhir/R4/') + '/fhir/R4/'.length);
+  }
+  return { resources, pages };
+}
+
+/** A patient's Patient resource, created by the patient (DID identifier filled in by the server). */
+export async function createPatient(t: FhirTestNode, token: string, family = 'Testperson'): Promise<string> {
+  const res = await fhir<{ id: string }>(t, token, 'POST', 'Patient', {
+    resourceType: 'Patient',
+    name: [{ family, given: ['Alex'] }],
+    gender: 'other',
+    birthDate: '1980-04-01',
+  });
+  expectStatus(res, 201);
+  return res.body.id;
+}
+
+export function observation(
+  patientId: string,
+  code: string,
+  date: string,
+  value = 70,
+): Record<string, unknown> {
+  return {
+    resourceType: 'Observation',
+    status: 'final',
+    category: [
+      {
+        coding: [
+          { system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'vital-signs' },
+        ],
+      },
+    ],
+    code: { coding: [{ system: 'http://loinc.org', code, display: 'Vital sign' }] },
+    subject: { reference: `Patient/${patientId}` },
+    effectiveDateTime: date,
+    valueQuantity: { value, unit: '/min', system: 'http://unitsofmeasure.org', code: '/min' },
+  };
+}
+
+export function condition(patientId: string, sensitive: boolean): Record<string, unknown> {
+  return {
+    resourceType: 'Condition',
+    ...(sensitive
+      ? {
+          meta: {
+            security: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-Confidentiality', code: 'R' }],
+          },
+        }
+      : {}),
+    clinicalStatus: {
+      coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-clinical', code: 'active' }],
+    },
+    code: { coding: [{ system: 'http://snomed.info/sct', code: '38341003', display: 'Hypertension' }] },
+    subject: { reference: `Patient/${patientId}` },
+    onsetDateTime: '2020-05-01',
+  };
+}
+
+/** Polls the ledger until the audit entries of `patient` satisfy `done` (or fails after `ms`). */
+export async function waitForAudit(
+  t: FhirTestNode,
+  patient: string,
+  done: (entries: AuditRecord[]) => boolean,
+  ms = 10_000,
+): Promise<AuditRecord[]> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const entries = t.node.ledger.rangeState<AuditRecord>(StateKey.auditPrefix(patient)).map(([, v]) => v);
+    if (done(entries)) return entries;
+    if (Date.now() > until) assert.fail(`audit entries not as expected: ${JSON.stringify(entries)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
