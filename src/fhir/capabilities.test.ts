@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { RESOURCE_INTERACTIONS, capabilityStatement } from './capabilities.js';
+import {
+  RESOURCE_INTERACTIONS,
+  VIEW_INTERACTIONS,
+  VIEW_SEARCH_PARAMETERS,
+  VIEW_TYPES,
+  capabilityStatement,
+} from './capabilities.js';
 import { SEARCH_PARAMETERS } from './search/index-entries.js';
 import { parseSearch } from './search/params.js';
 import { SUPPORTED_TYPES } from './types.js';
@@ -23,12 +29,31 @@ describe('CapabilityStatement', () => {
     assert.equal(statement.implementation?.url, 'https://node.example/fhir/R4');
   });
 
-  it('lists exactly the supported types with their interactions and search parameters', () => {
+  it('lists exactly the supported types and the ledger views', () => {
     assert.deepEqual(
       rest?.resource?.map((r) => r.type),
-      [...SUPPORTED_TYPES],
+      [...SUPPORTED_TYPES, ...VIEW_TYPES],
     );
-    for (const resource of rest?.resource ?? []) {
+  });
+
+  it('declares the ledger views as read and search-type only', () => {
+    for (const type of VIEW_TYPES) {
+      const resource = rest?.resource?.find((r) => r.type === type);
+      assert.deepEqual(
+        resource?.interaction?.map((i) => i.code),
+        [...VIEW_INTERACTIONS],
+      );
+      assert.deepEqual(
+        resource?.searchParam?.map((p) => p.name),
+        VIEW_SEARCH_PARAMETERS[type].map((p) => p.name),
+      );
+      assert.equal(resource?.operation, undefined);
+    }
+  });
+
+  it('declares every stored type with its interactions, search parameters and operations', () => {
+    const stored = new Set<string>(SUPPORTED_TYPES);
+    for (const resource of (rest?.resource ?? []).filter((r) => stored.has(r.type))) {
       const type = resource.type as (typeof SUPPORTED_TYPES)[number];
       assert.deepEqual(
         resource.interaction?.map((i) => i.code),
@@ -43,7 +68,10 @@ describe('CapabilityStatement', () => {
         const value = param.type === 'date' ? '2020' : param.type === 'reference' ? 'p1' : 'x';
         assert.doesNotThrow(() => parseSearch(type, `${param.name}=${value}`), `${type}.${param.name}`);
       }
-      assert.equal(resource.operation?.[0]?.name, type === 'Patient' ? 'everything' : undefined);
+      assert.deepEqual(
+        resource.operation?.map((o) => o.name),
+        type === 'Patient' ? ['everything', 'erase'] : ['erase'],
+      );
     }
   });
 

@@ -23,6 +23,53 @@ export const RESOURCE_INTERACTIONS = [
   'history-instance',
 ] as const;
 
+/**
+ * Read-only views computed from the ledger (not stored resources): `Consent` from the patients'
+ * consent grants, `AuditEvent` from the ledger audit trail. Only read and search-type.
+ */
+export const VIEW_INTERACTIONS = ['read', 'search-type'] as const;
+
+/** Search parameters of each ledger view (the node's parser accepts exactly these). */
+export const VIEW_SEARCH_PARAMETERS = {
+  Consent: [
+    {
+      name: 'patient',
+      type: 'reference',
+      documentation:
+        'Patient/<id> of a Patient stored here (or the :identifier modifier with urn:ietf:rfc:3986|<DID>). Required for practitioners, who see the grants made to their organization only; a patient sees their own.',
+    },
+    { name: '_id', type: 'token', documentation: 'The grant id.' },
+  ],
+  AuditEvent: [
+    {
+      name: 'patient',
+      type: 'reference',
+      documentation:
+        'Patient/<id> (or :identifier urn:ietf:rfc:3986|<DID>). Required for practitioners, whose organization must hold an active grant of the patient; a patient reads their own trail.',
+    },
+    {
+      name: 'date',
+      type: 'date',
+      documentation: 'AuditEvent.recorded, with the prefixes eq, ne, lt, le, gt, ge, sa, eb, ap.',
+    },
+  ],
+} as const satisfies Record<
+  string,
+  ReadonlyArray<{ name: string; type: 'reference' | 'token' | 'date'; documentation: string }>
+>;
+
+export type ViewType = keyof typeof VIEW_SEARCH_PARAMETERS;
+/** The ledger views, in CapabilityStatement order (after the stored types). */
+export const VIEW_TYPES: readonly ViewType[] = ['Consent', 'AuditEvent'];
+
+/** The erasure operation, declared on every stored type. */
+export const ERASE_OPERATION = {
+  name: 'erase',
+  definition: 'urn:roam:fhir:OperationDefinition:erase',
+  documentation:
+    "POST [type]/[id]/$erase, by the patient the record belongs to: crypto-shredding (every version's ciphertext and wrapped data key deleted from the vault, a tombstone kept), index rows removed, and a records.erase transaction committed on the ledger. Afterwards reads answer 410 Gone and searches omit the record.",
+} as const;
+
 export interface CapabilityOptions {
   /** The FHIR base URL of this node, e.g. `https://node.example/fhir/R4`. */
   readonly baseUrl?: string;
@@ -61,17 +108,44 @@ function resourceEntry(type: (typeof SUPPORTED_TYPES)[number]): CapabilityStatem
       `_count (default ${DEFAULT_COUNT}, at most ${MAX_COUNT}), _sort (${sorts.join(', ')}), ` +
       `_summary=count, paging by the next link.`,
   };
-  if (type === 'Patient') {
-    entry.operation = [
-      {
-        name: 'everything',
-        definition: 'http://hl7.org/fhir/OperationDefinition/Patient-everything',
-        documentation:
-          'The patient and every stored resource that refers to it, ordered by _lastUpdated; parameters _count and _page only.',
-      },
-    ];
-  }
+  entry.operation = [
+    ...(type === 'Patient'
+      ? [
+          {
+            name: 'everything',
+            definition: 'http://hl7.org/fhir/OperationDefinition/Patient-everything',
+            documentation:
+              'The patient and every stored resource that refers to it, ordered by _lastUpdated; parameters _count and _page only.',
+          },
+        ]
+      : []),
+    { ...ERASE_OPERATION },
+  ];
   return entry;
+}
+
+function viewEntry(type: ViewType): CapabilityStatementRestResource {
+  return {
+    type,
+    interaction: VIEW_INTERACTIONS.map((code) => ({ code })),
+    versioning: 'no-version',
+    readHistory: false,
+    updateCreate: false,
+    conditionalCreate: false,
+    conditionalRead: 'not-supported',
+    conditionalUpdate: false,
+    conditionalDelete: 'not-supported',
+    searchParam: VIEW_SEARCH_PARAMETERS[type].map((p) => ({
+      name: p.name,
+      type: p.type,
+      documentation: p.documentation,
+    })),
+    documentation:
+      (type === 'Consent'
+        ? 'Read-only view of the consent grants on the ledger (status active, or inactive once revoked or expired); sealed keys are never shown. '
+        : 'Read-only view of the ledger audit trail, shaped after IHE BALP; reading it is itself audited. ') +
+      `_count (default ${DEFAULT_COUNT}, at most ${MAX_COUNT}), paging by the next link; no _sort.`,
+  };
 }
 
 /** The CapabilityStatement of this server (see the module comment). */
@@ -98,7 +172,7 @@ export function capabilityStatement(options: CapabilityOptions = {}): Capability
           service: [{ text: 'Bearer token from a signed wallet challenge (not SMART on FHIR)' }],
           description: SECURITY_DESCRIPTION,
         },
-        resource: SUPPORTED_TYPES.map(resourceEntry),
+        resource: [...SUPPORTED_TYPES.map(resourceEntry), ...VIEW_TYPES.map(viewEntry)],
         interaction: [{ code: 'transaction' }, { code: 'batch' }],
       },
     ],

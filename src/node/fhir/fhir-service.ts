@@ -9,7 +9,9 @@ import type { CommittedTx } from '../../ledger/index.js';
 import { FhirIndexStore } from '../../store/index.js';
 import { Vault } from '../../vault/index.js';
 import { AuditTrail } from './audit.js';
+import { RecordErasure } from './erase.js';
 import { EncryptedFhirRepository, isRegisteredPatient, type FhirNodePort } from './service.js';
+import { LedgerViews } from './views.js';
 
 /** The vault file of a node's data folder (also holds the FHIR index and audit outbox). */
 export function vaultPath(dataDir: string): string {
@@ -32,6 +34,10 @@ export interface FhirServiceNode {
     getState<T>(key: string): T | undefined;
     rangeState<T>(prefix: string): Array<[string, T]>;
   };
+  /** The ledger store: the AuditEvent view finds an entry's patient in its block. */
+  readonly store: {
+    getBlockTxs(height: number): ReadonlyArray<{ readonly envelope: string; readonly code: string }>;
+  };
   submit: FhirNodePort['submit'];
   waitForCommit(id: string, timeoutMs: number): Promise<CommittedTx>;
 }
@@ -43,6 +49,10 @@ export class FhirService {
     readonly index: FhirIndexStore,
     readonly audit: AuditTrail,
     readonly repository: EncryptedFhirRepository,
+    /** The Consent and AuditEvent views of the ledger. */
+    readonly views: LedgerViews,
+    /** `$erase`. */
+    readonly erasure: RecordErasure,
     /** The FHIR base URL (`<publicUrl>/fhir/R4`), for links and Locations. */
     readonly baseUrl: string,
   ) {}
@@ -75,9 +85,15 @@ export class FhirService {
         isPatient: (did) => isRegisteredPatient(state, did),
       });
       const repository = new EncryptedFhirRepository(port, vault, index, audit);
+      const views = new LedgerViews(
+        { did: node.did, orgDid: node.orgDid, state, blockTxs: (height) => node.store.getBlockTxs(height) },
+        index,
+        audit,
+      );
+      const erasure = new RecordErasure(port, vault, index, audit);
       audit.start();
       const base = `${node.config.file.publicUrl.replace(/\/+$/, '')}/fhir/R4`;
-      return new FhirService(vault, index, audit, repository, base);
+      return new FhirService(vault, index, audit, repository, views, erasure, base);
     } catch (error) {
       index?.close();
       vault.close();

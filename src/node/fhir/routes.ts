@@ -31,6 +31,7 @@ import {
 import { AUTH_REALM, AuthError, type AuthService } from '../auth/index.js';
 import type { FhirService } from './fhir-service.js';
 import { DEFAULT_PURPOSE, type FhirRequestContext } from './service.js';
+import { viewBundle } from './views.js';
 
 /** The prefix of the FHIR API. */
 export const FHIR_PREFIX = '/fhir/R4';
@@ -165,6 +166,29 @@ export function registerFhirRoutes(app: FastifyInstance, service: FhirService, a
         const options = parseEverythingParams(queryString(request));
         const page = await repo.everything(request.params.id, options, ctxOf(request));
         return reply.type(FHIR_JSON).send(everythingBundle(base, request.params.id, options, page));
+      });
+
+      fhir.get<{ Params: { id: string } }>('/Consent/:id', (request, reply) =>
+        reply.type(FHIR_JSON).send(service.views.readConsent(request.params.id, ctxOf(request))),
+      );
+      fhir.get('/Consent', (request, reply) => {
+        const result = service.views.searchConsent(queryString(request), ctxOf(request));
+        return reply
+          .type(FHIR_JSON)
+          .send(viewBundle(base, 'Consent', result.params, result.page, result.offset));
+      });
+      fhir.get<{ Params: { id: string } }>('/AuditEvent/:id', (request, reply) =>
+        reply.type(FHIR_JSON).send(service.views.readAuditEvent(request.params.id, ctxOf(request))),
+      );
+      fhir.get('/AuditEvent', (request, reply) => {
+        const result = service.views.searchAuditEvent(queryString(request), ctxOf(request));
+        return reply
+          .type(FHIR_JSON)
+          .send(viewBundle(base, 'AuditEvent', result.params, result.page, result.offset));
+      });
+      fhir.post<{ Params: { type: string; id: string } }>('/:type/:id/$erase', async (request, reply) => {
+        const result = await service.erasure.erase(request.params.type, request.params.id, ctxOf(request));
+        return reply.type(FHIR_JSON).send(result.outcome);
       });
 
       fhir.post<{ Params: { type: string } }>(

@@ -37,6 +37,7 @@ import {
   conflict,
   entryOutcome,
   forbidden,
+  gone,
   indexEntries,
   isAfterCursor,
   isFhirId,
@@ -366,6 +367,8 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
       );
     }
     const previous = staged?.get(id) ?? this.index.getResource(id);
+    if (previous === undefined && this.vault.store.getErasure(id) !== undefined)
+      throw new FhirError(gone(type, id)); // an erased id is never reused
     if (mode === 'create' && previous !== undefined)
       throw new FhirError(conflict(`${type}/${id} already exists`));
     if (previous !== undefined && previous.type !== type) {
@@ -523,6 +526,8 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
   private row(type: string, id: string): FhirResourceRow {
     if (!isSupportedType(type)) throw new FhirError(unknownType(type));
     const row = this.index.getResource(id);
+    if (row === undefined && this.vault.store.getErasure(id) !== undefined)
+      throw new FhirError(gone(type, id)); // erased ($erase): 410
     if (row === undefined || row.type !== type) throw new FhirError(notFound(type, id));
     return row;
   }
