@@ -171,7 +171,7 @@ describe('FHIR API: $erase', () => {
       const report = await verifyChain(store, { registry: createContractRegistry(), applyGenesis });
       assert.equal(report.ok, true, JSON.stringify(report));
       const height = store.head()?.height ?? 0;
-      const erasures = [];
+      const erasures: Array<{ type: string; signer: string; payload: unknown; code: string }> = [];
       for (let h = 1; h <= height; h++) {
         for (const tx of store.getBlockTxs(h)) {
           const parsed = JSON.parse(tx.envelope) as {

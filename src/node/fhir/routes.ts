@@ -83,8 +83,13 @@ export function registerFhirRoutes(app: FastifyInstance, service: FhirService, a
         { parseAs: 'string', bodyLimit: FHIR_BODY_LIMIT_BYTES },
         (_request, body, parsed) => {
           try {
-            parsed(null, JSON.parse(body as string) as unknown);
+            const value = JSON.parse(body as string) as unknown;
+            if (nestingDepth(value, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {
+              throw new FhirError(badRequest(`the body nests deeper than ${MAX_JSON_DEPTH} levels`));
+            }
+            parsed(null, value);
           } catch (error) {
+            if (error instanceof FhirError) return parsed(error, undefined);
             parsed(
               new FhirError(badRequest(`the body is not valid JSON: ${(error as Error).message}`)),
               undefined,
@@ -269,4 +274,24 @@ function badRequestNotFound(method: string, path: string): OperationOutcome {
     id: 'not-found',
     issue: [{ severity: 'error', code: 'not-found', details: { text: `no route ${method} ${path}` } }],
   };
+}
+
+/**
+ * FHIR resources nest a few dozen levels at most; anything far deeper is refused before a
+ * recursive walk (validation, reference rewriting, cloning) could overflow the stack.
+ */
+const MAX_JSON_DEPTH = 200;
+
+/** Depth of a parsed JSON value, counted iteratively and only up to `limit + 1`. */
+function nestingDepth(value: unknown, limit: number): number {
+  let deepest = 0;
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  while (stack.length > 0) {
+    const [item, depth] = stack.pop()!;
+    if (typeof item !== 'object' || item === null) continue;
+    if (depth > deepest) deepest = depth;
+    if (deepest > limit) return deepest;
+    for (const child of Array.isArray(item) ? item : Object.values(item)) stack.push([child, depth + 1]);
+  }
+  return deepest;
 }

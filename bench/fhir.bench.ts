@@ -1,0 +1,199 @@
+/**
+ * `npm run bench:fhir`: the FHIR R4 API of one node running in its own process, driven over HTTP
+ * with bearer tokens (autocannon for the concurrent scenarios). Prints a human line and one JSON
+ * line per scenario.
+ *
+ * Setup (not timed): a patient who granted the node's organization write access with sealed
+ * keys, a practitioner of that organization, a second patient with SEARCH_RESOURCES Observations.
+ *
+ * Scenarios (targets on 2 cores):
+ * - fhir-read: audited reads by id by the practitioner — p99 ≤ 20 ms, ≥ 1,500 reads/s;
+ * - fhir-search: `Observation?patient=<id>&_count=50` over a patient with 1,000 resources;
+ * - fhir-create: concurrent Observation creates (encrypted, anchored, indexed) — ≥ 800/s;
+ * - fhir-import: Synthea bundles posted with `POST /fhir/R4?_import=true` — ≥ 2,000 resources/s.
+ *
+ * Knobs: BENCH_FHIR_SECONDS (per autocannon scenario, default 10), BENCH_FHIR_READ_CONNECTIONS
+ * (8), BENCH_FHIR_SEARCH_CONNECTIONS (8), BENCH_FHIR_CREATE_CONNECTIONS (32),
+ * BENCH_FHIR_SEARCH_RESOURCES (1000), BENCH_FHIR_IMPORTS (3 Synthea bundles).
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import autocannon from 'autocannon';
+import type { Bundle } from '@medplum/fhirtypes';
+import { round } from './support/workload.js';
+import {
+  createPatientResource,
+  fhirCall,
+  grantingPatient,
+  observation,
+  observationBundle,
+  peakRssMb,
+  practitioner,
+  startFhirNode,
+  tokenOf,
+  type BenchFhirNode,
+} from './support/fhir-setup.js';
+
+const SECONDS = Number(process.env.BENCH_FHIR_SECONDS ?? 10);
+const READ_CONNECTIONS = Number(process.env.BENCH_FHIR_READ_CONNECTIONS ?? 8);
+const SEARCH_CONNECTIONS = Number(process.env.BENCH_FHIR_SEARCH_CONNECTIONS ?? 8);
+const CREATE_CONNECTIONS = Number(process.env.BENCH_FHIR_CREATE_CONNECTIONS ?? 32);
+const SEARCH_RESOURCES = Number(process.env.BENCH_FHIR_SEARCH_RESOURCES ?? 1000);
+const IMPORTS = Number(process.env.BENCH_FHIR_IMPORTS ?? 3);
+const SYNTHEA_DIR = new URL('../../shared/fhir-samples/synthea/', import.meta.url);
+
+function report(name: string, fields: Record<string, number | string>): void {
+  const human = Object.entries(fields)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
+  console.log(`${name}: ${human}`);
+  console.log(JSON.stringify({ bench: name, ...fields }));
+}
+
+/** Closed-loop load: `connections` requests in flight for SECONDS; fails on any non-2xx answer. */
+async function hammer(options: {
+  url: string;
+  token: string;
+  connections: number;
+  method?: 'GET' | 'POST';
+  body?: string;
+}) {
+  const result = await autocannon({
+    url: options.url,
+    method: options.method ?? 'GET',
+    headers: {
+      authorization: `Bearer ${options.token}`,
+      ...(options.body === undefined ? {} : { 'content-type': 'application/fhir+json' }),
+    },
+    ...(options.body === undefined ? {} : { body: options.body }),
+    connections: options.connections,
+    duration: SECONDS,
+    timeout: 30,
+  });
+  if (result.non2xx > 0 || result.errors > 0 || result.timeouts > 0)
+    throw new Error(
+      `${options.url}: ${result.non2xx} non-2xx answers, ${result.errors} errors, ${result.timeouts} timeouts`,
+    );
+  return {
+    perS: result['2xx'] / result.duration,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    requests: result['2xx'],
+  };
+}
+
+async function run(node: BenchFhirNode): Promise<void> {
+  const doctor = await practitioner(node);
+  const doctorToken = await tokenOf(node, doctor);
+
+  // The patient read and written for: a Patient resource and one Observation to read.
+  const patient = await grantingPatient(node);
+  const patientId = await createPatientResource(node, await tokenOf(node, patient));
+  const target = await fhirCall<{ id: string }>(
+    node,
+    doctorToken,
+    'POST',
+    'Observation',
+    observation(patientId, 0),
+  );
+
+  // The patient searched over: SEARCH_RESOURCES Observations written in transaction Bundles.
+  const searched = await grantingPatient(node);
+  const searchedId = await createPatientResource(node, await tokenOf(node, searched));
+  for (let from = 0; from < SEARCH_RESOURCES - 1; from += 250) {
+    const count = Math.min(250, SEARCH_RESOURCES - 1 - from);
+    await fhirCall(node, doctorToken, 'POST', '', observationBundle(searchedId, from, count));
+  }
+  const check = await fhirCall<Bundle>(
+    node,
+    doctorToken,
+    'GET',
+    `Observation?patient=${searchedId}&_count=50`,
+  );
+  if ((check.entry?.length ?? 0) !== Math.min(50, SEARCH_RESOURCES - 1))
+    throw new Error(`search setup: ${check.entry?.length ?? 0} entries on the first page`);
+  console.log(`(setup: ${SEARCH_RESOURCES} resources of the searched patient, Patient included)`);
+
+  const read = await hammer({
+    url: `${node.fhirUrl}/Observation/${target.id}`,
+    token: doctorToken,
+    connections: READ_CONNECTIONS,
+  });
+  report('fhir-read', {
+    reads_per_s: Math.round(read.perS),
+    p50_ms: round(read.p50),
+    p99_ms: round(read.p99),
+    reads: read.requests,
+    connections: READ_CONNECTIONS,
+    target_p99_ms: 20,
+    target_reads_per_s: 1500,
+  });
+
+  const search = await hammer({
+    url: `${node.fhirUrl}/Observation?patient=${searchedId}&_count=50`,
+    token: doctorToken,
+    connections: SEARCH_CONNECTIONS,
+  });
+  report('fhir-search', {
+    requests_per_s: Math.round(search.perS),
+    p50_ms: round(search.p50),
+    p99_ms: round(search.p99),
+    requests: search.requests,
+    patient_resources: SEARCH_RESOURCES,
+    page_size: 50,
+    connections: SEARCH_CONNECTIONS,
+  });
+
+  const create = await hammer({
+    url: `${node.fhirUrl}/Observation`,
+    token: doctorToken,
+    connections: CREATE_CONNECTIONS,
+    method: 'POST',
+    body: JSON.stringify(observation(patientId, 1)),
+  });
+  report('fhir-create', {
+    creates_per_s: Math.round(create.perS),
+    p50_ms: round(create.p50),
+    p99_ms: round(create.p99),
+    creates: create.requests,
+    connections: CREATE_CONNECTIONS,
+    target_creates_per_s: 800,
+  });
+
+  if (!existsSync(SYNTHEA_DIR)) {
+    console.log(`fhir-import: skipped, no Synthea samples at ${SYNTHEA_DIR.pathname}`);
+  } else {
+    const files = readdirSync(SYNTHEA_DIR)
+      .filter((f) => f.endsWith('.json'))
+      .sort()
+      .slice(0, IMPORTS);
+    let resources = 0;
+    let entries = 0;
+    let ms = 0;
+    for (const file of files) {
+      const body = readFileSync(new URL(file, SYNTHEA_DIR), 'utf8');
+      const owner = await grantingPatient(node);
+      const token = await tokenOf(node, owner);
+      const start = performance.now();
+      const answer = await fhirCall<Bundle>(node, token, 'POST', '?_import=true', body);
+      ms += performance.now() - start;
+      entries += answer.entry?.length ?? 0;
+      resources += (answer.entry ?? []).filter((e) => e.response?.status?.startsWith('201')).length;
+    }
+    report('fhir-import', {
+      resources_per_s: Math.round(resources / (ms / 1000)),
+      resources,
+      entries,
+      bundles: files.length,
+      seconds: round(ms / 1000, 2),
+      target_resources_per_s: 2000,
+    });
+  }
+  console.log(`(node process peak RSS ${peakRssMb(node.child.pid!)} MiB)`);
+}
+
+const node = await startFhirNode();
+try {
+  await run(node);
+} finally {
+  await node.close();
+}

@@ -1,0 +1,206 @@
+/**
+ * Setup of `npm run bench:fhir`: a one-organization node in its own process (serve-node.ts),
+ * parties registered and grants committed over the ledger API, tokens from the /auth routes,
+ * and FHIR calls with `fetch`. Everything here happens before a clock starts.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { signIn } from '../../src/client/auth.js';
+import { toBase64Url } from '../../src/crypto/index.js';
+import { createTx, signTx, type SignedTx, type TxType } from '../../src/ledger/index.js';
+import { initNetwork, loadNodeConfig } from '../../src/node/index.js';
+import { sealGrantKeys } from '../../src/vault/index.js';
+import { createWallet, deriveRecordKeySeed, loadWallet, type Wallet } from '../../src/wallet/index.js';
+
+const PASSPHRASE = 'bench-passphrase';
+
+export interface BenchFhirNode {
+  readonly url: string;
+  readonly fhirUrl: string;
+  readonly child: ChildProcess;
+  readonly orgDid: string;
+  readonly orgPublicKey: Uint8Array;
+  readonly admin: Wallet;
+  close(): Promise<void>;
+}
+
+/** Inits a network in a temp folder and runs its node in a child process. */
+export async function startFhirNode(): Promise<BenchFhirNode> {
+  const dir = mkdtempSync(join(tmpdir(), 'roam-bench-fhir-'));
+  const init = await initNetwork({
+    dataDir: dir,
+    orgName: 'Bench Hospital',
+    region: 'eu',
+    adminPassphrase: PASSPHRASE,
+    walletKdf: { N: 1024, r: 8, p: 1 },
+  });
+  const { keys } = loadNodeConfig(dir);
+  const admin = await loadWallet(init.adminWalletPath, PASSPHRASE);
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(import.meta.dirname, 'serve-node.ts'), dir],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  let url: string | undefined;
+  for await (const line of createInterface({ input: child.stdout })) {
+    url = (JSON.parse(line) as { url: string }).url;
+    break;
+  }
+  if (url === undefined) throw new Error('node process exited before printing its URL');
+  return {
+    url,
+    fhirUrl: `${url}/fhir/R4`,
+    child,
+    orgDid: keys.orgDid,
+    orgPublicKey: keys.orgEncryption.publicKey,
+    admin,
+    async close() {
+      child.kill('SIGTERM');
+      await new Promise((resolve) => child.once('exit', resolve));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Peak resident set of a process in MiB (VmHWM from /proc). */
+export function peakRssMb(pid: number): number {
+  const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return match ? Math.round(Number(match[1]) / 1024) : NaN;
+}
+
+function envelope(wallet: Wallet, type: string, payload: unknown): SignedTx {
+  return signTx(createTx({ type: type as TxType, signer: wallet.did, payload }), wallet.signing.secretKey);
+}
+
+/** Posts transactions with `?wait=commit`; fails unless every one committed with OK. */
+async function commit(node: BenchFhirNode, txs: readonly SignedTx[]): Promise<void> {
+  const response = await fetch(`${node.url}/ledger/tx?wait=commit`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ txs }),
+  });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`ledger submission failed: ${response.status} ${text}`);
+  const { results } = JSON.parse(text) as { results: Array<{ status: string; code?: string }> };
+  if (results.some((r) => r.status !== 'committed' || r.code !== 'OK'))
+    throw new Error(`ledger submission not committed OK: ${text}`);
+}
+
+/** A registered patient who granted the node's organization write access to everything, with sealed keys. */
+export async function grantingPatient(node: BenchFhirNode): Promise<Wallet> {
+  const patient = createWallet('patient').wallet;
+  await commit(node, [
+    envelope(patient, 'identity.patient.register', {
+      encryptionKey: toBase64Url(patient.encryption.publicKey),
+    }),
+  ]);
+  const keys = await sealGrantKeys({
+    recordKeySeed: deriveRecordKeySeed(patient),
+    patient: patient.did,
+    grantee: node.orgDid,
+    granteePublicKey: node.orgPublicKey,
+    keys: [
+      { class: 'general', epoch: 0 },
+      { class: 'sensitive', epoch: 0 },
+    ],
+  });
+  await commit(node, [
+    envelope(patient, 'consent.grant', {
+      grantId: randomUUID(),
+      grantee: node.orgDid,
+      scope: { resourceTypes: ['*'], classes: ['general', 'sensitive'] },
+      purpose: 'treatment',
+      access: 'write',
+      expiresAt: null,
+      keys,
+    }),
+  ]);
+  return patient;
+}
+
+/** A practitioner of the node's organization, registered by its admin. */
+export async function practitioner(node: BenchFhirNode): Promise<Wallet> {
+  const wallet = createWallet('practitioner').wallet;
+  await commit(node, [
+    envelope(node.admin, 'identity.practitioner.register', {
+      practitioner: wallet.did,
+      roles: ['physician'],
+      encryptionKey: toBase64Url(wallet.encryption.publicKey),
+    }),
+  ]);
+  return wallet;
+}
+
+export async function tokenOf(node: BenchFhirNode, wallet: Wallet): Promise<string> {
+  return (await signIn({ baseUrl: node.url }, wallet)).access_token;
+}
+
+/** A FHIR call (`path` relative to /fhir/R4); fails unless the answer is 2xx. */
+export async function fhirCall<T>(
+  node: BenchFhirNode,
+  token: string,
+  method: 'GET' | 'POST',
+  path: string,
+  body?: unknown,
+): Promise<T> {
+  const response = await fetch(`${node.fhirUrl}/${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/fhir+json' }),
+    },
+    ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+  });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${text.slice(0, 500)}`);
+  return JSON.parse(text) as T;
+}
+
+/** The patient's own Patient resource (created with the patient's token); returns its id. */
+export async function createPatientResource(node: BenchFhirNode, token: string): Promise<string> {
+  const created = await fhirCall<{ id: string }>(node, token, 'POST', 'Patient', {
+    resourceType: 'Patient',
+    name: [{ family: 'Benchperson', given: ['Sam'] }],
+    gender: 'other',
+    birthDate: '1970-01-01',
+  });
+  return created.id;
+}
+
+export function observation(patientId: string, i: number): Record<string, unknown> {
+  const day = new Date(Date.UTC(2020, 0, 1) + i * 3_600_000).toISOString();
+  return {
+    resourceType: 'Observation',
+    status: 'final',
+    category: [
+      {
+        coding: [
+          { system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'vital-signs' },
+        ],
+      },
+    ],
+    code: { coding: [{ system: 'http://loinc.org', code: '8867-4', display: 'Heart rate' }] },
+    subject: { reference: `Patient/${patientId}` },
+    effectiveDateTime: day,
+    valueQuantity: { value: 60 + (i % 40), unit: '/min', system: 'http://unitsofmeasure.org', code: '/min' },
+  };
+}
+
+/** A transaction Bundle creating `count` Observations of `patientId`, numbered from `from`. */
+export function observationBundle(patientId: string, from: number, count: number): Record<string, unknown> {
+  return {
+    resourceType: 'Bundle',
+    type: 'transaction',
+    entry: Array.from({ length: count }, (_, k) => ({
+      fullUrl: `urn:uuid:${randomUUID()}`,
+      resource: observation(patientId, from + k),
+      request: { method: 'POST', url: 'Observation' },
+    })),
+  };
+}
