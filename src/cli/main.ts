@@ -12,13 +12,16 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { debugEnabled } from './common.js';
+import { registerAudit } from './audit.js';
 import { registerConsent } from './consent.js';
 import { registerDemo } from './demo.js';
+import { registerImport } from './import.js';
 import { registerInit } from './init.js';
 import { registerLedger } from './ledger.js';
 import { registerOrg } from './org.js';
 import { CliError, CliErrorCode, EXIT_USAGE, reportError } from './output.js';
 import { registerPatient } from './patient.js';
+import { registerRecord } from './record.js';
 import { registerStart } from './start.js';
 import { registerToken } from './token.js';
 import { registerWallet } from './wallet.js';
@@ -50,6 +53,9 @@ Failures print "roam: <CODE>: <message>" on stderr and exit 2 (usage) or 1; ROAM
   registerConsent(program);
   registerLedger(program);
   registerToken(program);
+  registerRecord(program);
+  registerImport(program);
+  registerAudit(program);
   return program;
 }
 

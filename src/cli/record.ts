@@ -1,0 +1,262 @@
+/**
+ * `roam record add | list`: a patient or practitioner writes and reads records through a node's
+ * FHIR R4 API, signed in with the wallet (challenge/response, then `Authorization: Bearer`).
+ */
+import { readFile } from 'node:fs/promises';
+import { InvalidArgumentError, type Command } from 'commander';
+import { signIn } from '../client/auth.js';
+import { DID_IDENTIFIER_SYSTEM, FhirApiError, FhirClient, type FhirResource } from '../client/fhir.js';
+import { SUPPORTED_TYPES } from '../fhir/index.js';
+import type { Wallet } from '../wallet/index.js';
+import { nodeUrlOption, openWallet, parseDid, passphraseFileOption, subcommand, usage } from './common.js';
+import { CliError, CliErrorCode, emit, fields, table, type OutputOptions } from './output.js';
+
+export interface FhirSessionOptions extends OutputOptions {
+  readonly wallet: string;
+  readonly node: string;
+  readonly patient?: string;
+  readonly passphraseFile?: string;
+}
+
+/** A signed-in FHIR client and whose records it is about. */
+export interface FhirSession {
+  readonly wallet: Wallet;
+  readonly fhir: FhirClient;
+  /** The patient DID: --patient, or the wallet's own DID for a patient wallet. */
+  readonly patientDid: string;
+}
+
+/** Opens the wallet, signs in at the node and decides the patient (a practitioner must name one). */
+export async function openFhirSession(options: FhirSessionOptions): Promise<FhirSession> {
+  const wallet = await openWallet(options.wallet, options);
+  const patientDid = options.patient ?? (wallet.role === 'patient' ? wallet.did : undefined);
+  if (patientDid === undefined)
+    throw usage(`a ${wallet.role} wallet must name the patient with --patient <did>`);
+  const { access_token } = await signIn({ baseUrl: options.node }, wallet);
+  return { wallet, fhir: new FhirClient(options.node, access_token), patientDid };
+}
+
+/** The id of the Patient resource carrying `did` as identifier, or undefined when there is none. */
+export async function findPatientId(fhir: FhirClient, did: string): Promise<string | undefined> {
+  const bundle = await fhir.search('Patient', { identifier: `${DID_IDENTIFIER_SYSTEM}|${did}` });
+  return bundle.entry?.find((e) => e.resource?.resourceType === 'Patient')?.resource?.id;
+}
+
+export async function requirePatientId(fhir: FhirClient, did: string): Promise<string> {
+  const id = await findPatientId(fhir, did);
+  if (id === undefined) {
+    throw new CliError(
+      CliErrorCode.NOT_FOUND,
+      `no Patient resource for ${did} on this node; create it first with roam record add --file patient.json`,
+    );
+  }
+  return id;
+}
+
+/** Sets the DID identifier (system urn:ietf:rfc:3986) of a Patient resource, replacing any other. */
+export function withDidIdentifier(patient: FhirResource, did: string): void {
+  const identifiers = Array.isArray(patient['identifier'])
+    ? (patient['identifier'] as Array<{ system?: unknown }>)
+    : [];
+  patient['identifier'] = [
+    ...identifiers.filter((i) => i.system !== DID_IDENTIFIER_SYSTEM),
+    { system: DID_IDENTIFIER_SYSTEM, value: did },
+  ];
+}
+
+/** The element of each type that references the patient. */
+const PATIENT_ELEMENT: Readonly<Record<string, string>> = {
+  AllergyIntolerance: 'patient',
+  Immunization: 'patient',
+};
+
+function patientElement(type: string): string {
+  return PATIENT_ELEMENT[type] ?? 'subject';
+}
+
+const TYPES: readonly string[] = SUPPORTED_TYPES;
+
+function parseType(text: string): string {
+  if (!TYPES.includes(text))
+    throw new InvalidArgumentError(`expected one of the supported types: ${TYPES.join(', ')}`);
+  return text;
+}
+
+async function readResource(path: string): Promise<FhirResource> {
+  let value: unknown;
+  try {
+    value = JSON.parse(await readFile(path, 'utf8'));
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new CliError(CliErrorCode.NOT_FOUND, `no file at ${path}`);
+    throw usage(`cannot read a FHIR resource from ${path}: ${(error as Error).message}`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw usage(`${path} does not hold a FHIR resource (a JSON object)`);
+  const type = (value as { resourceType?: unknown }).resourceType;
+  if (typeof type !== 'string') throw usage(`${path}: the resource has no resourceType`);
+  if (!TYPES.includes(type)) throw usage(`${path}: ${type} is not a supported type (${TYPES.join(', ')})`);
+  return value as FhirResource;
+}
+
+/** The clinically relevant date of a record, else its lastUpdated. */
+export function recordDate(r: FhirResource): string {
+  const period = (name: string) => (r[name] as { start?: string } | undefined)?.start;
+  const candidates = [
+    r['effectiveDateTime'],
+    period('effectivePeriod'),
+    r['onsetDateTime'],
+    r['recordedDate'],
+    r['occurrenceDateTime'],
+    r['performedDateTime'],
+    period('performedPeriod'),
+    r['authoredOn'],
+    period('period'),
+    r['issued'],
+    r['date'],
+    r['birthDate'],
+    r.meta?.lastUpdated,
+  ];
+  const found = candidates.find((c): c is string => typeof c === 'string');
+  return found === undefined ? '' : found.slice(0, 10);
+}
+
+interface CodeableConcept {
+  text?: string;
+  coding?: Array<{ display?: string; code?: string }>;
+}
+
+/** A short display of a record's code (or a Patient's name). */
+export function recordDisplay(r: FhirResource, max = 48): string {
+  let text: string | undefined;
+  if (r.resourceType === 'Patient') {
+    const name = (r['name'] as Array<{ text?: string; given?: string[]; family?: string }> | undefined)?.[0];
+    text = name?.text ?? [...(name?.given ?? []), name?.family ?? ''].join(' ').trim();
+  } else {
+    const concept = (r['code'] ?? r['vaccineCode'] ?? r['medicationCodeableConcept'] ?? r['type']) as
+      CodeableConcept | CodeableConcept[] | undefined;
+    const first = Array.isArray(concept) ? concept[0] : concept;
+    text = first?.text ?? first?.coding?.[0]?.display ?? first?.coding?.[0]?.code;
+  }
+  text ??= '';
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+interface AddOptions extends FhirSessionOptions {
+  readonly file: string;
+}
+
+interface ListOptions extends FhirSessionOptions {
+  readonly type?: string;
+}
+
+export function registerRecord(program: Command): void {
+  const record = program.command('record').description("a patient's FHIR records on a node");
+
+  subcommand(record, 'add', 'add a FHIR resource (JSON file) to a patient record')
+    .requiredOption('--wallet <file>', 'your wallet (patient, or practitioner of the node’s organization)')
+    .option('--patient <did>', 'the patient’s DID (default: your own, for a patient wallet)', parseDid)
+    .requiredOption('--file <file>', 'a FHIR R4 resource in JSON, e.g. an Observation')
+    .addOption(nodeUrlOption())
+    .addOption(passphraseFileOption())
+    .addHelpText(
+      'after',
+      `
+A Patient resource gets the patient's DID as identifier (system ${DID_IDENTIFIER_SYSTEM}); add it
+first. Any other resource that names no patient gets a reference to the Patient resource carrying
+the DID (found with Patient?identifier=${DID_IDENTIFIER_SYSTEM}|<did>). The node encrypts the record
+under the patient's keys (from the patient's consent grant to its organization) and anchors the
+version on the ledger.`,
+    )
+    .action(async (options: AddOptions) => {
+      const resource = await readResource(options.file);
+      const session = await openFhirSession(options);
+      const { fhir, patientDid } = session;
+      if (resource.resourceType === 'Patient') {
+        withDidIdentifier(resource, patientDid);
+      } else {
+        const element = patientElement(resource.resourceType);
+        if (resource[element] === undefined) {
+          const patientId = await requirePatientId(fhir, patientDid);
+          resource[element] = { reference: `Patient/${patientId}` };
+        }
+      }
+      delete resource.id;
+      const created = await fhir.create(resource);
+      const data = {
+        resourceType: created.resource.resourceType,
+        id: created.resource.id ?? null,
+        version: created.resource.meta?.versionId ?? null,
+        patient: patientDid,
+        anchor: created.anchor ?? null,
+        location: created.location ?? null,
+      };
+      emit(options, data, () => [
+        `Added ${data.resourceType}/${data.id ?? '?'}`,
+        ...fields([
+          ['version', data.version ?? '?'],
+          ['patient', patientDid],
+          created.anchor === undefined
+            ? ['location', data.location ?? '(none)']
+            : ['ledger anchor', created.anchor],
+        ]),
+      ]);
+    });
+
+  subcommand(record, 'list', "list a patient's records, decrypted by the node for you")
+    .requiredOption('--wallet <file>', 'your wallet (patient, or practitioner of the node’s organization)')
+    .option('--type <type>', `only this resource type (${TYPES.join(', ')})`, parseType)
+    .option('--patient <did>', 'the patient’s DID (required for a practitioner; default: your own)', parseDid)
+    .addOption(nodeUrlOption())
+    .addOption(passphraseFileOption())
+    .addHelpText(
+      'after',
+      `
+The node decrypts the records for the signed-in principal only: a patient sees their own records,
+a practitioner those covered by an active consent grant to their organization (types the grant
+does not cover are reported as skipped). Search pages are followed to the end.`,
+    )
+    .action(async (options: ListOptions) => {
+      const { fhir, patientDid, wallet } = await openFhirSession(options);
+      const types = options.type === undefined ? TYPES : [options.type];
+      const own = wallet.role === 'patient' && patientDid === wallet.did;
+      // A patient searching their own records needs no filter; anyone else names the patient.
+      const patientId = own ? undefined : await requirePatientId(fhir, patientDid);
+      const records: FhirResource[] = [];
+      const skipped: Array<{ type: string; code: string; message: string }> = [];
+      for (const type of types) {
+        const params: Record<string, string> =
+          patientId === undefined
+            ? {}
+            : type === 'Patient'
+              ? { _id: patientId }
+              : { patient: `Patient/${patientId}` };
+        try {
+          records.push(...(await fhir.searchAll(type, params)));
+        } catch (error) {
+          // All types: one the grant does not cover is skipped, not fatal.
+          if (options.type === undefined && error instanceof FhirApiError && error.status === 403) {
+            skipped.push({ type, code: error.code, message: error.message });
+            continue;
+          }
+          throw error;
+        }
+      }
+      const rows = records.map((r) => ({
+        type: r.resourceType,
+        id: r.id ?? '',
+        version: r.meta?.versionId ?? '',
+        date: recordDate(r),
+        display: recordDisplay(r),
+      }));
+      emit(options, { patient: patientDid, count: rows.length, records: rows, skipped }, () => [
+        ...(rows.length === 0
+          ? [`No records for ${patientDid}`]
+          : table(
+              ['type', 'id', 'version', 'date', 'code'],
+              rows.map((r) => [r.type, r.id, r.version, r.date, r.display]),
+            )),
+        ...skipped.map((s) => `skipped ${s.type}: ${s.code}: ${s.message}`),
+      ]);
+    });
+}
