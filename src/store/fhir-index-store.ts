@@ -71,6 +71,8 @@ const MAX_IN_PARAMS = 500;
  */
 export class FhirIndexStore {
   private readonly db: Database.Database;
+  /** Statements of the hot paths, prepared once. */
+  private readonly statements;
 
   private constructor(db: Database.Database) {
     this.db = db;
@@ -89,6 +91,26 @@ export class FhirIndexStore {
       CREATE INDEX IF NOT EXISTS fhir_dates_by_param ON fhir_dates (param, start_ms);
       CREATE TABLE IF NOT EXISTS fhir_audit_outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, entry TEXT NOT NULL) STRICT;
     `);
+    this.statements = {
+      getResource: db.prepare<[string], ResourceSqlRow>('SELECT * FROM fhir_resources WHERE record_id = ?'),
+      upsert: db.prepare<[string, string, number, string, number, string, number]>(
+        `INSERT INTO fhir_resources (record_id, type, version, patient, last_updated, class, epoch)
+         VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (record_id) DO UPDATE SET type = excluded.type, version = excluded.version,
+           patient = excluded.patient, last_updated = excluded.last_updated, class = excluded.class,
+           epoch = excluded.epoch`,
+      ),
+      delTokens: db.prepare<[string]>('DELETE FROM fhir_tokens WHERE record_id = ?'),
+      delDates: db.prepare<[string]>('DELETE FROM fhir_dates WHERE record_id = ?'),
+      addToken: db.prepare<[string, string, string]>(
+        'INSERT OR IGNORE INTO fhir_tokens (param, token, record_id) VALUES (?, ?, ?)',
+      ),
+      addDate: db.prepare<[string, string, number, number]>(
+        'INSERT INTO fhir_dates (record_id, param, start_ms, end_ms) VALUES (?, ?, ?, ?)',
+      ),
+      appendAudit: db.prepare<[string]>('INSERT INTO fhir_audit_outbox (entry) VALUES (?)'),
+      auditBacklog: db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM fhir_audit_outbox'),
+    };
   }
 
   /**
@@ -118,29 +140,13 @@ export class FhirIndexStore {
 
   /** The resource `recordId`, or undefined. */
   getResource(recordId: string): FhirResourceRow | undefined {
-    const row = this.db
-      .prepare<[string], ResourceSqlRow>('SELECT * FROM fhir_resources WHERE record_id = ?')
-      .get(recordId);
+    const row = this.statements.getResource.get(recordId);
     return row === undefined ? undefined : toRow(row);
   }
 
   /** Stores a resource's current version and replaces its index rows, in one transaction. */
   putResource(row: FhirResourceRow, index: readonly FhirIndexRow[]): void {
-    const upsert = this.db.prepare(
-      `INSERT INTO fhir_resources (record_id, type, version, patient, last_updated, class, epoch)
-       VALUES (?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (record_id) DO UPDATE SET type = excluded.type, version = excluded.version,
-         patient = excluded.patient, last_updated = excluded.last_updated, class = excluded.class,
-         epoch = excluded.epoch`,
-    );
-    const delTokens = this.db.prepare('DELETE FROM fhir_tokens WHERE record_id = ?');
-    const delDates = this.db.prepare('DELETE FROM fhir_dates WHERE record_id = ?');
-    const addToken = this.db.prepare(
-      'INSERT OR IGNORE INTO fhir_tokens (param, token, record_id) VALUES (?, ?, ?)',
-    );
-    const addDate = this.db.prepare(
-      'INSERT INTO fhir_dates (record_id, param, start_ms, end_ms) VALUES (?, ?, ?, ?)',
-    );
+    const { upsert, delTokens, delDates, addToken, addDate } = this.statements;
     this.db.transaction(() => {
       upsert.run(row.recordId, row.type, row.version, row.patient, row.lastUpdated, row.class, row.epoch);
       delTokens.run(row.recordId);
@@ -165,6 +171,64 @@ export class FhirIndexStore {
       for (const r of rows) out.add(r.record_id);
     }
     return out;
+  }
+
+  /** The resources among `recordIds` that exist (in no particular order). */
+  getResources(recordIds: Iterable<string>): FhirResourceRow[] {
+    const ids = [...recordIds];
+    const out: FhirResourceRow[] = [];
+    for (let i = 0; i < ids.length; i += MAX_IN_PARAMS) {
+      const chunk = ids.slice(i, i + MAX_IN_PARAMS);
+      const rows = this.db
+        .prepare<string[], ResourceSqlRow>(
+          `SELECT * FROM fhir_resources WHERE record_id IN (${chunk.map(() => '?').join(',')})`,
+        )
+        .all(...chunk);
+      for (const r of rows) out.push(toRow(r));
+    }
+    return out;
+  }
+
+  /**
+   * The date rows of `params` of the records `recordIds`, by record, each record's rows in the
+   * order they were indexed (open ends as ±Infinity).
+   */
+  datesOf(
+    recordIds: readonly string[],
+    params: readonly string[],
+  ): Map<string, { param: string; start: number; end: number }[]> {
+    const out = new Map<string, { param: string; start: number; end: number }[]>();
+    if (params.length === 0 || recordIds.length === 0) return out;
+    const step = MAX_IN_PARAMS - params.length;
+    for (let i = 0; i < recordIds.length; i += step) {
+      const chunk = recordIds.slice(i, i + step);
+      const rows = this.db
+        .prepare<string[], { record_id: string; param: string; start_ms: number; end_ms: number }>(
+          `SELECT record_id, param, start_ms, end_ms FROM fhir_dates
+           WHERE param IN (${params.map(() => '?').join(',')})
+             AND record_id IN (${chunk.map(() => '?').join(',')}) ORDER BY rowid`,
+        )
+        .all(...params, ...chunk);
+      for (const r of rows) {
+        let list = out.get(r.record_id);
+        if (list === undefined) out.set(r.record_id, (list = []));
+        list.push({ param: r.param, start: unclampMs(r.start_ms), end: unclampMs(r.end_ms) });
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Runs `fn` in one transaction whose commit is durable (synchronous=FULL: the WAL is synced,
+   * with every frame other connections of the same file committed before it).
+   */
+  durably<T>(fn: () => T): T {
+    this.db.pragma('synchronous = FULL');
+    try {
+      return this.db.transaction(fn)();
+    } finally {
+      this.db.pragma('synchronous = NORMAL');
+    }
   }
 
   /** The resources of `patient` (a DID), optionally of one type. */
@@ -217,7 +281,7 @@ export class FhirIndexStore {
   /** Appends audit entries (JSON) to the outbox, durably, in one transaction. */
   appendAudit(entries: readonly string[]): void {
     if (entries.length === 0) return;
-    const insert = this.db.prepare('INSERT INTO fhir_audit_outbox (entry) VALUES (?)');
+    const insert = this.statements.appendAudit;
     this.db.transaction(() => {
       for (const entry of entries) insert.run(entry);
     })();
@@ -232,7 +296,7 @@ export class FhirIndexStore {
 
   /** How many audit entries wait in the outbox. */
   auditBacklog(): number {
-    return this.db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM fhir_audit_outbox').get()?.n ?? 0;
+    return this.statements.auditBacklog.get()?.n ?? 0;
   }
 
   /** Deletes outbox rows (after their batch committed). */
@@ -249,4 +313,10 @@ function clampMs(ms: number): number {
   if (ms === Infinity) return Number.MAX_SAFE_INTEGER;
   if (ms === -Infinity) return Number.MIN_SAFE_INTEGER;
   return Math.trunc(ms);
+}
+
+function unclampMs(ms: number): number {
+  if (ms >= Number.MAX_SAFE_INTEGER) return Infinity;
+  if (ms <= Number.MIN_SAFE_INTEGER) return -Infinity;
+  return ms;
 }

@@ -217,6 +217,22 @@ export class VaultStore {
   }
 
   /**
+   * Runs `fn` in one transaction committed with synchronous=NORMAL: not synced to disk when it
+   * returns. Only for a caller that makes a later synchronous=FULL commit to the same file (its
+   * WAL sync covers these frames too) before it acknowledges anything. Inside an open transaction
+   * `fn` simply joins it.
+   */
+  unsyncedTransaction<T>(fn: () => T): T {
+    if (this.db.inTransaction || this.memory) return this.db.transaction(fn)();
+    this.db.pragma('synchronous = NORMAL');
+    try {
+      return this.db.transaction(fn)();
+    } finally {
+      this.db.pragma('synchronous = FULL');
+    }
+  }
+
+  /**
    * Stores a version's blob and row in one transaction, unless that version exists or the record
    * was erased (then nothing is written).
    */

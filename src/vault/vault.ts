@@ -134,6 +134,15 @@ export class Vault {
   }
 
   /**
+   * Runs `fn` (e.g. several `writeRecordVersion`) in one vault transaction that is NOT synced
+   * when it commits: the caller must follow it with a durable (synchronous=FULL) commit to the
+   * same SQLite file before acknowledging the writes. When `fn` throws, nothing is written.
+   */
+  unsyncedBatch<T>(fn: () => T): T {
+    return this.store.unsyncedTransaction(fn);
+  }
+
+  /**
    * Encrypts and stores one record version (blob and row in one transaction). The caller anchors
    * the returned hash on the ledger (`records.anchor`).
    *

@@ -17,8 +17,13 @@
  *   KEKs live in memory only.
  * - Patient ↔ DID: a Patient carries the DID as `identifier` (system `urn:ietf:rfc:3986`); other
  *   resources reference `Patient/<id>` of a Patient stored on this node.
- * - Search: index tokens select candidates; each candidate is decrypted and `matches` is checked
- *   again on its plaintext entries. Records the principal may not read are omitted.
+ * - Search: index tokens (and date rows) select candidates, which are authorized and ordered by
+ *   the sort key kept in the index; only the candidates a page needs are decrypted (page size
+ *   + 1), and `matches` is checked again on their plaintext entries. Records the principal may
+ *   not read are omitted. `total` counts the candidates the index selects.
+ * - Durability: a request's vault versions are written in one unsynced transaction, and its
+ *   index rows and audit entries in one synchronous=FULL commit to the same WAL after the anchor,
+ *   so an acknowledged write is on disk with one sync per request.
  * - A write is stored in the vault, anchored (wait for commit), then indexed; when the anchor
  *   fails the vault version is deleted again and the request fails with the ledger code.
  *   A transaction anchors all its versions in one submission: if any anchor fails, every version
@@ -35,6 +40,7 @@ import {
   checkIfMatch,
   compareForSort,
   conflict,
+  dateConditionHolds,
   entryOutcome,
   forbidden,
   gone,
@@ -60,6 +66,7 @@ import {
   type IndexEntry,
   type ResourceByType,
   type SearchPage,
+  type SearchFilter,
   type SearchQuery,
   type SortKey,
   type SortSpec,
@@ -78,6 +85,7 @@ import {
   sensitivityOf,
   type OpenedRecordKey,
   type Vault,
+  type WriteRecordVersionInput,
 } from '../../vault/index.js';
 import type { Principal } from '../auth/index.js';
 import type { AuditEvent, AuditTrail } from './audit.js';
@@ -128,6 +136,16 @@ const FORBIDDEN_CODES = new Set([
   'UNKNOWN_PARTY',
 ]);
 
+/** A version validated and authorized, not yet written. */
+interface PendingWrite {
+  readonly input: WriteRecordVersionInput;
+  readonly row: FhirResourceRow;
+  readonly previous: FhirResourceRow | undefined;
+  readonly resource: StoredResource;
+  readonly index: FhirIndexRow[];
+  readonly audit: AuditEvent;
+}
+
 /** A version written to the vault, waiting for its anchor. */
 interface PreparedWrite {
   readonly row: FhirResourceRow;
@@ -148,6 +166,9 @@ interface Item {
   readonly resource: StoredResource;
 }
 
+/** A `date` or `_lastUpdated` filter of a search. */
+type DateFilter = Extract<SearchFilter, { kind: 'date' }>;
+
 /** Transaction staging: Patient ids written earlier in the same transaction → DID. */
 type Staged = Map<string, FhirResourceRow>;
 
@@ -164,6 +185,8 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
   /** Keys opened from grants, by grant id (memory only). */
   private readonly opened = new Map<string, readonly OpenedRecordKey[]>();
   private lastWrite = 0;
+  /** How many record versions this repository decrypted (a measure for tests and benchmarks). */
+  decryptions = 0;
 
   constructor(
     private readonly node: FhirNodePort,
@@ -342,7 +365,7 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
     return row.patient;
   }
 
-  /** Validates, authorizes, encrypts and stores one version in the vault; the anchor is built, not sent. */
+  /** Validates and authorizes one version and picks its key; nothing is stored yet (see `store`). */
   private async prepare(
     type: SupportedType,
     id: string,
@@ -352,7 +375,7 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
     ctx: FhirRequestContext,
     staged: Staged | undefined,
     at: number,
-  ): Promise<PreparedWrite> {
+  ): Promise<PendingWrite> {
     const validation = validateFhirResource(input);
     if (!validation.ok) throw new FhirError(validation.outcome);
     if (input.resourceType !== type) {
@@ -397,9 +420,8 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
       this.audit.record([this.event(ctx, patient, action, 'denied', { resourceType: type, recordId: id })]);
       throw new FhirError(forbidden(`no record key granted for class ${cls}`));
     }
-    let contentHash: string;
-    try {
-      ({ contentHash } = this.vault.writeRecordVersion({
+    return {
+      input: {
         recordId: id,
         version,
         patient,
@@ -410,40 +432,68 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
         kek: keys.get(`${cls}|${epoch}`)!,
         custodian: this.node.orgDid,
         author: ctx.principal.did,
-      }));
-    } catch (error) {
-      throw vaultFailure(error, cls);
-    }
-    const entries = indexEntries(stored);
-    const envelope = signTx(
-      createTx({
-        type: 'records.anchor',
-        signer: this.node.did,
-        payload: {
-          recordId: id,
-          version,
-          patient,
-          resourceType: type,
-          class: cls,
-          contentHash,
-          author: ctx.principal.did,
-          epoch,
-        },
-      }),
-      this.node.nodeSecretKey,
-    );
-    return {
+      },
       row: { recordId: id, type, version, patient, lastUpdated: at, class: cls, epoch },
       previous,
       resource: stored,
-      index: this.indexRows(type, entries),
-      envelope,
+      index: this.indexRows(type, indexEntries(stored)),
       audit: this.event(ctx, patient, action, 'success', {
         resourceType: type,
         recordId: id,
         grantId: decision.grantId,
       }),
     };
+  }
+
+  /**
+   * Encrypts and stores the versions in the vault in one transaction (not synced: `commit` makes
+   * the request's durable commit), and builds their anchors. When one fails nothing is stored and
+   * `onError` gets its position (it may throw its own error).
+   */
+  private store(
+    pending: readonly PendingWrite[],
+    onError: (error: FhirError, position: number) => never = (error) => {
+      throw error;
+    },
+  ): PreparedWrite[] {
+    let position = 0;
+    try {
+      return this.vault.unsyncedBatch(() =>
+        pending.map((p, i): PreparedWrite => {
+          position = i;
+          const { contentHash } = this.vault.writeRecordVersion(p.input);
+          const { input } = p;
+          const envelope = signTx(
+            createTx({
+              type: 'records.anchor',
+              signer: this.node.did,
+              payload: {
+                recordId: input.recordId,
+                version: input.version,
+                patient: input.patient,
+                resourceType: input.resourceType,
+                class: input.class,
+                contentHash,
+                author: input.author,
+                epoch: input.epoch,
+              },
+            }),
+            this.node.nodeSecretKey,
+          );
+          return {
+            row: p.row,
+            previous: p.previous,
+            resource: p.resource,
+            index: p.index,
+            envelope,
+            audit: p.audit,
+          };
+        }),
+      );
+    } catch (error) {
+      const cls = pending[position]?.input.class ?? 'general';
+      return onError(vaultFailure(error, cls), position);
+    }
   }
 
   private rollback(writes: readonly PreparedWrite[]): void {
@@ -473,8 +523,12 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
       const text = `the ledger refused the record anchor: ${failure.code}${failure.message === '' ? '' : `: ${failure.message}`}`;
       throw new FhirError(FORBIDDEN_CODES.has(failure.code) ? forbidden(text) : conflict(text));
     }
-    for (const w of writes) this.index.putResource(w.row, w.index);
-    this.audit.record(writes.map((w) => w.audit));
+    // The request's one durable commit: its index rows and audit entries, synced with the WAL
+    // frames of the vault versions written (unsynced) before.
+    this.index.durably(() => {
+      for (const w of writes) this.index.putResource(w.row, w.index);
+      this.audit.record(writes.map((w) => w.audit));
+    });
   }
 
   async create<T extends SupportedType>(
@@ -483,7 +537,7 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
     options: { readonly id?: string } = {},
   ): Promise<ResourceByType[T]> {
     checkResource(resource);
-    const prepared = await this.prepare(
+    const pending = await this.prepare(
       resource.resourceType,
       options.id ?? this.newId(),
       resource,
@@ -493,8 +547,9 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
       undefined,
       this.now(),
     );
-    await this.commit([prepared]);
-    return prepared.resource as ResourceByType[T];
+    const [prepared] = this.store([pending]);
+    await this.commit([prepared!]);
+    return prepared!.resource as ResourceByType[T];
   }
 
   async update<T extends SupportedType>(
@@ -506,7 +561,7 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
   ): Promise<ResourceByType[T]> {
     if (!isSupportedType(type)) throw new FhirError(unknownType(type));
     checkResource(resource);
-    const prepared = await this.prepare(
+    const pending = await this.prepare(
       type,
       id,
       resource,
@@ -516,8 +571,9 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
       undefined,
       this.now(),
     );
-    await this.commit([prepared]);
-    return prepared.resource as ResourceByType[T];
+    const [prepared] = this.store([pending]);
+    await this.commit([prepared!]);
+    return prepared!.resource as ResourceByType[T];
   }
 
   // -------------------------------------------------------------------------------------------
@@ -554,6 +610,7 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
     version: number | undefined,
     keys: Map<string, Uint8Array>,
   ): StoredResource {
+    this.decryptions++;
     return this.vault.readRecordVersion(recordId, version, (ref) =>
       keys.get(`${ref.class}|${ref.epoch}`),
     ) as unknown as StoredResource;
@@ -635,34 +692,51 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
   }
 
   /**
-   * The readable, matching resources among candidate rows (decrypted, `matches` re-checked).
-   * Throws 403 when there were candidates and every one was refused by authorization.
+   * One page of the readable, matching resources among candidate rows, cut from the index: rows
+   * are authorized, filtered by their date rows and by the keys at hand, and ordered by the sort
+   * key kept in the index without decrypting anything; then candidates after the cursor are
+   * decrypted in order (`matches` re-checked on the plaintext) until the page is full, plus one
+   * to know whether a next page exists. `total` counts the candidates the index selects.
    */
-  private async collect(
+  private async pageFromIndex(
     rows: readonly FhirResourceRow[],
-    filter: (entries: readonly IndexEntry[]) => boolean,
-    sort: SortSpec,
-    idOf: (row: FhirResourceRow) => string,
+    options: {
+      readonly dateFilters: readonly DateFilter[];
+      readonly filter: (entries: readonly IndexEntry[]) => boolean;
+      readonly sort: SortSpec;
+      readonly cursorSort: string;
+      readonly cursor: Cursor | undefined;
+      readonly count: number;
+      readonly idOf: (row: FhirResourceRow) => string;
+    },
     ctx: FhirRequestContext,
   ): Promise<{
-    items: Item[];
+    page: SearchPage;
     patients: Map<string, string | undefined>;
     deniedCode: string | undefined;
     authorized: number;
   }> {
-    const items: Item[] = [];
+    const { sort, dateFilters } = options;
+    const params = [...new Set([sort.param, ...dateFilters.map((f) => f.param)])];
+    const dates = this.index.datesOf(
+      rows.map((r) => r.recordId),
+      params,
+    );
     const patients = new Map<string, string | undefined>();
     const keyCache = new Map<string, Map<string, Uint8Array>>();
     let deniedCode: string | undefined;
     let authorized = 0;
+    const candidates: { row: FhirResourceRow; id: string; key: SortKey; keys: Map<string, Uint8Array> }[] =
+      [];
+    // One decision per (patient, type, class): the ledger state does not change within a request.
+    const decisions = new Map<string, Access>();
     for (const row of rows) {
-      const decision = this.decide(
-        ctx.principal,
-        row.patient,
-        row.type,
-        row.class as SensitivityClass,
-        'read',
-      );
+      const which = `${row.patient}|${row.type}|${row.class}`;
+      let decision = decisions.get(which);
+      if (decision === undefined) {
+        decision = this.decide(ctx.principal, row.patient, row.type, row.class as SensitivityClass, 'read');
+        decisions.set(which, decision);
+      }
       if (!decision.ok) {
         deniedCode ??= decision.code;
         continue;
@@ -673,18 +747,55 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
         keys = await this.keysOf(row.patient);
         keyCache.set(row.patient, keys);
       }
-      let resource: StoredResource;
-      try {
-        resource = this.decrypt(row.recordId, undefined, keys);
-      } catch {
-        continue; // no key for its class/epoch, or erased: omitted
-      }
-      const entries = indexEntries(resource);
-      if (!filter(entries)) continue;
-      items.push({ id: idOf(row), key: sortKey(entries, sort), resource });
+      if (!keys.has(`${row.class}|${row.epoch}`)) continue; // no key for its class/epoch: omitted
+      const own = dates.get(row.recordId) ?? [];
+      const datesOk = dateFilters.every((f) =>
+        own.some((d) => d.param === f.param && f.anyOf.some((c) => dateConditionHolds(c, d.start, d.end))),
+      );
+      if (!datesOk) continue;
+      const first = own.find((d) => d.param === sort.param);
+      candidates.push({ row, id: options.idOf(row), key: [first === undefined ? null : first.start], keys });
       if (!patients.has(row.patient)) patients.set(row.patient, decision.grantId);
     }
-    return { items, patients, deniedCode, authorized };
+    candidates.sort((a, b) => compareForSort(a, b, sort));
+    const { cursor, count } = options;
+    let at = 0;
+    if (cursor !== undefined) {
+      // First candidate after the cursor (binary search: the order is total).
+      let lo = 0;
+      let hi = candidates.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (isAfterCursor(candidates[mid]!, cursor, sort)) hi = mid;
+        else lo = mid + 1;
+      }
+      at = lo;
+    }
+    const items: Item[] = [];
+    for (let i = at; i < candidates.length && items.length <= count && count > 0; i++) {
+      const c = candidates[i]!;
+      let resource: StoredResource;
+      try {
+        resource = this.decrypt(c.row.recordId, undefined, c.keys);
+      } catch {
+        continue; // erased meanwhile, or a key that does not open it: omitted
+      }
+      const entries = indexEntries(resource);
+      if (!options.filter(entries)) continue;
+      items.push({ id: c.id, key: sortKey(entries, sort), resource });
+    }
+    const pageItems = items.slice(0, count);
+    const lastItem = pageItems[pageItems.length - 1];
+    const page: SearchPage = { resources: pageItems.map((item) => item.resource), total: candidates.length };
+    return {
+      page:
+        items.length > count && lastItem !== undefined
+          ? { ...page, next: { sort: options.cursorSort, key: lastItem.key, id: lastItem.id } }
+          : page,
+      patients,
+      deniedCode,
+      authorized,
+    };
   }
 
   async search<T extends SupportedType>(
@@ -719,9 +830,7 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
     const rows =
       candidates === undefined
         ? this.index.resourcesOfPatient(ctx.principal.did, type)
-        : [...candidates]
-            .map((id) => this.index.getResource(id))
-            .filter((r): r is FhirResourceRow => r?.type === type);
+        : this.index.getResources(candidates).filter((r) => r.type === type);
 
     // A search scoped to patients the practitioner has no usable grant for is refused, not empty.
     const scopedPatients = this.patientsOfQuery(query);
@@ -735,11 +844,18 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
         }
       }
     }
-    const { items, patients, deniedCode, authorized } = await this.collect(
+    const count = query.summaryCount ? 0 : query.count;
+    const { page, patients, deniedCode, authorized } = await this.pageFromIndex(
       rows,
-      (entries) => matches(entries, query),
-      query.sort,
-      (row) => row.recordId,
+      {
+        dateFilters: query.filters.filter((f): f is DateFilter => f.kind === 'date'),
+        filter: (entries) => matches(entries, query),
+        sort: query.sort,
+        cursorSort: sortName(query.sort),
+        cursor: query.page,
+        count,
+        idOf: (row) => row.recordId,
+      },
       ctx,
     );
     if (deniedCode !== undefined && authorized === 0) {
@@ -755,10 +871,7 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
         this.event(ctx, patient, 'search', 'success', { resourceType: type, grantId }),
       ),
     );
-    const count = query.summaryCount ? 0 : query.count;
-    return pageOf(items, query.sort, sortName(query.sort), query.page, count) as SearchPage<
-      ResourceByType[T]
-    >;
+    return page as SearchPage<ResourceByType[T]>;
   }
 
   /** DIDs of the patients a query's `patient` filter names (those stored here). */
@@ -787,16 +900,20 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
       for (const id of this.index.recordsWithToken('patient', [this.token(type, 'patient', reference)]))
         ids.add(id);
     }
-    const rows = [...ids]
-      .map((id) => this.index.getResource(id))
-      .filter((r): r is FhirResourceRow => r !== undefined);
+    const rows = this.index.getResources(ids);
     const sort: SortSpec = { param: '_lastUpdated', descending: false };
-    const { items, patients, deniedCode, authorized } = await this.collect(
+    const { page, patients, deniedCode, authorized } = await this.pageFromIndex(
       rows,
-      (entries) =>
-        entries.some((e) => e.kind === 'reference' && e.param === 'patient' && e.value === reference),
-      sort,
-      (row) => `${row.type}/${row.recordId}`,
+      {
+        dateFilters: [],
+        filter: (entries) =>
+          entries.some((e) => e.kind === 'reference' && e.param === 'patient' && e.value === reference),
+        sort,
+        cursorSort: EVERYTHING_SORT,
+        cursor: options.page,
+        count: options.count,
+        idOf: (row) => `${row.type}/${row.recordId}`,
+      },
       ctx,
     );
     if (deniedCode !== undefined && authorized === 0) {
@@ -818,7 +935,7 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
         }),
       ),
     );
-    return pageOf(items, sort, EVERYTHING_SORT, options.page, options.count);
+    return page;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -841,9 +958,8 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
     // Transaction: every write prepared (stored in the vault) first, then anchored together.
     const at = this.now();
     const staged: Staged = new Map();
-    const writes: { index: number; prepared: PreparedWrite; status: 200 | 201 }[] = [];
+    const writes: { index: number; pending: PendingWrite; status: 200 | 201 }[] = [];
     const fail = (error: unknown, index: number): never => {
-      this.rollback(writes.map((w) => w.prepared));
       if (error instanceof FhirError)
         throw new FhirError(entryOutcome(error.outcome, index), { cause: error });
       throw error;
@@ -853,7 +969,7 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
       if (op.method === 'GET') continue;
       try {
         checkResource(op.resource);
-        const prepared = await this.prepare(
+        const pending = await this.prepare(
           op.type,
           op.id,
           op.resource,
@@ -863,15 +979,20 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
           staged,
           at,
         );
-        staged.set(op.id, prepared.row);
-        writes.push({ index: entry.index, prepared, status: prepared.row.version === 1 ? 201 : 200 });
+        staged.set(op.id, pending.row);
+        writes.push({ index: entry.index, pending, status: pending.row.version === 1 ? 201 : 200 });
       } catch (error) {
         fail(error, entry.index);
       }
     }
-    await this.commit(writes.map((w) => w.prepared));
+    // Every version stored in one vault transaction (all or none), then anchored together.
+    const prepared = this.store(
+      writes.map((w) => w.pending),
+      (error, position) => fail(error, writes[position]!.index),
+    );
+    await this.commit(prepared);
     for (const w of writes)
-      executed.set(w.index, { kind: 'resource', status: w.status, resource: w.prepared.resource });
+      executed.set(w.index, { kind: 'resource', status: w.status, resource: w.pending.resource });
     for (const entry of plan.entries) {
       if (entry.op.method !== 'GET') continue;
       try {
@@ -903,25 +1024,6 @@ function vaultFailure(error: unknown, cls: string): FhirError {
       return new FhirError(badRequest(error.message, 'meta.security'));
   }
   return new FhirError(serverError, { cause: error });
-}
-
-/** Sorts the matches and cuts the page after `cursor` (as the in-memory repository does). */
-function pageOf(
-  found: Item[],
-  sort: SortSpec,
-  cursorSort: string,
-  cursor: Cursor | undefined,
-  count: number,
-): SearchPage {
-  found.sort((a, b) => compareForSort(a, b, sort));
-  const after = cursor === undefined ? found : found.filter((item) => isAfterCursor(item, cursor, sort));
-  const pageItems = after.slice(0, count);
-  const lastItem = pageItems[pageItems.length - 1];
-  const page: SearchPage = { resources: pageItems.map((item) => item.resource), total: found.length };
-  if (after.length > count && lastItem !== undefined) {
-    return { ...page, next: { sort: cursorSort, key: lastItem.key, id: lastItem.id } };
-  }
-  return page;
 }
 
 function checkResource(resource: unknown): asserts resource is StoredResource {
