@@ -622,21 +622,7 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
     ctx: FhirRequestContext,
   ): Promise<ResourceByType[T]> {
     const row = this.row(type, id);
-    const grantId = this.authorizeRead(row, row.class as SensitivityClass, ctx, 'read');
-    const keys = await this.keysOf(row.patient);
-    let resource: StoredResource;
-    try {
-      resource = this.decrypt(id, undefined, keys);
-    } catch (error) {
-      this.audit.record([
-        this.event(ctx, row.patient, 'read', 'denied', { resourceType: type, recordId: id }),
-      ]);
-      throw vaultFailure(error, row.class);
-    }
-    this.audit.record([
-      this.event(ctx, row.patient, 'read', 'success', { resourceType: type, recordId: id, grantId }),
-    ]);
-    return resource as ResourceByType[T];
+    return this.readAudited(type, row, undefined, row.class as SensitivityClass, ctx);
   }
 
   async vread<T extends SupportedType>(
@@ -648,17 +634,26 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
     const row = this.row(type, id);
     const version = /^[1-9]\d{0,8}$/.test(vid) ? Number(vid) : undefined;
     if (version === undefined || version > row.version) throw new FhirError(notFound(type, id, vid));
-    const info = this.vault.getVersionInfo(id, version);
-    const grantId = this.authorizeRead(row, info.class, ctx, 'read');
+    return this.readAudited(type, row, version, this.vault.getVersionInfo(id, version).class, ctx);
+  }
+
+  /** Reads one version (undefined = the current one) after authorizing it; audits either outcome. */
+  private async readAudited<T extends SupportedType>(
+    type: T,
+    row: FhirResourceRow,
+    version: number | undefined,
+    cls: SensitivityClass,
+    ctx: FhirRequestContext,
+  ): Promise<ResourceByType[T]> {
+    const id = row.recordId;
+    const grantId = this.authorizeRead(row, cls, ctx, 'read');
     const keys = await this.keysOf(row.patient);
     let resource: StoredResource;
     try {
       resource = this.decrypt(id, version, keys);
     } catch (error) {
-      this.audit.record([
-        this.event(ctx, row.patient, 'read', 'denied', { resourceType: type, recordId: id }),
-      ]);
-      throw vaultFailure(error, info.class);
+      this.audit.record([this.event(ctx, row.patient, 'read', 'denied', { resourceType: type, recordId: id })]);
+      throw vaultFailure(error, cls);
     }
     this.audit.record([
       this.event(ctx, row.patient, 'read', 'success', { resourceType: type, recordId: id, grantId }),
