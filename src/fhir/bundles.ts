@@ -29,9 +29,10 @@ import type {
   OperationOutcome,
   OperationOutcomeIssue,
 } from '@medplum/fhirtypes';
-import { FhirError, badRequest, notSupported, statusOf, tooLarge } from './outcomes.js';
+import { FhirError, badRequest, notSupported, serverError, statusOf, tooLarge } from './outcomes.js';
 import type { EntryResult, SearchPage } from './repository.js';
-import { etagOf, parseIfMatch } from './repository.js';
+import { etagOf, parseIfMatch, runEntry } from './repository.js';
+import type { FhirRepository } from './repository.js';
 import { encodeCursor } from './search/cursor.js';
 import type { EverythingOptions, SearchQuery } from './search/params.js';
 import { formatSearch, parseEverythingParams, parseSearch } from './search/params.js';
@@ -692,4 +693,25 @@ export function responseBundle(baseUrl: string, plan: BundlePlan, results: reado
       }
     }),
   };
+}
+
+/**
+ * Executes a `batch` plan against any repository: each entry stands alone, and an entry that
+ * fails answers its own outcome (an unexpected error is that entry's 500, without internals).
+ */
+export async function executeBatch<Ctx>(
+  repository: FhirRepository<Ctx>,
+  plan: BundlePlan,
+  ctx: Ctx,
+): Promise<EntryResult[]> {
+  const executed = new Map<number, EntryResult>();
+  for (const entry of plan.entries) {
+    try {
+      executed.set(entry.index, await runEntry(repository, entry, ctx));
+    } catch (error) {
+      const outcome = error instanceof FhirError ? entryOutcome(error.outcome, entry.index) : serverError;
+      executed.set(entry.index, { kind: 'outcome', outcome });
+    }
+  }
+  return assembleResults(plan, executed);
 }

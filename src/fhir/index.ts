@@ -101,6 +101,7 @@ export {
   planBundle,
   entryOutcome,
   assembleResults,
+  executeBatch,
   responseBundle,
 } from './bundles.js';
 export {

@@ -14,8 +14,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { BundlePlan } from './bundles.js';
-import { assembleResults, entryOutcome } from './bundles.js';
-import { FhirError, badRequest, conflict, notFound, serverError, unknownType } from './outcomes.js';
+import { assembleResults, entryOutcome, executeBatch } from './bundles.js';
+import { FhirError, badRequest, conflict, notFound, unknownType } from './outcomes.js';
 import type {
   CreateOptions,
   EntryResult,
@@ -234,19 +234,8 @@ class Memory<Ctx> implements MemoryRepository<Ctx> {
   }
 
   async execute(plan: BundlePlan, ctx: Ctx): Promise<EntryResult[]> {
+    if (plan.type === 'batch') return executeBatch(this, plan, ctx);
     const executed = new Map<number, EntryResult>();
-    if (plan.type === 'batch') {
-      for (const entry of plan.entries) {
-        try {
-          executed.set(entry.index, await runEntry(this, entry, ctx));
-        } catch (error) {
-          // Batch: each entry stands alone; an unexpected error is this entry's 500 (no internals).
-          const outcome = error instanceof FhirError ? entryOutcome(error.outcome, entry.index) : serverError;
-          executed.set(entry.index, { kind: 'outcome', outcome });
-        }
-      }
-      return assembleResults(plan, executed);
-    }
 
     // Transaction: run on a snapshot with one timestamp, then commit what it wrote, unless a
     // concurrent write touched the same resources.

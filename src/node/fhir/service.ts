@@ -42,6 +42,7 @@ import {
   conflict,
   dateConditionHolds,
   entryOutcome,
+  executeBatch,
   forbidden,
   gone,
   indexEntries,
@@ -937,18 +938,8 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
   // Bundles
 
   async execute(plan: BundlePlan, ctx: FhirRequestContext): Promise<EntryResult[]> {
+    if (plan.type === 'batch') return executeBatch(this, plan, ctx);
     const executed = new Map<number, EntryResult>();
-    if (plan.type === 'batch') {
-      for (const entry of plan.entries) {
-        try {
-          executed.set(entry.index, await runEntry(this, entry, ctx));
-        } catch (error) {
-          const outcome = error instanceof FhirError ? entryOutcome(error.outcome, entry.index) : serverError;
-          executed.set(entry.index, { kind: 'outcome', outcome });
-        }
-      }
-      return assembleResults(plan, executed);
-    }
 
     // Transaction: every write prepared (stored in the vault) first, then anchored together.
     const at = this.now();
