@@ -6,9 +6,20 @@ import { DataFiles, loadNodeConfig, type NodeConfig } from './config.js';
 import { NodeError, NodeErrorCode } from './errors.js';
 import { FhirService } from './fhir/fhir-service.js';
 
+/** What a node hands an orderer factory: its ledger and the block limits from its config. */
+export interface OrdererContext {
+  readonly config: NodeConfig;
+  readonly ledger: Ledger;
+  readonly store: LedgerStore;
+  readonly writer: BlockWriter;
+  readonly limits: Partial<BlockLimits>;
+}
+
 export interface RoamNodeOptions {
   readonly dataDir: string;
   readonly blockLimits?: Partial<BlockLimits>;
+  /** Builds the node's orderer; default: the one its config names (local or jetstream). */
+  readonly orderer?: (context: OrdererContext) => Orderer | Promise<Orderer>;
 }
 
 export interface SubmitOutcome {
@@ -50,15 +61,9 @@ export class RoamNode {
       writer = BlockWriter.start(store.path);
       const blockWriter = writer;
       const ledger = Ledger.open({ store, contracts: createContractSuite(), genesis: config.genesis, verifier, writer: blockWriter });
-      const orderer = new LocalOrderer({
-        log: {
-          append: (envelopes) => blockWriter.appendLog(envelopes),
-          readAfter: (seq) => store.readLog(seq),
-          truncateThrough: (seq) => store.truncateLog(seq),
-        },
-        limits: definedOnly({ ...config.file.block, ...options.blockLimits }),
-        lastBlockTime: ledger.headTime,
-      });
+      const limits = definedOnly({ ...config.file.block, ...options.blockLimits });
+      const context: OrdererContext = { config, ledger, store, writer: blockWriter, limits };
+      const orderer = options.orderer ? await options.orderer(context) : localOrderer(context);
       const node = new RoamNode(config, store, ledger, orderer, verifier, blockWriter);
       await orderer.start(async (cut) => {
         await ledger.enqueueCut(cut.envelopes, cut.time, cut.position);
@@ -119,6 +124,18 @@ export class RoamNode {
     this.store.close();
     await this.verifier.close();
   }
+}
+
+function localOrderer({ ledger, store, writer, limits }: OrdererContext): Orderer {
+  return new LocalOrderer({
+    log: {
+      append: (envelopes) => writer.appendLog(envelopes),
+      readAfter: (seq) => store.readLog(seq),
+      truncateThrough: (seq) => store.truncateLog(seq),
+    },
+    limits,
+    lastBlockTime: ledger.headTime,
+  });
 }
 
 /** Positions of accepted envelopes in the submission: those not named by a rejection, in order. */
