@@ -283,12 +283,12 @@ export class Ledger extends EventEmitter<{ block: [CommittedBlock] }> {
     const { header } = executed;
     this.executedHead = { height: header.height, hash: executed.hash, stateRoot: header.stateRoot, time: header.time };
     const commit: BlockCommit = {
-      block: { height: header.height, hash: executed.hash, header: canonicalJson(header) },
+      block: { height: header.height, hash: executed.hash, header: canonicalJson(header), position: ordererPosition ?? null },
       txs: executed.txs,
       writes: executed.writes,
-      ...(ordererPosition === undefined
-        ? {}
-        : { meta: { [META_ORDERER_POSITION]: ordererPosition }, logThrough: Number(ordererPosition) }),
+      ...(ordererPosition === undefined ? {} : { meta: { [META_ORDERER_POSITION]: ordererPosition } }),
+      // The local orderer's positions are its log's sequence numbers: its rows go with the block.
+      ...(ordererPosition !== undefined && /^\d+$/.test(ordererPosition) ? { logThrough: Number(ordererPosition) } : {}),
     };
     if (!this.writer) {
       this.store.commitBlock(commit);

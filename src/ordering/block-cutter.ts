@@ -1,13 +1,13 @@
 import type { BlockLimits } from './orderer.js';
 
-export interface PendingItem {
+export interface PendingItem<P = number> {
   readonly envelope: string;
-  /** Log position of this item (local: sequence number; jetstream: stream sequence). */
-  readonly position: number;
+  /** Log position of this item (local: sequence number; jetstream: stream sequence and index). */
+  readonly position: P;
 }
 
-export interface Batch {
-  readonly items: readonly PendingItem[];
+export interface Batch<P = number> {
+  readonly items: ReadonlyArray<PendingItem<P>>;
   readonly reason: 'size' | 'timeout' | 'flush';
 }
 
@@ -16,17 +16,17 @@ export interface Batch {
  * the caller's business because it differs: the local orderer cuts on its own timer, the
  * JetStream orderer publishes a cut marker into the stream so every node cuts at the same item.
  */
-export class BlockCutter {
-  private items: PendingItem[] = [];
+export class BlockCutter<P = number> {
+  private items: Array<PendingItem<P>> = [];
   private bytes = 0;
   private firstAddedAt: number | undefined;
 
   constructor(private readonly limits: BlockLimits) {}
 
   /** Adds one item; returns a full batch when this item completes one. */
-  add(item: PendingItem, now: number): Batch | undefined {
+  add(item: PendingItem<P>, now: number): Batch<P> | undefined {
     const size = item.envelope.length;
-    let cut: Batch | undefined;
+    let cut: Batch<P> | undefined;
     // An item that would overflow the byte limit closes the current batch first.
     if (this.items.length > 0 && this.bytes + size > this.limits.maxBytes) cut = this.take('size');
     if (this.items.length === 0) this.firstAddedAt = now;
@@ -47,11 +47,11 @@ export class BlockCutter {
   }
 
   /** Cuts whatever is pending (timeout or marker); undefined when empty. */
-  cut(reason: 'timeout' | 'flush'): Batch | undefined {
+  cut(reason: 'timeout' | 'flush'): Batch<P> | undefined {
     return this.items.length > 0 ? this.take(reason) : undefined;
   }
 
-  private take(reason: Batch['reason']): Batch {
+  private take(reason: Batch['reason']): Batch<P> {
     const batch = { items: this.items, reason };
     this.items = [];
     this.bytes = 0;

@@ -10,3 +10,5 @@ export {
 } from './orderer.js';
 export { BlockCutter, type Batch, type PendingItem } from './block-cutter.js';
 export { LocalOrderer, type LocalOrdererOptions, type OrdererLog } from './local-orderer.js';
+export { JetStreamOrderer, streamNameOf, type JetStreamOrdererOptions } from './jetstream-orderer.js';
+export { OrderingError, OrderingErrorCode } from './errors.js';

@@ -26,7 +26,7 @@ const commit = db.transaction((rows) => {
   const head = s.headHeight.get().height;
   const expected = head === null ? 0 : head + 1;
   if (rows.height !== expected) throw new Error('block ' + rows.height + ' does not follow head ' + (expected - 1));
-  s.insertBlock.run(rows.height, rows.hash, rows.header);
+  s.insertBlock.run(rows.height, rows.hash, rows.header, rows.position);
   for (const tx of rows.txs) s.insertTx.run(rows.height, ...tx);
   for (const [key, value] of rows.writes) {
     if (value === null) s.delState.run(key); else s.putState.run(key, value, rows.height);

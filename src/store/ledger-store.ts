@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { sha256Hex } from '../crypto/index.js';
 import { StoreError, StoreErrorCode } from './errors.js';
 
-const SCHEMA_VERSION = '1';
+const SCHEMA_VERSION = '2';
 /** Positions per orderer-log row: a submission holds at most this many envelopes. */
 export const LOG_ROW_SPAN = 65_536;
 const LOG_ROW_SPAN_SQL = String(LOG_ROW_SPAN);
@@ -27,7 +27,7 @@ const STORE_MMAP_BYTES = 1024 * 1024 * 1024;
  */
 export const COMMIT_SQL = {
   headHeight: 'SELECT max(height) AS height FROM blocks',
-  insertBlock: 'INSERT INTO blocks (height, hash, header) VALUES (?, ?, ?)',
+  insertBlock: 'INSERT INTO blocks (height, hash, header, position) VALUES (?, ?, ?, ?)',
   insertTx:
     'INSERT INTO txs (height, idx, id, signer, nonce, envelope, code, message, spent, id_key, nonce_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
   putState:
@@ -43,6 +43,7 @@ export interface CommitRows {
   readonly height: number;
   readonly hash: string;
   readonly header: string;
+  readonly position: string | null;
   /** [idx, id, signer, nonce, envelope, code, message, spent, idKey, nonceKey] */
   readonly txs: ReadonlyArray<readonly [number, string, string, string, string, string, string | null, number, number, number | null]>;
   readonly writes: ReadonlyArray<readonly [string, string | null]>;
@@ -56,6 +57,7 @@ export function commitRows(commit: BlockCommit): CommitRows {
     height: commit.block.height,
     hash: commit.block.hash,
     header: commit.block.header,
+    position: commit.block.position ?? null,
     txs: commit.txs.map(
       (tx) =>
         [
@@ -97,6 +99,11 @@ export interface StoredBlock {
   readonly hash: string;
   /** Canonical JSON of the block header. */
   readonly header: string;
+  /**
+   * Ordering position just after this block (opaque to the store): where a node that holds the
+   * chain up to here resumes consuming the ordering log. Node-local data, not part of the hash.
+   */
+  readonly position?: string | null;
 }
 
 export interface BlockCommit {
@@ -127,7 +134,7 @@ export class LedgerStore {
     this.memory = db.memory || db.readonly;
     db.exec(`
       CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
-      CREATE TABLE IF NOT EXISTS blocks (height INTEGER PRIMARY KEY, hash TEXT NOT NULL UNIQUE, header TEXT NOT NULL) STRICT;
+      CREATE TABLE IF NOT EXISTS blocks (height INTEGER PRIMARY KEY, hash TEXT NOT NULL UNIQUE, header TEXT NOT NULL, position TEXT) STRICT;
       CREATE TABLE IF NOT EXISTS txs (
         height INTEGER NOT NULL, idx INTEGER NOT NULL, id TEXT NOT NULL, signer TEXT NOT NULL, nonce TEXT NOT NULL,
         envelope TEXT NOT NULL, code TEXT NOT NULL, message TEXT, spent INTEGER NOT NULL,
@@ -143,17 +150,23 @@ export class LedgerStore {
     `);
     const version = db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?').get('schema');
     if (!version) db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run('schema', SCHEMA_VERSION);
-    else if (version.value !== SCHEMA_VERSION) {
+    else if (version.value === '1') {
+      // Schema 1 → 2: blocks remember the ordering position after them (for peers catching up).
+      db.transaction(() => {
+        db.exec('ALTER TABLE blocks ADD COLUMN position TEXT');
+        db.prepare('UPDATE meta SET value = ? WHERE key = ?').run(SCHEMA_VERSION, 'schema');
+      })();
+    } else if (version.value !== SCHEMA_VERSION) {
       throw new StoreError(StoreErrorCode.SCHEMA_MISMATCH, `store schema ${version.value}, this build reads ${SCHEMA_VERSION}`);
     }
     this.statements = {
       getMeta: db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?'),
       setMeta: db.prepare<[string, string]>(COMMIT_SQL.setMeta),
-      head: db.prepare<[], StoredBlock>('SELECT height, hash, header FROM blocks ORDER BY height DESC LIMIT 1'),
-      block: db.prepare<[number], StoredBlock>('SELECT height, hash, header FROM blocks WHERE height = ?'),
-      blockByHash: db.prepare<[string], StoredBlock>('SELECT height, hash, header FROM blocks WHERE hash = ?'),
-      blocksFrom: db.prepare<[number, number], StoredBlock>('SELECT height, hash, header FROM blocks WHERE height >= ? ORDER BY height LIMIT ?'),
-      insertBlock: db.prepare<[number, string, string]>(COMMIT_SQL.insertBlock),
+      head: db.prepare<[], StoredBlock>('SELECT height, hash, header, position FROM blocks ORDER BY height DESC LIMIT 1'),
+      block: db.prepare<[number], StoredBlock>('SELECT height, hash, header, position FROM blocks WHERE height = ?'),
+      blockByHash: db.prepare<[string], StoredBlock>('SELECT height, hash, header, position FROM blocks WHERE hash = ?'),
+      blocksFrom: db.prepare<[number, number], StoredBlock>('SELECT height, hash, header, position FROM blocks WHERE height >= ? ORDER BY height LIMIT ?'),
+      insertBlock: db.prepare<[number, string, string, string | null]>(COMMIT_SQL.insertBlock),
       headHeight: db.prepare<[], { height: number | null }>(COMMIT_SQL.headHeight),
       blockTxs: db.prepare<[number], StoredTx>(`SELECT ${TX_COLUMNS} FROM txs WHERE height = ? ORDER BY idx`),
       txById: db.prepare<[number, string], StoredTx>(
@@ -183,7 +196,7 @@ export class LedgerStore {
       if (rows.height !== expected) {
         throw new StoreError(StoreErrorCode.HEIGHT_MISMATCH, `block ${rows.height} does not follow head ${expected - 1}`);
       }
-      this.statements.insertBlock.run(rows.height, rows.hash, rows.header);
+      this.statements.insertBlock.run(rows.height, rows.hash, rows.header, rows.position);
       for (const tx of rows.txs) this.statements.insertTx.run(rows.height, ...tx);
       for (const [key, value] of rows.writes) {
         if (value === null) this.statements.delState.run(key);

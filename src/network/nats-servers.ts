@@ -1,0 +1,97 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createConnection } from 'node:net';
+import { join } from 'node:path';
+import { NetworkError, NetworkErrorCode } from './errors.js';
+
+/** One `nats-server` of a JetStream cluster, as configured (not necessarily running). */
+export interface NatsServerSpec {
+  readonly name: string;
+  readonly clientPort: number;
+  readonly clusterPort: number;
+  /** Folder of its config, JetStream store and log. */
+  readonly dir: string;
+}
+
+export const NATS_INSTALL_HINT =
+  'nats-server was not found on PATH. Install it (Debian/Ubuntu: `sudo apt-get install nats-server`; ' +
+  'or see https://docs.nats.io/running-a-nats-service/introduction/installation) and try again.';
+
+/** Path of `nats-server` on PATH, or undefined. */
+export function findNatsServer(): string | undefined {
+  const found = spawnSync('sh', ['-c', 'command -v nats-server'], { encoding: 'utf8' });
+  const path = found.stdout.trim();
+  return found.status === 0 && path ? path : undefined;
+}
+
+/** Specs of a cluster of `count` servers on consecutive loopback ports from `clientPortBase`. */
+export function clusterSpecs(dir: string, count: number, clientPortBase: number, clusterPortBase: number): NatsServerSpec[] {
+  return Array.from({ length: count }, (_, i) => ({
+    name: `nats-${i + 1}`,
+    clientPort: clientPortBase + i,
+    clusterPort: clusterPortBase + i,
+    dir: join(dir, `nats-${i + 1}`),
+  }));
+}
+
+/** The nats-server configuration of `spec` as a member of `cluster` (JetStream on, loopback only). */
+export function natsConfig(spec: NatsServerSpec, cluster: readonly NatsServerSpec[]): string {
+  const routes = cluster.filter((s) => s.name !== spec.name).map((s) => `    "nats-route://127.0.0.1:${s.clusterPort}"`);
+  return [
+    `server_name: "${spec.name}"`,
+    `host: "127.0.0.1"`,
+    `port: ${spec.clientPort}`,
+    // Block messages carry up to a few thousand signed transactions.
+    `max_payload: 8MB`,
+    `jetstream {`,
+    `  store_dir: "${join(spec.dir, 'jetstream')}"`,
+    `  max_memory_store: 256MB`,
+    `}`,
+    `cluster {`,
+    `  name: "roam"`,
+    `  host: "127.0.0.1"`,
+    `  port: ${spec.clusterPort}`,
+    `  routes: [`,
+    routes.join('\n'),
+    `  ]`,
+    `}`,
+    '',
+  ].join('\n');
+}
+
+/** Writes the config of every server of `cluster`; returns the config paths. */
+export function writeClusterConfigs(cluster: readonly NatsServerSpec[]): string[] {
+  return cluster.map((spec) => {
+    mkdirSync(spec.dir, { recursive: true });
+    const path = join(spec.dir, 'nats.conf');
+    writeFileSync(path, natsConfig(spec, cluster));
+    return path;
+  });
+}
+
+/** Starts `nats-server -c config` attached to this process (tests) or detached (the CLI). */
+export function startNatsServer(spec: NatsServerSpec, options: { detached?: boolean; logFile?: string } = {}): ChildProcess {
+  const binary = findNatsServer();
+  if (!binary) throw new NetworkError(NetworkErrorCode.NATS_NOT_INSTALLED, NATS_INSTALL_HINT);
+  const args = ['-c', join(spec.dir, 'nats.conf')];
+  if (options.logFile) args.push('-l', options.logFile);
+  return spawn(binary, args, { stdio: 'ignore', detached: options.detached ?? false });
+}
+
+/** Resolves once something accepts TCP connections on 127.0.0.1:`port`, or rejects after `timeoutMs`. */
+export async function waitForPort(port: number, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = createConnection({ host: '127.0.0.1', port });
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (open) return;
+    if (Date.now() > deadline) throw new NetworkError(NetworkErrorCode.START_TIMEOUT, `nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

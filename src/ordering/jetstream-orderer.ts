@@ -1,0 +1,300 @@
+import { DeliverPolicy, jetstream, jetstreamManager, StorageType, type ConsumerMessages, type JetStreamClient, type JsMsg } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { sha256Hex } from '../crypto/index.js';
+import { BlockCutter, type Batch } from './block-cutter.js';
+import { DEFAULT_BLOCK_LIMITS, type BlockLimits, type CutHandler, type Orderer } from './orderer.js';
+import { OrderingError, OrderingErrorCode } from './errors.js';
+
+/** Where a transaction sits in the stream: message sequence, its index there, the message's time. */
+interface StreamPosition {
+  readonly seq: number;
+  /** Number of envelopes of message `seq` consumed once this item is: where to resume after it. */
+  readonly next: number;
+  readonly time: number;
+}
+
+export interface JetStreamOrdererOptions {
+  /** NATS servers of the cluster, e.g. ["nats://127.0.0.1:4222", …]; the client fails over among them. */
+  readonly servers: readonly string[];
+  /** The network's chain id: names the stream and its subjects. */
+  readonly chainId: string;
+  /** Height of the last block the node holds; the first cut it delivers is for `height + 1`. */
+  readonly height: number;
+  /** Time of that block: block times never go backwards. */
+  readonly lastBlockTime: number;
+  /** Must be the same on every node of the network (they decide where blocks end). */
+  readonly limits?: Partial<BlockLimits>;
+  /** Stream replicas when this node creates the stream (3 for a 3-server cluster). */
+  readonly replicas?: number;
+  /** How long to keep trying to reach JetStream at start (cluster forming, leader election). */
+  readonly connectTimeoutMs?: number;
+  readonly clock?: () => number;
+  /** Operational log lines (never transaction contents). */
+  readonly log?: (line: string) => void;
+}
+
+/** Largest message this orderer publishes: below nats-server's default max_payload of 1 MiB. */
+export const MAX_MESSAGE_BYTES = 900 * 1024;
+/** JetStream drops a message whose id it saw within this window: retried publishes and racing cut markers. */
+export const DUPLICATE_WINDOW_MS = 2 * 60 * 1000;
+
+/**
+ * Ordering on a NATS JetStream stream replicated across a cluster (R3 on three servers): every
+ * node publishes the transactions it admits into one stream and consumes the whole stream in
+ * order, so every node sees the same sequence. Blocks are cut deterministically from that
+ * sequence: a block ends when it is full (count or bytes), or at the first cut marker for its
+ * height. Any node publishes a marker when its pending block is older than the block timeout;
+ * markers carry a message id per height, so the racing markers of several nodes are one.
+ *
+ * Message formats (UTF-8):
+ * - `roam.<chain>.tx`: first line `{"t":<ms>}` (publisher's clock), then one canonical JSON
+ *   envelope per line (canonical JSON never contains a raw newline).
+ * - `roam.<chain>.cut`: `{"height":<h>,"t":<ms>}`.
+ * A block's time is the `t` of the message that ended it (never before the previous block's):
+ * every node computes the same.
+ */
+export class JetStreamOrderer implements Orderer {
+  readonly kind = 'jetstream';
+  readonly streamName: string;
+  private readonly txSubject: string;
+  private readonly cutSubject: string;
+  private readonly cutter: BlockCutter<StreamPosition>;
+  private readonly limits: BlockLimits;
+  private readonly clock: () => number;
+  private readonly log: (line: string) => void;
+  private nextHeight: number;
+  private lastTime: number;
+  private nc: NatsConnection | undefined;
+  private js: JetStreamClient | undefined;
+  private messages: ConsumerMessages | undefined;
+  private consuming: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private caughtUp = false;
+  private closed = false;
+  private failure: Error | undefined;
+
+  constructor(private readonly options: JetStreamOrdererOptions) {
+    this.streamName = streamNameOf(options.chainId);
+    this.txSubject = `roam.${options.chainId}.tx`;
+    this.cutSubject = `roam.${options.chainId}.cut`;
+    this.limits = { ...DEFAULT_BLOCK_LIMITS, ...options.limits };
+    this.cutter = new BlockCutter(this.limits);
+    this.clock = options.clock ?? Date.now;
+    this.log = options.log ?? (() => undefined);
+    this.nextHeight = options.height + 1;
+    this.lastTime = options.lastBlockTime;
+  }
+
+  /** Connects, creates the stream if no node has yet, and consumes it from `position` on. */
+  async start(onCut: CutHandler, position: string | undefined): Promise<void> {
+    const nc = await connect({
+      servers: [...this.options.servers],
+      name: `roam-${this.options.chainId}`,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 250,
+      waitOnFirstConnect: true,
+    });
+    this.nc = nc;
+    try {
+      await this.ensureStream(nc);
+      this.js = jetstream(nc);
+      const { seq, skip } = parsePosition(position);
+      const consumer = await this.js.consumers.get(this.streamName, {
+        deliver_policy: DeliverPolicy.StartSequence,
+        opt_start_seq: seq,
+      });
+      this.messages = await consumer.consume({ max_messages: 512 });
+      const messages = this.messages;
+      this.consuming = (async () => {
+        for await (const message of messages) {
+          if (this.closed) break;
+          await this.handle(message, onCut, seq, skip);
+        }
+      })().catch((error: unknown) => {
+        // A block that cannot be committed stops ordering here: going on would skip it.
+        this.failure = error instanceof Error ? error : new Error(String(error));
+        this.log(`ordering stopped: ${this.failure.message}`);
+        this.closed = true;
+      });
+    } catch (error) {
+      await nc.close().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** Publishes envelopes into the stream; resolves once JetStream has stored them on a quorum of servers. */
+  async submit(envelopes: readonly string[]): Promise<void> {
+    if (this.failure) throw this.failure;
+    if (this.closed || !this.js) throw new OrderingError(OrderingErrorCode.CLOSED, 'orderer is not running');
+    const js = this.js;
+    await Promise.all(
+      chunk(envelopes, MAX_MESSAGE_BYTES).map((part) => {
+        const body = `{"t":${this.clock()}}\n${part.join('\n')}`;
+        // Content-derived id: a publish retried after a lost acknowledgement is stored once.
+        const msgID = sha256Hex(body);
+        return publishWithRetry(() => js.publish(this.txSubject, body, { msgID, timeout: 10_000 }));
+      }),
+    );
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.messages?.stop();
+    await this.consuming;
+    await this.nc?.close().catch(() => undefined);
+  }
+
+  /** The height the next block will have, as this orderer sees the stream. */
+  get pendingHeight(): number {
+    return this.nextHeight;
+  }
+
+  private async ensureStream(nc: NatsConnection): Promise<void> {
+    const deadline = this.clock() + (this.options.connectTimeoutMs ?? 60_000);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const jsm = await jetstreamManager(nc, { checkAPI: false });
+        try {
+          await jsm.streams.info(this.streamName);
+        } catch {
+          await jsm.streams.add({
+            name: this.streamName,
+            subjects: [this.txSubject, this.cutSubject],
+            num_replicas: this.options.replicas ?? 1,
+            storage: StorageType.File,
+            duplicate_window: DUPLICATE_WINDOW_MS * 1_000_000,
+          });
+          this.log(`created stream ${this.streamName} (${this.options.replicas ?? 1} replicas)`);
+        }
+        return;
+      } catch (error) {
+        if (this.clock() > deadline) {
+          throw new OrderingError(OrderingErrorCode.UNAVAILABLE, `JetStream not reachable at ${this.options.servers.join(', ')}: ${(error as Error).message}`);
+        }
+        if (attempt % 10 === 0) this.log(`waiting for JetStream: ${(error as Error).message}`);
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+    }
+  }
+
+  private async handle(message: JsMsg, onCut: CutHandler, startSeq: number, skip: number): Promise<void> {
+    this.caughtUp = message.info.pending === 0;
+    const text = message.string();
+    if (message.subject === this.cutSubject) {
+      const marker = parseMarker(text);
+      // Only the first marker for the pending height cuts; later ones and stale ones are no-ops.
+      if (marker && marker.height === this.nextHeight) {
+        const batch = this.cutter.cut('timeout');
+        if (batch) await this.deliver(batch, marker.t, onCut);
+      }
+    } else if (message.subject === this.txSubject) {
+      const newline = text.indexOf('\n');
+      const time = newline > 0 ? parseTime(text.slice(0, newline)) : undefined;
+      // A message not in the format is skipped whole, the same way on every node.
+      if (time !== undefined) {
+        const lines = text.slice(newline + 1).split('\n');
+        const first = message.seq === startSeq ? skip : 0;
+        for (let i = first; i < lines.length; i++) {
+          const batch = this.cutter.add({ envelope: lines[i]!, position: { seq: message.seq, next: i + 1, time } }, this.clock());
+          if (batch) await this.deliver(batch, time, onCut);
+        }
+      }
+    }
+    this.armTimer();
+  }
+
+  private async deliver(batch: Batch<StreamPosition>, time: number, onCut: CutHandler): Promise<void> {
+    const last = batch.items[batch.items.length - 1]!.position;
+    this.nextHeight += 1;
+    // The timer was for the block just cut; the next one arms its own.
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.lastTime = Math.max(this.lastTime, time);
+    await onCut({ envelopes: batch.items.map((item) => item.envelope), time: this.lastTime, position: `${last.seq}:${last.next}` });
+  }
+
+  /** While this node is caught up and a block is pending, publish its cut marker when it times out. */
+  private armTimer(): void {
+    if (this.timer || this.closed || !this.caughtUp) return;
+    const wait = this.cutter.msUntilTimeout(this.clock());
+    if (wait === undefined) return;
+    const height = this.nextHeight;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      if (this.closed || !this.js) return;
+      if (this.nextHeight !== height || this.cutter.pendingCount === 0) return this.armTimer();
+      const body = JSON.stringify({ height, t: this.clock() });
+      this.js.publish(this.cutSubject, body, { msgID: `${this.streamName}-cut-${height}`, timeout: 10_000 }).then(
+        () => this.armTimer(),
+        (error: unknown) => {
+          this.log(`cut marker for block ${height} not published: ${(error as Error).message}`);
+          this.armTimer();
+        },
+      );
+    }, wait);
+  }
+}
+
+export function streamNameOf(chainId: string): string {
+  return `ROAM_${chainId.replace(/[^A-Za-z0-9_-]/g, '_')}`;
+}
+
+/** `seq:next` → where to start consuming; no position → the stream's first message. */
+function parsePosition(position: string | undefined): { seq: number; skip: number } {
+  if (position === undefined) return { seq: 1, skip: 0 };
+  const match = /^(\d+):(\d+)$/.exec(position);
+  if (!match) throw new OrderingError(OrderingErrorCode.BAD_POSITION, `"${position}" is not a JetStream position (seq:index)`);
+  return { seq: Number(match[1]), skip: Number(match[2]) };
+}
+
+function parseTime(line: string): number | undefined {
+  try {
+    const value = JSON.parse(line) as { t?: unknown };
+    return typeof value.t === 'number' && Number.isSafeInteger(value.t) ? value.t : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function parseMarker(text: string): { height: number; t: number } | undefined {
+  try {
+    const value = JSON.parse(text) as { height?: unknown; t?: unknown };
+    if (typeof value.height !== 'number' || !Number.isSafeInteger(value.height)) return undefined;
+    if (typeof value.t !== 'number' || !Number.isSafeInteger(value.t)) return undefined;
+    return { height: value.height, t: value.t };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Splits envelopes into runs whose joined size stays under `maxBytes` (one envelope may exceed it alone). */
+function chunk(envelopes: readonly string[], maxBytes: number): string[][] {
+  const parts: string[][] = [];
+  let current: string[] = [];
+  let size = 0;
+  for (const envelope of envelopes) {
+    if (current.length > 0 && size + envelope.length + 1 > maxBytes) {
+      parts.push(current);
+      current = [];
+      size = 0;
+    }
+    current.push(envelope);
+    size += envelope.length + 1;
+  }
+  if (current.length > 0) parts.push(current);
+  return parts;
+}
+
+/** Retries a publish through a server failover (same message id: stored once). */
+async function publishWithRetry<T>(publish: () => Promise<T>, attempts = 5): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await publish();
+    } catch (error) {
+      if (attempt >= attempts) throw new OrderingError(OrderingErrorCode.UNAVAILABLE, `JetStream did not acknowledge: ${(error as Error).message}`);
+      await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+    }
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * A real 3-server NATS JetStream cluster on loopback for tests: `nats-server` processes from
+ * PATH, each with its own store folder, stoppable and restartable one by one.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { clusterSpecs, startNatsServer, waitForPort, writeClusterConfigs, type NatsServerSpec } from '../../src/network/nats-servers.js';
+
+export interface NatsCluster {
+  readonly dir: string;
+  readonly urls: readonly string[];
+  readonly specs: readonly NatsServerSpec[];
+  stop(index: number): Promise<void>;
+  start(index: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A port nothing listens on right now (the OS picks it). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/** `count` consecutive free ports (retries until a run of them is free). */
+export async function freePortRange(count: number): Promise<number> {
+  for (;;) {
+    const base = 20_000 + Math.floor(Math.random() * 30_000);
+    const free = await Promise.all(Array.from({ length: count }, (_, i) => isFree(base + i)));
+    if (free.every(Boolean)) return base;
+  }
+}
+
+function isFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+export async function startNatsCluster(count = 3): Promise<NatsCluster> {
+  const dir = mkdtempSync(join(tmpdir(), 'roam-nats-'));
+  const base = await freePortRange(count * 2);
+  const specs = clusterSpecs(dir, count, base, base + count);
+  writeClusterConfigs(specs);
+  const processes: Array<ChildProcess | undefined> = [];
+  const start = async (index: number) => {
+    const spec = specs[index]!;
+    processes[index] = startNatsServer(spec, { logFile: join(spec.dir, 'nats.log') });
+    await waitForPort(spec.clientPort);
+  };
+  const stop = async (index: number) => {
+    const child = processes[index];
+    processes[index] = undefined;
+    if (!child || child.exitCode !== null) return;
+    await new Promise<void>((resolve) => {
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+    });
+  };
+  await Promise.all(specs.map((_, i) => start(i)));
+  return {
+    dir,
+    urls: specs.map((s) => `nats://127.0.0.1:${s.clientPort}`),
+    specs,
+    start,
+    stop,
+    close: async () => {
+      await Promise.all(specs.map((_, i) => stop(i)));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
