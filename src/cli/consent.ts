@@ -8,6 +8,7 @@
  */
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { GrantSummary, OrgSummary } from '../client/index.js';
+import { currentEpoch, grantKeyRefs, grantState, scopeText } from '../client/consent.js';
 import {
   MAX_GRANT_KEYS,
   PURPOSES,
@@ -77,9 +78,7 @@ export function registerConsent(program: Command): void {
       const [orgs, consents] = await Promise.all([api.orgs(), api.consents(wallet.did)]);
       const granteeKey = orgEncryptionKey(orgs, options.to);
       const epoch = currentEpoch(consents.grants);
-      const refs = options.classes.flatMap((cls) =>
-        Array.from({ length: epoch + 1 }, (_, e): KeyRef => ({ class: cls, epoch: e })),
-      );
+      const refs: KeyRef[] = grantKeyRefs(options.classes, epoch);
       if (refs.length > MAX_GRANT_KEYS) {
         throw new CliError(
           ResultCode.GRANT_KEYS_FULL,
@@ -203,14 +202,6 @@ async function openPatientWallet(path: string, options: WalletNodeOptions): Prom
   return wallet;
 }
 
-/**
- * The patient's current record-key epoch: how many of its grants are revoked (the rule every
- * party applies to the ledger's grants).
- */
-function currentEpoch(grants: ReadonlyArray<{ readonly status: string }>): number {
-  return grants.filter((g) => g.status === 'revoked').length;
-}
-
 /** The raw X25519 key of member organization `did`. */
 export function orgEncryptionKey(orgs: readonly OrgSummary[], did: string): Uint8Array {
   const org = orgs.find((o) => o.did === did);
@@ -284,19 +275,6 @@ async function rekeyActiveGrants(api: NodeApi, wallet: Wallet, revokedId: string
     }
   }
   return outcome;
-}
-
-/** `active`, `revoked` or `expired` (a grant past its expiry is still `active` in state). */
-function grantState(
-  grant: { status: string; expiresAt: number | null },
-  now: number,
-): 'active' | 'revoked' | 'expired' {
-  if (grant.status === 'revoked') return 'revoked';
-  return grant.expiresAt !== null && grant.expiresAt <= now ? 'expired' : 'active';
-}
-
-function scopeText(types: readonly string[]): string {
-  return types.includes('*') ? 'all' : types.join(',');
 }
 
 function shortDid(did: string): string {

@@ -156,7 +156,11 @@ function readSeed(dir: string): DemoSeed | null {
 }
 
 function welcome(url: string, dir: string, seed: DemoSeed | null): string[] {
-  const head = [`Roam demo node listening on ${url}`, `  data folder:  ${dir}`];
+  const head = [
+    `Roam demo node listening on ${url}`,
+    `  web app:      ${url}/  (patient portal, provider console, ledger explorer)`,
+    `  data folder:  ${dir}`,
+  ];
   if (!seed) return [...head, '', 'Press Ctrl-C to stop.'];
   const pass = seed.passphraseFile === null ? '' : ` --passphrase-file ${seed.passphraseFile}`;
   const patient = seed.patients[0]!;
@@ -172,6 +176,9 @@ function welcome(url: string, dir: string, seed: DemoSeed | null): string[] {
     seed.passphraseFile === null
       ? '  wallets are encrypted with ROAM_PASSPHRASE'
       : `  wallet passphrase: in ${seed.passphraseFile} (keep it private)`,
+    '',
+    `Open ${url}/ in a browser. As a patient, create a wallet there; as the practitioner, import`,
+    `  ${seed.practitioner.wallet} in the provider console with the wallet passphrase above.`,
     '',
     'Try, in another terminal:',
     `  ${roam} ledger status --node ${url}`,

@@ -18,6 +18,7 @@ import { registerDemo } from './demo.js';
 import { registerImport } from './import.js';
 import { registerInit } from './init.js';
 import { registerLedger } from './ledger.js';
+import { registerNetwork } from './network.js';
 import { registerOrg } from './org.js';
 import { CliError, CliErrorCode, EXIT_USAGE, reportError } from './output.js';
 import { registerPatient } from './patient.js';
@@ -56,6 +57,7 @@ Failures print "roam: <CODE>: <message>" on stderr and exit 2 (usage) or 1; ROAM
   registerRecord(program);
   registerImport(program);
   registerAudit(program);
+  registerNetwork(program);
   return program;
 }
 

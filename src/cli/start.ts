@@ -24,7 +24,7 @@ export async function startNode(
   dataDir: string,
   listen: { host?: string; port?: number },
 ): Promise<RunningNode> {
-  const node = await RoamNode.open({ dataDir });
+  const node = await RoamNode.open({ dataDir, log: (line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`) });
   let http: Awaited<ReturnType<typeof startHttp>>;
   try {
     http = await startHttp(node, {

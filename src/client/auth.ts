@@ -149,7 +149,22 @@ export async function signIn(
       '"signer.signing.secretKey" expected Uint8Array of length 32',
     );
   }
-  const challenge = await requestChallenge(node, signer.did, options);
+  return signInWith(node, signer.did, (message) => Promise.resolve(sign(secretKey, message)), options);
+}
+
+/**
+ * As {@link signIn}, with the signature made by `signMessage` (e.g. on WebCrypto in a browser,
+ * `(m) => signAsync(wallet.signing.secretKey, m)`), so a key can stay where it is kept.
+ *
+ * @throws RoamApiError as {@link signIn}
+ */
+export async function signInWith(
+  node: AuthEndpoint,
+  signerDid: string,
+  signMessage: (message: Uint8Array) => Promise<Uint8Array>,
+  options: SignInOptions = {},
+): Promise<TokenResponse> {
+  const challenge = await requestChallenge(node, signerDid, options);
   const lines = typeof challenge.message === 'string' ? challenge.message.split('\n') : [];
   const [prefix, nodeDid, did, nonce] = lines;
   if (
@@ -157,7 +172,7 @@ export async function signIn(
     prefix !== AUTH_MESSAGE_PREFIX ||
     nodeDid === undefined ||
     !nodeDid.startsWith('did:') ||
-    did !== signer.did ||
+    did !== signerDid ||
     nonce !== challenge.nonce
   ) {
     throw new RoamApiError(
@@ -173,8 +188,8 @@ export async function signIn(
       `the challenge is for node ${nodeDid}, not for ${options.expectedNodeDid}`,
     );
   }
-  const signature = toBase64Url(sign(secretKey, utf8ToBytes(authMessage(nodeDid, signer.did, nonce))));
-  return requestToken(node, { did: signer.did, nonce, signature }, options);
+  const signature = toBase64Url(await signMessage(utf8ToBytes(authMessage(nodeDid, signerDid, nonce))));
+  return requestToken(node, { did: signerDid, nonce, signature }, options);
 }
 
 function post<T>(node: AuthEndpoint, path: string, body: unknown, options: AuthCallOptions): Promise<T> {

@@ -7,7 +7,7 @@ export {
   type SubmitOptions,
 } from './http-client.js';
 export { RoamApiError, ClientErrorCode } from './errors.js';
-export { signedTx, type TxSigner, type SignedTxOptions } from './tx-builder.js';
+export { signedTx, signedTxAsync, type TxSigner, type SignedTxOptions } from './tx-builder.js';
 export { verifyTxResponse } from './verify.js';
 export type {
   ApiErrorBody,
@@ -37,3 +37,4 @@ export type {
   GrantRecord,
   RequestRecord,
 } from './types.js';
+export { currentEpoch, grantState, grantKeyRefs, scopeText, type GrantState } from './consent.js';

@@ -1,4 +1,5 @@
 import type { TxPayloads } from '../contracts/index.js';
+import { canonicalJson, signAsync, toBase64Url, utf8ToBytes } from '../crypto/index.js';
 import { createTx, signTx } from '../ledger/tx.js';
 import type { SignedTx, TxType } from '../ledger/types.js';
 import { RoamApiError, ClientErrorCode } from './errors.js';
@@ -32,6 +33,38 @@ export function signedTx<T extends TxType>(
   payload: TxPayloads[T],
   options: SignedTxOptions = {},
 ): SignedTx<TxPayloads[T]> {
+  const secretKey = checkedSecretKey(wallet);
+  return signTx(txOf(wallet, type, payload, options), secretKey);
+}
+
+/**
+ * As {@link signedTx}, signed on WebCrypto (what a browser can do); the same envelope for the
+ * same nonce and time.
+ *
+ * @throws RoamApiError INVALID_ARGUMENT when the wallet has no DID or no 32-byte secret key
+ */
+export async function signedTxAsync<T extends TxType>(
+  wallet: TxSigner,
+  type: T,
+  payload: TxPayloads[T],
+  options: SignedTxOptions = {},
+): Promise<SignedTx<TxPayloads[T]>> {
+  const secretKey = checkedSecretKey(wallet);
+  const tx = txOf(wallet, type, payload, options);
+  return { tx, sig: toBase64Url(await signAsync(secretKey, utf8ToBytes(canonicalJson(tx)))) };
+}
+
+function txOf<T extends TxType>(wallet: TxSigner, type: T, payload: TxPayloads[T], options: SignedTxOptions) {
+  return createTx({
+    type,
+    signer: wallet.did,
+    payload,
+    ...(options.nonce === undefined ? {} : { nonce: options.nonce }),
+    ...(options.issuedAt === undefined ? {} : { issuedAt: options.issuedAt }),
+  });
+}
+
+function checkedSecretKey(wallet: TxSigner): Uint8Array {
   if (typeof wallet?.did !== 'string' || !wallet.did.startsWith('did:')) {
     throw new RoamApiError(0, ClientErrorCode.INVALID_ARGUMENT, '"wallet.did" expected a DID');
   }
@@ -44,12 +77,5 @@ export function signedTx<T extends TxType>(
       `"wallet.signing.secretKey" expected Uint8Array of length 32, got ${got}`,
     );
   }
-  const tx = createTx({
-    type,
-    signer: wallet.did,
-    payload,
-    ...(options.nonce === undefined ? {} : { nonce: options.nonce }),
-    ...(options.issuedAt === undefined ? {} : { issuedAt: options.issuedAt }),
-  });
-  return signTx(tx, secretKey);
+  return secretKey;
 }

@@ -141,6 +141,60 @@ export interface StatusResponse {
   readonly ordering: 'local' | 'jetstream';
   /** Version of the roam-ehr package the node runs. */
   readonly version: string;
+  /** In a network: this node's latest attestation and its agreement with every other node. */
+  readonly network?: NetworkAgreement;
+}
+
+/** A node's signed statement of the block it committed at a height. */
+export interface Attestation {
+  readonly v: 1;
+  readonly chainId: string;
+  readonly node: string;
+  readonly height: number;
+  readonly hash: string;
+  readonly stateRoot: string;
+  /** The attesting node's clock when it signed (ms); informative only. */
+  readonly time: number;
+  /** Ed25519 signature by the node's key over the canonical JSON of the other fields, base64url. */
+  readonly sig: string;
+}
+
+export type Agreement = 'agrees' | 'diverged' | 'pending';
+
+export interface PeerAgreement {
+  readonly node: string;
+  readonly org: string;
+  readonly orgName: string;
+  readonly region: string;
+  readonly url: string;
+  readonly latest?: Attestation & { readonly receivedAt: number };
+  /** Compared at the highest height both nodes have: same block hash and state root, or not. */
+  readonly agreement: Agreement;
+  readonly comparedAt?: number;
+}
+
+export interface NetworkAgreement {
+  readonly self?: Attestation;
+  readonly peers: readonly PeerAgreement[];
+  /** True when this node's block differs from that of a majority of the network's nodes. */
+  readonly diverged: boolean;
+  /** Why this node stopped committing (it is in the minority), when it did. */
+  readonly halted?: string;
+}
+
+/** `GET /ledger/sync`: blocks with their raw envelopes, for a node catching up. */
+export interface SyncResponse {
+  readonly head: number;
+  readonly blocks: ReadonlyArray<{
+    readonly height: number;
+    readonly hash: string;
+    /** Canonical JSON of the header. */
+    readonly header: string;
+    /** Ordering position after this block (where to resume the stream), or null. */
+    readonly position: string | null;
+    /** Canonical JSON envelopes, in block order. */
+    readonly envelopes: readonly string[];
+  }>;
 }
 
 export interface OrgNodeSummary {

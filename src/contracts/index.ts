@@ -34,9 +34,10 @@ import type {
   PatientRegisterPayload,
   PractitionerRegisterPayload,
 } from './identity.js';
-import type { RecordAnchorPayload, RecordErasePayload } from './records.js';
+import type { RecordAnchorTxPayload, RecordErasePayload } from './records.js';
 
 export type { StateReader } from './common.js';
+export { isActivePractitionerOf, isMemberOrg } from './common.js';
 export {
   applyGenesis,
   validateGenesis,
@@ -74,7 +75,10 @@ export {
   type RequestRecord,
 } from './consent.js';
 export {
+  MAX_ANCHORS_PER_TX,
   type RecordAnchorPayload,
+  type RecordAnchorsPayload,
+  type RecordAnchorTxPayload,
   type RecordErasePayload,
   type RecordEntry,
   type ActiveRecord,
@@ -107,7 +111,7 @@ export interface TxPayloads {
   'consent.approve': ConsentApprovePayload;
   'consent.deny': ConsentDenyPayload;
   'consent.rekey': ConsentRekeyPayload;
-  'records.anchor': RecordAnchorPayload;
+  'records.anchor': RecordAnchorTxPayload;
   'records.erase': RecordErasePayload;
   'audit.batch': AuditBatchPayload;
 }

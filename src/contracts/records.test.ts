@@ -5,7 +5,7 @@ import { describe, test } from 'node:test';
 import { sha256Hex } from '../crypto/index.js';
 import { ResultCode } from '../ledger/codes.js';
 import { StateKey } from '../ledger/keys.js';
-import type { RecordAnchorPayload, RecordEntry } from './index.js';
+import { MAX_ANCHORS_PER_TX, type RecordAnchorPayload, type RecordEntry } from './index.js';
 import {
   createTestNetwork,
   expectCode,
@@ -263,6 +263,81 @@ describe('records.anchor', () => {
       assert.match(result.message ?? '', new RegExp(`^"payload\\.${field}"`));
     }
     expectOk(f.ledger.submit(f.a.node, 'records.anchor', anchor(f, { recordId: 'r'.repeat(128) })));
+  });
+});
+
+describe('records.anchor with several anchors', () => {
+  test('anchors every version in order, as many single anchors would', () => {
+    const f = setup();
+    const { txId } = expectOk(
+      f.ledger.submit(f.a.node, 'records.anchor', {
+        anchors: [
+          anchor(f),
+          anchor(f, { recordId: 'record-0002', resourceType: 'Condition' }),
+          anchor(f, { version: 2, contentHash: sha256Hex('ciphertext v2') }),
+        ],
+      }),
+    );
+    const first = f.ledger.get<RecordEntry>(StateKey.record('record-0001'));
+    assert.equal(first?.versions, 2);
+    assert.deepEqual(first?.latest, {
+      version: 2,
+      contentHash: sha256Hex('ciphertext v2'),
+      author: f.physician.did,
+      epoch: 0,
+      anchoredAt: f.ledger.time,
+      txId,
+    });
+    const second = f.ledger.get<RecordEntry>(StateKey.record('record-0002'));
+    assert.equal(second?.status === 'active' && second.resourceType, 'Condition');
+    for (const id of ['record-0001', 'record-0002'])
+      assert.equal(f.ledger.get(StateKey.patientRecord(f.patient.did, id)), id);
+  });
+
+  test('all or none: the first anchor refused refuses the transaction, named by its place', () => {
+    const f = setup();
+    const result = expectCode(
+      f.ledger.submit(f.a.node, 'records.anchor', {
+        anchors: [anchor(f), anchor(f, { recordId: 'record-0002' }), anchor(f, { version: 3 })],
+      }),
+      ResultCode.VERSION_CONFLICT,
+    );
+    assert.equal(result.message, 'payload.anchors[2]: record record-0001 expects version 2, got 3');
+    assert.equal(f.ledger.get(StateKey.record('record-0001')), undefined);
+    assert.equal(f.ledger.get(StateKey.record('record-0002')), undefined);
+    assert.equal(f.ledger.get(StateKey.patientRecord(f.patient.did, 'record-0001')), undefined);
+    // The same versions anchor afterwards: nothing of the refused transaction was kept.
+    expectOk(f.ledger.submit(f.a.node, 'records.anchor', { anchors: [anchor(f)] }));
+  });
+
+  test('NO_GRANT of one anchor refuses the others too', () => {
+    const f = setup();
+    const other = registerPatient(f.ledger);
+    expectCode(
+      f.ledger.submit(f.a.node, 'records.anchor', {
+        anchors: [anchor(f), anchor(f, { recordId: 'record-0002', patient: other.did })],
+      }),
+      ResultCode.NO_GRANT,
+    );
+    assert.equal(f.ledger.get(StateKey.record('record-0001')), undefined);
+  });
+
+  test('INVALID_PAYLOAD: 1 to MAX_ANCHORS_PER_TX anchors, each checked, nothing else beside', () => {
+    const f = setup();
+    const cases: Array<[unknown, RegExp]> = [
+      [{ anchors: [] }, /^"payload\.anchors"/],
+      [{ anchors: Array.from({ length: MAX_ANCHORS_PER_TX + 1 }, () => anchor(f)) }, /^"payload\.anchors"/],
+      [{ anchors: [anchor(f), { ...anchor(f), version: 0 }] }, /^"payload\.anchors\[1\]\.version"/],
+      [{ anchors: [anchor(f)], recordId: 'record-0001' }, /^"payload\.recordId" is not a known field/],
+    ];
+    for (const [payload, message] of cases) {
+      const result = expectCode(
+        f.ledger.submitRaw(f.a.node, 'records.anchor', payload),
+        ResultCode.INVALID_PAYLOAD,
+      );
+      assert.match(result.message ?? '', message);
+    }
+    assert.equal(f.ledger.get(StateKey.record('record-0001')), undefined);
   });
 });
 

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { ResultCode } from '../ledger/codes.js';
-import { TxRejected } from '../ledger/contract.js';
+import { TxRejected, type ContractContext } from '../ledger/contract.js';
 import { StateKey } from '../ledger/keys.js';
 import { SENSITIVITY_CLASSES, type SensitivityClass } from '../ledger/types.js';
 import {
@@ -35,6 +35,19 @@ export const recordAnchorSchema = z.strictObject({
 });
 /** `records.anchor`: a node of the custodian organization anchors a record version. */
 export type RecordAnchorPayload = Payload<typeof recordAnchorSchema>;
+
+/** Most anchors in one `records.anchor` transaction. */
+export const MAX_ANCHORS_PER_TX = 1000;
+export const recordAnchorsSchema = z.strictObject({
+  anchors: z.array(recordAnchorSchema).min(1).max(MAX_ANCHORS_PER_TX),
+});
+/**
+ * `records.anchor` with several versions (e.g. those of one transaction Bundle): anchored in
+ * order, all or none — the transaction is refused with the code of the first anchor refused.
+ */
+export type RecordAnchorsPayload = Payload<typeof recordAnchorsSchema>;
+/** The payload of `records.anchor`: one anchor, or several. */
+export type RecordAnchorTxPayload = RecordAnchorPayload | RecordAnchorsPayload;
 
 export const recordEraseSchema = z.strictObject({ recordId: idSchema(128) });
 /** `records.erase`: the patient or the custodian's node marks a record erased. */
@@ -77,79 +90,96 @@ export interface ErasedRecord {
 
 export type RecordEntry = ActiveRecord | ErasedRecord;
 
-export const recordAnchor: Contract<RecordAnchorPayload> = {
-  parse: (payload) => parsePayload(recordAnchorSchema, payload),
+export const recordAnchor: Contract<RecordAnchorTxPayload> = {
+  parse: (payload) =>
+    // The several-anchor form is told by its one member, so that a single anchor's errors still
+    // name its own fields.
+    typeof payload === 'object' && payload !== null && 'anchors' in payload
+      ? parsePayload(recordAnchorsSchema, payload)
+      : parsePayload(recordAnchorSchema, payload),
   execute(ctx, payload) {
     const node = requireNode(ctx);
-    requirePatient(ctx, payload.patient, 'payload.patient');
-    const previous = ctx.get<RecordEntry>(StateKey.record(payload.recordId));
-    if (previous !== undefined) {
-      if (previous.status === 'erased')
-        throw new TxRejected(ResultCode.RECORD_ERASED, `record ${payload.recordId} is erased`);
-      if (previous.custodian !== node.org) {
-        throw new TxRejected(
-          ResultCode.NOT_CUSTODIAN,
-          `record ${payload.recordId} is kept by ${previous.custodian}, not ${node.org}`,
-        );
-      }
-      if (previous.patient !== payload.patient || previous.resourceType !== payload.resourceType) {
-        throw new TxRejected(
-          ResultCode.RECORD_MISMATCH,
-          `record ${payload.recordId} is a ${previous.resourceType} of patient ${previous.patient}`,
-        );
-      }
-    }
-    const expected = previous === undefined ? 1 : previous.versions + 1;
-    if (payload.version !== expected) {
-      throw new TxRejected(
-        ResultCode.VERSION_CONFLICT,
-        `record ${payload.recordId} expects version ${expected}, got ${payload.version}`,
-      );
-    }
-    if (payload.author !== payload.patient) {
-      if (!isActivePractitionerOf(ctx, payload.author, node.org)) {
-        throw new TxRejected(
-          ResultCode.NOT_PRACTITIONER,
-          `author ${payload.author} is not an active practitioner of ${node.org}`,
-        );
-      }
-      const access = findCoveringGrant(
-        ctx,
-        payload.patient,
-        node.org,
-        payload.resourceType,
-        payload.class,
-        'write',
-        ctx.block.time,
-      );
-      if (access.code !== ResultCode.OK) {
-        throw new TxRejected(
-          access.code,
-          `organization ${node.org} may not write ${payload.class} ${payload.resourceType} records of ${payload.patient}`,
-        );
-      }
-    }
-    const record: ActiveRecord = {
-      id: payload.recordId,
-      patient: payload.patient,
-      resourceType: payload.resourceType,
-      class: payload.class,
-      custodian: node.org,
-      latest: {
-        version: payload.version,
-        contentHash: payload.contentHash,
-        author: payload.author,
-        epoch: payload.epoch,
-        anchoredAt: ctx.block.time,
-        txId: ctx.txId,
-      },
-      versions: payload.version,
-      status: 'active',
-    };
-    ctx.put(StateKey.record(record.id), record);
-    if (previous === undefined) ctx.put(StateKey.patientRecord(record.patient, record.id), record.id);
+    if (!('anchors' in payload)) return anchorVersion(ctx, node.org, payload, '');
+    payload.anchors.forEach((anchor, i) => anchorVersion(ctx, node.org, anchor, `anchors[${i}]`));
   },
 };
+
+/**
+ * Anchors one version (the rules of `records.anchor`); `where` is the anchor's place in a
+ * several-anchor payload (e.g. `anchors[2]`), named in the messages of refusals.
+ */
+function anchorVersion(ctx: ContractContext, org: string, payload: RecordAnchorPayload, where: string): void {
+  requirePatient(ctx, payload.patient, where === '' ? 'payload.patient' : `payload.${where}.patient`);
+  const at = (message: string): string => (where === '' ? message : `payload.${where}: ${message}`);
+  const previous = ctx.get<RecordEntry>(StateKey.record(payload.recordId));
+  if (previous !== undefined) {
+    if (previous.status === 'erased')
+      throw new TxRejected(ResultCode.RECORD_ERASED, at(`record ${payload.recordId} is erased`));
+    if (previous.custodian !== org) {
+      throw new TxRejected(
+        ResultCode.NOT_CUSTODIAN,
+        at(`record ${payload.recordId} is kept by ${previous.custodian}, not ${org}`),
+      );
+    }
+    if (previous.patient !== payload.patient || previous.resourceType !== payload.resourceType) {
+      throw new TxRejected(
+        ResultCode.RECORD_MISMATCH,
+        at(`record ${payload.recordId} is a ${previous.resourceType} of patient ${previous.patient}`),
+      );
+    }
+  }
+  const expected = previous === undefined ? 1 : previous.versions + 1;
+  if (payload.version !== expected) {
+    throw new TxRejected(
+      ResultCode.VERSION_CONFLICT,
+      at(`record ${payload.recordId} expects version ${expected}, got ${payload.version}`),
+    );
+  }
+  if (payload.author !== payload.patient) {
+    if (!isActivePractitionerOf(ctx, payload.author, org)) {
+      throw new TxRejected(
+        ResultCode.NOT_PRACTITIONER,
+        at(`author ${payload.author} is not an active practitioner of ${org}`),
+      );
+    }
+    const access = findCoveringGrant(
+      ctx,
+      payload.patient,
+      org,
+      payload.resourceType,
+      payload.class,
+      'write',
+      ctx.block.time,
+    );
+    if (access.code !== ResultCode.OK) {
+      throw new TxRejected(
+        access.code,
+        at(
+          `organization ${org} may not write ${payload.class} ${payload.resourceType} records of ${payload.patient}`,
+        ),
+      );
+    }
+  }
+  const record: ActiveRecord = {
+    id: payload.recordId,
+    patient: payload.patient,
+    resourceType: payload.resourceType,
+    class: payload.class,
+    custodian: org,
+    latest: {
+      version: payload.version,
+      contentHash: payload.contentHash,
+      author: payload.author,
+      epoch: payload.epoch,
+      anchoredAt: ctx.block.time,
+      txId: ctx.txId,
+    },
+    versions: payload.version,
+    status: 'active',
+  };
+  ctx.put(StateKey.record(record.id), record);
+  if (previous === undefined) ctx.put(StateKey.patientRecord(record.patient, record.id), record.id);
+}
 
 export const recordErase: Contract<RecordErasePayload> = {
   parse: (payload) => parsePayload(recordEraseSchema, payload),

@@ -45,3 +45,11 @@ export {
   merkleInclusionProofFromLeafHashes,
   verifyMerkleInclusion,
 } from './merkle.js';
+export {
+  signingKeyPairFromSeedAsync,
+  encryptionKeyPairFromSeedAsync,
+  signAsync,
+  sealAsync,
+  openAsync,
+  aesGcmEncryptAsync,
+} from './subtle.js';

@@ -61,6 +61,11 @@ function matchEntries(base: string, resources: readonly StoredResource[]): Bundl
   }));
 }
 
+/** Entries of the outcomes that qualify a page (`search.mode` "outcome", after the matches). */
+function outcomeEntries(outcomes: readonly OperationOutcome[] | undefined): BundleEntry[] {
+  return (outcomes ?? []).map((resource) => ({ resource, search: { mode: 'outcome' } }));
+}
+
 function withTotal(bundle: Bundle, total: number | undefined): Bundle {
   return total === undefined ? bundle : { ...bundle, total };
 }
@@ -79,7 +84,9 @@ export function searchBundle(baseUrl: string, query: SearchQuery, page: SearchPa
   if (page.next !== undefined && !countOnly)
     link.push({ relation: 'next', url: url(encodeCursor(page.next)) });
   const bundle: Bundle = { resourceType: 'Bundle', type: 'searchset', link };
-  if (!countOnly) bundle.entry = matchEntries(base, page.resources);
+  if (!countOnly) bundle.entry = [...matchEntries(base, page.resources), ...outcomeEntries(page.outcomes)];
+  else if (page.outcomes !== undefined && page.outcomes.length > 0)
+    bundle.entry = outcomeEntries(page.outcomes);
   return withTotal(bundle, page.total);
 }
 
@@ -100,7 +107,12 @@ export function everythingBundle(
   if (page.next !== undefined && options.count > 0)
     link.push({ relation: 'next', url: url(encodeCursor(page.next)) });
   return withTotal(
-    { resourceType: 'Bundle', type: 'searchset', link, entry: matchEntries(base, page.resources) },
+    {
+      resourceType: 'Bundle',
+      type: 'searchset',
+      link,
+      entry: [...matchEntries(base, page.resources), ...outcomeEntries(page.outcomes)],
+    },
     page.total,
   );
 }

@@ -25,6 +25,8 @@ export {
   preconditionFailed,
   notSupported,
   tooLarge,
+  unavailable,
+  incompletePage,
   statusOf,
   outcomeText,
   isOperationOutcome,

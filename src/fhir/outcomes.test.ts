@@ -13,6 +13,7 @@ import {
   notSupported,
   preconditionFailed,
   serverError,
+  unavailable,
   statusOf,
   toOutcome,
   tooLarge,
@@ -37,6 +38,7 @@ describe('outcomes', () => {
       [tooLarge('big'), 413],
       [notSupported('PATCH'), 422],
       [serverError, 500],
+      [unavailable('custodian not reached'), 503],
     ];
     for (const [outcome, status] of table) assert.equal(statusOf(outcome), status, outcome.id);
     assert.deepEqual(new Set(Object.values(OUTCOME_STATUS)).size, Object.keys(OUTCOME_STATUS).length);

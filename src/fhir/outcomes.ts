@@ -27,6 +27,7 @@ export const OutcomeId = {
   TOO_LARGE: 'too-large',
   NOT_SUPPORTED: 'not-supported',
   SERVER_ERROR: 'server-error',
+  UNAVAILABLE: 'unavailable',
 } as const;
 export type OutcomeId = (typeof OutcomeId)[keyof typeof OutcomeId];
 
@@ -46,6 +47,8 @@ export const OUTCOME_STATUS = {
   // create, PATCH, DELETE. (An unsupported type in the URL is a 404: see `unknownType`.)
   [OutcomeId.NOT_SUPPORTED]: 422,
   [OutcomeId.SERVER_ERROR]: 500,
+  // A node this one depends on (a custodian of the record) did not answer.
+  [OutcomeId.UNAVAILABLE]: 503,
 } as const satisfies Record<OutcomeId, number>;
 
 function outcome(
@@ -136,6 +139,22 @@ export function notSupported(details: string, expression?: string | readonly str
 /** 413: the request is larger than a limit (Bundle entries, page size…). */
 export function tooLarge(details: string): OperationOutcome {
   return outcome(OutcomeId.TOO_LARGE, 'error', 'too-costly', details);
+}
+
+/** 503: a node this answer depends on (the custodian of a record) was not reached. */
+export function unavailable(details: string): OperationOutcome {
+  return outcome(OutcomeId.UNAVAILABLE, 'error', 'transient', details);
+}
+
+/**
+ * A page is incomplete (e.g. a custodian was not reached): a warning carried as a Bundle entry
+ * with `search.mode` "outcome" (no `id`: it is not an answer's status).
+ */
+export function incompletePage(details: string): OperationOutcome {
+  return {
+    resourceType: 'OperationOutcome',
+    issue: [{ severity: 'warning', code: 'incomplete', details: { text: details } }],
+  };
 }
 
 /**

@@ -41,6 +41,11 @@ export interface SearchPage<R = StoredResource> {
   readonly total?: number;
   /** Where the next page starts; absent on the last page. */
   readonly next?: Cursor;
+  /**
+   * What kept the page from being complete (e.g. a custodian node that was not reached): answered
+   * as Bundle entries with `search.mode` "outcome".
+   */
+  readonly outcomes?: readonly OperationOutcome[];
 }
 
 export interface CreateOptions {

@@ -3,7 +3,11 @@
  * limit, the structure of the resource against the R4 StructureDefinitions (cardinality, JSON
  * types, primitive formats, unknown elements, invariants — `@medplum/core`'s validator), and the
  * codes of `code` elements with a REQUIRED binding (e.g. `Observation.status`), which that
- * validator leaves to a terminology server.
+ * validator leaves to a terminology server. A walk of our own over the element definitions also
+ * refuses what that validator lets through: a JSON primitive where a complex type (an object) is
+ * required, calendar dates that do not exist (`2023-02-30`), a dateTime with a time but no time
+ * zone (R4 §2.24.0.1: "If hours and minutes are specified, a time zone SHALL be populated"), and
+ * two types of one choice element (`valueQuantity` beside `valueString`).
  *
  * Every failure is an OperationOutcome whose issues name the bad element in `expression`
  * (FHIRPath, e.g. `Observation.valueQuantity.value`) and again at the start of `details.text`.
@@ -114,7 +118,7 @@ export function validateFhirResource(resource: unknown): FhirValidationResult {
       );
     }
   }
-  checkRequiredCodes(record, type, defs, issues);
+  checkElements(record, type, defs, issues);
   return issues.some((i) => i.severity === 'error' || i.severity === 'fatal')
     ? failure(issues)
     : { ok: true };
@@ -131,6 +135,10 @@ export function validateFhirResource(resource: unknown): FhirValidationResult {
  */
 interface ElementNode {
   codes?: { readonly valueSet: string; readonly allowed: ReadonlySet<string> };
+  /** Calendar primitives, whose values must be real dates (and times with a zone). */
+  temporal?: 'date' | 'dateTime' | 'instant';
+  /** The choice element (`value` of `value[x]`) a JSON member is one type of. */
+  choice?: string;
   datatype?: string;
   children?: Map<string, ElementNode>;
   /** `contentReference` to resolve (e.g. `#Observation.referenceRange`). */
@@ -203,6 +211,8 @@ function elementTree(
     } else if (typeCodes.length === 1 && typeCodes[0] === 'code') {
       const codes = requiredCodes(element, valueSets);
       if (codes !== undefined) node.codes = codes;
+    } else if (typeCodes.length === 1 && isTemporal(typeCodes[0]!)) {
+      node.temporal = typeCodes[0];
     }
     nodes.set(path, node);
     if (name.endsWith('[x]')) {
@@ -211,7 +221,11 @@ function elementTree(
       for (const code of typeCodes) {
         siblings.set(
           base + code.charAt(0).toUpperCase() + code.slice(1),
-          isComplexType(code) ? { datatype: code } : {},
+          isComplexType(code)
+            ? { datatype: code, choice: base }
+            : isTemporal(code)
+              ? { temporal: code, choice: base }
+              : { choice: base },
         );
       }
     } else {
@@ -228,6 +242,10 @@ function elementTree(
     else if (target?.datatype !== undefined) node.datatype = target.datatype;
   }
   return byPath.get(sd.type)!;
+}
+
+function isTemporal(code: string): code is NonNullable<ElementNode['temporal']> {
+  return code === 'date' || code === 'dateTime' || code === 'instant';
 }
 
 function isComplexType(code: string): boolean {
@@ -303,10 +321,10 @@ function addConcepts(concepts: readonly CodeSystemConcept[], into: Set<string>):
 }
 
 // ---------------------------------------------------------------------------------------------
-// The REQUIRED-binding check
+// The walk over the elements: REQUIRED bindings, objects, calendar values, one type per choice
 // ---------------------------------------------------------------------------------------------
 
-function checkRequiredCodes(
+function checkElements(
   resource: Record<string, unknown>,
   type: string,
   defs: Definitions,
@@ -323,9 +341,21 @@ function walk(
   defs: Definitions,
   issues: OperationOutcomeIssue[],
 ): void {
+  const chosen = new Map<string, string>();
   for (const key of Object.keys(value)) {
     const node = tree.get(key);
     if (node === undefined) continue;
+    if (node.choice !== undefined) {
+      const first = chosen.get(node.choice);
+      if (first === undefined) chosen.set(node.choice, key);
+      else
+        addIssue(
+          issues,
+          'structure',
+          `${path}.${key}`,
+          `${path}.${node.choice}[x] takes one type, but ${first} is present too`,
+        );
+    }
     const member = value[key];
     if (Array.isArray(member)) {
       member.forEach((item: unknown, i) => visit(item, node, `${path}.${key}[${i}]`, defs, issues));
@@ -354,7 +384,21 @@ function visit(
     }
     return;
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return;
+  if (node.temporal !== undefined) {
+    if (typeof value === 'string') {
+      const problem = temporalProblem(value, node.temporal);
+      if (problem !== undefined) addIssue(issues, 'value', path, problem);
+    }
+    return;
+  }
+  const complex = node.children !== undefined || node.datatype !== undefined;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    if (complex) {
+      const what = node.datatype ?? 'BackboneElement';
+      addIssue(issues, 'structure', path, `expected an object (${what}), got ${jsonKind(value)}`);
+    }
+    return;
+  }
   const record = value as Record<string, unknown>;
   if (node.children !== undefined) {
     walk(record, node.children, path, defs, issues);
@@ -367,6 +411,47 @@ function visit(
     const tree = defs.types.get(node.datatype);
     if (tree !== undefined) walk(record, tree, path, defs, issues);
   }
+}
+
+/** An issue, unless the structure validator already named the element (one finding is enough). */
+function addIssue(
+  issues: OperationOutcomeIssue[],
+  code: OperationOutcomeIssue['code'],
+  path: string,
+  text: string,
+): void {
+  if (issues.some((i) => i.expression?.[0] === path)) return;
+  issues.push(issue(code, path, text));
+}
+
+function jsonKind(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return `a ${typeof value}`;
+}
+
+/** `YYYY-MM-DD` then an optional time: the parts the R4 formats allow (their regex checks the rest). */
+const CALENDAR = /^(\d{4})(?:-(\d{2})(?:-(\d{2})(T[^Z+-]*)?(Z|[+-]\d{2}:\d{2})?)?)?/;
+
+/**
+ * What is wrong with a date, dateTime or instant beyond its format: a day the month does not
+ * have, or (dateTime) a time without a time zone. Undefined when nothing is, or when the value
+ * does not have the calendar shape (the structure validator reports its format).
+ */
+function temporalProblem(value: string, type: NonNullable<ElementNode['temporal']>): string | undefined {
+  const match = CALENDAR.exec(value);
+  if (match === null) return undefined;
+  const [, year, month, day, time, zone] = match;
+  if (day !== undefined) {
+    const end = new Date(0);
+    end.setUTCFullYear(Number(year), Number(month), 0); // day 0 of the next month: the last day
+    const last = end.getUTCDate();
+    if (Number(day) < 1 || Number(day) > last)
+      return `${JSON.stringify(value)} is not a ${type}: ${year}-${month} has no day ${day}`;
+  }
+  if (time !== undefined && zone === undefined && type !== 'date')
+    return `${JSON.stringify(value)} has a time but no time zone (Z or ±hh:mm), which a ${type} requires`;
+  return undefined;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -311,6 +311,19 @@ export class Ledger extends EventEmitter<{ block: [CommittedBlock] }> {
     return { committed };
   }
 
+  /**
+   * Stops this ledger from executing further blocks: every later cut fails with `reason` (a node
+   * that finds its chain differs from the network's must not build on it). Queries still work.
+   */
+  halt(reason: Error): void {
+    this.failure ??= reason;
+  }
+
+  /** Why the ledger stopped executing blocks, if it did. */
+  get haltReason(): Error | undefined {
+    return this.failure;
+  }
+
   /** Executes and commits the next block, resolving once it is durable (tests, tools). */
   async applyCut(envelopes: readonly string[], cutTime: number, ordererPosition?: string): Promise<CommittedBlock> {
     const { committed } = await this.enqueueCut(envelopes, cutTime, ordererPosition);

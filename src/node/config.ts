@@ -38,7 +38,16 @@ const nodeConfigSchema = z.object({
   port: z.number().int().min(0).max(65535),
   /** The URL other nodes and clients reach this node at (registered on the ledger). */
   publicUrl: z.string().url(),
-  ordering: z.object({ kind: z.literal('local') }),
+  ordering: z.discriminatedUnion('kind', [
+    z.object({ kind: z.literal('local') }),
+    z.object({
+      kind: z.literal('jetstream'),
+      /** NATS servers of the network's JetStream cluster. */
+      servers: z.array(z.string().min(1)).min(1),
+      /** Stream replicas (the cluster's size, 3 or 5). */
+      replicas: z.number().int().min(1).max(5).default(3),
+    }),
+  ]),
   block: z.object({ maxTxs: z.number().int().positive(), timeoutMs: z.number().int().positive() }).partial().default({}),
 });
 export type NodeConfigFile = z.infer<typeof nodeConfigSchema>;

@@ -5,6 +5,10 @@ export const NodeErrorCode = {
   ALREADY_INITIALIZED: 'NODE_ALREADY_INITIALIZED',
   BAD_CONFIG: 'NODE_BAD_CONFIG',
   ORDERING_FAILED: 'ORDERING_FAILED',
+  /** A block fetched from a peer re-executes to another hash here. */
+  SYNC_DIVERGED: 'SYNC_DIVERGED',
+  /** This node's blocks differ from those of a majority of the network: it stopped committing. */
+  DIVERGED: 'NODE_DIVERGED',
 } as const;
 export type NodeErrorCode = (typeof NodeErrorCode)[keyof typeof NodeErrorCode];
 

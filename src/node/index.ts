@@ -10,6 +10,16 @@ export {
 } from './config.js';
 export { initNetwork, prepareNode, createGenesis, writeNodeFiles, type InitOptions, type InitResult, type PreparedNode } from './init.js';
 export { NodeError, NodeErrorCode } from './errors.js';
+export {
+  Roaming,
+  registerRoamingRoutes,
+  signNodeRequest,
+  NodeRequestVerifier,
+  RECORDS_QUERY_PATH,
+  NODE_HEADERS,
+  type RecordQueryRequest,
+  type RecordQueryAnswer,
+} from './roaming/index.js';
 export { createAuthService, createNodeAuthService, registerAuthRoutes, requireAuth, requirePrincipal, AuthError, AuthErrorCode, type AuthService, type AuthServiceOptions, type Principal } from './auth/index.js';
 export {
   buildHttpServer,

@@ -1,6 +1,10 @@
 import { createContractSuite } from '../contracts/index.js';
 import { Ledger, WorkerVerifierPool, type AdmissionRejection, type CommittedTx, type ParsedTx, type SignatureVerifier } from '../ledger/index.js';
-import { LocalOrderer, type BlockLimits, type Orderer } from '../ordering/index.js';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { JetStreamOrderer, LocalOrderer, type BlockLimits, type Orderer } from '../ordering/index.js';
+import { AttestationMonitor, type AttestationTransport } from './network/attestations.js';
+import { catchUpFromPeers } from './network/peer-sync.js';
+import { peerNodes } from './network/peers.js';
 import { BlockWriter, LedgerStore } from '../store/index.js';
 import { DataFiles, loadNodeConfig, type NodeConfig } from './config.js';
 import { NodeError, NodeErrorCode } from './errors.js';
@@ -20,6 +24,8 @@ export interface RoamNodeOptions {
   readonly blockLimits?: Partial<BlockLimits>;
   /** Builds the node's orderer; default: the one its config names (local or jetstream). */
   readonly orderer?: (context: OrdererContext) => Orderer | Promise<Orderer>;
+  /** Operational log lines (ordering, peers, divergence); never health data. Default: none. */
+  readonly log?: (line: string) => void;
 }
 
 export interface SubmitOutcome {
@@ -43,6 +49,8 @@ export class RoamNode {
   ) {}
 
   private fhirService: FhirService | undefined;
+  /** Agreement with the other nodes of a network (none for a one-node network). */
+  attestations: AttestationMonitor | undefined;
 
   /** The node's FHIR service (vault, index, audit trail, repository); open while the node is. */
   get fhir(): FhirService {
@@ -63,11 +71,25 @@ export class RoamNode {
       const ledger = Ledger.open({ store, contracts: createContractSuite(), genesis: config.genesis, verifier, writer: blockWriter });
       const limits = definedOnly({ ...config.file.block, ...options.blockLimits });
       const context: OrdererContext = { config, ledger, store, writer: blockWriter, limits };
-      const orderer = options.orderer ? await options.orderer(context) : localOrderer(context);
+      const log = options.log ?? (() => undefined);
+      const orderer = options.orderer ? await options.orderer(context) : defaultOrderer(context, log);
       const node = new RoamNode(config, store, ledger, orderer, verifier, blockWriter);
+      // A network node first fetches what it missed from its peers (faster than replaying the
+      // stream, and the only way when the stream no longer holds the beginning).
+      if (orderer instanceof JetStreamOrderer) await catchUpFromPeers(ledger, peerNodes(ledger, config.keys.nodeDid), log);
       await orderer.start(async (cut) => {
         await ledger.enqueueCut(cut.envelopes, cut.time, cut.position);
       }, ledger.ordererPosition);
+      if (orderer instanceof JetStreamOrderer && orderer.connection) {
+        node.attestations = new AttestationMonitor({
+          ledger,
+          nodeDid: config.keys.nodeDid,
+          nodeKey: config.keys.node,
+          transport: natsAttestationTransport(orderer.connection, ledger.chainId),
+          log,
+        });
+        node.attestations.start();
+      }
       // The vault (DATA/vault.sqlite) and the FHIR API's index and audit outbox; ships leftover audit entries.
       node.fhirService = FhirService.open(node);
       return node;
@@ -114,6 +136,7 @@ export class RoamNode {
   }
 
   async close(): Promise<void> {
+    this.attestations?.stop();
     await this.fhirService?.close().catch(() => undefined);
     this.fhirService = undefined;
     await this.orderer.close();
@@ -124,6 +147,31 @@ export class RoamNode {
     this.store.close();
     await this.verifier.close();
   }
+}
+
+function defaultOrderer(context: OrdererContext, log: (line: string) => void): Orderer {
+  const ordering = context.config.file.ordering;
+  if (ordering.kind === 'local') return localOrderer(context);
+  return new JetStreamOrderer({
+    servers: ordering.servers,
+    replicas: ordering.replicas,
+    chainId: context.config.genesis.chainId,
+    head: () => ({ height: context.ledger.height, time: context.ledger.headTime }),
+    limits: context.limits,
+    log,
+  });
+}
+
+/** Attestations as NATS core messages on `roam.<chain>.attest` (fire and forget; heartbeats repeat them). */
+function natsAttestationTransport(nc: NatsConnection, chainId: string): AttestationTransport {
+  const subject = `roam.${chainId}.attest`;
+  return {
+    publish: (data) => nc.publish(subject, data),
+    subscribe: (onMessage) => {
+      const subscription = nc.subscribe(subject, { callback: (error, message) => (error ? undefined : onMessage(message.string())) });
+      return () => subscription.unsubscribe();
+    },
+  };
 }
 
 function localOrderer({ ledger, store, writer, limits }: OrdererContext): Orderer {

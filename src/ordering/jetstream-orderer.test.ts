@@ -10,8 +10,7 @@ function recordingOrderer(cluster: NatsCluster, chainId: string, options: { heig
   const orderer = new JetStreamOrderer({
     servers: cluster.urls,
     chainId,
-    height: options.height ?? 0,
-    lastBlockTime: 0,
+    head: () => ({ height: options.height ?? 0, time: 0 }),
     replicas: 3,
     limits: { maxTxs: options.maxTxs ?? 100, timeoutMs: options.timeoutMs ?? 30 },
   });

@@ -18,10 +18,11 @@ export interface JetStreamOrdererOptions {
   readonly servers: readonly string[];
   /** The network's chain id: names the stream and its subjects. */
   readonly chainId: string;
-  /** Height of the last block the node holds; the first cut it delivers is for `height + 1`. */
-  readonly height: number;
-  /** Time of that block: block times never go backwards. */
-  readonly lastBlockTime: number;
+  /**
+   * The last block the node holds when ordering starts (read at `start`, after any catch-up): the
+   * first cut delivered is for `height + 1`, and block times never go below `time`.
+   */
+  readonly head: () => { readonly height: number; readonly time: number };
   /** Must be the same on every node of the network (they decide where blocks end). */
   readonly limits?: Partial<BlockLimits>;
   /** Stream replicas when this node creates the stream (3 for a 3-server cluster). */
@@ -81,12 +82,15 @@ export class JetStreamOrderer implements Orderer {
     this.cutter = new BlockCutter(this.limits);
     this.clock = options.clock ?? Date.now;
     this.log = options.log ?? (() => undefined);
-    this.nextHeight = options.height + 1;
-    this.lastTime = options.lastBlockTime;
+    this.nextHeight = 1;
+    this.lastTime = 0;
   }
 
   /** Connects, creates the stream if no node has yet, and consumes it from `position` on. */
   async start(onCut: CutHandler, position: string | undefined): Promise<void> {
+    const head = this.options.head();
+    this.nextHeight = head.height + 1;
+    this.lastTime = head.time;
     const nc = await connect({
       servers: [...this.options.servers],
       name: `roam-${this.options.chainId}`,
@@ -144,6 +148,11 @@ export class JetStreamOrderer implements Orderer {
     this.messages?.stop();
     await this.consuming;
     await this.nc?.close().catch(() => undefined);
+  }
+
+  /** The NATS connection (for the node's other messages, e.g. attestations); undefined before start. */
+  get connection(): NatsConnection | undefined {
+    return this.nc;
   }
 
   /** The height the next block will have, as this orderer sees the stream. */

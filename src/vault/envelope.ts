@@ -22,6 +22,7 @@ import {
   concatBytes,
   fromBase64Url,
   open,
+  openAsync,
   randomBytes,
   seal,
   sha256Hex,
@@ -175,6 +176,54 @@ export function encryptRecord(input: EncryptRecordInput): EncryptedRecord {
  *   VAULT_INVALID_ARGUMENT for a malformed argument
  */
 export function decryptRecord(input: DecryptRecordInput): Record<string, unknown> {
+  const parts = checkedParts(input);
+  let dek: Uint8Array;
+  try {
+    dek = open(input.kek, parts.wrapIv, parts.wrapCt, wrapAad(input));
+  } catch {
+    throw decryptFailed('cannot unwrap the data key');
+  }
+  let plaintext: Uint8Array;
+  try {
+    plaintext = open(dek, parts.contentIv, parts.contentCt, contentAad(input));
+  } catch {
+    throw decryptFailed('cannot open the ciphertext');
+  } finally {
+    dek.fill(0);
+  }
+  return parsePlaintext(plaintext);
+}
+
+/**
+ * As {@link decryptRecord}, on WebCrypto (what a browser can do): the patient's own wallet
+ * decrypts what its custodian serves, with the same checks and errors.
+ */
+export async function decryptRecordAsync(input: DecryptRecordInput): Promise<Record<string, unknown>> {
+  const parts = checkedParts(input);
+  let dek: Uint8Array;
+  try {
+    dek = await openAsync(input.kek, parts.wrapIv, parts.wrapCt, wrapAad(input));
+  } catch {
+    throw decryptFailed('cannot unwrap the data key');
+  }
+  let plaintext: Uint8Array;
+  try {
+    plaintext = await openAsync(dek, parts.contentIv, parts.contentCt, contentAad(input));
+  } catch {
+    throw decryptFailed('cannot open the ciphertext');
+  } finally {
+    dek.fill(0);
+  }
+  return parsePlaintext(plaintext);
+}
+
+/** Checks a decryption's input and splits the blob and wrapped DEK into IVs and ciphertexts. */
+function checkedParts(input: DecryptRecordInput): {
+  wrapIv: Uint8Array;
+  wrapCt: Uint8Array;
+  contentIv: Uint8Array;
+  contentCt: Uint8Array;
+} {
   assertContext(input);
   assertBytes('blob', input.blob);
   assertBytes('kek', input.kek, RECORD_KEY_LENGTH);
@@ -206,25 +255,27 @@ export function decryptRecord(input: DecryptRecordInput): Record<string, unknown
   ) {
     throw decryptFailed('malformed ciphertext blob');
   }
-  let dek: Uint8Array;
+  let wrapIv: Uint8Array;
+  let wrapCt: Uint8Array;
   try {
-    const iv = fromBase64Url(wrappedDek.iv);
-    const ct = fromBase64Url(wrappedDek.ct);
-    if (iv.length !== GCM_IV_LENGTH || ct.length !== RECORD_KEY_LENGTH + GCM_TAG_LENGTH)
-      throw decryptFailed('');
-    dek = open(input.kek, iv, ct, wrapAad(input));
+    wrapIv = fromBase64Url(wrappedDek.iv);
+    wrapCt = fromBase64Url(wrappedDek.ct);
   } catch {
     throw decryptFailed('cannot unwrap the data key');
   }
-  let plaintext: Uint8Array;
-  try {
-    const iv = blob.subarray(BLOB_MAGIC.length + 1, BLOB_HEADER_LENGTH);
-    plaintext = open(dek, iv, blob.subarray(BLOB_HEADER_LENGTH), contentAad(input));
-  } catch {
-    throw decryptFailed('cannot open the ciphertext');
-  } finally {
-    dek.fill(0);
+  if (wrapIv.length !== GCM_IV_LENGTH || wrapCt.length !== RECORD_KEY_LENGTH + GCM_TAG_LENGTH) {
+    throw decryptFailed('cannot unwrap the data key');
   }
+  return {
+    wrapIv,
+    wrapCt,
+    contentIv: blob.subarray(BLOB_MAGIC.length + 1, BLOB_HEADER_LENGTH),
+    contentCt: blob.subarray(BLOB_HEADER_LENGTH),
+  };
+}
+
+/** The decrypted resource; the plaintext bytes are wiped. */
+function parsePlaintext(plaintext: Uint8Array): Record<string, unknown> {
   try {
     const resource: unknown = JSON.parse(bytesToUtf8(plaintext));
     if (isPlainObject(resource)) return resource;

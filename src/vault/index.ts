@@ -4,6 +4,7 @@ export {
   ENVELOPE_VERSION,
   encryptRecord,
   decryptRecord,
+  decryptRecordAsync,
   encodeWrappedDek,
   decodeWrappedDek,
   type RecordContext,

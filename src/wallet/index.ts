@@ -8,6 +8,10 @@ export {
   isPartyRole,
   createWallet,
   restoreWallet,
+  restoreWalletAsync,
+  createPatientWalletAsync,
+  createWalletAsync,
+  keysFromMasterSeedAsync,
   deriveRecordKeySeed,
   withRotatedSigningKey,
 } from './wallet.js';

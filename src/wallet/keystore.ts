@@ -23,14 +23,14 @@ import {
   canonicalBytes,
   constantTimeEqual,
   didFromSigningKey,
-  encryptionKeyPairFromSeed,
+  encryptionKeyPairFromSeedAsync,
   fromBase64Url,
   isSigningDid,
-  open,
+  openAsync,
   randomBytes,
   scrypt,
-  seal,
-  signingKeyPairFromSeed,
+  sealAsync,
+  signingKeyPairFromSeedAsync,
   toBase64Url,
   utf8ToBytes,
   type ScryptParams,
@@ -39,7 +39,7 @@ import { WalletError, WalletErrorCode } from './errors.js';
 import {
   MASTER_SEED_LENGTH,
   isPartyRole,
-  keysFromMasterSeed,
+  keysFromMasterSeedAsync,
   type PartyRole,
   type Wallet,
 } from './wallet.js';
@@ -191,9 +191,13 @@ export async function encodeWalletFile(
   if (wallet.masterSeed !== undefined) secrets.masterSeed = toBase64Url(wallet.masterSeed);
   const key = await deriveFileKey(passphrase, salt, kdfParams);
   const plaintext = canonicalBytes(secrets);
-  const sealed = seal(key, plaintext, headerAad(header));
-  key.fill(0);
-  plaintext.fill(0);
+  let sealed: { iv: Uint8Array; ciphertext: Uint8Array };
+  try {
+    sealed = await sealAsync(key, plaintext, headerAad(header));
+  } finally {
+    key.fill(0);
+    plaintext.fill(0);
+  }
   const file: WalletFile = {
     ...header,
     cipher: { name: 'aes-256-gcm', iv: toBase64Url(sealed.iv), ciphertext: toBase64Url(sealed.ciphertext) },
@@ -288,7 +292,7 @@ function parseFile(text: string): {
   return { header, salt, iv, ciphertext };
 }
 
-function parseSecrets(plaintext: Uint8Array, header: WalletFileHeader): Wallet {
+async function parseSecrets(plaintext: Uint8Array, header: WalletFileHeader): Promise<Wallet> {
   let parsed: unknown;
   try {
     parsed = JSON.parse(bytesToUtf8(plaintext));
@@ -297,8 +301,10 @@ function parseSecrets(plaintext: Uint8Array, header: WalletFileHeader): Wallet {
   }
   const secrets = asRecord(parsed, 'secrets');
   onlyFields(secrets, ['signingSeed', 'encryptionSeed', 'masterSeed', 'createdAt'], 'secrets.');
-  const signing = signingKeyPairFromSeed(bytesField(secrets, 'signingSeed', 'secrets.', SEED_LENGTH));
-  const encryption = encryptionKeyPairFromSeed(
+  const signing = await signingKeyPairFromSeedAsync(
+    bytesField(secrets, 'signingSeed', 'secrets.', SEED_LENGTH),
+  );
+  const encryption = await encryptionKeyPairFromSeedAsync(
     bytesField(secrets, 'encryptionSeed', 'secrets.', SEED_LENGTH),
   );
   if (typeof secrets.createdAt !== 'string' || Number.isNaN(Date.parse(secrets.createdAt))) {
@@ -322,7 +328,7 @@ function parseSecrets(plaintext: Uint8Array, header: WalletFileHeader): Wallet {
       throw corrupt('secrets.masterSeed', 'is required in a patient wallet');
     const masterSeed = bytesField(secrets, 'masterSeed', 'secrets.', MASTER_SEED_LENGTH);
     // The DID is that of the key the master seed gave at creation, whatever the current key.
-    if (didFromSigningKey(keysFromMasterSeed(masterSeed).signing.publicKey) !== header.did) {
+    if (didFromSigningKey((await keysFromMasterSeedAsync(masterSeed)).signing.publicKey) !== header.did) {
       throw corrupt('did', 'is not the identity of the master seed in the file');
     }
     wallet.masterSeed = masterSeed;
@@ -352,7 +358,7 @@ export async function decodeWalletFile(text: string, passphrase: string): Promis
   const key = await deriveFileKey(passphrase, salt, header.kdf);
   let plaintext: Uint8Array;
   try {
-    plaintext = open(key, iv, ciphertext, headerAad(header));
+    plaintext = await openAsync(key, iv, ciphertext, headerAad(header));
   } catch (error) {
     if (error instanceof CryptoError && error.code === CryptoErrorCode.DECRYPT_FAILED) {
       throw new WalletError(
@@ -365,7 +371,7 @@ export async function decodeWalletFile(text: string, passphrase: string): Promis
     key.fill(0);
   }
   try {
-    return parseSecrets(plaintext, header);
+    return await parseSecrets(plaintext, header);
   } finally {
     plaintext.fill(0);
   }

@@ -2,7 +2,7 @@
  * Wallets: the keys a party holds. A patient's keys all derive from a BIP-39 recovery
  * phrase, so the phrase alone restores the wallet; other parties get random keys.
  */
-import { generateMnemonic, mnemonicToSeedSync, validateMnemonic } from '@scure/bip39';
+import { generateMnemonic, mnemonicToSeed, mnemonicToSeedSync, validateMnemonic } from '@scure/bip39';
 import { wordlist } from '@scure/bip39/wordlists/english.js';
 import {
   CryptoError,
@@ -13,10 +13,13 @@ import {
   constantTimeEqual,
   didFromSigningKey,
   encryptionKeyPairFromSeed,
+  encryptionKeyPairFromSeedAsync,
   generateEncryptionKeyPair,
   generateSigningKeyPair,
   hkdf,
+  randomBytes,
   signingKeyPairFromSeed,
+  signingKeyPairFromSeedAsync,
   utf8ToBytes,
   type EncryptionKeyPair,
   type SigningKeyPair,
@@ -83,9 +86,27 @@ export function keysFromMasterSeed(masterSeed: Uint8Array): {
   };
 }
 
+/** As {@link keysFromMasterSeed}, on WebCrypto (what a browser can do). */
+export async function keysFromMasterSeedAsync(masterSeed: Uint8Array): Promise<{
+  signing: SigningKeyPair;
+  encryption: EncryptionKeyPair;
+}> {
+  assertBytes('masterSeed', masterSeed, MASTER_SEED_LENGTH);
+  return {
+    signing: await signingKeyPairFromSeedAsync(deriveSeed(masterSeed, INFO_SIGNING)),
+    encryption: await encryptionKeyPairFromSeedAsync(deriveSeed(masterSeed, INFO_ENCRYPTION)),
+  };
+}
+
 function patientWallet(mnemonic: string): Wallet {
   const masterSeed = mnemonicToSeedSync(mnemonic);
-  const { signing, encryption } = keysFromMasterSeed(masterSeed);
+  return patientWalletOf(masterSeed, keysFromMasterSeed(masterSeed));
+}
+
+function patientWalletOf(
+  masterSeed: Uint8Array,
+  { signing, encryption }: { signing: SigningKeyPair; encryption: EncryptionKeyPair },
+): Wallet {
   return {
     role: 'patient',
     did: didFromSigningKey(signing.publicKey),
@@ -138,6 +159,49 @@ function normalizeMnemonic(mnemonic: string): string {
  * @throws WalletError BAD_MNEMONIC when the phrase is not a valid 24-word BIP-39 English phrase
  */
 export function restoreWallet(mnemonic: string): Wallet {
+  return patientWallet(checkedMnemonic(mnemonic));
+}
+
+/**
+ * As {@link restoreWallet}, on WebCrypto and without blocking (what a browser can do).
+ *
+ * @throws WalletError BAD_MNEMONIC when the phrase is not a valid 24-word BIP-39 English phrase
+ */
+export async function restoreWalletAsync(mnemonic: string): Promise<Wallet> {
+  const masterSeed = await mnemonicToSeed(checkedMnemonic(mnemonic));
+  return patientWalletOf(masterSeed, await keysFromMasterSeedAsync(masterSeed));
+}
+
+/**
+ * As {@link createWallet} for a patient, on WebCrypto: a new wallet and its recovery phrase.
+ */
+export async function createPatientWalletAsync(): Promise<{ wallet: Wallet; mnemonic: string }> {
+  const mnemonic = generateMnemonic(wordlist, MNEMONIC_STRENGTH_BITS);
+  return { wallet: await restoreWalletAsync(mnemonic), mnemonic };
+}
+
+/**
+ * As {@link createWallet}, on WebCrypto (what a browser can do).
+ *
+ * @throws CryptoError CRYPTO_INVALID_ARGUMENT for an unknown role
+ */
+export async function createWalletAsync(role: PartyRole): Promise<{ wallet: Wallet; mnemonic?: string }> {
+  assertRole(role);
+  if (role === 'patient') return createPatientWalletAsync();
+  const signing = await signingKeyPairFromSeedAsync(randomBytes(SEED_LENGTH));
+  return {
+    wallet: {
+      role,
+      did: didFromSigningKey(signing.publicKey),
+      signing,
+      encryption: await encryptionKeyPairFromSeedAsync(randomBytes(SEED_LENGTH)),
+      createdAt: new Date().toISOString(),
+    },
+  };
+}
+
+/** The phrase in normal form; throws BAD_MNEMONIC naming what is wrong (never the words). */
+function checkedMnemonic(mnemonic: string): string {
   const normalized = typeof mnemonic === 'string' ? normalizeMnemonic(mnemonic) : '';
   const words = normalized === '' ? 0 : normalized.split(' ').length;
   // The message says what is wrong, never which words were given.
@@ -153,7 +217,7 @@ export function restoreWallet(mnemonic: string): Wallet {
       'recovery phrase is not valid: a word is not in the BIP-39 English list or the checksum does not match',
     );
   }
-  return patientWallet(normalized);
+  return normalized;
 }
 
 /**

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { Bundle, CapabilityStatement, Observation, Patient } from '@medplum/fhirtypes';
 import type { FhirError } from '../../src/fhir/index.js';
-import { EncryptedFhirRepository, type FhirNodePort } from '../../src/node/fhir/index.js';
+import { EncryptedFhirRepository } from '../../src/node/fhir/index.js';
 import type { Wallet } from '../../src/wallet/index.js';
 import {
   allPages,
@@ -17,6 +17,7 @@ import {
   expectStatus,
   fhir,
   grantOrg,
+  nodePort,
   observation,
   openFhirNode,
   registeredPatient,
@@ -209,21 +210,11 @@ describe('FHIR API: a write whose anchor the ledger refuses is rolled back', () 
     const token = await tokenOf(t, patient);
     const patientId = await createPatient(t, token);
     const node = t.node;
-    const state = {
-      get: <T>(key: string) => node.ledger.getState<T>(key),
-      range: <T>(prefix: string) => node.ledger.rangeState<T>(prefix),
-    };
-    const port: FhirNodePort = {
-      did: node.did,
-      orgDid: node.orgDid,
-      nodeSecretKey: node.config.keys.node.secretKey,
-      orgEncryptionSecretKey: node.config.keys.orgEncryption.secretKey,
-      state,
-      submit: (envelopes) => node.submit(envelopes),
-      // The ledger answers as if another node had anchored this version first.
+    // The ledger answers as if another node had anchored this version first.
+    const port = nodePort(t, {
       waitForCommit: (id) =>
         Promise.resolve({ id, height: 1, index: 0, code: 'VERSION_CONFLICT', message: 'taken' }),
-    };
+    });
     const repo = new EncryptedFhirRepository(port, node.fhir.vault, node.fhir.index, node.fhir.audit);
     const principal = { did: patient.did, kind: 'patient' as const, roles: [], org: null };
     const id = randomUUID();

@@ -11,6 +11,7 @@ import { toBase64Url } from '../../src/crypto/index.js';
 import type { AuditRecord } from '../../src/contracts/index.js';
 import { StateKey } from '../../src/ledger/index.js';
 import type { GrantAccess, SensitivityClass } from '../../src/ledger/types.js';
+import type { FhirNodePort } from '../../src/node/fhir/index.js';
 import { buildHttpServer } from '../../src/node/http/server.js';
 import { sealGrantKeys } from '../../src/vault/index.js';
 import { createWallet, deriveRecordKeySeed, type Wallet } from '../../src/wallet/index.js';
@@ -36,6 +37,27 @@ export async function openFhirNode(): Promise<FhirTestNode> {
       await app.close();
       await test.close();
     },
+  };
+}
+
+/**
+ * What an `EncryptedFhirRepository` needs of the test node, as the node wires it, with some
+ * parts replaced (e.g. a ledger that answers otherwise).
+ */
+export function nodePort(t: FhirTestNode, replaced: Partial<FhirNodePort> = {}): FhirNodePort {
+  const node = t.node;
+  return {
+    did: node.did,
+    orgDid: node.orgDid,
+    nodeSecretKey: node.config.keys.node.secretKey,
+    orgEncryptionSecretKey: node.config.keys.orgEncryption.secretKey,
+    state: {
+      get: <T>(key: string) => node.ledger.getState<T>(key),
+      range: <T>(prefix: string) => node.ledger.rangeState<T>(prefix),
+    },
+    submit: (envelopes) => node.submit(envelopes),
+    waitForCommit: (id, ms) => node.waitForCommit(id, ms),
+    ...replaced,
   };
 }
 

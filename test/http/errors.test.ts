@@ -16,7 +16,18 @@ import { errorResponse } from '../../src/node/http/errors.js';
 
 /** Codes that are both an HTTP error code and a ledger result code, with the same meaning. */
 // Codes that mean the same on the ledger and over HTTP (e.g. a signature that does not verify).
-const SHARED_WITH_RESULT_CODES = ['UNKNOWN_PATIENT', 'BAD_SIGNATURE'];
+const SHARED_WITH_RESULT_CODES = [
+  'UNKNOWN_PATIENT',
+  'BAD_SIGNATURE',
+  // A custodian's refusals of node requests (src/node/roaming): the ledger's access decisions.
+  'NOT_PRACTITIONER',
+  'NO_GRANT',
+  'GRANT_REVOKED',
+  'GRANT_EXPIRED',
+  'SCOPE_NOT_COVERED',
+  'RECORD_NOT_FOUND',
+  'RECORD_ERASED',
+];
 
 /** Every code the ledger's admission (Ledger.admit) can refuse a submission with. */
 const ADMISSION_CODES = [

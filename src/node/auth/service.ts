@@ -10,7 +10,7 @@
  *
  * Tokens and signatures are never logged nor put into error messages.
  */
-import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { errors as joseErrors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
 import {
   authMessage,
@@ -53,6 +53,8 @@ export const TOKEN_AUDIENCE = 'roam';
 export const ACCESS_TOKEN_TYPE = 'at+jwt';
 /** Longest token accepted for checking (a Roam token is about 600 characters). */
 export const MAX_TOKEN_LENGTH = 4096;
+/** Most verified access tokens remembered, so that a token's signature is checked once. */
+export const VERIFIED_TOKEN_CACHE_SIZE = 10_000;
 /** JWS algorithm of access tokens (Ed25519). */
 const TOKEN_ALGORITHM = 'EdDSA';
 const PARTY_KINDS: readonly PartyKind[] = ['patient', 'practitioner', 'node'];
@@ -110,8 +112,34 @@ export function createNodeAuthService(
     ...options,
     nodeDid: node.did,
     nodeKey: node.config.keys.node,
-    parties: (did) => node.ledger.getState<PartyRecord>(StateKey.party(did)),
+    parties: partiesOf(node),
   });
+}
+
+/** Most party records remembered per block by `partiesOf`. */
+const PARTY_CACHE_SIZE = 10_000;
+const partyLookups = new WeakMap<RoamNode, PartyLookup>();
+
+/**
+ * The party records of `node`'s ledger, each read once per committed block: state changes only
+ * when a block commits, and the cache is emptied when the ledger announces one (before the
+ * waiters of its transactions go on), so a deactivation refuses tokens from its commit on.
+ */
+function partiesOf(node: RoamNode): PartyLookup {
+  let lookup = partyLookups.get(node);
+  if (lookup === undefined) {
+    const cache = new Map<string, PartyRecord | undefined>();
+    node.ledger.on('block', () => cache.clear());
+    lookup = (did) => {
+      if (cache.has(did)) return cache.get(did);
+      const party = node.ledger.getState<PartyRecord>(StateKey.party(did));
+      if (cache.size >= PARTY_CACHE_SIZE) cache.clear();
+      cache.set(did, party);
+      return party;
+    };
+    partyLookups.set(node, lookup);
+  }
+  return lookup;
 }
 
 class LedgerAuthService implements AuthService {
@@ -122,6 +150,12 @@ class LedgerAuthService implements AuthService {
   private readonly challenges: ChallengeStore;
   private readonly privateKey: KeyObject;
   private readonly publicKey: KeyObject;
+  /**
+   * Tokens whose signature and claims verified, by the SHA-256 of the token (never the token
+   * itself, so no lookup compares a secret), until they expire. Only the party's status on the
+   * ledger is checked again on each request.
+   */
+  private readonly verified = new Map<string, VerifiedToken>();
 
   constructor(options: AuthServiceOptions) {
     if (typeof options.nodeDid !== 'string' || !options.nodeDid.startsWith('did:')) {
@@ -211,6 +245,37 @@ class LedgerAuthService implements AuthService {
         `the access token is longer than ${MAX_TOKEN_LENGTH} characters`,
       );
     }
+    const key = createHash('sha256').update(token).digest('base64url');
+    let claims = this.verified.get(key);
+    if (claims !== undefined && claims.exp <= Math.floor(this.now() / 1000) - TOKEN_CLOCK_TOLERANCE_S) {
+      // The check jose makes of "exp", on the claims it verified before.
+      this.verified.delete(key);
+      throw new AuthError(AuthErrorCode.TOKEN_EXPIRED, 'the access token has expired; sign in again');
+    }
+    if (claims === undefined) {
+      const checked = await this.verifySignedToken(token);
+      claims = checked.claims;
+      if (checked.cacheable) {
+        if (this.verified.size >= VERIFIED_TOKEN_CACHE_SIZE) this.evictVerified();
+        this.verified.set(key, claims);
+      }
+    }
+    const { did, kind } = claims;
+    const party = this.parties(did);
+    if (party === undefined || party.status !== 'active' || party.kind !== kind) {
+      throw new AuthError(
+        AuthErrorCode.IDENTITY_REVOKED,
+        `${did} is no longer a registered, active ${kind} on the ledger; the access token is refused`,
+      );
+    }
+    return principalOf(party);
+  }
+
+  /**
+   * Checks a token's signature, header and claims (jose); returns the claims Roam uses, and
+   * whether they hold for the token's whole life (no "nbf": the node issues none).
+   */
+  private async verifySignedToken(token: string): Promise<{ claims: VerifiedToken; cacheable: boolean }> {
     let payload: JWTPayload;
     try {
       const verified = await jwtVerify(token, this.publicKey, {
@@ -238,17 +303,20 @@ class LedgerAuthService implements AuthService {
     }
     const did = payload.sub;
     const kind = payload['kind'];
-    if (typeof did !== 'string' || !isPartyKind(kind)) {
+    if (typeof did !== 'string' || !isPartyKind(kind) || typeof payload.exp !== 'number') {
       throw new AuthError(AuthErrorCode.TOKEN_INVALID, 'the access token has no valid "sub" or "kind" claim');
     }
-    const party = this.parties(did);
-    if (party === undefined || party.status !== 'active' || party.kind !== kind) {
-      throw new AuthError(
-        AuthErrorCode.IDENTITY_REVOKED,
-        `${did} is no longer a registered, active ${kind} on the ledger; the access token is refused`,
-      );
+    return { claims: { did, kind, exp: payload.exp }, cacheable: payload.nbf === undefined };
+  }
+
+  /** Forgets expired tokens, and the oldest one if none expired. */
+  private evictVerified(): void {
+    const now = Math.floor(this.now() / 1000) - TOKEN_CLOCK_TOLERANCE_S;
+    for (const [key, claims] of this.verified) if (claims.exp <= now) this.verified.delete(key);
+    if (this.verified.size >= VERIFIED_TOKEN_CACHE_SIZE) {
+      const oldest = this.verified.keys().next();
+      if (oldest.done !== true) this.verified.delete(oldest.value);
     }
-    return principalOf(party);
   }
 
   /** The party record of `did` if it is registered and active; else UNKNOWN_DID. */
@@ -262,6 +330,14 @@ class LedgerAuthService implements AuthService {
     }
     return party;
   }
+}
+
+/** What a verified access token says (see `LedgerAuthService.verified`). */
+interface VerifiedToken {
+  readonly did: string;
+  readonly kind: PartyKind;
+  /** "exp", in seconds since the epoch. */
+  readonly exp: number;
 }
 
 /** The principal of a party record: roles and organization as the ledger holds them now. */

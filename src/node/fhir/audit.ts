@@ -38,6 +38,8 @@ export interface AuditEvent {
   readonly recordId?: string;
   readonly grantId?: string;
   readonly purpose?: string;
+  /** The node through which the access came, when it was not the recording node (roaming). */
+  readonly via?: string;
 }
 
 /** The outbox and its shipper. */

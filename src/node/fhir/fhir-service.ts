@@ -6,8 +6,10 @@
 import { join } from 'node:path';
 import type { StateReader } from '../../contracts/index.js';
 import type { CommittedTx } from '../../ledger/index.js';
+import { ValidationPool } from '../../fhir/validation-pool.js';
 import { FhirIndexStore } from '../../store/index.js';
 import { Vault } from '../../vault/index.js';
+import { Roaming } from '../roaming/roaming.js';
 import { AuditTrail } from './audit.js';
 import { RecordErasure } from './erase.js';
 import { EncryptedFhirRepository, isRegisteredPatient, type FhirNodePort } from './service.js';
@@ -16,6 +18,24 @@ import { LedgerViews } from './views.js';
 /** The vault file of a node's data folder (also holds the FHIR index and audit outbox). */
 export function vaultPath(dataDir: string): string {
   return join(dataDir, 'vault.sqlite');
+}
+
+/** Most patient DIDs `patientCheck` remembers. */
+const KNOWN_PATIENTS_SIZE = 100_000;
+
+/**
+ * Whether a DID is a registered patient, from `state`; a yes is remembered (a party's kind never
+ * changes once registered), so the audit trail does not read the ledger for every entry.
+ */
+function patientCheck(state: StateReader): (did: string) => boolean {
+  const known = new Set<string>();
+  return (did) => {
+    if (known.has(did)) return true;
+    if (!isRegisteredPatient(state, did)) return false;
+    if (known.size >= KNOWN_PATIENTS_SIZE) known.clear();
+    known.add(did);
+    return true;
+  };
 }
 
 /** What the service needs of a RoamNode (kept narrow so it can be built in tests). */
@@ -55,6 +75,10 @@ export class FhirService {
     readonly erasure: RecordErasure,
     /** The FHIR base URL (`<publicUrl>/fhir/R4`), for links and Locations. */
     readonly baseUrl: string,
+    /** The worker threads that validate resources before they are written. */
+    private readonly validation: ValidationPool,
+    /** Roaming: the custodian endpoint's parts, and the remote reads the repository makes. */
+    readonly roaming: Roaming,
   ) {}
 
   /** Opens the vault and index of `node` and starts the audit shipper (leftover entries first). */
@@ -82,18 +106,30 @@ export class FhirService {
         secretKey: node.config.keys.node.secretKey,
         submit: (envelopes) => node.submit(envelopes),
         waitForCommit: (id, ms) => node.waitForCommit(id, ms),
-        isPatient: (did) => isRegisteredPatient(state, did),
+        isPatient: patientCheck(state),
       });
-      const repository = new EncryptedFhirRepository(port, vault, index, audit);
+      const validation = new ValidationPool();
+      const repository = new EncryptedFhirRepository(port, vault, index, audit, validation);
       const views = new LedgerViews(
         { did: node.did, orgDid: node.orgDid, state, blockTxs: (height) => node.store.getBlockTxs(height) },
         index,
         audit,
       );
       const erasure = new RecordErasure(port, vault, index, audit);
+      const roaming = new Roaming({
+        did: node.did,
+        orgDid: node.orgDid,
+        nodeSecretKey: port.nodeSecretKey,
+        state,
+        index,
+        vault,
+        audit,
+        searchToken: (type, param, value) => repository.searchToken(type, param, value),
+      });
+      repository.useRemote(roaming.remote);
       audit.start();
       const base = `${node.config.file.publicUrl.replace(/\/+$/, '')}/fhir/R4`;
-      return new FhirService(vault, index, audit, repository, views, erasure, base);
+      return new FhirService(vault, index, audit, repository, views, erasure, base, validation, roaming);
     } catch (error) {
       index?.close();
       vault.close();
@@ -104,6 +140,7 @@ export class FhirService {
   /** Ships the audit outbox (the node must still be open), then closes the files. */
   async close(): Promise<void> {
     await this.audit.close();
+    await this.validation.close();
     this.index.close();
     this.vault.close();
   }

@@ -20,7 +20,13 @@
  * - Search: index tokens (and date rows) select candidates, which are authorized and ordered by
  *   the sort key kept in the index; only the candidates a page needs are decrypted (page size
  *   + 1), and `matches` is checked again on their plaintext entries. Records the principal may
- *   not read are omitted. `total` counts the candidates the index selects.
+ *   not read are omitted. `total` counts the candidates the index selects. A patient reference
+ *   (`patient=`, `$everything`) selects the records of that patient's DID.
+ * - Roaming (`useRemote`, `src/node/roaming`): reads by id, searches naming a patient and
+ *   `$everything` also ask the other custodians of the patient's records (found on the ledger)
+ *   for their matches, as ciphertext; those join the candidates by their sort key and are
+ *   decrypted only when a page shows them. A custodian not reached adds an OperationOutcome to
+ *   the page (a read by id of its record answers 503).
  * - Durability: a request's vault versions are written in one unsynced transaction, and its
  *   index rows and audit entries in one synchronous=FULL commit to the same WAL after the anchor,
  *   so an acknowledged write is on disk with one sync per request.
@@ -30,7 +36,7 @@
  *   is deleted locally (anchors that did commit remain on the ledger pointing to nothing).
  */
 import { createHmac, randomUUID } from 'node:crypto';
-import { findCoveringGrant, type StateReader } from '../../contracts/index.js';
+import { findCoveringGrant, type RecordAnchorPayload, type StateReader } from '../../contracts/index.js';
 import { hkdf, toBase64Url, utf8ToBytes } from '../../crypto/index.js';
 import {
   FhirError,
@@ -75,7 +81,8 @@ import {
   type SupportedType,
   type UpdateOptions,
 } from '../../fhir/index.js';
-import { validateFhirResource } from '../../fhir/validation.js';
+import { inThreadValidator, type FhirValidator } from '../../fhir/validation-pool.js';
+import type { FhirValidationResult } from '../../fhir/validation.js';
 import { StateKey, createTx, signTx, type CommittedTx } from '../../ledger/index.js';
 import type { GrantRecord, PartyRecord, SensitivityClass } from '../../ledger/types.js';
 import type { FhirIndexRow, FhirIndexStore, FhirResourceRow } from '../../store/index.js';
@@ -90,6 +97,21 @@ import {
 } from '../../vault/index.js';
 import type { Principal } from '../auth/index.js';
 import type { AuditEvent, AuditTrail } from './audit.js';
+import type { RemoteRecordSource } from './remote.js';
+import {
+  NO_REMOTE,
+  didsOfIdentifiers,
+  fetchRemote,
+  isClaimedKey,
+  patientDidOf,
+  remoteAnchor,
+  remoteItems,
+  remoteReadFailure,
+  unopenable,
+  type RemoteFetch,
+  type RemoteItem,
+} from './remote-reads.js';
+import { TurnBatch, settle, type Settled } from './turn-batch.js';
 
 /** Identifier system of a Patient's DID. */
 export const DID_IDENTIFIER_SYSTEM = 'urn:ietf:rfc:3986';
@@ -97,6 +119,8 @@ export const DID_IDENTIFIER_SYSTEM = 'urn:ietf:rfc:3986';
 const INDEX_KEY_SALT = utf8ToBytes('roam-fhir-index-v1');
 /** How long a write waits for its anchor to commit. */
 export const ANCHOR_COMMIT_WAIT_MS = 30_000;
+/** Most anchors in one `records.anchor` transaction of this node (the contract takes 1,000). */
+export const ANCHORS_PER_TX = 250;
 /** Purpose of use recorded in audit entries of the FHIR API. */
 export const DEFAULT_PURPOSE = 'treatment';
 
@@ -153,9 +177,31 @@ interface PreparedWrite {
   readonly previous: FhirResourceRow | undefined;
   readonly resource: StoredResource;
   readonly index: FhirIndexRow[];
-  readonly envelope: unknown;
+  readonly anchor: RecordAnchorPayload;
   readonly audit: AuditEvent;
 }
+
+/** Why the ledger did not anchor a request's versions. */
+interface AnchorRefusal {
+  readonly code: string;
+  readonly message: string;
+}
+
+/**
+ * One request's versions after the vault step: stored, or the error of the version at
+ * `position` (then nothing of the request is stored).
+ */
+type Stored =
+  | { readonly ok: true; readonly writes: readonly PreparedWrite[] }
+  | { readonly ok: false; readonly error: FhirError; readonly position: number };
+
+/**
+ * One request after the vault and ledger steps: stored, and anchored or refused by the ledger
+ * (its versions then deleted again); or not stored at all.
+ */
+type Anchored =
+  | { readonly ok: true; readonly writes: readonly PreparedWrite[]; readonly refusal?: AnchorRefusal }
+  | { readonly ok: false; readonly error: FhirError; readonly position: number };
 
 /** A decision on one access. */
 type Access =
@@ -174,6 +220,15 @@ type DateFilter = Extract<SearchFilter, { kind: 'date' }>;
 type Staged = Map<string, FhirResourceRow>;
 
 /**
+ * What the writes of one request look up once (the ledger state does not change within a
+ * request): write decisions by patient, type and class, and the record keys by patient.
+ */
+interface WriteMemo {
+  readonly decisions: Map<string, Access>;
+  readonly keys: Map<string, Map<string, Uint8Array>>;
+}
+
+/**
  * The encrypted repository (see the module comment).
  *
  * @example
@@ -189,11 +244,25 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
   /** How many record versions this repository decrypted (a measure for tests and benchmarks). */
   decryptions = 0;
 
+  /** The vault writes and anchors of the write requests of one event-loop turn. */
+  private readonly storing = new TurnBatch<readonly PendingWrite[], Anchored>((groups) =>
+    this.storeAndAnchor(groups),
+  );
+  /** The durable index and audit commits of the writes whose anchors committed in one turn. */
+  private readonly indexing = new TurnBatch<readonly PreparedWrite[], void>((groups) =>
+    this.indexDurably(groups),
+  );
+
+  /**
+   * @param validator validates resources before anything is stored (default: in this thread;
+   *   the node passes its worker pool)
+   */
   constructor(
     private readonly node: FhirNodePort,
     private readonly vault: Vault,
     private readonly index: FhirIndexStore,
     private readonly audit: AuditTrail,
+    private readonly validator: FhirValidator = inThreadValidator,
   ) {
     this.indexKey = hkdf(node.orgEncryptionSecretKey, INDEX_KEY_SALT, utf8ToBytes(node.orgDid), 32);
   }
@@ -376,8 +445,10 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
     ctx: FhirRequestContext,
     staged: Staged | undefined,
     at: number,
+    validating: Promise<FhirValidationResult> = this.validator.validate(input),
+    memo: WriteMemo = { decisions: new Map(), keys: new Map() },
   ): Promise<PendingWrite> {
-    const validation = validateFhirResource(input);
+    const validation = await validating;
     if (!validation.ok) throw new FhirError(validation.outcome);
     if (input.resourceType !== type) {
       throw new FhirError(
@@ -404,18 +475,28 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
     const stored = structuredClone(input);
     stored.id = id;
     stored.meta = { ...stored.meta, versionId: String(version), lastUpdated: new Date(at).toISOString() };
-    const patient = this.patientOf(stored, indexEntries(stored), ctx, staged);
+    const entries = indexEntries(stored);
+    const patient = this.patientOf(stored, entries, ctx, staged);
     if (previous !== undefined && previous.patient !== patient) {
       throw new FhirError(badRequest(`${type}/${id} belongs to another patient`, `${type}.subject`));
     }
     const cls = sensitivityOf(stored);
     const action = mode === 'create' || previous === undefined ? 'create' : 'update';
-    const decision = this.decide(ctx.principal, patient, type, cls, 'write');
+    const which = `${patient}|${type}|${cls}`;
+    let decision = memo.decisions.get(which);
+    if (decision === undefined) {
+      decision = this.decide(ctx.principal, patient, type, cls, 'write');
+      memo.decisions.set(which, decision);
+    }
     if (!decision.ok) {
       this.audit.record([this.event(ctx, patient, action, 'denied', { resourceType: type, recordId: id })]);
       throw this.denied(decision.code, `writing ${cls} ${type} records`);
     }
-    const keys = await this.keysOf(patient);
+    let keys = memo.keys.get(patient);
+    if (keys === undefined) {
+      keys = await this.keysOf(patient);
+      memo.keys.set(patient, keys);
+    }
     const epoch = EncryptedFhirRepository.highestEpoch(keys, cls);
     if (epoch === undefined) {
       this.audit.record([this.event(ctx, patient, action, 'denied', { resourceType: type, recordId: id })]);
@@ -437,7 +518,8 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
       row: { recordId: id, type, version, patient, lastUpdated: at, class: cls, epoch },
       previous,
       resource: stored,
-      index: this.indexRows(type, indexEntries(stored)),
+      // A Patient's entries again: `patientOf` may have added the DID identifier.
+      index: this.indexRows(type, type === 'Patient' ? indexEntries(stored) : entries),
       audit: this.event(ctx, patient, action, 'success', {
         resourceType: type,
         recordId: id,
@@ -447,53 +529,177 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
   }
 
   /**
-   * Encrypts and stores the versions in the vault in one transaction (not synced: `commit` makes
-   * the request's durable commit), and builds their anchors. When one fails nothing is stored and
-   * `onError` gets its position (it may throw its own error).
+   * Writes one request's versions: stored in the vault and anchored on the ledger together with
+   * the writes of other requests of the same event-loop turn (one vault transaction, shared
+   * `records.anchor` transactions), then indexed and audited in one durable commit shared the
+   * same way. When a version cannot be stored nothing of the request is, and `onError` gets the
+   * version's position (it may throw its own error); when the ledger refuses the request's
+   * anchors, or they do not commit, every version of the request is deleted again.
    */
-  private store(
+  private async write(
     pending: readonly PendingWrite[],
     onError: (error: FhirError, position: number) => never = (error) => {
       throw error;
     },
-  ): PreparedWrite[] {
+  ): Promise<void> {
+    if (pending.length === 0) return;
+    const anchored = await this.storing.add(pending);
+    if (!anchored.ok) return onError(anchored.error, anchored.position);
+    const { refusal } = anchored;
+    if (refusal !== undefined) {
+      const text = `the ledger refused the record anchor: ${refusal.code}${refusal.message === '' ? '' : `: ${refusal.message}`}`;
+      throw new FhirError(FORBIDDEN_CODES.has(refusal.code) ? forbidden(text) : conflict(text));
+    }
+    await this.indexing.add(anchored.writes);
+  }
+
+  /**
+   * The vault and ledger steps of a turn: every request's versions in one unsynced vault
+   * transaction (each request in its own savepoint, so that one failing leaves the others
+   * stored; `indexDurably` makes the durable commit), then anchored (see `anchor`).
+   */
+  private async storeAndAnchor(groups: readonly (readonly PendingWrite[])[]): Promise<Settled<Anchored>[]> {
+    const stored = this.vault.unsyncedBatch(() => groups.map((pending) => this.storeOne(pending)));
+    const kept = stored.flatMap((s) => (s.ok ? [s.writes] : []));
+    const outcomes = await this.anchor(kept);
+    let at = 0;
+    return stored.map((s): Settled<Anchored> => {
+      if (!s.ok) return { ok: true, value: s };
+      const outcome = outcomes[at++]!;
+      if (!outcome.ok || outcome.value !== undefined) this.rollback(s.writes);
+      if (!outcome.ok) return outcome;
+      return { ok: true, value: outcome.value === undefined ? s : { ...s, refusal: outcome.value } };
+    });
+  }
+
+  /**
+   * Anchors the versions of several requests and waits for the commit: `ANCHORS_PER_TX` at most
+   * per `records.anchor` transaction, the requests of a turn sharing transactions (a request
+   * larger than that has its own). A shared transaction the ledger refuses is retried as one
+   * transaction per request, so that each request gets its own answer. Answers, per request, undefined when
+   * every anchor committed, else the ledger's refusal (or the error of the submission or wait).
+   */
+  private async anchor(
+    groups: readonly (readonly PreparedWrite[])[],
+  ): Promise<Settled<AnchorRefusal | undefined>[]> {
+    if (groups.length === 0) return [];
+    const answers: Settled<AnchorRefusal | undefined>[] = groups.map(() => ({ ok: true, value: undefined }));
+    const round = async (members: readonly number[], share: boolean): Promise<number[]> => {
+      // Transactions of whole requests: a request's anchors stay together when they fit one.
+      const txs: number[][] = [];
+      let size = ANCHORS_PER_TX;
+      for (const g of members) {
+        const n = groups[g]!.length;
+        if (!share || size + n > ANCHORS_PER_TX) {
+          txs.push([]);
+          size = 0;
+        }
+        txs[txs.length - 1]!.push(g);
+        size += n;
+      }
+      const chunks = txs.flatMap((tx) => {
+        const anchors = tx.flatMap((g) => groups[g]!.map((w) => w.anchor));
+        const out: { tx: number[]; anchors: RecordAnchorPayload[] }[] = [];
+        for (let i = 0; i < anchors.length; i += ANCHORS_PER_TX)
+          out.push({ tx, anchors: anchors.slice(i, i + ANCHORS_PER_TX) });
+        return out;
+      });
+      const results = await this.submitAnchors(chunks.map((c) => c.anchors));
+      const retry = new Set<number>();
+      chunks.forEach(({ tx }, i) => {
+        const result = results[i]!;
+        if (result.ok && result.value === undefined) return;
+        if (result.ok && tx.length > 1) {
+          for (const g of tx) retry.add(g);
+          return;
+        }
+        // A refusal of a request's own transaction, or an error (an anchor that did not commit
+        // in time may still commit: not retried).
+        for (const g of tx) {
+          const first = answers[g]!;
+          if (first.ok && first.value === undefined) answers[g] = result;
+        }
+      });
+      return [...retry];
+    };
+    const retry = await round(
+      groups.map((_, g) => g),
+      true,
+    );
+    if (retry.length > 0) await round(retry, false);
+    return answers;
+  }
+
+  /** Submits one `records.anchor` per list and waits for each to commit; answers as `anchor`. */
+  private async submitAnchors(
+    lists: readonly (readonly RecordAnchorPayload[])[],
+  ): Promise<Settled<AnchorRefusal | undefined>[]> {
+    const envelopes = lists.map((anchors) =>
+      signTx(
+        createTx({
+          type: 'records.anchor',
+          signer: this.node.did,
+          payload: anchors.length === 1 ? anchors[0]! : { anchors: [...anchors] },
+        }),
+        this.node.nodeSecretKey,
+      ),
+    );
+    let outcome: Awaited<ReturnType<FhirNodePort['submit']>>;
+    try {
+      outcome = await this.node.submit(envelopes);
+    } catch (error) {
+      return lists.map(() => ({ ok: false, error }));
+    }
+    const answers = new Array<Promise<Settled<AnchorRefusal | undefined>>>(lists.length);
+    for (const r of outcome.rejected)
+      answers[r.index] = Promise.resolve({ ok: true, value: { code: r.code, message: r.message ?? '' } });
+    for (const a of outcome.accepted) {
+      answers[a.index] = this.node.waitForCommit(a.id, ANCHOR_COMMIT_WAIT_MS).then(
+        (c): Settled<AnchorRefusal | undefined> => ({
+          ok: true,
+          value: c.code === 'OK' ? undefined : { code: c.code, message: c.message ?? '' },
+        }),
+        (error: unknown): Settled<AnchorRefusal | undefined> => ({ ok: false, error }),
+      );
+    }
+    return Promise.all(answers);
+  }
+
+  /**
+   * Encrypts and stores one request's versions in a savepoint of the vault transaction; when one
+   * fails nothing of the request is stored.
+   */
+  private storeOne(pending: readonly PendingWrite[]): Stored {
     let position = 0;
     try {
-      return this.vault.unsyncedBatch(() =>
+      const writes = this.vault.unsyncedBatch(() =>
         pending.map((p, i): PreparedWrite => {
           position = i;
           const { contentHash } = this.vault.writeRecordVersion(p.input);
           const { input } = p;
-          const envelope = signTx(
-            createTx({
-              type: 'records.anchor',
-              signer: this.node.did,
-              payload: {
-                recordId: input.recordId,
-                version: input.version,
-                patient: input.patient,
-                resourceType: input.resourceType,
-                class: input.class,
-                contentHash,
-                author: input.author,
-                epoch: input.epoch,
-              },
-            }),
-            this.node.nodeSecretKey,
-          );
           return {
             row: p.row,
             previous: p.previous,
             resource: p.resource,
             index: p.index,
-            envelope,
+            anchor: {
+              recordId: input.recordId,
+              version: input.version,
+              patient: input.patient,
+              resourceType: input.resourceType,
+              class: input.class,
+              contentHash,
+              author: input.author,
+              epoch: input.epoch,
+            },
             audit: p.audit,
           };
         }),
       );
+      return { ok: true, writes };
     } catch (error) {
       const cls = pending[position]?.input.class ?? 'general';
-      return onError(vaultFailure(error, cls), position);
+      return { ok: false, error: vaultFailure(error, cls), position };
     }
   }
 
@@ -501,35 +707,31 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
     for (const w of writes) this.index.deleteVersion(w.row.recordId, w.row.version);
   }
 
-  /** Anchors the versions (one submission), then indexes them; on any failure rolls all back. */
-  private async commit(writes: readonly PreparedWrite[]): Promise<void> {
-    if (writes.length === 0) return;
-    let failure: { code: string; message: string } | undefined;
-    try {
-      const outcome = await this.node.submit(writes.map((w) => w.envelope));
-      const rejected = outcome.rejected[0];
-      if (rejected !== undefined) failure = { code: rejected.code, message: rejected.message ?? '' };
-      const committed = await Promise.all(
-        outcome.accepted.map((a) => this.node.waitForCommit(a.id, ANCHOR_COMMIT_WAIT_MS)),
-      );
-      const bad = committed.find((c) => c.code !== 'OK');
-      if (failure === undefined && bad !== undefined)
-        failure = { code: bad.code, message: bad.message ?? '' };
-    } catch (error) {
-      this.rollback(writes);
-      throw error;
-    }
-    if (failure !== undefined) {
-      this.rollback(writes);
-      const text = `the ledger refused the record anchor: ${failure.code}${failure.message === '' ? '' : `: ${failure.message}`}`;
-      throw new FhirError(FORBIDDEN_CODES.has(failure.code) ? forbidden(text) : conflict(text));
-    }
-    // The request's one durable commit: its index rows and audit entries, synced with the WAL
-    // frames of the vault versions written (unsynced) before.
-    this.index.durably(() => {
+  /**
+   * The durable commit of a turn: the index rows and audit entries of every request whose anchors
+   * committed, synced with the WAL frames of their vault versions written (unsynced) before. If
+   * that commit fails, each request is committed alone so that each gets its own answer.
+   */
+  private indexDurably(groups: readonly (readonly PreparedWrite[])[]): Settled<void>[] {
+    const put = (writes: readonly PreparedWrite[]): void => {
       for (const w of writes) this.index.putResource(w.row, w.index);
-      this.audit.record(writes.map((w) => w.audit));
-    });
+    };
+    try {
+      this.index.durably(() => {
+        for (const writes of groups) put(writes);
+        this.audit.record(groups.flatMap((writes) => writes.map((w) => w.audit)));
+      });
+      return groups.map(() => ({ ok: true, value: undefined }));
+    } catch {
+      return groups.map((writes) =>
+        settle(() =>
+          this.index.durably(() => {
+            put(writes);
+            this.audit.record(writes.map((w) => w.audit));
+          }),
+        ),
+      );
+    }
   }
 
   async create<T extends SupportedType>(
@@ -548,9 +750,8 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
       undefined,
       this.now(),
     );
-    const [prepared] = this.store([pending]);
-    await this.commit([prepared!]);
-    return prepared!.resource as ResourceByType[T];
+    await this.write([pending]);
+    return pending.resource as ResourceByType[T];
   }
 
   async update<T extends SupportedType>(
@@ -572,13 +773,104 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
       undefined,
       this.now(),
     );
-    const [prepared] = this.store([pending]);
-    await this.commit([prepared!]);
-    return prepared!.resource as ResourceByType[T];
+    await this.write([pending]);
+    return pending.resource as ResourceByType[T];
   }
 
   // -------------------------------------------------------------------------------------------
   // reads
+
+  /** Records of other custodians (roaming); none until the node attaches its roaming client. */
+  private remote: RemoteRecordSource | undefined;
+
+  /** Lets reads, searches and `$everything` include the records other custodians keep (roaming). */
+  useRemote(source: RemoteRecordSource): void {
+    this.remote = source;
+  }
+
+  /** The keyed index token of a search value (what a custodian's roaming search looks up). */
+  searchToken(type: string, param: string, value: string): string {
+    return this.token(type, param, value);
+  }
+
+  /**
+   * The other custodians' records of `patients` that a practitioner's (or a patient's own)
+   * `query` names (nothing without roaming). Patients the principal may read nothing of here are
+   * not asked for; `refused` is then the code of that decision.
+   */
+  private async fetchRemoteFor(
+    ctx: FhirRequestContext,
+    patients: readonly string[],
+    query: Parameters<typeof fetchRemote>[2]['query'],
+    types: readonly string[],
+  ): Promise<RemoteFetch & { refused?: string }> {
+    if (this.remote === undefined || ctx.principal.kind === 'node') return NO_REMOTE;
+    let refused: string | undefined;
+    const fetched = await fetchRemote(
+      this.remote,
+      patients,
+      { onBehalfOf: ctx.principal.did, purpose: ctx.purpose, query },
+      (patient) => this.keysOf(patient),
+      (patient) =>
+        types.some((type) =>
+          (['general', 'sensitive'] as const).some((cls) => {
+            const decision = this.decide(ctx.principal, patient, type, cls, 'read');
+            if (!decision.ok) refused ??= decision.code;
+            return decision.ok;
+          }),
+        ),
+    );
+    return refused === undefined ? fetched : { ...fetched, refused };
+  }
+
+  /**
+   * A read by id of a record another custodian keeps (undefined when `id` is not such a record),
+   * by a practitioner or the record's patient: authorized here, fetched from the custodian (which
+   * decides again on its own ledger), checked against the anchor, decrypted, audited.
+   */
+  private async readRemote(
+    type: string,
+    id: string,
+    ctx: FhirRequestContext,
+  ): Promise<StoredResource | undefined> {
+    if (this.remote === undefined || ctx.principal.kind === 'node') return undefined;
+    const anchor = remoteAnchor(this.node.state, id, this.node.orgDid);
+    if (anchor === undefined || (anchor.status === 'active' && anchor.resourceType !== type))
+      return undefined;
+    if (anchor.status === 'erased') throw new FhirError(gone(type, id));
+    const decision = this.decide(ctx.principal, anchor.patient, type, anchor.class, 'read');
+    const extra = { resourceType: type, recordId: id };
+    if (!decision.ok) {
+      this.audit.record([this.event(ctx, anchor.patient, 'read', 'denied', extra)]);
+      throw this.denied(decision.code, `reading ${anchor.class} ${type} records`);
+    }
+    const result = await this.remote.fetch(
+      {
+        patient: anchor.patient,
+        onBehalfOf: ctx.principal.did,
+        purpose: ctx.purpose,
+        query: { kind: 'read', type, id },
+        custodians: [anchor.custodian],
+      },
+      await this.keysOf(anchor.patient),
+    );
+    const found = result.resources.find((r) => r.id === id);
+    if (found === undefined) {
+      if (result.failures[0]?.kind !== 'unreachable')
+        this.audit.record([this.event(ctx, anchor.patient, 'read', 'denied', extra)]);
+      throw remoteReadFailure(type, id, result.failures);
+    }
+    let resource: StoredResource;
+    try {
+      resource = found.open();
+    } catch (error) {
+      throw unopenable(type, id, error);
+    }
+    this.audit.record([
+      this.event(ctx, anchor.patient, 'read', 'success', { ...extra, grantId: decision.grantId }),
+    ]);
+    return resource;
+  }
 
   private row(type: string, id: string): FhirResourceRow {
     if (!isSupportedType(type)) throw new FhirError(unknownType(type));
@@ -622,6 +914,10 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
     id: string,
     ctx: FhirRequestContext,
   ): Promise<ResourceByType[T]> {
+    if (this.remote !== undefined && isSupportedType(type) && this.index.getResource(id) === undefined) {
+      const remote = await this.readRemote(type, id, ctx);
+      if (remote !== undefined) return remote as ResourceByType[T];
+    }
     const row = this.row(type, id);
     return this.readAudited(type, row, undefined, row.class as SensitivityClass, ctx);
   }
@@ -704,6 +1000,8 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
       readonly cursor: Cursor | undefined;
       readonly count: number;
       readonly idOf: (row: FhirResourceRow) => string;
+      /** Candidates from other custodians (roaming), readable; decrypted when the page shows them. */
+      readonly remote?: readonly RemoteItem[];
     },
     ctx: FhirRequestContext,
   ): Promise<{
@@ -722,8 +1020,10 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
     const keyCache = new Map<string, Map<string, Uint8Array>>();
     let deniedCode: string | undefined;
     let authorized = 0;
-    const candidates: { row: FhirResourceRow; id: string; key: SortKey; keys: Map<string, Uint8Array> }[] =
-      [];
+    const candidates: (
+      | { row: FhirResourceRow; id: string; key: SortKey; keys: Map<string, Uint8Array> }
+      | { row: undefined; id: string; key: SortKey; open: () => StoredResource }
+    )[] = [];
     // One decision per (patient, type, class): the ledger state does not change within a request.
     const decisions = new Map<string, Access>();
     for (const row of rows) {
@@ -753,6 +1053,7 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
       candidates.push({ row, id: options.idOf(row), key: [first === undefined ? null : first.start], keys });
       if (!patients.has(row.patient)) patients.set(row.patient, decision.grantId);
     }
+    for (const r of options.remote ?? []) candidates.push({ row: undefined, ...r });
     candidates.sort((a, b) => compareForSort(a, b, sort));
     const { cursor, count } = options;
     let at = 0;
@@ -772,13 +1073,16 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
       const c = candidates[i]!;
       let resource: StoredResource;
       try {
-        resource = this.decrypt(c.row.recordId, undefined, c.keys);
+        resource = c.row === undefined ? c.open() : this.decrypt(c.row.recordId, undefined, c.keys);
       } catch {
         continue; // erased meanwhile, or a key that does not open it: omitted
       }
       const entries = indexEntries(resource);
       if (!options.filter(entries)) continue;
-      items.push({ id: c.id, key: sortKey(entries, sort), resource });
+      const key = sortKey(entries, sort);
+      // A remote record sorts by the key its custodian claimed: it must be the true one.
+      if (c.row === undefined && !isClaimedKey(key, c.key)) continue;
+      items.push({ id: c.id, key, resource });
     }
     const pageItems = items.slice(0, count);
     const lastItem = pageItems[pageItems.length - 1];
@@ -813,14 +1117,18 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
         ),
       );
     }
-    // Candidates: the intersection of every token filter's records.
+    // Candidates: the intersection of every token filter's records. A patient reference selects
+    // the records of that patient (DID), whichever of its Patient resources here they reference.
     let candidates: Set<string> | undefined;
     for (const f of query.filters) {
       if (f.kind === 'date') continue;
-      const found = this.index.recordsWithToken(
-        f.param,
-        f.anyOf.map((v) => this.token(type, f.param, v)),
-      );
+      const found =
+        f.kind === 'reference'
+          ? this.recordsOfPatients(type, f.anyOf)
+          : this.index.recordsWithToken(
+              f.param,
+              f.anyOf.map((v) => this.token(type, f.param, v)),
+            );
       candidates = candidates === undefined ? found : new Set([...candidates].filter((id) => found.has(id)));
     }
     const rows =
@@ -840,21 +1148,39 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
         }
       }
     }
+    // Reference filters are settled by the index (records of the patient's DID).
+    const unreferenced = query.filters.filter((f) => f.kind !== 'reference');
+    const remote = await this.fetchRemoteFor(
+      ctx,
+      [...new Set([...scopedPatients, ...didsOfIdentifiers(query, DID_IDENTIFIER_SYSTEM)])],
+      {
+        kind: 'search',
+        type,
+        params: query.params.filter(([name]) => name !== 'patient' && name !== 'subject'),
+      },
+      [type],
+    );
+    const remoteFound = remoteItems(remote.resources, {
+      sort: query.sort,
+      idOf: (r) => r.id,
+      readable: (r) => r.type === type && this.decide(ctx.principal, r.patient, type, r.class, 'read').ok,
+    });
     const count = query.summaryCount ? 0 : query.count;
     const { page, patients, deniedCode, authorized } = await this.pageFromIndex(
       rows,
       {
         dateFilters: query.filters.filter((f): f is DateFilter => f.kind === 'date'),
-        filter: (entries) => matches(entries, query),
+        filter: (entries) => matches(entries, { filters: unreferenced }),
         sort: query.sort,
         cursorSort: sortName(query.sort),
         cursor: query.page,
         count,
         idOf: (row) => row.recordId,
+        remote: remoteFound,
       },
       ctx,
     );
-    if (deniedCode !== undefined && authorized === 0) {
+    if (deniedCode !== undefined && authorized === 0 && remoteFound.length === 0) {
       const events = [...new Set(rows.map((r) => r.patient))].map((p) =>
         this.event(ctx, p, 'search', 'denied', { resourceType: type }),
       );
@@ -867,17 +1193,38 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
         this.event(ctx, patient, 'search', 'success', { resourceType: type, grantId }),
       ),
     );
-    return page as SearchPage<ResourceByType[T]>;
+    const result = remote.outcomes.length === 0 ? page : { ...page, outcomes: remote.outcomes };
+    return result as SearchPage<ResourceByType[T]>;
   }
 
-  /** DIDs of the patients a query's `patient` filter names (those stored here). */
+  /** The DID a `Patient/<id>` reference names: a Patient kept here or (roaming) anchored elsewhere. */
+  private didOfReference(reference: string): string | undefined {
+    const state = this.remote === undefined ? undefined : this.node.state;
+    return patientDidOf(this.index, state, this.node.orgDid, reference.slice('Patient/'.length));
+  }
+
+  /** Ids of the `type` records of the patients `references` name (by token when unknown here). */
+  private recordsOfPatients(type: string, references: readonly string[]): Set<string> {
+    const out = new Set<string>();
+    for (const reference of references) {
+      const did = this.didOfReference(reference);
+      const ids =
+        did === undefined
+          ? this.index.recordsWithToken('patient', [this.token(type, 'patient', reference)])
+          : this.index.resourcesOfPatient(did, type).map((r) => r.recordId);
+      for (const id of ids) out.add(id);
+    }
+    return out;
+  }
+
+  /** DIDs of the patients a query's `patient` filter names (kept here or, roaming, elsewhere). */
   private patientsOfQuery(query: SearchQuery): string[] {
     const out = new Set<string>();
     for (const f of query.filters) {
       if (f.kind !== 'reference') continue;
       for (const ref of f.anyOf) {
-        const row = this.index.getResource(ref.slice('Patient/'.length));
-        if (row?.type === 'Patient') out.add(row.patient);
+        const did = this.didOfReference(ref);
+        if (did !== undefined) out.add(did);
       }
     }
     return [...out];
@@ -888,40 +1235,47 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
     options: EverythingOptions,
     ctx: FhirRequestContext,
   ): Promise<SearchPage> {
-    const patientRow = this.row('Patient', patientId);
+    // The patient: a Patient kept here, or (roaming) one another custodian anchored on the ledger.
+    const patient =
+      this.didOfReference(patientReference(patientId)) ?? this.row('Patient', patientId).patient;
     if (options.page !== undefined) checkCursor(options.page, EVERYTHING_SORT, 1);
-    const reference = patientReference(patientId);
-    const ids = new Set<string>();
-    for (const type of SUPPORTED_TYPES) {
-      for (const id of this.index.recordsWithToken('patient', [this.token(type, 'patient', reference)]))
-        ids.add(id);
-    }
-    const rows = this.index.getResources(ids);
+    // Every record of the patient's DID, whichever of its Patient resources here it references.
+    const rows = this.index.resourcesOfPatient(patient);
     const sort: SortSpec = { param: '_lastUpdated', descending: false };
+    const remote = await this.fetchRemoteFor(ctx, [patient], { kind: 'everything' }, SUPPORTED_TYPES);
+    const remoteFound = remoteItems(remote.resources, {
+      sort,
+      idOf: (r) => `${r.type}/${r.id}`,
+      readable: (r) => this.decide(ctx.principal, r.patient, r.type, r.class, 'read').ok,
+    });
     const { page, patients, deniedCode, authorized } = await this.pageFromIndex(
       rows,
       {
         dateFilters: [],
-        filter: (entries) =>
-          entries.some((e) => e.kind === 'reference' && e.param === 'patient' && e.value === reference),
+        filter: () => true,
         sort,
         cursorSort: EVERYTHING_SORT,
         cursor: options.page,
         count: options.count,
         idOf: (row) => `${row.type}/${row.recordId}`,
+        remote: remoteFound,
       },
       ctx,
     );
-    if (deniedCode !== undefined && authorized === 0) {
+    const refusal =
+      authorized === 0 && remoteFound.length === 0
+        ? (deniedCode ?? remote.refused ?? remote.failures.find((f) => f.kind === 'refused')?.code)
+        : undefined;
+    if (refusal !== undefined) {
       this.audit.record([
-        this.event(ctx, patientRow.patient, 'search', 'denied', {
+        this.event(ctx, patient, 'search', 'denied', {
           resourceType: 'Patient',
           recordId: patientId,
         }),
       ]);
-      throw this.denied(deniedCode, 'reading this patient’s records');
+      throw this.denied(refusal, 'reading this patient’s records');
     }
-    if (!patients.has(patientRow.patient)) patients.set(patientRow.patient, undefined);
+    if (!patients.has(patient)) patients.set(patient, undefined);
     this.audit.record(
       [...patients].map(([patient, grantId]) =>
         this.event(ctx, patient, 'search', 'success', {
@@ -931,7 +1285,7 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
         }),
       ),
     );
-    return page;
+    return remote.outcomes.length === 0 ? page : { ...page, outcomes: remote.outcomes };
   }
 
   // -------------------------------------------------------------------------------------------
@@ -950,6 +1304,12 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
         throw new FhirError(entryOutcome(error.outcome, index), { cause: error });
       throw error;
     };
+    // Every resource is handed to validation at once (validated meanwhile the first ones are
+    // prepared); each entry is prepared, in order, once its own result is in.
+    const validations = new Map<number, Promise<FhirValidationResult>>();
+    for (const { index, op } of plan.entries)
+      if (op.method !== 'GET') validations.set(index, this.validator.validate(op.resource));
+    const memo: WriteMemo = { decisions: new Map(), keys: new Map() };
     for (const entry of plan.entries) {
       const op = entry.op;
       if (op.method === 'GET') continue;
@@ -964,6 +1324,8 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
           ctx,
           staged,
           at,
+          validations.get(entry.index),
+          memo,
         );
         staged.set(op.id, pending.row);
         writes.push({ index: entry.index, pending, status: pending.row.version === 1 ? 201 : 200 });
@@ -972,11 +1334,10 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
       }
     }
     // Every version stored in one vault transaction (all or none), then anchored together.
-    const prepared = this.store(
+    await this.write(
       writes.map((w) => w.pending),
       (error, position) => fail(error, writes[position]!.index),
     );
-    await this.commit(prepared);
     for (const w of writes)
       executed.set(w.index, { kind: 'resource', status: w.status, resource: w.pending.resource });
     for (const entry of plan.entries) {

@@ -23,6 +23,8 @@ export const HTTP_ERRORS = {
   UNKNOWN_DID: 404,
   /** The DID is not a registered patient (same meaning as the ledger's result code of that name). */
   UNKNOWN_PATIENT: 404,
+  /** A route that serves only a patient's own data (e.g. `GET /vault/records`) was called with another kind of token. */
+  PATIENT_ONLY: 403,
   // Sign-in and access tokens (src/node/auth). Every 401 carries `WWW-Authenticate: Bearer`.
   /** POST /auth/token: the nonce was never issued for this DID, was already used, or expired. */
   CHALLENGE_UNKNOWN: 401,
@@ -40,6 +42,34 @@ export const HTTP_ERRORS = {
   TOKEN_EXPIRED: 401,
   /** The token's party is no longer registered and active on the ledger with the same kind. */
   IDENTITY_REVOKED: 401,
+  // Node-to-node requests (src/node/roaming). Every 401 carries `WWW-Authenticate: RoamNode`.
+  /** A node request lacks `x-roam-node`, `x-roam-time`, `x-roam-nonce` or `x-roam-signature`, or one is malformed. */
+  NODE_AUTH_MISSING: 401,
+  /** `x-roam-node` is not a registered, active node of a member organization on this node's ledger. */
+  NODE_UNKNOWN: 401,
+  /** `x-roam-time` is more than the allowed skew (60 s) away from this node's clock. */
+  NODE_REQUEST_STALE: 401,
+  /**
+   * `x-roam-nonce` was already used by that node within the time window (or, when more requests
+   * came within the window than the node remembers nonces of, could not be checked: retry).
+   */
+  NODE_REQUEST_REPLAYED: 401,
+  /** `x-roam-signature` does not verify with the node's current key over the request. */
+  NODE_SIGNATURE_INVALID: 401,
+  /**
+   * A custodian refused a node request on its own ledger state (same meaning as the ledger's
+   * result codes of these names): the practitioner is not an active practitioner of the
+   * requesting node's organization, or that organization holds no usable grant of the patient.
+   */
+  NOT_PRACTITIONER: 403,
+  NO_GRANT: 403,
+  GRANT_REVOKED: 403,
+  GRANT_EXPIRED: 403,
+  SCOPE_NOT_COVERED: 403,
+  /** The record a node request names is not kept by this node (or not of that patient and type). */
+  RECORD_NOT_FOUND: 404,
+  /** The record a node request names is erased here (crypto-shredded). */
+  RECORD_ERASED: 410,
   /** The body is larger than the route's limit. */
   PAYLOAD_TOO_LARGE: 413,
   /** More transactions in one batch than MAX_BATCH_TXS. */

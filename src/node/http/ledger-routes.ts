@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type {
+  SyncResponse,
   BatchItemResult,
   BatchSubmitResponse,
   BlockResponse,
@@ -176,7 +177,25 @@ export function registerLedgerRoutes(app: FastifyInstance, node: RoamNode, closi
       url: file.publicUrl,
       ordering: node.orderer.kind,
       version,
+      ...(node.attestations ? { network: node.attestations.status() } : {}),
     };
+    return response;
+  });
+
+  // Blocks with their raw envelopes and ordering positions, for a node catching up from peers
+  // (it re-executes every block and checks the hash, so this serves only public ledger data).
+  app.get('/ledger/sync', (request) => {
+    const query = parseInput('query', blocksQuerySchema, request.query);
+    const blocks: Array<SyncResponse['blocks'][number]> = [];
+    let bytes = 0;
+    for (const block of store.getBlocksFrom(query.from ?? 1, query.limit ?? MAX_BLOCKS_PER_PAGE)) {
+      const envelopes = store.getBlockTxs(block.height).map((tx) => tx.envelope);
+      const size = envelopes.reduce((sum, envelope) => sum + envelope.length, block.header.length);
+      if (blocks.length > 0 && bytes + size > MAX_BLOCKS_RESPONSE_BYTES) break;
+      blocks.push({ height: block.height, hash: block.hash, header: block.header, position: block.position ?? null, envelopes });
+      bytes += size;
+    }
+    const response: SyncResponse = { head: ledger.height, blocks };
     return response;
   });
 

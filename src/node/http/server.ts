@@ -11,6 +11,9 @@ import type { RoamNode } from '../roam-node.js';
 import { errorResponse, type ErrorBody } from './errors.js';
 import { registerLedgerRoutes } from './ledger-routes.js';
 import { registerFhirRoutes } from '../fhir/routes.js';
+import { registerRoamingRoutes } from '../roaming/routes.js';
+import { registerVaultRoutes } from '../web/vault-routes.js';
+import { registerWebRoutes } from '../web/web-routes.js';
 
 /** Largest body of any route that does not set its own limit. */
 export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
@@ -72,5 +75,8 @@ export function buildHttpServer(node: RoamNode, options: HttpServerOptions = {})
   registerLedgerRoutes(app, node, closing.signal);
   const auth = registerAuthRoutes(app, createNodeAuthService(node));
   registerFhirRoutes(app, node.fhir, auth);
+  registerRoamingRoutes(app, node.fhir.roaming);
+  registerVaultRoutes(app, node.fhir, auth);
+  registerWebRoutes(app);
   return app;
 }

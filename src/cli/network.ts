@@ -1,0 +1,59 @@
+/** `roam network up|down`: a multi-region network (NATS JetStream cluster + one node per region) on this machine. */
+import type { Command } from 'commander';
+import { DEFAULT_BASE_PORT, DEFAULT_REGIONS, networkDown, networkUp } from '../network/network.js';
+import { PASSPHRASE_ENV_VAR } from '../wallet/index.js';
+import { parsePort, subcommand, walletKdfParams } from './common.js';
+import { emit, table, type OutputOptions } from './output.js';
+
+interface UpOptions extends OutputOptions {
+  readonly dir: string;
+  readonly regions: string;
+  readonly basePort?: number;
+}
+
+export function registerNetwork(program: Command): void {
+  const network = program.command('network').description('run a multi-region network on this machine (3 NATS servers + one node per region)');
+
+  subcommand(network, 'up', 'create (first run) and start a network: NATS JetStream cluster and one node per region')
+    .requiredOption('--dir <dir>', 'folder of the network (created on the first run, reused after)')
+    .option('--regions <list>', 'comma-separated regions, one organization and node each', DEFAULT_REGIONS.join(','))
+    .option('--base-port <port>', `nodes listen on base+1…, NATS on base+11… (default ${DEFAULT_BASE_PORT})`, parsePort)
+    .addHelpText(
+      'after',
+      `\nNeeds nats-server on PATH (Debian: apt-get install nats-server). Admin wallets use ${PASSPHRASE_ENV_VAR},\nor a passphrase generated into <dir>/passphrase.txt. Stop it with \`roam network down --dir <dir>\`.`,
+    )
+    .action(async (options: UpOptions) => {
+      const walletKdf = walletKdfParams();
+      const passphrase = process.env[PASSPHRASE_ENV_VAR];
+      const started = await networkUp({
+        dir: options.dir,
+        regions: options.regions.split(',').map((r) => r.trim()).filter(Boolean),
+        ...(options.basePort === undefined ? {} : { basePort: options.basePort }),
+        cli: { execPath: process.execPath, args: [...process.execArgv, process.argv[1]!] },
+        ...(passphrase ? { passphrase } : {}),
+        ...(walletKdf ? { walletKdf } : {}),
+        log: (line) => {
+          if (!options.json) process.stderr.write(line + '\n');
+        },
+      });
+      emit(options, started, () => [
+        `Roam network of ${started.nodes.length} regions is up (chain ${started.chainId}):`,
+        '',
+        ...table(
+          ['region', 'node URL', 'organization', 'admin wallet'],
+          started.nodes.map((n) => [n.region, n.url, n.orgDid, n.adminWallet]),
+        ),
+        '',
+        `NATS JetStream: ${started.nats.map((n) => n.url).join(', ')}`,
+        `Described in ${options.dir}/network.json${started.passphraseFile ? `; admin wallet passphrase in ${started.passphraseFile}` : ''}.`,
+        `Stop it with: roam network down --dir ${options.dir}`,
+      ]);
+    });
+
+  subcommand(network, 'down', 'stop the nodes and NATS servers of a network started with `network up`')
+    .requiredOption('--dir <dir>', 'folder of the network')
+    .action(async (options: OutputOptions & { dir: string }) => {
+      const { stopped } = await networkDown(options.dir);
+      emit(options, { stopped }, () => [stopped === 0 ? `no network is running in ${options.dir}` : `stopped ${stopped} processes of the network in ${options.dir}`]);
+    });
+}

@@ -1,0 +1,75 @@
+import type { SyncResponse } from '../../client/types.js';
+import type { Ledger } from '../../ledger/index.js';
+import { NodeError, NodeErrorCode } from '../errors.js';
+import type { PeerNode } from './peers.js';
+
+export interface CatchUpResult {
+  readonly from: number;
+  readonly to: number;
+  readonly peer?: string;
+}
+
+const STATUS_TIMEOUT_MS = 3_000;
+const PAGE_TIMEOUT_MS = 60_000;
+export const SYNC_PAGE_BLOCKS = 100;
+
+/**
+ * Brings `ledger` up to the highest peer before the node follows the ordering stream: fetches the
+ * missing blocks over HTTP and re-executes each one, checking that it hashes to what the peer
+ * serves (so a peer can only hand over blocks this node would compute itself). The stream is not
+ * the only copy of history: a node joining late, or one whose stream was trimmed, catches up here.
+ * Unreachable peers are skipped; a block that re-executes to another hash stops the node.
+ */
+export async function catchUpFromPeers(ledger: Ledger, peers: readonly PeerNode[], log: (line: string) => void): Promise<CatchUpResult> {
+  const from = ledger.height;
+  let source: string | undefined;
+  for (const peer of peers) {
+    let status: { chainId?: unknown; genesisHash?: unknown; height?: unknown };
+    try {
+      status = (await getJson(`${peer.url}/ledger/status`, STATUS_TIMEOUT_MS)) as typeof status;
+    } catch (error) {
+      log(`catch-up: peer ${peer.url} not reachable (${(error as Error).message})`);
+      continue;
+    }
+    if (status.chainId !== ledger.chainId || status.genesisHash !== ledger.genesisHash) {
+      log(`catch-up: peer ${peer.url} belongs to another network; skipped`);
+      continue;
+    }
+    if (typeof status.height !== 'number' || status.height <= ledger.height) continue;
+    try {
+      await fetchBlocksFrom(ledger, peer.url, status.height);
+      source = peer.url;
+    } catch (error) {
+      if (error instanceof NodeError && error.code === NodeErrorCode.SYNC_DIVERGED) throw error;
+      log(`catch-up: stopped fetching from ${peer.url} at height ${ledger.height} (${(error as Error).message})`);
+    }
+  }
+  if (ledger.height > from) log(`caught up from height ${from} to ${ledger.height} from ${source ?? 'peers'}`);
+  return source === undefined ? { from, to: ledger.height } : { from, to: ledger.height, peer: source };
+}
+
+async function fetchBlocksFrom(ledger: Ledger, url: string, target: number): Promise<void> {
+  while (ledger.height < target) {
+    const page = (await getJson(`${url}/ledger/sync?from=${ledger.height + 1}&limit=${SYNC_PAGE_BLOCKS}`, PAGE_TIMEOUT_MS)) as SyncResponse;
+    if (!page.blocks?.length) return;
+    for (const block of page.blocks) {
+      if (block.height !== ledger.height + 1) throw new Error(`peer sent block ${block.height}, expected ${ledger.height + 1}`);
+      // Without its stream position this node could not resume ordering after the block.
+      if (typeof block.position !== 'string') return;
+      const header = JSON.parse(block.header) as { time: number };
+      const committed = await ledger.applyCut(block.envelopes, header.time, block.position);
+      if (committed.hash !== block.hash) {
+        throw new NodeError(
+          NodeErrorCode.SYNC_DIVERGED,
+          `block ${block.height} from ${url} re-executes to ${committed.hash}, the peer has ${block.hash}: this node's state differs from the network's`,
+        );
+      }
+    }
+  }
+}
+
+async function getJson(url: string, timeoutMs: number): Promise<unknown> {
+  const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+  if (!response.ok) throw new Error(`HTTP ${response.status}`);
+  return response.json();
+}

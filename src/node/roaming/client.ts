@@ -1,0 +1,115 @@
+/**
+ * The requester side of the custodian endpoint: one signed `POST /node/v1/records/query` to a
+ * custodian organization's node (found on the ledger), with a timeout. A node of the
+ * organization that cannot be reached is skipped for the next one; the answer is typed as ok,
+ * refused (the custodian's error code) or unreachable.
+ */
+import type { StateReader } from '../../contracts/index.js';
+import { nodesOfOrg } from './directory.js';
+import { signNodeRequest } from './signing.js';
+import { RECORDS_QUERY_PATH, type RecordQueryAnswer, type RecordQueryRequest } from './wire.js';
+
+/** How long a custodian has to answer. */
+export const CUSTODIAN_TIMEOUT_MS = 5_000;
+/** Largest answer taken from a custodian (MAX_RECORDS_PER_ANSWER records of a few KiB each fit). */
+export const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
+
+/** What one custodian answered. */
+export type CustodianAnswer =
+  | { readonly kind: 'ok'; readonly custodian: string; readonly answer: RecordQueryAnswer }
+  | {
+      readonly kind: 'refused';
+      readonly custodian: string;
+      readonly status: number;
+      readonly code: string;
+      readonly message: string;
+    }
+  | { readonly kind: 'unreachable'; readonly custodian: string; readonly message: string };
+
+export interface RoamingClientOptions {
+  /** This node's DID and Ed25519 secret key (signs the requests). */
+  readonly nodeDid: string;
+  readonly secretKey: Uint8Array;
+  readonly state: StateReader;
+  readonly timeoutMs?: number;
+  /** Default: the global fetch. */
+  readonly fetch?: typeof fetch;
+}
+
+/** Sends signed queries to custodians. */
+export class RoamingClient {
+  private readonly timeoutMs: number;
+  private readonly fetch: typeof fetch;
+
+  constructor(private readonly options: RoamingClientOptions) {
+    this.timeoutMs = options.timeoutMs ?? CUSTODIAN_TIMEOUT_MS;
+    this.fetch = options.fetch ?? fetch;
+  }
+
+  /** Asks `custodian` (an organization DID) through its nodes on the ledger, in order. */
+  async query(custodian: string, request: RecordQueryRequest): Promise<CustodianAnswer> {
+    const nodes = nodesOfOrg(this.options.state, custodian);
+    if (nodes.length === 0)
+      return { kind: 'unreachable', custodian, message: 'no active node with a URL on the ledger' };
+    const body = JSON.stringify(request);
+    let last = '';
+    for (const node of nodes) {
+      const headers = signNodeRequest({
+        method: 'POST',
+        path: RECORDS_QUERY_PATH,
+        body,
+        node: this.options.nodeDid,
+        secretKey: this.options.secretKey,
+      });
+      let response: Response;
+      let text: string;
+      try {
+        response = await this.fetch(`${node.url}${RECORDS_QUERY_PATH}`, {
+          method: 'POST',
+          headers: { ...headers, 'content-type': 'application/json' },
+          body,
+          signal: AbortSignal.timeout(this.timeoutMs),
+        });
+        if (Number(response.headers.get('content-length') ?? 0) > MAX_ANSWER_BYTES) {
+          await response.body?.cancel();
+          last = `${node.url}: the answer is larger than ${MAX_ANSWER_BYTES} bytes`;
+          continue;
+        }
+        text = await response.text();
+      } catch (error) {
+        last = `${node.url}: ${describe(error)}`;
+        continue;
+      }
+      let json: unknown;
+      try {
+        json = JSON.parse(text);
+      } catch {
+        last = `${node.url}: answered ${response.status} with a body that is not JSON`;
+        continue;
+      }
+      if (response.ok) return { kind: 'ok', custodian, answer: json as RecordQueryAnswer };
+      const error = (json as { error?: { code?: unknown; message?: unknown } }).error;
+      if (response.status >= 500 || typeof error?.code !== 'string') {
+        last = `${node.url}: answered ${response.status}`;
+        continue;
+      }
+      return {
+        kind: 'refused',
+        custodian,
+        status: response.status,
+        code: error.code,
+        message: typeof error.message === 'string' ? error.message.slice(0, 300) : '',
+      };
+    }
+    return { kind: 'unreachable', custodian, message: last };
+  }
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error) {
+    if (error.name === 'TimeoutError') return 'no answer in time';
+    const cause = (error as { cause?: { code?: unknown } }).cause;
+    return typeof cause?.code === 'string' ? cause.code : error.message.slice(0, 200);
+  }
+  return 'failed';
+}

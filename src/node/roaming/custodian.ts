@@ -1,0 +1,261 @@
+/**
+ * The custodian side of roaming: answers a verified node's query for a patient's records with
+ * ciphertexts, after deciding on THIS node's ledger state that
+ * - the request is made for the patient itself, or for an active practitioner of the requesting
+ *   node's organization (else NOT_PRACTITIONER), and
+ * - that organization holds an active, unexpired grant of the patient covering each record's
+ *   resource type and sensitivity class for reading (`findCoveringGrant`); records not covered
+ *   are left out, and when nothing the query names is covered the request is refused with the
+ *   grant's code (NO_GRANT, GRANT_REVOKED, GRANT_EXPIRED, SCOPE_NOT_COVERED).
+ * The search runs on this node's own index (keyed tokens, date rows). Nothing is decrypted for
+ * the requester: it gets the blob and the wrapped data key, which only the patient's record keys
+ * (sealed to the requester's organization in the grant) open. Every answer, and every refusal,
+ * is written to the audit outbox (actor: the practitioner; via: the requesting node; the grant).
+ */
+import { findCoveringGrant, isActivePractitionerOf, type StateReader } from '../../contracts/index.js';
+import {
+  FhirError,
+  SUPPORTED_TYPES,
+  dateConditionHolds,
+  outcomeText,
+  parseSearch,
+  type SearchFilter,
+  type SupportedType,
+} from '../../fhir/index.js';
+import { StateKey } from '../../ledger/index.js';
+import type { PartyRecord, SensitivityClass } from '../../ledger/types.js';
+import type { FhirIndexStore, FhirResourceRow } from '../../store/index.js';
+import { VaultError, type Vault } from '../../vault/index.js';
+import type { AuditEvent, AuditTrail } from '../fhir/audit.js';
+import { HttpError, type HttpErrorCode } from '../http/errors.js';
+import type { VerifiedNode } from './verify.js';
+import {
+  MAX_RECORDS_PER_ANSWER,
+  type RecordQueryAnswer,
+  type RecordQueryRequest,
+  type WireRecord,
+} from './wire.js';
+
+/** What the custodian needs of its node. */
+export interface CustodianPort {
+  readonly orgDid: string;
+  readonly state: StateReader;
+  readonly index: FhirIndexStore;
+  readonly vault: Vault;
+  readonly audit: AuditTrail;
+  /** The keyed index token of a search value (the repository's `searchToken`). */
+  searchToken(type: string, param: string, value: string): string;
+  /** ms since the epoch (default Date.now). */
+  readonly now?: () => number;
+}
+
+const CLASSES: readonly SensitivityClass[] = ['general', 'sensitive'];
+
+/** Grant codes a refusal may carry (registered HTTP codes of the same meaning). */
+const GRANT_CODES = new Set<string>(['NO_GRANT', 'GRANT_REVOKED', 'GRANT_EXPIRED', 'SCOPE_NOT_COVERED']);
+
+/** A date filter of a search. */
+type DateFilter = Extract<SearchFilter, { kind: 'date' }>;
+
+/** Answers node queries from this node's vault and index (see the module comment). */
+export class Custodian {
+  constructor(private readonly port: CustodianPort) {}
+
+  /**
+   * The covered records the request names, as ciphertexts.
+   *
+   * @throws HttpError UNKNOWN_PATIENT (404), NOT_PRACTITIONER and the grant codes (403),
+   *   RECORD_NOT_FOUND (404), RECORD_ERASED (410), VALIDATION_FAILED (400, a bad search)
+   */
+  answer(requester: VerifiedNode, request: RecordQueryRequest): RecordQueryAnswer {
+    const { state } = this.port;
+    const { patient, query } = request;
+    const audit = (outcome: AuditEvent['outcome'], extra: Partial<AuditEvent> = {}): void => {
+      this.port.audit.record([
+        {
+          actor: request.onBehalfOf,
+          patient,
+          action: query.kind === 'read' ? 'read' : 'search',
+          outcome,
+          purpose: request.purpose,
+          via: requester.did,
+          resourceType: query.kind === 'everything' ? 'Patient' : query.type,
+          ...(query.kind === 'read' ? { recordId: query.id } : {}),
+          ...extra,
+        },
+      ]);
+    };
+    if (state.get<PartyRecord>(StateKey.party(patient))?.kind !== 'patient')
+      throw new HttpError('UNKNOWN_PATIENT', `${patient} is not a registered patient`);
+    if (request.onBehalfOf !== patient && !isActivePractitionerOf(state, request.onBehalfOf, requester.org)) {
+      audit('denied');
+      throw new HttpError(
+        'NOT_PRACTITIONER',
+        `${request.onBehalfOf} is not an active practitioner of ${requester.org}`,
+      );
+    }
+    const now = (this.port.now ?? Date.now)();
+    // One decision per (type, class): the ledger state does not change within a request.
+    const decisions = new Map<string, ReturnType<typeof findCoveringGrant>>();
+    const decide = (type: string, cls: SensitivityClass) => {
+      const which = `${type}|${cls}`;
+      let decision = decisions.get(which);
+      if (decision === undefined) {
+        decision = findCoveringGrant(state, patient, requester.org, type, cls, 'read', now);
+        decisions.set(which, decision);
+      }
+      return decision;
+    };
+    // Nothing is disclosed, not even whether records exist, unless the query's types are covered.
+    const types = query.kind === 'everything' ? SUPPORTED_TYPES : [query.type];
+    const refusal = firstRefusal(types, decide);
+    if (refusal !== undefined) {
+      audit('denied');
+      throw new HttpError(refusal, `${requester.org} holds no usable grant of ${patient} for this query`);
+    }
+
+    const rows = this.select(request);
+    const dates = this.port.index.datesOf(
+      rows.map((r) => r.recordId),
+      ['date'],
+    );
+    const records: WireRecord[] = [];
+    const grants = new Set<string>();
+    let truncated = false;
+    for (const row of rows) {
+      const decision = decide(row.type, row.class as SensitivityClass);
+      if (decision.code !== 'OK') {
+        if (query.kind === 'read') {
+          audit('denied');
+          throw new HttpError(
+            refusalCode(decision.code),
+            `reading this ${row.class} ${row.type} is not granted`,
+          );
+        }
+        continue;
+      }
+      if (records.length >= MAX_RECORDS_PER_ANSWER) {
+        truncated = true;
+        break;
+      }
+      let ciphertext;
+      try {
+        // The version the index holds: a newer one may be in the vault before its anchor commits.
+        ciphertext = this.port.vault.readCiphertext(row.recordId, row.version);
+      } catch (error) {
+        if (error instanceof VaultError) continue; // erased meanwhile
+        throw error;
+      }
+      const { info } = ciphertext;
+      grants.add(decision.grant.id);
+      records.push({
+        id: info.recordId,
+        type: info.resourceType,
+        version: info.version,
+        lastUpdated: row.lastUpdated,
+        date: dates.get(row.recordId)?.find((d) => d.param === 'date')?.start ?? null,
+        class: info.class,
+        epoch: info.epoch,
+        contentHash: info.contentHash,
+        // Buffer's codec: several times faster than the portable one of src/crypto on this path.
+        ciphertext: Buffer.from(
+          ciphertext.blob.buffer,
+          ciphertext.blob.byteOffset,
+          ciphertext.blob.byteLength,
+        ).toString('base64url'),
+        wrappedDek: ciphertext.wrappedDek,
+      });
+    }
+    if (query.kind === 'read' && records.length === 0)
+      throw new HttpError('RECORD_NOT_FOUND', `no ${query.type}/${query.id} of this patient is kept here`);
+    const [grantId] = grants;
+    audit('success', grantId === undefined ? {} : { grantId });
+    return { custodian: this.port.orgDid, records, truncated };
+  }
+
+  /** The index rows of the patient's records the query names. */
+  private select(request: RecordQueryRequest): FhirResourceRow[] {
+    const { index } = this.port;
+    const { patient, query } = request;
+    switch (query.kind) {
+      case 'read': {
+        if (this.port.vault.store.getErasure(query.id) !== undefined)
+          throw new HttpError('RECORD_ERASED', `${query.type}/${query.id} is erased`);
+        const row = index.getResource(query.id);
+        return row !== undefined && row.patient === patient && row.type === query.type ? [row] : [];
+      }
+      case 'everything':
+        return index.resourcesOfPatient(patient);
+      case 'search':
+        return this.search(patient, query.type as SupportedType, query.params);
+    }
+  }
+
+  /** A FHIR search among the patient's records of `type`, on the index alone. */
+  private search(
+    patient: string,
+    type: SupportedType,
+    params: ReadonlyArray<readonly [string, string]>,
+  ): FhirResourceRow[] {
+    let parsed;
+    try {
+      parsed = parseSearch(type, new URLSearchParams(params.map(([k, v]): [string, string] => [k, v])));
+    } catch (error) {
+      if (error instanceof FhirError) throw new HttpError('VALIDATION_FAILED', outcomeText(error.outcome));
+      throw error;
+    }
+    const { index } = this.port;
+    let rows = index.resourcesOfPatient(patient, type);
+    const dateFilters: DateFilter[] = [];
+    for (const f of parsed.filters) {
+      if (f.kind === 'date') {
+        dateFilters.push(f);
+        continue;
+      }
+      if (f.kind === 'reference')
+        throw new HttpError(
+          'VALIDATION_FAILED',
+          '"body.query.params" may not name a patient (the body does)',
+        );
+      const found = index.recordsWithToken(
+        f.param,
+        f.anyOf.map((v) => this.port.searchToken(type, f.param, v)),
+      );
+      rows = rows.filter((r) => found.has(r.recordId));
+    }
+    if (dateFilters.length === 0) return rows;
+    const dates = index.datesOf(
+      rows.map((r) => r.recordId),
+      [...new Set(dateFilters.map((f) => f.param))],
+    );
+    return rows.filter((r) => {
+      const own = dates.get(r.recordId) ?? [];
+      return dateFilters.every((f) =>
+        own.some((d) => d.param === f.param && f.anyOf.some((c) => dateConditionHolds(c, d.start, d.end))),
+      );
+    });
+  }
+}
+
+/**
+ * The refusal of a query over `types` when no class of any of them is covered: the code of the
+ * first type's general class (the most telling: GRANT_REVOKED, GRANT_EXPIRED…), or undefined.
+ */
+function firstRefusal(
+  types: readonly string[],
+  decide: (type: string, cls: SensitivityClass) => ReturnType<typeof findCoveringGrant>,
+): HttpErrorCode | undefined {
+  let first: string | undefined;
+  for (const type of types) {
+    for (const cls of CLASSES) {
+      const decision = decide(type, cls);
+      if (decision.code === 'OK') return undefined;
+      first ??= decision.code;
+    }
+  }
+  return refusalCode(first ?? 'NO_GRANT');
+}
+
+function refusalCode(code: string): HttpErrorCode {
+  return GRANT_CODES.has(code) ? (code as HttpErrorCode) : 'NO_GRANT';
+}

@@ -1,0 +1,200 @@
+/**
+ * The requester side of roaming, as the encrypted repository uses it (`RemoteRecordSource`):
+ * asks every other custodian of the patient's records in parallel (one request each), checks each
+ * record it gets against the ledger anchor on THIS node's ledger (live, same patient, custodian,
+ * type, version and content hash), and hands it on to be decrypted, when a page shows it, with
+ * the record keys the node's organization holds. Records that fail a check are left out and
+ * counted in a warning; custodians that do not answer or refuse become warnings too, so a Bundle
+ * still answers with what was reached.
+ */
+import type { OperationOutcome } from '@medplum/fhirtypes';
+import type { RecordEntry, StateReader } from '../../contracts/index.js';
+import { sha256Hex } from '../../crypto/index.js';
+import { incompletePage, type StoredResource } from '../../fhir/index.js';
+import { StateKey, type OrgRecord } from '../../ledger/index.js';
+import { VaultError, VaultErrorCode, decryptRecord } from '../../vault/index.js';
+import type {
+  RemoteFailure,
+  RemoteRecordSource,
+  RemoteRequest,
+  RemoteResource,
+  RemoteResult,
+} from '../fhir/remote.js';
+import type { CustodianAnswer, RoamingClient } from './client.js';
+import { CustodianDirectory } from './directory.js';
+import type { WireRecord } from './wire.js';
+
+export interface RemoteRecordsPort {
+  readonly orgDid: string;
+  readonly state: StateReader;
+}
+
+/** Fetches a patient's records from their other custodians (see the module comment). */
+export class RemoteRecords implements RemoteRecordSource {
+  /** How many remote record versions this node decrypted (a measure for tests and benchmarks). */
+  decryptions = 0;
+  private readonly directory: CustodianDirectory;
+
+  constructor(
+    private readonly port: RemoteRecordsPort,
+    private readonly client: RoamingClient,
+  ) {
+    this.directory = new CustodianDirectory(port.state);
+  }
+
+  custodiansOf(patient: string): string[] {
+    return this.directory.custodiansOf(patient, this.port.orgDid);
+  }
+
+  async fetch(request: RemoteRequest, keys: ReadonlyMap<string, Uint8Array>): Promise<RemoteResult> {
+    const custodians = request.custodians ?? this.custodiansOf(request.patient);
+    const body = {
+      patient: request.patient,
+      onBehalfOf: request.onBehalfOf,
+      purpose: request.purpose,
+      query: request.query,
+    };
+    const answers = await Promise.all(custodians.map((c) => this.client.query(c, body)));
+    const resources: RemoteResource[] = [];
+    const failures: RemoteFailure[] = [];
+    const outcomes: OperationOutcome[] = [];
+    for (const answer of answers) {
+      const failure = failureOf(answer);
+      if (failure !== undefined) {
+        failures.push(failure);
+        outcomes.push(incompletePage(`${this.describe(answer.custodian)} ${failure.message}`));
+        continue;
+      }
+      if (answer.kind !== 'ok') continue;
+      let rejected = 0;
+      const records: unknown = answer.answer.custodian === answer.custodian ? answer.answer.records : [];
+      for (const record of Array.isArray(records) ? (records as unknown[]) : []) {
+        const opened = this.check(record, request.patient, answer.custodian, keys);
+        if (opened === 'rejected') rejected++;
+        else if (opened !== undefined) resources.push(opened);
+      }
+      if (rejected > 0) {
+        outcomes.push(
+          incompletePage(
+            `${this.describe(answer.custodian)} sent ${rejected} record(s) that do not match their ledger anchor (written meanwhile, not yet anchored here, or altered); they are left out`,
+          ),
+        );
+      }
+      if (answer.answer.truncated === true) {
+        outcomes.push(
+          incompletePage(
+            `${this.describe(answer.custodian)} holds more matching records than one answer carries`,
+          ),
+        );
+      }
+    }
+    return { resources, failures, outcomes };
+  }
+
+  /**
+   * A record checked against its anchor (and its blob against the anchored hash), to be
+   * decrypted when opened; undefined when this node holds no key for its class and epoch;
+   * 'rejected' when it does not match the ledger.
+   */
+  private check(
+    record: unknown,
+    patient: string,
+    custodian: string,
+    keys: ReadonlyMap<string, Uint8Array>,
+  ): RemoteResource | 'rejected' | undefined {
+    if (!isWireRecord(record)) return 'rejected';
+    const anchor = this.port.state.get<RecordEntry>(StateKey.record(record.id));
+    if (
+      anchor === undefined ||
+      anchor.status !== 'active' ||
+      anchor.patient !== patient ||
+      anchor.custodian !== custodian ||
+      anchor.resourceType !== record.type ||
+      anchor.latest.version !== record.version
+    ) {
+      return 'rejected';
+    }
+    const kek = keys.get(`${anchor.class}|${anchor.latest.epoch}`);
+    if (kek === undefined) return undefined;
+    // Buffer's codec (lenient with bad characters: the hash check below catches any change).
+    const blob = new Uint8Array(Buffer.from(record.ciphertext, 'base64url'));
+    const { contentHash } = anchor.latest;
+    if (sha256Hex(blob) !== contentHash) return 'rejected';
+    const { wrappedDek } = record;
+    return {
+      id: anchor.id,
+      type: anchor.resourceType,
+      patient,
+      custodian,
+      class: anchor.class,
+      lastUpdated: typeof record.lastUpdated === 'number' ? record.lastUpdated : 0,
+      date: typeof record.date === 'number' ? record.date : null,
+      open: () => {
+        this.decryptions++;
+        const resource = decryptRecord({
+          recordId: anchor.id,
+          version: anchor.latest.version,
+          patient,
+          class: anchor.class,
+          epoch: anchor.latest.epoch,
+          blob,
+          wrappedDek,
+          kek,
+          expectedContentHash: contentHash,
+        }) as unknown as StoredResource;
+        if (resource.resourceType !== anchor.resourceType || resource.id !== anchor.id) {
+          throw new VaultError(
+            VaultErrorCode.RECORD_MISMATCH,
+            `record ${anchor.id} decrypts to another resource than its anchor names`,
+          );
+        }
+        return resource;
+      },
+    };
+  }
+
+  /** "custodian <name> (<did>, region <region>)" from the ledger. */
+  private describe(custodian: string): string {
+    const org = this.port.state.get<OrgRecord>(StateKey.org(custodian));
+    return org === undefined
+      ? `custodian ${custodian}`
+      : `custodian ${org.name} (${custodian}, region ${org.region})`;
+  }
+}
+
+/** The shape of a custodian's record (its values are checked against the ledger after). */
+function isWireRecord(value: unknown): value is WireRecord {
+  if (typeof value !== 'object' || value === null) return false;
+  const r = value as Record<string, unknown>;
+  const dek = r.wrappedDek as Record<string, unknown> | null | undefined;
+  return (
+    typeof r.id === 'string' &&
+    typeof r.type === 'string' &&
+    typeof r.version === 'number' &&
+    typeof r.ciphertext === 'string' &&
+    typeof dek === 'object' &&
+    dek !== null &&
+    typeof dek.iv === 'string' &&
+    typeof dek.ct === 'string'
+  );
+}
+
+function failureOf(answer: CustodianAnswer): RemoteFailure | undefined {
+  switch (answer.kind) {
+    case 'ok':
+      return undefined;
+    case 'unreachable':
+      return {
+        custodian: answer.custodian,
+        kind: 'unreachable',
+        message: `was not reached (${answer.message}); its records are missing from this answer`,
+      };
+    case 'refused':
+      return {
+        custodian: answer.custodian,
+        kind: 'refused',
+        code: answer.code,
+        message: `refused the request: ${answer.code}: ${answer.message}`,
+      };
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * The wire format of the custodian endpoint `POST /node/v1/records/query`: the request body a
+ * requesting node sends (checked with `parseRecordQuery`) and the answer a custodian gives.
+ */
+import { z } from 'zod';
+import { PURPOSES } from '../../contracts/index.js';
+import { isSigningDid } from '../../crypto/index.js';
+import { FHIR_ID, SUPPORTED_TYPES } from '../../fhir/index.js';
+import type { SensitivityClass } from '../../ledger/types.js';
+import type { RemoteQuery } from '../fhir/remote.js';
+
+/** Path of the custodian endpoint. */
+export const RECORDS_QUERY_PATH = '/node/v1/records/query';
+/** Largest request body of the custodian endpoint. */
+export const MAX_QUERY_BODY_BYTES = 64 * 1024;
+/**
+ * Most records one custodian answer carries (the newest first are NOT favoured: the custodian's
+ * index order). A requester pages the merged list of local and remote matches, so a patient with
+ * more records than this at one custodian is answered incompletely, with `truncated` set (and a
+ * warning in the Bundle).
+ */
+export const MAX_RECORDS_PER_ANSWER = 5000;
+/** Most filter parameters of a remote search. */
+const MAX_SEARCH_PARAMS = 50;
+
+const did = z
+  .string()
+  .max(256)
+  .refine((value) => isSigningDid(value), { error: 'expected an Ed25519 did:key' });
+const fhirType = z.enum(SUPPORTED_TYPES as unknown as readonly [string, ...string[]]);
+
+const querySchema = z.discriminatedUnion('kind', [
+  z.strictObject({
+    kind: z.literal('read'),
+    type: fhirType,
+    id: z.string().regex(FHIR_ID, 'expected a FHIR id'),
+  }),
+  z.strictObject({
+    kind: z.literal('search'),
+    type: fhirType,
+    params: z.array(z.tuple([z.string().min(1).max(64), z.string().max(8192)])).max(MAX_SEARCH_PARAMS),
+  }),
+  z.strictObject({ kind: z.literal('everything') }),
+]);
+
+const requestSchema = z.strictObject({
+  /** The patient's DID. */
+  patient: did,
+  /** Who the request is made for: a practitioner of the requesting node's organization, or the patient. */
+  onBehalfOf: did,
+  purpose: z.enum(PURPOSES),
+  query: querySchema,
+});
+
+/** The body of `POST /node/v1/records/query`. */
+export interface RecordQueryRequest {
+  readonly patient: string;
+  readonly onBehalfOf: string;
+  readonly purpose: string;
+  readonly query: RemoteQuery;
+}
+
+/**
+ * Checks a request body; returns it typed, or the message naming the bad member.
+ *
+ * @example
+ * const parsed = parseRecordQuery(JSON.parse(body));
+ * if (!parsed.ok) throw new HttpError('VALIDATION_FAILED', parsed.message);
+ */
+export function parseRecordQuery(
+  value: unknown,
+): { ok: true; request: RecordQueryRequest } | { ok: false; message: string } {
+  const result = requestSchema.safeParse(value);
+  if (result.success) return { ok: true, request: result.data };
+  const issue = result.error.issues[0];
+  const path = issue === undefined || issue.path.length === 0 ? 'body' : `body.${issue.path.join('.')}`;
+  return { ok: false, message: `"${path}" ${issue?.message ?? 'is invalid'}` };
+}
+
+/**
+ * One record version as a custodian serves it: ciphertext and wrapped data key, never plaintext,
+ * with what the requester needs to check it against the ledger anchor and decrypt it.
+ */
+export interface WireRecord {
+  readonly id: string;
+  readonly type: string;
+  readonly version: number;
+  /** ms since the Unix epoch (the `_lastUpdated` sort key). */
+  readonly lastUpdated: number;
+  /** Start (ms) of the record's `date` in the custodian's index, or null: the `date` sort key. */
+  readonly date: number | null;
+  readonly class: SensitivityClass;
+  readonly epoch: number;
+  /** SHA-256 (hex) of the blob: the hash anchored on the ledger. */
+  readonly contentHash: string;
+  /** The envelope blob (`src/vault/envelope.ts`), base64url. */
+  readonly ciphertext: string;
+  /** The data key wrapped under the patient's record key of `class` and `epoch`. */
+  readonly wrappedDek: { readonly iv: string; readonly ct: string };
+}
+
+/** The answer of `POST /node/v1/records/query` (200). */
+export interface RecordQueryAnswer {
+  /** The custodian organization's DID. */
+  readonly custodian: string;
+  readonly records: readonly WireRecord[];
+  /** More records matched than MAX_RECORDS_PER_ANSWER. */
+  readonly truncated: boolean;
+}

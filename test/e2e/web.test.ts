@@ -1,0 +1,281 @@
+/**
+ * The web app end to end, in Debian's Chromium driven by playwright-core, against a real demo node
+ * (`roam demo`, started as a child process): a patient creates a wallet in the browser and
+ * registers, shares with the hospital; the hospital's practitioner imports its wallet file, signs
+ * in, opens the patient's chart and adds a blood pressure; the patient sees the new record
+ * (decrypted in the browser) and the practitioner's accesses, verified, in "Who saw my record";
+ * the patient revokes; the practitioner sees "access revoked". Screenshots go to test-results/.
+ *
+ * Needs the web build (`npm run build`, which `npm ci` runs as `prepare`); builds it when missing.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { PASSPHRASE, REPO, startCli, tempDir, type RunningCli } from '../cli/harness.js';
+
+const CHROMIUM = process.env['ROAM_CHROMIUM'] ?? '/usr/bin/chromium';
+const SHOTS = join(REPO, 'test-results');
+/** Generous: a 2-core machine shared with other work, scrypt in the browser, commit waits. */
+const STEP_MS = 60_000;
+const PATIENT_PASSPHRASE = 'correct horse battery staple';
+
+interface DemoJson {
+  readonly url: string;
+  readonly practitioner: { readonly did: string; readonly wallet: string };
+}
+
+function ensureWebBuild(): void {
+  if (existsSync(join(REPO, 'dist/web/index.html'))) return;
+  execFileSync(
+    process.execPath,
+    [join(REPO, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'web/vite.config.ts'],
+    {
+      cwd: REPO,
+      stdio: 'inherit',
+    },
+  );
+}
+
+async function shot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+/** Clicks `refresh` until `locator text` shows up (for state that reaches the ledger a moment later). */
+async function refreshUntil(
+  page: Page,
+  refresh: () => Promise<void>,
+  selector: string,
+  text: RegExp,
+): Promise<void> {
+  const deadline = Date.now() + STEP_MS;
+  for (;;) {
+    try {
+      await page
+        .locator(selector)
+        .filter({ hasText: text })
+        .first()
+        .waitFor({ state: 'visible', timeout: 3_000 });
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await refresh();
+    }
+  }
+}
+
+describe('web app', { timeout: 10 * 60_000 }, () => {
+  const { dir, cleanup } = tempDir('roam-web-');
+  const userData = mkdtempSync(join(tmpdir(), 'roam-chromium-'));
+  let node: RunningCli | undefined;
+  let demo: DemoJson;
+  let context: BrowserContext | undefined;
+
+  before(async () => {
+    ensureWebBuild();
+    mkdirSync(SHOTS, { recursive: true });
+    node = await startCli(['demo', '--data', join(dir, 'data'), '--port', '0', '--json'], {
+      timeoutMs: 120_000,
+    });
+    const deadline = Date.now() + 30_000;
+    while (!node.output().stdout.trimEnd().endsWith('}')) {
+      if (Date.now() > deadline) throw new Error(`no demo JSON: ${node.output().stdout}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    demo = JSON.parse(node.output().stdout) as DemoJson;
+    context = await chromium.launchPersistentContext(userData, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
+      viewport: { width: 1100, height: 900 },
+    });
+    context.setDefaultTimeout(STEP_MS);
+  });
+
+  after(async () => {
+    await context?.close();
+    await node?.stop('SIGINT');
+    cleanup();
+    rmSync(userData, { recursive: true, force: true });
+  });
+
+  it('follows the story: create, register, grant, chart, add, see, audit, revoke', async () => {
+    const ctx = context!;
+    const consoleLines: string[] = [];
+    const patient = await ctx.newPage();
+    patient.on('console', (m) => consoleLines.push(m.text()));
+
+    // The home page and the patient portal.
+    await patient.goto(`${demo.url}/`);
+    await patient.getByRole('heading', { name: 'Your health record, with you' }).waitFor();
+    await shot(patient, '01-home');
+    await patient.getByRole('link', { name: 'Patient portal' }).click();
+
+    // A new wallet: passphrase, the phrase shown once, three of its words typed back.
+    await patient.getByRole('button', { name: 'Create a new wallet' }).click();
+    await patient.getByLabel('Passphrase (at least 8 characters)').fill(PATIENT_PASSPHRASE);
+    await patient.getByLabel('Passphrase again').fill(PATIENT_PASSPHRASE);
+    await patient.getByRole('button', { name: 'Create wallet' }).click();
+    const phrase = patient.getByRole('list', { name: 'Recovery phrase' });
+    await phrase.waitFor();
+    const words = await phrase.locator('.word').allTextContents();
+    assert.equal(words.length, 24);
+    await shot(patient, '02-recovery-phrase');
+    await patient.getByRole('button', { name: 'I have written it down' }).click();
+    for (const input of await patient.getByLabel(/^Word #\d+$/).all()) {
+      const id = (await input.getAttribute('id'))!;
+      await input.fill(words[Number(id.replace('word-', ''))]!);
+    }
+    await patient.getByRole('button', { name: 'Confirm and save' }).click();
+
+    // Registration on the ledger, signed in the browser; then sign-in.
+    await patient.getByRole('button', { name: 'Register' }).click();
+    await patient.getByRole('tab', { name: 'My record', exact: true }).waitFor();
+    const did = (await patient.getByTestId('my-did').textContent())!.trim();
+    assert.match(did, /^did:key:z6Mk/);
+    await patient.getByText('No records yet').waitFor();
+
+    // Sharing: the hospital, whole record, read and add.
+    await patient.getByRole('tab', { name: 'Sharing' }).click();
+    await patient
+      .getByLabel('Organization (directory from the ledger, by region)')
+      .selectOption({ label: 'Roam Demo Hospital (eu)' });
+    await patient.getByLabel('My whole record').check();
+    await patient.getByLabel('Read and add records (lets them keep your record)').check();
+    await patient
+      .getByText('Roam Demo Hospital in eu can read and add to your whole record with no end date.')
+      .waitFor();
+    await patient.getByRole('button', { name: 'Share', exact: true }).click();
+    await patient
+      .getByTestId('active-grant')
+      .filter({ hasText: 'Roam Demo Hospital in eu can read and add to your whole record' })
+      .waitFor();
+    await shot(patient, '03-patient-sharing');
+
+    // The practitioner: imports the demo's wallet file, signs in, opens the chart by DID.
+    const provider = await ctx.newPage();
+    provider.on('console', (m) => consoleLines.push(m.text()));
+    await provider.goto(`${demo.url}/provider`);
+    await provider.getByRole('button', { name: 'Import a wallet file' }).click();
+    await provider.getByLabel('Wallet file', { exact: true }).setInputFiles(demo.practitioner.wallet);
+    await provider.getByLabel('Its passphrase').fill(PASSPHRASE);
+    await provider.getByRole('button', { name: 'Import and unlock' }).click();
+    await provider.getByTestId('my-org').filter({ hasText: 'Roam Demo Hospital' }).waitFor();
+    await provider.getByLabel('Patient DID or the link the patient shows you').fill(did);
+    await provider.getByRole('button', { name: 'Open chart' }).click();
+    await provider.getByRole('heading', { name: 'Add a record' }).waitFor();
+    await shot(provider, '04-provider-chart-empty');
+
+    // A blood pressure, through the form (checked before sending; the node validates it as FHIR).
+    await provider.getByRole('button', { name: 'Save record' }).click();
+    await provider.getByText('Systolic is required.').waitFor();
+    await provider.getByLabel('Systolic (mmHg)').fill('128');
+    await provider.getByLabel('Diastolic (mmHg)').fill('82');
+    await provider.getByRole('button', { name: 'Save record' }).click();
+    await provider.getByText('Saved: Blood pressure: 128/82 mmHg').waitFor();
+    await provider.locator('.timeline-item').filter({ hasText: 'Blood pressure: 128/82 mmHg' }).waitFor();
+    await provider.getByRole('img', { name: /Blood pressure/ }).waitFor();
+    await shot(provider, '05-provider-chart-with-record');
+
+    // The patient sees it, decrypted in the browser.
+    await patient.getByRole('tab', { name: 'My record', exact: true }).click();
+    await refreshUntil(
+      patient,
+      () => patient.getByRole('button', { name: 'Refresh' }).click(),
+      '.timeline-item',
+      /Blood pressure: 128\/82 mmHg/,
+    );
+    await patient.getByRole('img', { name: /Blood pressure/ }).waitFor();
+    await shot(patient, '06-patient-record');
+
+    // Who saw my record: the practitioner's accesses, each proof checked in the browser.
+    await patient.getByRole('tab', { name: 'Who saw my record' }).click();
+    const practitionerRow = /practitioner[\s\S]*Roam Demo Hospital[\s\S]*create Observation[\s\S]*✓ verified/;
+    await refreshUntil(
+      patient,
+      () => patient.getByRole('button', { name: 'Refresh' }).click(),
+      '[data-testid="audit-row"]',
+      practitionerRow,
+    );
+    assert.equal(await patient.getByText('✗ not verified').count(), 0);
+    await shot(patient, '07-patient-audit');
+
+    // Revoke: one click.
+    await patient.getByRole('tab', { name: 'Sharing' }).click();
+    await patient.getByTestId('active-grant').getByRole('button', { name: 'Revoke' }).click();
+    await patient.getByText('Nobody: you have not shared your record.').waitFor();
+    await shot(patient, '08-patient-revoked');
+
+    // The practitioner now sees "access revoked".
+    await provider.getByRole('button', { name: 'Refresh' }).first().click();
+    await provider.getByTestId('access-state').filter({ hasText: 'Access revoked' }).waitFor();
+    await shot(provider, '09-provider-access-revoked');
+
+    // The practitioner asks again; the patient approves; the chart is back (old records readable).
+    await provider.getByLabel('Note for the patient (optional)').fill('follow-up of your blood pressure');
+    await provider.getByRole('button', { name: 'Request access' }).click();
+    await provider.getByText('Request sent.').waitFor();
+    await patient.getByRole('tab', { name: 'Who saw my record' }).click();
+    await patient.getByRole('tab', { name: 'Sharing' }).click();
+    await patient.locator('.request').filter({ hasText: 'follow-up of your blood pressure' }).waitFor();
+    await shot(patient, '10-patient-access-request');
+    await patient.getByRole('button', { name: 'Approve' }).click();
+    await patient
+      .getByTestId('active-grant')
+      .filter({ hasText: 'Roam Demo Hospital in eu can read your whole record' })
+      .waitFor();
+
+    // The link the patient shows opens the chart in a fresh console (the stored wallet unlocks).
+    await patient.getByRole('button', { name: 'Show my link for a provider' }).click();
+    const link = (await patient.locator('.share a').getAttribute('href'))!;
+    assert.ok(link.endsWith(`/provider#did=${encodeURIComponent(did)}`), link);
+    await provider.goto(link);
+    await provider.reload();
+    await provider.getByLabel('Passphrase', { exact: true }).fill(PASSPHRASE);
+    await provider.getByRole('button', { name: 'Unlock' }).click();
+    await provider.locator('.timeline-item').filter({ hasText: 'Blood pressure: 128/82 mmHg' }).waitFor();
+    assert.equal(
+      await provider.getByLabel('Patient DID or the link the patient shows you').inputValue(),
+      did,
+    );
+    assert.equal(
+      await provider.getByRole('heading', { name: 'Add a record' }).count(),
+      0,
+      'read-only grant: no form',
+    );
+
+    // The ledger explorer: blocks, a transaction verified in the browser.
+    const explorer = await ctx.newPage();
+    await explorer.goto(`${demo.url}/explorer`);
+    await explorer.getByRole('heading', { name: 'Latest blocks' }).waitFor();
+    await explorer
+      .getByRole('button', { name: /^#\d+$/ })
+      .first()
+      .click();
+    await explorer.getByRole('button', { name: 'Verify this transaction' }).first().click();
+    await explorer.getByText('✓ verified').first().waitFor();
+    await shot(explorer, '11-explorer');
+
+    // A phone-sized screen.
+    await patient.setViewportSize({ width: 390, height: 844 });
+    await patient.getByRole('tab', { name: 'My record', exact: true }).click();
+    await patient.locator('.timeline-item').first().waitFor();
+    await shot(patient, '12-patient-phone');
+
+    // No keys or plaintext health data in localStorage or the console.
+    const stored = await patient.evaluate('JSON.stringify(Object.assign({}, localStorage))');
+    assert.equal(stored, '{}');
+    assert.ok(!consoleLines.some((line) => /128|did:key|secret|phrase/i.test(line)), consoleLines.join('\n'));
+  });
+});

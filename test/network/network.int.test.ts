@@ -1,0 +1,138 @@
+/**
+ * A real 3-region network (3 nats-server processes, 3 node processes): ordering under load with a
+ * node killed and a NATS server stopped mid-load, catch-up, agreement, and divergence of a node
+ * whose stored state was tampered with.
+ */
+import assert from 'node:assert/strict';
+import Database from 'better-sqlite3';
+import { after, before, describe, it } from 'node:test';
+import { join } from 'node:path';
+import { didFromSigningKey, generateEncryptionKeyPair, generateSigningKeyPair, toBase64Url } from '../../src/crypto/index.js';
+import { createTx, signTx, TxType, type SignedTx } from '../../src/ledger/index.js';
+import { restartNatsServer, stopNatsServer } from '../../src/network/network.js';
+import { patientRegistration } from '../cli/harness.js';
+import { eventually, startTestNetwork, type TestNetwork } from './support.js';
+
+const REGIONS = ['eu', 'us', 'ap'] as const;
+const TOTAL_TXS = 10_000;
+const BATCH = 100;
+
+interface BatchAnswer {
+  readonly results?: ReadonlyArray<{ readonly id?: string; readonly status?: string; readonly code?: string }>;
+}
+
+/** Envelopes refused as replays: an earlier submission of theirs (to a node that died before answering) was committed. */
+let replayed = 0;
+
+async function submitBatch(url: string, txs: readonly SignedTx[]): Promise<string[]> {
+  const response = await fetch(`${url}/ledger/tx?wait=commit`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ txs }),
+    signal: AbortSignal.timeout(60_000),
+  });
+  const body = (await response.json()) as BatchAnswer;
+  if (!response.ok && !body.results) throw new Error(`HTTP ${response.status}: ${JSON.stringify(body).slice(0, 300)}`);
+  replayed += (body.results ?? []).filter((r) => r.code === 'REPLAY').length;
+  return (body.results ?? []).filter((r) => r.status === 'committed' && r.id).map((r) => r.id!);
+}
+
+describe('a 3-region network on real NATS JetStream and node processes', { timeout: 600_000 }, () => {
+  let net: TestNetwork;
+  before(async () => {
+    net = await startTestNetwork(REGIONS);
+  });
+  after(async () => {
+    await net?.close();
+  });
+
+  it('orders 10,000 transactions submitted across the three nodes into identical chains, through a node kill -9 and a NATS server stop', async () => {
+    const batches: SignedTx[][] = [];
+    for (let i = 0; i < TOTAL_TXS / BATCH; i++) batches.push(Array.from({ length: BATCH }, () => patientRegistration().envelope));
+    const acknowledged: string[] = [];
+    const down = new Set<string>();
+    let next = 0;
+    const worker = async (w: number) => {
+      while (next < batches.length) {
+        const i = next++;
+        if (i === 30) void stopNatsServer(net.dir, 'nats-2');
+        if (i === 40) {
+          down.add('ap');
+          await net.kill('ap');
+        }
+        if (i === 60) await restartNatsServer(net.dir, 'nats-2');
+        if (i === 65) {
+          await net.restart('ap');
+          down.delete('ap');
+        }
+        const candidates = REGIONS.filter((r) => !down.has(r));
+        const region = candidates[(i + w) % candidates.length]!;
+        try {
+          acknowledged.push(...(await submitBatch(net.url(region), batches[i]!)));
+        } catch {
+          // The node died under the request: what it had not acknowledged may be lost or not;
+          // the batch goes to another node (replays of committed ones are refused there).
+          const other = REGIONS.find((r) => r !== region && !down.has(r))!;
+          acknowledged.push(...(await submitBatch(net.url(other), batches[i]!)));
+        }
+      }
+    };
+    await Promise.all([0, 1, 2, 3].map(worker));
+    assert.equal(acknowledged.length + replayed, TOTAL_TXS, 'every transaction committed, or refused as the replay of one committed');
+
+    const statuses = await eventually(
+      () => Promise.all(REGIONS.map((r) => net.status(r))),
+      (all) => all.every((s) => s.height === all[0]!.height && s.headHash === all[0]!.headHash),
+    );
+    assert.ok(statuses.every((s) => s.stateRoot === statuses[0]!.stateRoot), 'same state root on every node');
+    // Same head hash ⇒ same chain (each header commits to its predecessor): every acknowledged tx is on all.
+    for (const id of acknowledged) {
+      const response = await fetch(`${net.url('ap')}/ledger/tx/${id}`);
+      assert.equal(response.status, 200, `acknowledged tx ${id} is on the restarted node`);
+    }
+    // Attestations: each node reports the two others as agreeing.
+    const agreeing = await eventually(
+      () => Promise.all(REGIONS.map((r) => net.status(r))),
+      (all) => all.every((s) => s.network?.peers.length === 2 && s.network.peers.every((p) => p.agreement === 'agrees' && p.latest?.height === all[0]!.height)),
+    );
+    assert.ok(agreeing.every((s) => s.network?.diverged === false));
+  });
+
+  it('a node whose stored state was tampered with finds itself diverged and stops committing; the others report it', async () => {
+    // A patient with a key we hold, registered through eu.
+    const signing = generateSigningKeyPair();
+    const did = didFromSigningKey(signing.publicKey);
+    const register = signTx(createTx({ type: TxType.PatientRegister, signer: did, payload: { encryptionKey: toBase64Url(generateEncryptionKeyPair().publicKey) } }), signing.secretKey);
+    assert.equal((await submitBatch(net.url('eu'), [register])).length, 1);
+    await eventually(() => net.status('ap'), (s) => s.height >= 1 && s.headHash !== undefined);
+    const target = (await net.status('eu')).height;
+    await eventually(() => net.status('ap'), (s) => s.height === target);
+
+    // Stop ap cleanly and mark the patient deactivated in its SQLite state.
+    await net.kill('ap', 'SIGTERM');
+    const db = new Database(join(net.dir, 'ap', 'ledger.sqlite'));
+    const row = db.prepare<[string], { value: string }>('SELECT value FROM state WHERE key = ?').get(`party/${did}`);
+    assert.ok(row, 'the patient is in ap state');
+    db.prepare('UPDATE state SET value = ? WHERE key = ?').run(JSON.stringify({ ...JSON.parse(row.value), status: 'deactivated' }), `party/${did}`);
+    db.close();
+    await net.restart('ap');
+
+    // The patient deactivates itself: valid on eu and us, refused on tampered ap → another block there.
+    const deactivate = signTx(createTx({ type: TxType.Deactivate, signer: did, payload: { did } }), signing.secretKey);
+    assert.equal((await submitBatch(net.url('eu'), [deactivate])).length, 1);
+    const ap = await eventually(() => net.status('ap'), (s) => s.network?.diverged === true, 60_000);
+    assert.match(ap.network!.halted ?? '', /differs from the block .* of 2 of 3 nodes/);
+    const eu = await eventually(
+      () => net.status('eu'),
+      (s) => s.network?.peers.find((p) => p.region === 'ap')?.agreement === 'diverged',
+    );
+    assert.equal(eu.network!.diverged, false);
+    assert.equal(eu.network!.peers.find((p) => p.region === 'us')!.agreement, 'agrees');
+    // ap committed no further block after the diverged one: new transactions leave it behind.
+    const heightAtHalt = ap.height;
+    await submitBatch(net.url('us'), [patientRegistration().envelope]);
+    const us = await net.status('us');
+    assert.ok(us.height > heightAtHalt);
+    assert.equal((await net.status('ap')).height, heightAtHalt);
+  });
+});

@@ -1,0 +1,169 @@
+/**
+ * What a wallet does on the ledger and the node from the browser: register, sign in, grant,
+ * revoke (with the rekey of the other grants), answer access requests, request access. Every
+ * transaction is built and signed here (WebCrypto), then submitted to `/ledger/tx`.
+ */
+import { signInWith, type TokenResponse } from '../../../src/client/auth.js';
+import { currentEpoch, grantKeyRefs, grantState } from '../../../src/client/consent.js';
+import { signedTxAsync } from '../../../src/client/tx-builder.js';
+import type { ConsentsResponse, OrgSummary, SubmitCommitted } from '../../../src/client/types.js';
+import type { TxPayloads } from '../../../src/contracts/index.js';
+import type { Purpose } from '../../../src/contracts/consent.js';
+import { fromBase64Url, randomBytes, signAsync, toBase64Url } from '../../../src/crypto/index.js';
+import { TxType, type GrantAccess, type SensitivityClass } from '../../../src/ledger/types.js';
+import { sealGrantKeys } from '../../../src/vault/grants.js';
+import type { KeyRef } from '../../../src/vault/keys.js';
+import { deriveRecordKeySeed, type Wallet } from '../../../src/wallet/wallet.js';
+import { browserFetch, ledger, NODE_URL } from './node.js';
+
+/** Signs and submits one transaction and waits for its block; throws unless its result is OK. */
+export async function submit<T extends TxType>(
+  wallet: Wallet,
+  type: T,
+  payload: TxPayloads[T],
+): Promise<SubmitCommitted> {
+  const envelope = await signedTxAsync(wallet, type, payload);
+  const committed = await ledger.submit(envelope, { wait: 'commit' });
+  if (committed.code !== 'OK')
+    throw new Error(`${committed.code}: ${committed.message ?? 'the ledger refused the transaction'}`);
+  return committed;
+}
+
+/** Whether `did` is registered on the ledger. */
+export async function isRegistered(did: string): Promise<boolean> {
+  try {
+    await ledger.identity(did);
+    return true;
+  } catch (error) {
+    if ((error as { status?: number }).status === 404) return false;
+    throw error;
+  }
+}
+
+/** A patient registers itself (its DID and encryption key go on the ledger, nothing else). */
+export function registerPatient(wallet: Wallet): Promise<SubmitCommitted> {
+  return submit(wallet, TxType.PatientRegister, { encryptionKey: toBase64Url(wallet.encryption.publicKey) });
+}
+
+/** Signs the node's challenge with the wallet key: a 15-minute access token. */
+export function signInWallet(wallet: Wallet): Promise<TokenResponse> {
+  return signInWith(
+    { baseUrl: NODE_URL },
+    wallet.did,
+    (message) => signAsync(wallet.signing.secretKey, message),
+    { fetch: browserFetch },
+  );
+}
+
+async function sealKeys(wallet: Wallet, org: OrgSummary, refs: readonly KeyRef[]) {
+  const recordKeySeed = deriveRecordKeySeed(wallet);
+  try {
+    const sealed = await sealGrantKeys({
+      recordKeySeed,
+      patient: wallet.did,
+      grantee: org.did,
+      granteePublicKey: fromBase64Url(org.encryptionKey),
+      keys: refs,
+    });
+    return sealed.map((key) => ({ ...key }));
+  } finally {
+    recordKeySeed.fill(0);
+  }
+}
+
+export interface GrantInput {
+  readonly org: OrgSummary;
+  /** FHIR resource types, or ['*'] for all. */
+  readonly resourceTypes: readonly string[];
+  readonly classes: readonly SensitivityClass[];
+  readonly access: GrantAccess;
+  readonly purpose: Purpose;
+  /** ms since the epoch, or null for no expiry. */
+  readonly expiresAt: number | null;
+}
+
+/** Grants `input.org` access, with the record keys in scope (epochs 0..current) sealed to it. */
+export async function grantAccess(wallet: Wallet, input: GrantInput): Promise<SubmitCommitted> {
+  const consents = await ledger.consents(wallet.did);
+  const keys = await sealKeys(wallet, input.org, grantKeyRefs(input.classes, currentEpoch(consents.grants)));
+  return submit(wallet, TxType.ConsentGrant, {
+    grantId: `g-${toBase64Url(randomBytes(12))}`,
+    grantee: input.org.did,
+    scope: { resourceTypes: [...input.resourceTypes], classes: [...input.classes] },
+    purpose: input.purpose,
+    access: input.access,
+    expiresAt: input.expiresAt,
+    keys,
+  });
+}
+
+/**
+ * Revokes a grant, then hands the new epoch's keys to every other active grant (as `roam consent
+ * revoke` does), so the revoked organization cannot read what is written from now on.
+ */
+export async function revokeGrant(
+  wallet: Wallet,
+  grantId: string,
+  orgs: readonly OrgSummary[],
+): Promise<void> {
+  await submit(wallet, TxType.ConsentRevoke, { grantId });
+  const consents: ConsentsResponse = await ledger.consents(wallet.did);
+  const epoch = currentEpoch(consents.grants);
+  const now = Date.now();
+  for (const grant of consents.grants) {
+    if (grant.id === grantId || grantState(grant, now) !== 'active') continue;
+    const org = orgs.find((o) => o.did === grant.grantee);
+    if (org === undefined) continue;
+    const keys = await sealKeys(
+      wallet,
+      org,
+      grant.scope.classes.map((cls) => ({ class: cls, epoch })),
+    );
+    await submit(wallet, TxType.ConsentRekey, { grantId: grant.id, keys });
+  }
+}
+
+/** Approves a practitioner's access request: a grant to its organization, with the keys in scope. */
+export async function approveRequest(
+  wallet: Wallet,
+  request: ConsentsResponse['requests'][number],
+  org: OrgSummary,
+): Promise<SubmitCommitted> {
+  const consents = await ledger.consents(wallet.did);
+  const keys = await sealKeys(
+    wallet,
+    org,
+    grantKeyRefs(request.scope.classes, currentEpoch(consents.grants)),
+  );
+  return submit(wallet, TxType.ConsentApprove, {
+    requestId: request.id,
+    grantId: `g-${toBase64Url(randomBytes(12))}`,
+    keys,
+  });
+}
+
+export function declineRequest(wallet: Wallet, requestId: string): Promise<SubmitCommitted> {
+  return submit(wallet, TxType.ConsentDeny, { requestId });
+}
+
+/** A practitioner asks a patient for access for its organization. */
+export function requestAccess(
+  wallet: Wallet,
+  input: {
+    patient: string;
+    resourceTypes: readonly string[];
+    classes: readonly SensitivityClass[];
+    access: GrantAccess;
+    purpose: Purpose;
+    note: string;
+  },
+): Promise<SubmitCommitted> {
+  return submit(wallet, TxType.ConsentRequest, {
+    requestId: `r-${toBase64Url(randomBytes(12))}`,
+    patient: input.patient,
+    scope: { resourceTypes: [...input.resourceTypes], classes: [...input.classes] },
+    purpose: input.purpose,
+    access: input.access,
+    ...(input.note === '' ? {} : { note: input.note }),
+  });
+}

@@ -1,0 +1,518 @@
+/** The patient portal: wallet, registration, my record, sharing, who saw my record. */
+import { useState } from 'react';
+import { readAuditTrail } from '../../../src/client/audit.js';
+import { grantState } from '../../../src/client/consent.js';
+import type { OrgSummary } from '../../../src/client/types.js';
+import type { Purpose } from '../../../src/contracts/consent.js';
+import type { Wallet } from '../../../src/wallet/wallet.js';
+import { WalletGate } from '../components/WalletGate.js';
+import {
+  PurposeSelect,
+  Table,
+  ErrorBox,
+  formatTime,
+  LineChart,
+  Loading,
+  Section,
+  shortDid,
+  Timeline,
+  useAction,
+  useLoad,
+  Verified,
+} from '../components/ui.js';
+import {
+  approveRequest,
+  declineRequest,
+  grantAccess,
+  isRegistered,
+  registerPatient,
+  revokeGrant,
+  signInWallet,
+} from '../lib/actions.js';
+import { fhirClient, ledger } from '../lib/node.js';
+import { byDateDesc, exportBundle, loadMyRecords, seriesOf } from '../lib/records.js';
+import { dayWords, grantWords, typesWords } from '../lib/words.js';
+
+export function PatientPage() {
+  const [wallet, setWallet] = useState<Wallet>();
+  if (!wallet) return <WalletGate role="patient" onUnlocked={setWallet} />;
+  return <PatientHome wallet={wallet} onLock={() => setWallet(undefined)} />;
+}
+
+function PatientHome({ wallet, onLock }: { wallet: Wallet; onLock: () => void }) {
+  const registered = useLoad(() => isRegistered(wallet.did), [wallet.did]);
+  const { busy, error, run } = useAction();
+  const register = run(async () => {
+    await registerPatient(wallet);
+    registered.reload();
+  });
+  return (
+    <div>
+      <div className="identity card">
+        <p>
+          Signed in with your wallet{' '}
+          <span className="mono" data-testid="my-did" title={wallet.did}>
+            {wallet.did}
+          </span>
+        </p>
+        <div className="row">
+          <ShareLink did={wallet.did} />
+          <button type="button" onClick={onLock}>
+            Lock wallet
+          </button>
+        </div>
+      </div>
+      {registered.loading && <Loading what="your registration" />}
+      <ErrorBox error={registered.error} />
+      {registered.data === false && (
+        <Section title="Register on the network">
+          <p>
+            Your wallet is new. Register it on the ledger to use it: only your DID and public encryption key
+            go there — no name, no health data.
+          </p>
+          <ErrorBox error={error} title="Registration failed" />
+          <button type="button" className="primary" onClick={() => register()} disabled={busy}>
+            {busy ? 'Registering…' : 'Register'}
+          </button>
+        </Section>
+      )}
+      {registered.data === true && <SignedIn wallet={wallet} />}
+    </div>
+  );
+}
+
+function ShareLink({ did }: { did: string }) {
+  const [shown, setShown] = useState(false);
+  const link = `${globalThis.location.origin}/provider#did=${encodeURIComponent(did)}`;
+  return (
+    <>
+      <button type="button" onClick={() => setShown(!shown)} aria-expanded={shown}>
+        Show my link for a provider
+      </button>
+      {shown && (
+        <p className="share">
+          Give this link to your provider:{' '}
+          <a href={link} className="mono">
+            {link}
+          </a>
+        </p>
+      )}
+    </>
+  );
+}
+
+type Tab = 'record' | 'sharing' | 'audit';
+
+function SignedIn({ wallet }: { wallet: Wallet }) {
+  const session = useLoad(() => signInWallet(wallet), [wallet.did]);
+  const [tab, setTab] = useState<Tab>('record');
+  if (session.loading) return <Loading what="sign-in (signing the node's challenge)" />;
+  if (session.error || !session.data) return <ErrorBox error={session.error} title="Sign-in failed" />;
+  const token = session.data.access_token;
+  const tabs: Array<[Tab, string]> = [
+    ['record', 'My record'],
+    ['sharing', 'Sharing'],
+    ['audit', 'Who saw my record'],
+  ];
+  return (
+    <div>
+      <div
+        className="tabs"
+        role="tablist"
+        aria-label="Patient portal"
+        onKeyDown={(e) => {
+          // WAI-ARIA tabs: the arrow keys move between tabs.
+          const step = e.key === 'ArrowRight' ? 1 : e.key === 'ArrowLeft' ? -1 : 0;
+          if (step === 0) return;
+          const next = tabs[(tabs.findIndex(([id]) => id === tab) + step + tabs.length) % tabs.length]![0];
+          setTab(next);
+          document.getElementById(`tab-${next}`)?.focus();
+        }}
+      >
+        {tabs.map(([id, label]) => (
+          <button
+            key={id}
+            id={`tab-${id}`}
+            type="button"
+            role="tab"
+            aria-selected={tab === id}
+            aria-controls="tab-panel"
+            tabIndex={tab === id ? 0 : -1}
+            className={tab === id ? 'tab on' : 'tab'}
+            onClick={() => setTab(id)}
+          >
+            {label}
+          </button>
+        ))}
+      </div>
+      <div id="tab-panel" role="tabpanel" aria-labelledby={`tab-${tab}`}>
+        {tab === 'record' && <MyRecord wallet={wallet} token={token} />}
+        {tab === 'sharing' && <Sharing wallet={wallet} />}
+        {tab === 'audit' && <Audit wallet={wallet} token={token} />}
+      </div>
+    </div>
+  );
+}
+
+function MyRecord({ wallet, token }: { wallet: Wallet; token: string }) {
+  const load = useLoad(() => loadMyRecords(wallet, token), [wallet.did, token]);
+  const resources = byDateDesc((load.data?.records ?? []).map((r) => r.resource));
+  const download = () => {
+    const blob = new Blob([JSON.stringify(exportBundle(resources), null, 2)], {
+      type: 'application/fhir+json',
+    });
+    const url = URL.createObjectURL(blob);
+    const a = document.createElement('a');
+    a.href = url;
+    a.download = 'my-health-record.fhir.json';
+    a.click();
+    setTimeout(() => URL.revokeObjectURL(url), 1000);
+  };
+  return (
+    <Section
+      title="My record"
+      actions={
+        <div className="row">
+          <button type="button" onClick={load.reload}>
+            Refresh
+          </button>
+          <button type="button" onClick={download} disabled={resources.length === 0}>
+            Export as FHIR Bundle
+          </button>
+        </div>
+      }
+    >
+      <p className="muted small">
+        Decrypted in this browser with your wallet's keys; the node sends only ciphertext.
+      </p>
+      {load.loading && <Loading what="and decrypting your record" />}
+      <ErrorBox error={load.error} />
+      {load.data && load.data.failed > 0 && (
+        <p className="error">{load.data.failed} record(s) could not be decrypted with this wallet.</p>
+      )}
+      {load.data && (
+        <>
+          <div className="charts">
+            {seriesOf(resources).map((c) => (
+              <LineChart key={c.title} title={c.title} series={c.series} />
+            ))}
+          </div>
+          <Timeline
+            resources={resources}
+            empty="No records yet. When a provider you shared with adds one, it appears here."
+          />
+        </>
+      )}
+    </Section>
+  );
+}
+
+const GRANT_TYPES: Array<[string, string]> = [
+  ['Observation', 'Results and vital signs'],
+  ['Condition', 'Problems'],
+  ['MedicationRequest', 'Medications'],
+  ['AllergyIntolerance', 'Allergies'],
+  ['Immunization', 'Immunizations'],
+  ['Encounter', 'Visits'],
+  ['Patient', 'Personal details'],
+];
+
+function Sharing({ wallet }: { wallet: Wallet }) {
+  const data = useLoad(async () => {
+    const [{ orgs }, consents] = await Promise.all([ledger.orgs(), ledger.consents(wallet.did)]);
+    return { orgs, consents };
+  }, [wallet.did]);
+  const [error, setError] = useState<unknown>();
+  const [busy, setBusy] = useState<string>();
+  if (data.loading && !data.data) return <Loading what="your sharing" />;
+  if (!data.data) return <ErrorBox error={data.error} />;
+  const { orgs, consents } = data.data;
+  const now = Date.now();
+  const active = consents.grants.filter((g) => grantState(g, now) === 'active');
+  const past = consents.grants.filter((g) => grantState(g, now) !== 'active');
+  const pending = consents.requests.filter((r) => r.status === 'pending');
+  const act = async (key: string, fn: () => Promise<unknown>) => {
+    setBusy(key);
+    setError(undefined);
+    try {
+      await fn();
+      data.reload();
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(undefined);
+    }
+  };
+  return (
+    <div>
+      <ErrorBox error={error} />
+      <Section title="Access requests">
+        {pending.length === 0 ? (
+          <p className="muted">No pending requests.</p>
+        ) : (
+          <ul className="list">
+            {pending.map((r) => {
+              const org = orgs.find((o) => o.did === r.org);
+              return (
+                <li key={r.id} className="request">
+                  <p>
+                    <strong>{org?.name ?? shortDid(r.org)}</strong> asks to{' '}
+                    {r.access === 'write' ? 'read and add to' : 'read'} your{' '}
+                    {typesWords(r.scope.resourceTypes)} for {r.purpose}
+                    {r.note ? ` — “${r.note}”` : ''}{' '}
+                    <span className="muted">({formatTime(r.requestedAt)})</span>
+                  </p>
+                  <div className="row">
+                    <button
+                      type="button"
+                      className="primary"
+                      disabled={busy !== undefined || !org}
+                      onClick={() => void act(r.id, () => approveRequest(wallet, r, org!))}
+                    >
+                      {busy === r.id ? 'Working…' : 'Approve'}
+                    </button>
+                    <button
+                      type="button"
+                      disabled={busy !== undefined}
+                      onClick={() => void act(r.id, () => declineRequest(wallet, r.id))}
+                    >
+                      Decline
+                    </button>
+                  </div>
+                </li>
+              );
+            })}
+          </ul>
+        )}
+      </Section>
+      <Section title="Who can see my record">
+        {active.length === 0 ? (
+          <p className="muted">Nobody: you have not shared your record.</p>
+        ) : (
+          <ul className="list">
+            {active.map((g) => (
+              <li key={g.id} className="grant" data-testid="active-grant">
+                <span>{grantWords(g, orgs)}.</span>
+                <button
+                  type="button"
+                  className="danger"
+                  disabled={busy !== undefined}
+                  onClick={() => void act(g.id, () => revokeGrant(wallet, g.id, orgs))}
+                >
+                  {busy === g.id ? 'Revoking…' : 'Revoke'}
+                </button>
+              </li>
+            ))}
+          </ul>
+        )}
+        {past.length > 0 && (
+          <details>
+            <summary>Ended grants ({past.length})</summary>
+            <ul className="list">
+              {past.map((g) => (
+                <li key={g.id} className="muted">
+                  {grantWords(g, orgs)} — {grantState(g, now)}
+                </li>
+              ))}
+            </ul>
+          </details>
+        )}
+      </Section>
+      <GrantForm wallet={wallet} orgs={orgs} busy={busy !== undefined} onDone={() => data.reload()} />
+    </div>
+  );
+}
+
+function GrantForm({
+  wallet,
+  orgs,
+  busy,
+  onDone,
+}: {
+  wallet: Wallet;
+  orgs: readonly OrgSummary[];
+  busy: boolean;
+  onDone: () => void;
+}) {
+  const [orgDid, setOrgDid] = useState('');
+  const [all, setAll] = useState(false);
+  const [types, setTypes] = useState<string[]>(['MedicationRequest', 'AllergyIntolerance']);
+  const [sensitive, setSensitive] = useState(false);
+  const [write, setWrite] = useState(false);
+  const [purpose, setPurpose] = useState<Purpose>('treatment');
+  const [expires, setExpires] = useState('');
+  const { busy: saving, error, run } = useAction();
+  const [done, setDone] = useState<string>();
+  const org = orgs.find((o) => o.did === orgDid);
+  const regions = [...new Set(orgs.map((o) => o.region))].sort();
+  const expiresAt = expires === '' ? null : Date.parse(`${expires}T23:59:59`);
+  const resourceTypes = all ? ['*'] : types;
+  const sentence = org
+    ? grantWords(
+        {
+          grantee: org.did,
+          access: write ? 'write' : 'read',
+          expiresAt,
+          scope: { resourceTypes, classes: sensitive ? ['general', 'sensitive'] : ['general'] },
+        },
+        orgs,
+      )
+    : null;
+  const submit = run(async () => {
+    setDone(undefined);
+    if (!org) throw new Error('Choose an organization.');
+    if (resourceTypes.length === 0) throw new Error('Choose at least one kind of record.');
+    if (expiresAt !== null && (Number.isNaN(expiresAt) || expiresAt <= Date.now()))
+      throw new Error('The end date must be in the future.');
+    await grantAccess(wallet, {
+      org,
+      resourceTypes,
+      classes: sensitive ? ['general', 'sensitive'] : ['general'],
+      access: write ? 'write' : 'read',
+      purpose,
+      expiresAt,
+    });
+    setDone(`Shared: ${sentence ?? ''}.`);
+    onDone();
+  });
+  return (
+    <Section title="Share my record">
+      <form onSubmit={submit} aria-label="Share my record">
+        <label htmlFor="grant-org">Organization (directory from the ledger, by region)</label>
+        <select id="grant-org" value={orgDid} onChange={(e) => setOrgDid(e.target.value)} required>
+          <option value="">Choose…</option>
+          {regions.map((region) => (
+            <optgroup key={region} label={`Region ${region}`}>
+              {orgs
+                .filter((o) => o.region === region)
+                .map((o) => (
+                  <option key={o.did} value={o.did}>
+                    {o.name} ({o.region})
+                  </option>
+                ))}
+            </optgroup>
+          ))}
+        </select>
+        <fieldset>
+          <legend>What they may see</legend>
+          <label className="check">
+            <input type="checkbox" checked={all} onChange={(e) => setAll(e.target.checked)} /> My whole record
+          </label>
+          {!all &&
+            GRANT_TYPES.map(([type, label]) => (
+              <label key={type} className="check">
+                <input
+                  type="checkbox"
+                  checked={types.includes(type)}
+                  onChange={(e) =>
+                    setTypes(e.target.checked ? [...types, type] : types.filter((t) => t !== type))
+                  }
+                />{' '}
+                {label}
+              </label>
+            ))}
+          <label className="check">
+            <input type="checkbox" checked={sensitive} onChange={(e) => setSensitive(e.target.checked)} />{' '}
+            Include sensitive records (mental health, sexual health…)
+          </label>
+        </fieldset>
+        <fieldset>
+          <legend>Access</legend>
+          <label className="check">
+            <input type="radio" name="access" checked={!write} onChange={() => setWrite(false)} /> Read only
+          </label>
+          <label className="check">
+            <input type="radio" name="access" checked={write} onChange={() => setWrite(true)} /> Read and add
+            records (lets them keep your record)
+          </label>
+        </fieldset>
+        <PurposeSelect id="grant-purpose" value={purpose} onChange={setPurpose} />
+        <label htmlFor="grant-expires">Until (leave empty for no end date)</label>
+        <input
+          id="grant-expires"
+          type="date"
+          value={expires}
+          onChange={(e) => setExpires(e.target.value)}
+          min={new Date().toISOString().slice(0, 10)}
+        />
+        {sentence && (
+          <p className="sentence" aria-live="polite">
+            {sentence}.
+          </p>
+        )}
+        {expiresAt !== null && !Number.isNaN(expiresAt) && (
+          <p className="muted small">Ends {dayWords(expiresAt)}.</p>
+        )}
+        <ErrorBox error={error} title="Not shared" />
+        {done && (
+          <p className="success" role="status">
+            {done}
+          </p>
+        )}
+        <button type="submit" className="primary" disabled={saving || busy}>
+          {saving ? 'Sharing…' : 'Share'}
+        </button>
+      </form>
+    </Section>
+  );
+}
+
+function Audit({ wallet, token }: { wallet: Wallet; token: string }) {
+  const trail = useLoad(
+    () => readAuditTrail(ledger, wallet.did, 100, fhirClient(token)),
+    [wallet.did, token],
+  );
+  const orgs = useLoad(async () => (await ledger.orgs()).orgs, []);
+  const regionOf = (org: string | null) => orgs.data?.find((o) => o.did === org)?.region;
+  const rows = [...(trail.data?.rows ?? [])].reverse();
+  return (
+    <Section
+      title="Who saw my record"
+      actions={
+        <button type="button" onClick={trail.reload}>
+          Refresh
+        </button>
+      }
+    >
+      <p className="muted small">
+        Every access is written on the ledger by the node that served it. Each entry's inclusion proof is
+        checked in this browser.
+      </p>
+      {trail.loading && <Loading what="the audit trail and checking proofs" />}
+      <ErrorBox error={trail.error} />
+      {trail.data && rows.length === 0 && (
+        <p className="muted">No accesses recorded yet (entries reach the ledger within a second or two).</p>
+      )}
+      {rows.length > 0 && (
+        <Table headers={['When', 'Who', 'Organization (region)', 'What', 'Under', 'Proof']}>
+          {rows.map((r) => (
+            <tr key={r.id} data-testid="audit-row">
+              <td>{formatTime(r.at)}</td>
+              <td>{r.actor === wallet.did ? 'You' : `${r.actorKind ?? 'party'} ${shortDid(r.actor)}`}</td>
+              <td>
+                {r.actorOrgName ?? (r.actorOrg ? shortDid(r.actorOrg) : '—')}
+                {regionOf(r.actorOrg) && <span className="muted"> ({regionOf(r.actorOrg)})</span>}
+              </td>
+              <td>
+                {r.action} {r.resourceType ?? ''}{' '}
+                {r.outcome === 'denied' ? <span className="badge bad">denied</span> : ''}
+              </td>
+              <td>
+                {r.action === 'break-glass'
+                  ? 'break-glass'
+                  : r.grantId
+                    ? `grant ${r.grantId.slice(0, 10)}`
+                    : r.actor === wallet.did
+                      ? 'own record'
+                      : '—'}
+              </td>
+              <td>
+                <Verified ok={r.proofValid} />
+              </td>
+            </tr>
+          ))}
+        </Table>
+      )}
+    </Section>
+  );
+}
