@@ -28,6 +28,9 @@ export interface BenchFhirNode {
   close(): Promise<void>;
 }
 
+/** What the setup helpers need of a node: where it is, its organization and the org admin. */
+export type FhirEndpoint = Omit<BenchFhirNode, 'child' | 'close'>;
+
 /** Inits a network in a temp folder and runs its node in a child process. */
 export async function startFhirNode(): Promise<BenchFhirNode> {
   const dir = mkdtempSync(join(tmpdir(), 'roam-bench-fhir-'));
@@ -79,7 +82,7 @@ function envelope(wallet: Wallet, type: string, payload: unknown): SignedTx {
 }
 
 /** Posts transactions with `?wait=commit`; fails unless every one committed with OK. */
-async function commit(node: BenchFhirNode, txs: readonly SignedTx[]): Promise<void> {
+async function commit(node: Pick<BenchFhirNode, 'url'>, txs: readonly SignedTx[]): Promise<void> {
   const response = await fetch(`${node.url}/ledger/tx?wait=commit`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -93,18 +96,29 @@ async function commit(node: BenchFhirNode, txs: readonly SignedTx[]): Promise<vo
 }
 
 /** A registered patient who granted the node's organization write access to everything, with sealed keys. */
-export async function grantingPatient(node: BenchFhirNode): Promise<Wallet> {
+export async function grantingPatient(node: FhirEndpoint): Promise<Wallet> {
   const patient = createWallet('patient').wallet;
   await commit(node, [
     envelope(patient, 'identity.patient.register', {
       encryptionKey: toBase64Url(patient.encryption.publicKey),
     }),
   ]);
+  await grantTo(node, patient, { orgDid: node.orgDid, orgPublicKey: node.orgPublicKey }, 'write');
+  return patient;
+}
+
+/** `patient` grants `grantee` access to all resource types and classes (epoch 0 keys sealed to it), committed through `node`. */
+export async function grantTo(
+  node: Pick<BenchFhirNode, 'url'>,
+  patient: Wallet,
+  grantee: { readonly orgDid: string; readonly orgPublicKey: Uint8Array },
+  access: 'read' | 'write',
+): Promise<void> {
   const keys = await sealGrantKeys({
     recordKeySeed: deriveRecordKeySeed(patient),
     patient: patient.did,
-    grantee: node.orgDid,
-    granteePublicKey: node.orgPublicKey,
+    grantee: grantee.orgDid,
+    granteePublicKey: grantee.orgPublicKey,
     keys: [
       { class: 'general', epoch: 0 },
       { class: 'sensitive', epoch: 0 },
@@ -113,19 +127,18 @@ export async function grantingPatient(node: BenchFhirNode): Promise<Wallet> {
   await commit(node, [
     envelope(patient, 'consent.grant', {
       grantId: randomUUID(),
-      grantee: node.orgDid,
+      grantee: grantee.orgDid,
       scope: { resourceTypes: ['*'], classes: ['general', 'sensitive'] },
       purpose: 'treatment',
-      access: 'write',
+      access,
       expiresAt: null,
       keys,
     }),
   ]);
-  return patient;
 }
 
 /** A practitioner of the node's organization, registered by its admin. */
-export async function practitioner(node: BenchFhirNode): Promise<Wallet> {
+export async function practitioner(node: FhirEndpoint): Promise<Wallet> {
   const wallet = createWallet('practitioner').wallet;
   await commit(node, [
     envelope(node.admin, 'identity.practitioner.register', {
@@ -137,13 +150,13 @@ export async function practitioner(node: BenchFhirNode): Promise<Wallet> {
   return wallet;
 }
 
-export async function tokenOf(node: BenchFhirNode, wallet: Wallet): Promise<string> {
+export async function tokenOf(node: FhirEndpoint, wallet: Wallet): Promise<string> {
   return (await signIn({ baseUrl: node.url }, wallet)).access_token;
 }
 
 /** A FHIR call (`path` relative to /fhir/R4); fails unless the answer is 2xx. */
 export async function fhirCall<T>(
-  node: BenchFhirNode,
+  node: FhirEndpoint,
   token: string,
   method: 'GET' | 'POST',
   path: string,
@@ -163,7 +176,7 @@ export async function fhirCall<T>(
 }
 
 /** The patient's own Patient resource (created with the patient's token); returns its id. */
-export async function createPatientResource(node: BenchFhirNode, token: string): Promise<string> {
+export async function createPatientResource(node: FhirEndpoint, token: string): Promise<string> {
   const created = await fhirCall<{ id: string }>(node, token, 'POST', 'Patient', {
     resourceType: 'Patient',
     name: [{ family: 'Benchperson', given: ['Sam'] }],

@@ -1,12 +1,16 @@
 /** `roam init`: a new one-organization network in a data folder. */
 import type { Command } from 'commander';
-import { initNetwork } from '../node/index.js';
+import { readFileSync } from 'node:fs';
+import type { GenesisDocument } from '../ledger/index.js';
+import { initNetwork, joinNetwork, type InitOptions } from '../node/index.js';
 import {
+  parseList,
   parsePort,
   parseUrl,
   passphraseFileOption,
   passphraseFrom,
   subcommand,
+  usage,
   walletKdfParams,
 } from './common.js';
 import { emit, fields, type OutputOptions } from './output.js';
@@ -19,6 +23,8 @@ interface InitCommandOptions extends OutputOptions {
   readonly port?: number;
   readonly publicUrl?: string;
   readonly passphraseFile?: string;
+  readonly join?: string;
+  readonly nats?: string[];
 }
 
 export function registerInit(program: Command): void {
@@ -29,15 +35,19 @@ export function registerInit(program: Command): void {
     .option('--host <host>', 'address the node listens on (default 127.0.0.1)')
     .option('--port <port>', 'port the node listens on (default 8080)', parsePort)
     .option('--public-url <url>', 'URL other parties reach the node at (default http://host:port)', parseUrl)
+    .option('--join <genesis.json>', "join an existing network instead: its genesis file (a new organization, admitted by the members' vote)")
+    .option('--nats <urls>', 'with --join: the network\'s NATS servers, comma-separated (nats://host:port,…)', parseList)
     .addOption(passphraseFileOption())
     .addHelpText(
       'after',
-      '\nThe admin wallet is encrypted with the passphrase from --passphrase-file or ROAM_PASSPHRASE.',
+      '\nThe admin wallet is encrypted with the passphrase from --passphrase-file or ROAM_PASSPHRASE.\n' +
+        'With --join, the node writes join-request.json: a member admin proposes it (roam org propose),\n' +
+        'members vote (roam org vote), then your admin registers the node (roam org add-node) and starts it.',
     )
     .action(async (options: InitCommandOptions) => {
       const adminPassphrase = await passphraseFrom(options);
       const walletKdf = walletKdfParams();
-      const result = await initNetwork({
+      const common: InitOptions = {
         dataDir: options.data,
         orgName: options.org,
         region: options.region,
@@ -46,7 +56,29 @@ export function registerInit(program: Command): void {
         ...(options.port === undefined ? {} : { port: options.port }),
         ...(options.publicUrl === undefined ? {} : { publicUrl: options.publicUrl }),
         ...(walletKdf ? { walletKdf } : {}),
-      });
+      };
+      if (options.join !== undefined) {
+        if (!options.nats?.length) throw usage('--join needs --nats <urls>: the network\'s NATS servers');
+        const genesis = JSON.parse(readFileSync(options.join, 'utf8')) as GenesisDocument;
+        const joined = await joinNetwork({ ...common, genesis, natsServers: options.nats });
+        emit(options, joined, () => [
+          `Prepared a node of ${options.org} to join network ${joined.chainId} in ${joined.dataDir}`,
+          ...fields([
+            ['org DID', joined.orgDid],
+            ['node DID', joined.nodeDid],
+            ['admin DID', joined.adminDid],
+            ['admin wallet', joined.adminWalletPath],
+            ['join request', joined.joinRequestPath],
+          ]),
+          '',
+          'Next: a member admin runs `roam org propose --request <join-request.json>`, members vote with',
+          '`roam org vote`, then your admin runs `roam org add-node --request <join-request.json>`, and',
+          `you start the node with: roam start --data ${joined.dataDir}`,
+        ]);
+        return;
+      }
+      if (options.nats !== undefined) throw usage('--nats goes with --join');
+      const result = await initNetwork(common);
       emit(options, result, () => [
         `Initialized a new Roam network in ${result.dataDir}`,
         ...fields([

@@ -1,6 +1,9 @@
 /** `roam org add-practitioner`: an organization admin registers one of its practitioners. */
 import { InvalidArgumentError, type Command } from 'commander';
-import type { PractitionerRegisterPayload } from '../contracts/index.js';
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { NodeRegisterPayload, OrgProposePayload, OrgVotePayload, PractitionerRegisterPayload } from '../contracts/index.js';
+import type { JoinRequest } from '../node/index.js';
 import { PRACTITIONER_ROLES, TxType, type PractitionerRole } from '../ledger/index.js';
 import {
   nodeUrlOption,
@@ -27,7 +30,8 @@ interface AddPractitionerOptions extends OutputOptions {
 }
 
 export function registerOrg(program: Command): void {
-  const org = program.command('org').description("manage your organization's practitioners");
+  const org = program.command('org').description("manage your organization: practitioners, nodes, and the admission of new members");
+  registerMembership(org);
 
   subcommand(
     org,
@@ -97,4 +101,76 @@ function parseRoles(text: string): PractitionerRole[] {
   }
   if (new Set(roles).size !== roles.length) throw new InvalidArgumentError('each role at most once');
   return roles as PractitionerRole[];
+}
+
+interface MembershipOptions extends OutputOptions {
+  readonly wallet: string;
+  readonly node: string;
+  readonly passphraseFile?: string;
+}
+
+/** `org propose`, `org vote`, `org add-node`: how a new organization and its node join a network. */
+function registerMembership(org: Command): void {
+  subcommand(org, 'propose', 'propose a new member organization from its join-request.json (your organization votes yes)')
+    .requiredOption('--wallet <file>', 'an admin wallet of a member organization')
+    .requiredOption('--request <file>', 'the join-request.json that `roam init --join` wrote')
+    .addOption(nodeUrlOption())
+    .addOption(passphraseFileOption())
+    .action(async (options: MembershipOptions & { request: string }) => {
+      const request = readJoinRequest(options.request);
+      const admin = await openWallet(options.wallet, options);
+      const payload: OrgProposePayload = { proposalId: randomUUID(), org: request.org, admin: request.admin };
+      const committed = await connect(options.node).submit(admin, TxType.GovOrgPropose, payload);
+      emit(options, { proposalId: payload.proposalId, txId: committed.id, height: committed.height }, () => [
+        `Proposed ${request.org.name} (${request.org.region}) as a member; your organization voted yes`,
+        ...fields([
+          ['proposal', payload.proposalId],
+          ['transaction', committed.id],
+        ]),
+        'Other members vote with: roam org vote --proposal ' + payload.proposalId,
+      ]);
+    });
+
+  subcommand(org, 'vote', "cast your organization's vote on an open membership proposal")
+    .requiredOption('--wallet <file>', 'an admin wallet of a member organization')
+    .requiredOption('--proposal <id>', 'the proposal id')
+    .option('--reject', 'vote no (default: yes)')
+    .addOption(nodeUrlOption())
+    .addOption(passphraseFileOption())
+    .action(async (options: MembershipOptions & { proposal: string; reject?: boolean }) => {
+      const admin = await openWallet(options.wallet, options);
+      const payload: OrgVotePayload = { proposalId: options.proposal, approve: options.reject !== true };
+      const committed = await connect(options.node).submit(admin, TxType.GovOrgVote, payload);
+      emit(options, { proposalId: options.proposal, approve: payload.approve, txId: committed.id, height: committed.height }, () => [
+        `Voted ${payload.approve ? 'yes' : 'no'} on proposal ${options.proposal}`,
+      ]);
+    });
+
+  subcommand(org, 'add-node', "register your organization's node on the ledger (its URL and keys from join-request.json)")
+    .requiredOption('--wallet <file>', 'an admin wallet of the organization that runs the node')
+    .requiredOption('--request <file>', 'the join-request.json of the node')
+    .addOption(nodeUrlOption())
+    .addOption(passphraseFileOption())
+    .action(async (options: MembershipOptions & { request: string }) => {
+      const { node } = readJoinRequest(options.request);
+      const admin = await openWallet(options.wallet, options);
+      const payload: NodeRegisterPayload = { node: node.did, url: node.url, region: node.region, encryptionKey: node.encryptionKey };
+      const committed = await connect(options.node).submit(admin, TxType.GovNodeRegister, payload);
+      emit(options, { node: node.did, url: node.url, txId: committed.id, height: committed.height }, () => [
+        `Registered node ${node.did} at ${node.url} (${node.region})`,
+      ]);
+    });
+}
+
+function readJoinRequest(path: string): JoinRequest {
+  let request: JoinRequest;
+  try {
+    request = JSON.parse(readFileSync(path, 'utf8')) as JoinRequest;
+  } catch (error) {
+    throw usage(`cannot read the join request ${path}: ${(error as Error).message}`);
+  }
+  if (request?.format !== 'roam-join-request' || !request.org || !request.admin || !request.node) {
+    throw usage(`${path} is not a join request (written by roam init --join)`);
+  }
+  return request;
 }

@@ -8,7 +8,19 @@ export {
   type NodeConfig,
   type NodeKeys,
 } from './config.js';
-export { initNetwork, prepareNode, createGenesis, writeNodeFiles, type InitOptions, type InitResult, type PreparedNode } from './init.js';
+export {
+  initNetwork,
+  joinNetwork,
+  joinRequestPath,
+  prepareNode,
+  createGenesis,
+  writeNodeFiles,
+  type InitOptions,
+  type InitResult,
+  type JoinOptions,
+  type JoinRequest,
+  type PreparedNode,
+} from './init.js';
 export { NodeError, NodeErrorCode } from './errors.js';
 export {
   Roaming,

@@ -1,4 +1,5 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { randomBytes, toBase64Url, toHex } from '../crypto/index.js';
 import type { GenesisDocument, GenesisFounder } from '../ledger/index.js';
 import { createWallet, saveWallet, type Wallet } from '../wallet/index.js';
@@ -129,5 +130,62 @@ export async function initNetwork(options: InitOptions): Promise<InitResult> {
     adminDid: prepared.admin.did,
     adminWalletPath,
     publicUrl: prepared.config.publicUrl,
+  };
+}
+
+/**
+ * DATA/join-request.json, written by `roam init --join`: what the members of a network need to
+ * admit this organization (`roam org propose`) and what its admin registers as its node
+ * (`roam org add-node`). Public keys and URLs only.
+ */
+export interface JoinRequest {
+  readonly format: 'roam-join-request';
+  readonly version: 1;
+  readonly chainId: string;
+  readonly org: GenesisFounder['org'];
+  readonly admin: GenesisFounder['admins'][number];
+  readonly node: GenesisFounder['nodes'][number];
+}
+
+export interface JoinOptions extends InitOptions {
+  /** The network's genesis document (its genesis.json). */
+  readonly genesis: GenesisDocument;
+  /** The network's NATS JetStream servers. */
+  readonly natsServers: readonly string[];
+  readonly replicas?: number;
+}
+
+export const joinRequestPath = (dataDir: string): string => join(dataDir, 'join-request.json');
+
+/**
+ * `roam init --join`: a node of a new organization for an existing network. It starts from the
+ * network's genesis (its own organization is not in it: members admit it by vote), orders on the
+ * network's JetStream, and at its first start fetches the chain from the peers genesis names.
+ */
+export async function joinNetwork(options: JoinOptions): Promise<InitResult & { joinRequestPath: string }> {
+  const prepared = prepareNode(options);
+  const config: NodeConfigFile = {
+    ...prepared.config,
+    ordering: { kind: 'jetstream', servers: [...options.natsServers], replicas: options.replicas ?? 3 },
+  };
+  const adminWalletPath = await writeNodeFiles(options.dataDir, { ...prepared, config }, options.genesis, options.adminPassphrase, options.walletKdf);
+  const request: JoinRequest = {
+    format: 'roam-join-request',
+    version: 1,
+    chainId: options.genesis.chainId,
+    org: prepared.founder.org,
+    admin: prepared.founder.admins[0]!,
+    node: prepared.founder.nodes[0]!,
+  };
+  writeFileSync(joinRequestPath(options.dataDir), JSON.stringify(request, null, 2) + '\n');
+  return {
+    dataDir: options.dataDir,
+    chainId: options.genesis.chainId,
+    orgDid: prepared.keys.orgDid,
+    nodeDid: prepared.keys.nodeDid,
+    adminDid: prepared.admin.did,
+    adminWalletPath,
+    publicUrl: config.publicUrl,
+    joinRequestPath: joinRequestPath(options.dataDir),
   };
 }

@@ -9,8 +9,11 @@ import { after, before, describe, it } from 'node:test';
 import { join } from 'node:path';
 import { didFromSigningKey, generateEncryptionKeyPair, generateSigningKeyPair, toBase64Url } from '../../src/crypto/index.js';
 import { createTx, signTx, TxType, type SignedTx } from '../../src/ledger/index.js';
-import { restartNatsServer, stopNatsServer } from '../../src/network/network.js';
-import { patientRegistration } from '../cli/harness.js';
+import { readFileSync } from 'node:fs';
+import { recordNodePid, restartNatsServer, startNodeProcess, stopNatsServer } from '../../src/network/network.js';
+import { patientRegistration, roamJson } from '../cli/harness.js';
+import { freePort } from '../support/nats-cluster.js';
+import { CLI } from './support.js';
 import { eventually, startTestNetwork, type TestNetwork } from './support.js';
 
 const REGIONS = ['eu', 'us', 'ap'] as const;
@@ -18,12 +21,15 @@ const TOTAL_TXS = 10_000;
 const BATCH = 100;
 
 interface BatchAnswer {
-  readonly results?: ReadonlyArray<{ readonly id?: string; readonly status?: string; readonly code?: string }>;
+  readonly results?: ReadonlyArray<{ readonly id?: string; readonly status?: string; readonly code?: string; readonly error?: { readonly code?: string } }>;
 }
 
 /** Envelopes refused as replays: an earlier submission of theirs (to a node that died before answering) was committed. */
 let replayed = 0;
+/** Answers that are neither committed nor replays (for the failure message). */
+const others: string[] = [];
 
+/** Submits with `?wait=commit`; returns the ids committed OK. */
 async function submitBatch(url: string, txs: readonly SignedTx[]): Promise<string[]> {
   const response = await fetch(`${url}/ledger/tx?wait=commit`, {
     method: 'POST',
@@ -33,8 +39,13 @@ async function submitBatch(url: string, txs: readonly SignedTx[]): Promise<strin
   });
   const body = (await response.json()) as BatchAnswer;
   if (!response.ok && !body.results) throw new Error(`HTTP ${response.status}: ${JSON.stringify(body).slice(0, 300)}`);
-  replayed += (body.results ?? []).filter((r) => r.code === 'REPLAY').length;
-  return (body.results ?? []).filter((r) => r.status === 'committed' && r.id).map((r) => r.id!);
+  const ok: string[] = [];
+  for (const result of body.results ?? []) {
+    if (result.status === 'committed' && result.code === 'OK' && result.id) ok.push(result.id);
+    else if ((result.code ?? result.error?.code) === 'REPLAY') replayed++;
+    else others.push(JSON.stringify(result));
+  }
+  return ok;
 }
 
 describe('a 3-region network on real NATS JetStream and node processes', { timeout: 600_000 }, () => {
@@ -78,7 +89,7 @@ describe('a 3-region network on real NATS JetStream and node processes', { timeo
       }
     };
     await Promise.all([0, 1, 2, 3].map(worker));
-    assert.equal(acknowledged.length + replayed, TOTAL_TXS, 'every transaction committed, or refused as the replay of one committed');
+    assert.equal(new Set(acknowledged).size + replayed, TOTAL_TXS, `every transaction committed, or refused as the replay of one committed (others: ${others.slice(0, 3).join(' ')})`);
 
     const statuses = await eventually(
       () => Promise.all(REGIONS.map((r) => net.status(r))),
@@ -134,5 +145,34 @@ describe('a 3-region network on real NATS JetStream and node processes', { timeo
     const us = await net.status('us');
     assert.ok(us.height > heightAtHalt);
     assert.equal((await net.status('ap')).height, heightAtHalt);
+  });
+
+  it('a new organization joins: init --join from the genesis file, admitted by vote, its node catches up from peers and follows the stream', async () => {
+    const sa = join(net.dir, 'sa');
+    const port = await freePort();
+    const nats = net.file.nats.map((n) => n.url).join(',');
+    const joined = await roamJson<{ orgDid: string; joinRequestPath: string }>([
+      'init', '--join', join(net.dir, 'eu', 'genesis.json'), '--nats', nats, '--data', sa, '--org', 'SA Health', '--region', 'sa', '--port', String(port),
+    ]);
+    const proposal = await roamJson<{ proposalId: string }>([
+      'org', 'propose', '--wallet', join(net.dir, 'eu', 'admin.wallet.json'), '--request', joined.joinRequestPath, '--node', net.url('eu'),
+    ]);
+    await roamJson(['org', 'vote', '--wallet', join(net.dir, 'us', 'admin.wallet.json'), '--proposal', proposal.proposalId, '--node', net.url('us')]);
+    await roamJson(['org', 'add-node', '--wallet', join(sa, 'admin.wallet.json'), '--request', joined.joinRequestPath, '--node', net.url('eu')]);
+    recordNodePid(net.dir, 'sa', startNodeProcess(net.dir, 'sa', { cli: CLI, env: { ROAM_TEST_FAST_KDF: '1' } }));
+    const saUrl = `http://127.0.0.1:${port}`;
+    const saStatus = () => fetch(`${saUrl}/ledger/status`).then(async (r) => (await r.json()) as Awaited<ReturnType<TestNetwork['status']>>);
+    const target = await net.status('eu');
+    const caughtUp = await eventually(saStatus, (s) => s.height >= target.height, 120_000);
+    assert.equal(caughtUp.chainId, target.chainId);
+    assert.match(readFileSync(join(sa, 'node.log'), 'utf8'), /caught up from height 0 to \d+/);
+    // Then it follows the stream: a new transaction reaches it, with the same head as eu and us.
+    await submitBatch(net.url('us'), [patientRegistration().envelope]);
+    const [euNow, saNow] = await eventually(
+      () => Promise.all([net.status('eu'), saStatus()]),
+      ([e, s]) => s.height === e.height && s.headHash === e.headHash && e.height > target.height,
+    );
+    assert.equal(saNow.stateRoot, euNow.stateRoot);
+    await eventually(() => net.status('eu'), (s) => s.network?.peers.find((p) => p.region === 'sa')?.agreement === 'agrees');
   });
 });

@@ -18,12 +18,14 @@ export const SYNC_PAGE_BLOCKS = 100;
  * missing blocks over HTTP and re-executes each one, checking that it hashes to what the peer
  * serves (so a peer can only hand over blocks this node would compute itself). The stream is not
  * the only copy of history: a node joining late, or one whose stream was trimmed, catches up here.
- * Unreachable peers are skipped; a block that re-executes to another hash stops the node.
+ * Unreachable peers are skipped, and so is the rest of a peer's chain once one of its blocks
+ * re-executes to another hash here (that peer, or this node, diverged: attestations will tell).
  */
 export async function catchUpFromPeers(ledger: Ledger, peers: readonly PeerNode[], log: (line: string) => void): Promise<CatchUpResult> {
   const from = ledger.height;
   let source: string | undefined;
   for (const peer of peers) {
+    if (ledger.haltReason) break;
     let status: { chainId?: unknown; genesisHash?: unknown; height?: unknown };
     try {
       status = (await getJson(`${peer.url}/ledger/status`, STATUS_TIMEOUT_MS)) as typeof status;
@@ -40,7 +42,9 @@ export async function catchUpFromPeers(ledger: Ledger, peers: readonly PeerNode[
       await fetchBlocksFrom(ledger, peer.url, status.height);
       source = peer.url;
     } catch (error) {
-      if (error instanceof NodeError && error.code === NodeErrorCode.SYNC_DIVERGED) throw error;
+      // A diverged peer (its block re-executes to another hash here) or a failing one: the block
+      // this node committed is its own execution of the ordered transactions; go on with another
+      // peer, and let attestations tell which node is the odd one out.
       log(`catch-up: stopped fetching from ${peer.url} at height ${ledger.height} (${(error as Error).message})`);
     }
   }

@@ -1,0 +1,176 @@
+/**
+ * `npm run bench:cluster`: a 3-region network on this machine — 3 nats-server processes (one
+ * JetStream cluster, stream R3) and 3 node processes — measured from a client process.
+ *
+ * 1. cluster: signed transactions submitted over HTTP to the three nodes in turn (batches,
+ *    `?wait=commit`), committed tx/s until all three nodes hold the same head (same block hash
+ *    and state root), and the submit-to-commit latency of the batches.
+ * 2. roaming-everything: a patient with 500 resources kept by the `eu` hospital; a practitioner of
+ *    the `us` clinic (granted) reads the whole `$everything` through the `us` node, which fetches
+ *    and decrypts the ciphertexts from `eu`; latency of the full read (every page).
+ *
+ * Each scenario prints one JSON line. Targets (issue 4): ≥ 3,000 committed tx/s with the three
+ * nodes in agreement; roaming `$everything` of a 500-resource patient p99 ≤ 300 ms.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { StatusResponse } from '../src/client/types.js';
+import { networkDown, networkUp, type NetworkFile } from '../src/network/network.js';
+import { loadNodeConfig } from '../src/node/index.js';
+import { loadWallet } from '../src/wallet/index.js';
+import { freePortRange } from '../test/support/nats-cluster.js';
+import {
+  createPatientResource,
+  fhirCall,
+  grantingPatient,
+  grantTo,
+  observationBundle,
+  practitioner,
+  tokenOf,
+  type FhirEndpoint,
+} from './support/fhir-setup.js';
+import { newPatients, percentile, registrations, round } from './support/workload.js';
+
+const PASSPHRASE = 'bench-passphrase';
+const TXS = Number(process.env['ROAM_BENCH_CLUSTER_TXS'] ?? 60_000);
+const BATCH = 100;
+const CONNECTIONS_PER_NODE = 6;
+const ROAMING_RESOURCES = 500;
+const ROAMING_RUNS = 60;
+
+function report(name: string, fields: Record<string, unknown>): void {
+  process.stdout.write(JSON.stringify({ bench: name, ...fields }) + '\n');
+}
+
+async function status(url: string): Promise<StatusResponse> {
+  const response = await fetch(`${url}/ledger/status`);
+  return (await response.json()) as StatusResponse;
+}
+
+/** Waits until every node holds the same head; returns it. */
+async function converged(urls: readonly string[], atLeast: number): Promise<StatusResponse[]> {
+  for (;;) {
+    const all = await Promise.all(urls.map(status));
+    if (all.every((s) => s.height >= atLeast && s.headHash === all[0]!.headHash && s.stateRoot === all[0]!.stateRoot)) return all;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+async function throughput(network: NetworkFile): Promise<void> {
+  const urls = network.nodes.map((n) => n.url);
+  const bodies: string[] = [];
+  const txs = registrations(newPatients(TXS));
+  for (let i = 0; i < txs.length; i += BATCH) bodies.push(JSON.stringify({ txs: txs.slice(i, i + BATCH) }));
+  const start = await converged(urls, 0);
+  const latencies: number[] = [];
+  let committed = 0;
+  let next = 0;
+  const began = performance.now();
+  const worker = async (w: number) => {
+    const url = urls[w % urls.length]!;
+    while (next < bodies.length) {
+      const body = bodies[next++]!;
+      const sent = performance.now();
+      const response = await fetch(`${url}/ledger/tx?wait=commit`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      const answer = (await response.json()) as { results?: Array<{ status: string; code?: string }> };
+      latencies.push(performance.now() - sent);
+      committed += (answer.results ?? []).filter((r) => r.status === 'committed' && r.code === 'OK').length;
+    }
+  };
+  await Promise.all(Array.from({ length: CONNECTIONS_PER_NODE * urls.length }, (_, w) => worker(w)));
+  const end = await converged(urls, start[0]!.height + 1);
+  const seconds = (performance.now() - began) / 1000;
+  latencies.sort((a, b) => a - b);
+  const agreeing = end.every((s) => s.network?.peers.every((p) => p.agreement !== 'diverged') && !s.network.diverged);
+  report('cluster', {
+    tx_per_s: Math.round(committed / seconds),
+    batch_p50_ms: round(percentile(latencies, 50)),
+    batch_p99_ms: round(percentile(latencies, 99)),
+    txs: committed,
+    submitted: TXS,
+    txs_per_request: BATCH,
+    connections: CONNECTIONS_PER_NODE * urls.length,
+    nodes: urls.length,
+    nats_servers: network.nats.length,
+    height: end[0]!.height,
+    same_head_on_all_nodes: true,
+    attestations_agree: agreeing,
+    target_tx_per_s: 3000,
+  });
+}
+
+/** A node of the network as the FHIR bench setup sees it. */
+async function benchNode(network: NetworkFile, region: string): Promise<FhirEndpoint> {
+  const entry = network.nodes.find((n) => n.region === region)!;
+  const { keys } = loadNodeConfig(entry.dataDir);
+  return {
+    url: entry.url,
+    fhirUrl: `${entry.url}/fhir/R4`,
+    orgDid: keys.orgDid,
+    orgPublicKey: keys.orgEncryption.publicKey,
+    admin: await loadWallet(entry.adminWallet, PASSPHRASE),
+  };
+}
+
+async function roaming(network: NetworkFile): Promise<void> {
+  const eu = await benchNode(network, 'eu');
+  const us = await benchNode(network, 'us');
+  const patient = await grantingPatient(eu);
+  const patientId = await createPatientResource(eu, await tokenOf(eu, patient));
+  const euDoctor = await tokenOf(eu, await practitioner(eu));
+  for (let i = 0; i < ROAMING_RESOURCES - 1; i += 100) {
+    await fhirCall(eu, euDoctor, 'POST', '', observationBundle(patientId, i, Math.min(100, ROAMING_RESOURCES - 1 - i)));
+  }
+  await grantTo(us, patient, { orgDid: us.orgDid, orgPublicKey: us.orgPublicKey }, 'read');
+  const usDoctorWallet = await practitioner(us);
+  await converged(network.nodes.map((n) => n.url), (await status(eu.url)).height);
+  const usDoctor = await tokenOf(us, usDoctorWallet);
+  const everything = async (): Promise<number> => {
+    let path: string | undefined = `Patient/${patientId}/$everything?_count=1000`;
+    let count = 0;
+    while (path) {
+      const page: { entry?: Array<{ resource?: { resourceType?: string } }>; link?: Array<{ relation: string; url: string }> } = await fhirCall(us, usDoctor, 'GET', path);
+      count += (page.entry ?? []).filter((e) => e.resource?.resourceType !== 'OperationOutcome').length;
+      const nextLink = page.link?.find((l) => l.relation === 'next')?.url;
+      path = nextLink ? nextLink.slice(nextLink.indexOf('/fhir/R4/') + '/fhir/R4/'.length) : undefined;
+    }
+    return count;
+  };
+  for (let i = 0; i < 3; i++) await everything();
+  const times: number[] = [];
+  let resources = 0;
+  for (let i = 0; i < ROAMING_RUNS; i++) {
+    const began = performance.now();
+    resources = await everything();
+    times.push(performance.now() - began);
+  }
+  if (resources !== ROAMING_RESOURCES) throw new Error(`roaming $everything returned ${resources} resources, expected ${ROAMING_RESOURCES}`);
+  times.sort((a, b) => a - b);
+  report('roaming-everything', {
+    p50_ms: round(percentile(times, 50)),
+    p99_ms: round(percentile(times, 99)),
+    resources,
+    runs: ROAMING_RUNS,
+    custodian: 'eu',
+    reader: 'us',
+    target_p99_ms: 300,
+  });
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'roam-bench-cluster-'));
+try {
+  const network = await networkUp({
+    dir,
+    regions: ['eu', 'us', 'ap'],
+    basePort: await freePortRange(24),
+    cli: { execPath: process.execPath, args: ['--import', 'tsx', join(import.meta.dirname, '../src/cli/main.ts')] },
+    passphrase: PASSPHRASE,
+    walletKdf: { N: 1024, r: 8, p: 1 },
+  });
+  await roaming(network);
+  await throughput(network);
+} finally {
+  await networkDown(dir);
+  rmSync(dir, { recursive: true, force: true });
+}
