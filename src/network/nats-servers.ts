@@ -1,7 +1,7 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants, mkdirSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { NetworkError, NetworkErrorCode } from './errors.js';
 
 /** One `nats-server` of a JetStream cluster, as configured (not necessarily running). */
@@ -19,9 +19,17 @@ export const NATS_INSTALL_HINT =
 
 /** Path of `nats-server` on PATH, or undefined. */
 export function findNatsServer(): string | undefined {
-  const found = spawnSync('sh', ['-c', 'command -v nats-server'], { encoding: 'utf8' });
-  const path = found.stdout.trim();
-  return found.status === 0 && path ? path : undefined;
+  for (const dir of (process.env['PATH'] ?? '').split(delimiter)) {
+    if (!dir) continue;
+    const candidate = join(dir, 'nats-server');
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not in this folder
+    }
+  }
+  return undefined;
 }
 
 /** Specs of a cluster of `count` servers on consecutive loopback ports from `clientPortBase`. */
