@@ -12,7 +12,7 @@
  * Each scenario prints one JSON line. Targets (issue 4): ≥ 3,000 committed tx/s with the three
  * nodes in agreement; roaming `$everything` of a 500-resource patient p99 ≤ 300 ms.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { StatusResponse } from '../src/client/types.js';
@@ -30,7 +30,7 @@ import {
   tokenOf,
   type FhirEndpoint,
 } from './support/fhir-setup.js';
-import { newPatients, percentile, registrations, round } from './support/workload.js';
+import { consentAndAnchorTxs, newPatients, percentile, registrations, round } from './support/workload.js';
 
 const PASSPHRASE = 'bench-passphrase';
 const TXS = Number(process.env['ROAM_BENCH_CLUSTER_TXS'] ?? 60_000);
@@ -38,6 +38,12 @@ const BATCH = 100;
 const CONNECTIONS_PER_NODE = 6;
 const ROAMING_RESOURCES = 500;
 const ROAMING_RUNS = 60;
+const PATIENTS = 1000;
+
+async function post(url: string, body: string): Promise<void> {
+  const response = await fetch(`${url}/ledger/tx?wait=commit`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  if (!response.ok) throw new Error(`setup submission failed: ${response.status} ${await response.text()}`);
+}
 
 function report(name: string, fields: Record<string, unknown>): void {
   process.stdout.write(JSON.stringify({ bench: name, ...fields }) + '\n');
@@ -57,20 +63,48 @@ async function converged(urls: readonly string[], atLeast: number): Promise<Stat
   }
 }
 
+/** CPU seconds (user + system) a process has used so far, from /proc (0 once it is gone). */
+function cpuSeconds(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    // utime and stime are fields 14 and 15 of stat (11 and 12 after the command), in clock ticks.
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU seconds used so far by the network's node processes and by its NATS servers. */
+function networkCpu(): { nodes: number; nats: number } {
+  const pids = JSON.parse(readFileSync(join(dir, 'pids.json'), 'utf8')) as { nodes: Record<string, number>; nats: Record<string, number> };
+  const sum = (list: Record<string, number>) => Object.values(list).reduce((total, pid) => total + cpuSeconds(pid), 0);
+  return { nodes: sum(pids.nodes), nats: sum(pids.nats) };
+}
+
 async function throughput(network: NetworkFile): Promise<void> {
   const urls = network.nodes.map((n) => n.url);
-  const bodies: string[] = [];
-  const txs = registrations(newPatients(TXS));
-  for (let i = 0; i < txs.length; i += BATCH) bodies.push(JSON.stringify({ txs: txs.slice(i, i + BATCH) }));
+  // The workload of bench:ledger, per region: patients' consent grants to that region's
+  // organization and record anchors signed by its node, submitted to that node (patients are
+  // registered first, untimed).
+  const patients = newPatients(PATIENTS);
+  const registration = registrations(patients);
+  for (let i = 0; i < registration.length; i += 1000) await post(urls[0]!, JSON.stringify({ txs: registration.slice(i, i + 1000) }));
+  const bodiesByNode = network.nodes.map((entry) => {
+    const { keys } = loadNodeConfig(entry.dataDir);
+    const txs = consentAndAnchorTxs(Math.ceil(TXS / network.nodes.length), patients, keys.orgDid, { did: keys.nodeDid, keys: keys.node });
+    const bodies: string[] = [];
+    for (let i = 0; i < txs.length; i += BATCH) bodies.push(JSON.stringify({ txs: txs.slice(i, i + BATCH) }));
+    return bodies;
+  });
   const start = await converged(urls, 0);
   const latencies: number[] = [];
   let committed = 0;
-  let next = 0;
   const began = performance.now();
+  const cpuBefore = networkCpu();
   const worker = async (w: number) => {
     const url = urls[w % urls.length]!;
-    while (next < bodies.length) {
-      const body = bodies[next++]!;
+    const bodies = bodiesByNode[w % urls.length]!;
+    for (let body = bodies.shift(); body !== undefined; body = bodies.shift()) {
       const sent = performance.now();
       const response = await fetch(`${url}/ledger/tx?wait=commit`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
       const answer = (await response.json()) as { results?: Array<{ status: string; code?: string }> };
@@ -81,6 +115,7 @@ async function throughput(network: NetworkFile): Promise<void> {
   await Promise.all(Array.from({ length: CONNECTIONS_PER_NODE * urls.length }, (_, w) => worker(w)));
   const end = await converged(urls, start[0]!.height + 1);
   const seconds = (performance.now() - began) / 1000;
+  const cpuAfter = networkCpu();
   latencies.sort((a, b) => a - b);
   const agreeing = end.every((s) => s.network?.peers.every((p) => p.agreement !== 'diverged') && !s.network.diverged);
   report('cluster', {
@@ -88,12 +123,17 @@ async function throughput(network: NetworkFile): Promise<void> {
     batch_p50_ms: round(percentile(latencies, 50)),
     batch_p99_ms: round(percentile(latencies, 99)),
     txs: committed,
-    submitted: TXS,
+    submitted: bodiesByNode.length * Math.ceil(TXS / network.nodes.length),
+    workload: 'consent grants + record anchors',
     txs_per_request: BATCH,
     connections: CONNECTIONS_PER_NODE * urls.length,
     nodes: urls.length,
     nats_servers: network.nats.length,
     height: end[0]!.height,
+    // CPU per committed tx, all three nodes together, and the NATS servers: on this 2-core
+    // machine 2,000,000 µs/s divided by their sum bounds the throughput however the load is run.
+    nodes_cpu_us_per_tx: Math.round(((cpuAfter.nodes - cpuBefore.nodes) * 1e6) / committed),
+    nats_cpu_us_per_tx: Math.round(((cpuAfter.nats - cpuBefore.nats) * 1e6) / committed),
     same_head_on_all_nodes: true,
     attestations_agree: agreeing,
     target_tx_per_s: 3000,
@@ -164,11 +204,15 @@ try {
     dir,
     regions: ['eu', 'us', 'ap'],
     basePort: await freePortRange(24),
-    cli: { execPath: process.execPath, args: ['--import', 'tsx', join(import.meta.dirname, '../src/cli/main.ts')] },
+    cli: {
+      execPath: process.execPath,
+      // ROAM_BENCH_CLUSTER_NODE_ARGS: extra node options for the node processes (e.g. --cpu-prof).
+      args: [...(process.env['ROAM_BENCH_CLUSTER_NODE_ARGS']?.split(' ').filter(Boolean) ?? []), '--import', 'tsx', join(import.meta.dirname, '../src/cli/main.ts')],
+    },
     passphrase: PASSPHRASE,
     walletKdf: { N: 1024, r: 8, p: 1 },
   });
-  await roaming(network);
+  if (process.env['ROAM_BENCH_CLUSTER_SKIP_ROAMING'] !== '1') await roaming(network);
   await throughput(network);
 } finally {
   await networkDown(dir);

@@ -49,7 +49,9 @@ are found with the node's FHIR AuditEvent view (signing in with the wallet), or,
 --from-ledger or when the node has no such view, by scanning every block (fine for a demo-sized
 chain). Each entry is then read from its transaction (GET /ledger/tx/:id), whose inclusion proof
 is checked against its block header (✓ valid, ✗ invalid or not what the view said).
-Exits 1 if any check fails. Entries reach the ledger a moment (about a second) after the access.`,
+"node" is the region of the node that recorded the entry ("eu for us": the eu custodian answered
+the us node, roaming). Exits 1 if any check fails. Entries reach the ledger a moment (about a
+second) after the access.`,
     )
     .action(async (options: AuditOptions) => {
       const api = connect(options.node);
@@ -72,10 +74,11 @@ Exits 1 if any check fails. Entries reach the ledger a moment (about a second) a
           rows.length === 0
             ? [`No audit entries for ${did} (${source})`]
             : table(
-                ['proof', 'when', 'who', 'org', 'action', 'record', 'grant', 'outcome'],
+                ['proof', 'when', 'node', 'who', 'org', 'action', 'record', 'grant', 'outcome'],
                 rows.map((r) => [
                   r.proofValid ? '✓' : '✗',
                   isoTime(r.at),
+                  `${r.region ?? '?'}${r.viaRegion === null ? '' : ` for ${r.viaRegion}`}`,
                   `${shortDid(r.actor)}${r.actorKind === null ? '' : ` (${r.actorKind})`}`,
                   r.actorOrgName ?? (r.actorOrg === null ? '-' : shortDid(r.actorOrg)),
                   r.action,

@@ -1,13 +1,21 @@
 /**
- * `roam record add | list`: a patient or practitioner writes and reads records through a node's
+ * `roam record add | list | everything`: a patient or practitioner writes and reads records through a node's
  * FHIR R4 API, signed in with the wallet (challenge/response, then `Authorization: Bearer`).
  */
 import { readFile } from 'node:fs/promises';
 import { InvalidArgumentError, type Command } from 'commander';
 import { signIn } from '../client/auth.js';
-import { DID_IDENTIFIER_SYSTEM, FhirApiError, FhirClient, type FhirResource } from '../client/fhir.js';
+import {
+  describeOutcome,
+  DID_IDENTIFIER_SYSTEM,
+  FhirApiError,
+  FhirClient,
+  type FhirResource,
+} from '../client/fhir.js';
 import { SUPPORTED_TYPES } from '../fhir/index.js';
+import { ResultCode } from '../ledger/index.js';
 import type { Wallet } from '../wallet/index.js';
+import { connect } from './connect.js';
 import { nodeUrlOption, openWallet, parseDid, passphraseFileOption, subcommand, usage } from './common.js';
 import { CliError, CliErrorCode, emit, fields, table, type OutputOptions } from './output.js';
 
@@ -24,6 +32,9 @@ export interface FhirSession {
   readonly fhir: FhirClient;
   /** The patient DID: --patient, or the wallet's own DID for a patient wallet. */
   readonly patientDid: string;
+  readonly node: string;
+  /** The signed-in principal's organization (null for a patient). */
+  readonly org: string | null;
 }
 
 /** Opens the wallet, signs in at the node and decides the patient (a practitioner must name one). */
@@ -32,8 +43,8 @@ export async function openFhirSession(options: FhirSessionOptions): Promise<Fhir
   const patientDid = options.patient ?? (wallet.role === 'patient' ? wallet.did : undefined);
   if (patientDid === undefined)
     throw usage(`a ${wallet.role} wallet must name the patient with --patient <did>`);
-  const { access_token } = await signIn({ baseUrl: options.node }, wallet);
-  return { wallet, fhir: new FhirClient(options.node, access_token), patientDid };
+  const { access_token, org } = await signIn({ baseUrl: options.node }, wallet);
+  return { wallet, fhir: new FhirClient(options.node, access_token), patientDid, node: options.node, org };
 }
 
 /** The id of the Patient resource carrying `did` as identifier, or undefined when there is none. */
@@ -42,15 +53,46 @@ export async function findPatientId(fhir: FhirClient, did: string): Promise<stri
   return bundle.entry?.find((e) => e.resource?.resourceType === 'Patient')?.resource?.id;
 }
 
-export async function requirePatientId(fhir: FhirClient, did: string): Promise<string> {
-  const id = await findPatientId(fhir, did);
-  if (id === undefined) {
+/** The id of the session patient's Patient resource; else why there is none for the caller. */
+export async function requirePatientId(session: FhirSession): Promise<string> {
+  const did = session.patientDid;
+  const id = await findPatientId(session.fhir, did);
+  if (id !== undefined) return id;
+  await refuseWithoutGrant(session);
+  throw new CliError(
+    CliErrorCode.NOT_FOUND,
+    `no Patient resource for ${did} on this node or its other custodians; create it first with roam record add --file patient.json`,
+  );
+}
+
+/**
+ * A node answers a practitioner's search of a patient its organization may not read with an empty
+ * result: when the patient's grants (on the node's ledger) give the organization no active grant,
+ * say so with the code the node would give a read (NO_GRANT, GRANT_REVOKED, GRANT_EXPIRED).
+ */
+async function refuseWithoutGrant(session: FhirSession): Promise<void> {
+  const { org, patientDid } = session;
+  if (org === null || session.wallet.did === patientDid) return;
+  const theirs = (await connect(session.node).consents(patientDid)).grants.filter((g) => g.grantee === org);
+  const now = Date.now();
+  if (theirs.some((g) => g.status === 'active' && (g.expiresAt === null || g.expiresAt > now))) return;
+  const listed = theirs.map((g) => g.id).join(', ');
+  if (theirs.length === 0) {
     throw new CliError(
-      CliErrorCode.NOT_FOUND,
-      `no Patient resource for ${did} on this node; create it first with roam record add --file patient.json`,
+      ResultCode.NO_GRANT,
+      `your organization ${org} holds no grant of ${patientDid} (the patient gives one with roam consent grant --to ${org})`,
     );
   }
-  return id;
+  if (theirs.some((g) => g.status === 'active')) {
+    throw new CliError(
+      ResultCode.GRANT_EXPIRED,
+      `the grants of ${patientDid} to your organization ${org} expired (${listed})`,
+    );
+  }
+  throw new CliError(
+    ResultCode.GRANT_REVOKED,
+    `${patientDid} revoked the grants to your organization ${org} (${listed})`,
+  );
 }
 
 /** Sets the DID identifier (system urn:ietf:rfc:3986) of a Patient resource, replacing any other. */
@@ -177,7 +219,7 @@ version on the ledger.`,
       } else {
         const element = patientElement(resource.resourceType);
         if (resource[element] === undefined) {
-          const patientId = await requirePatientId(fhir, patientDid);
+          const patientId = await requirePatientId(session);
           resource[element] = { reference: `Patient/${patientId}` };
         }
       }
@@ -217,11 +259,12 @@ a practitioner those covered by an active consent grant to their organization (t
 does not cover are reported as skipped). Search pages are followed to the end.`,
     )
     .action(async (options: ListOptions) => {
-      const { fhir, patientDid, wallet } = await openFhirSession(options);
+      const session = await openFhirSession(options);
+      const { fhir, patientDid, wallet } = session;
       const types = options.type === undefined ? TYPES : [options.type];
       const own = wallet.role === 'patient' && patientDid === wallet.did;
       // A patient searching their own records needs no filter; anyone else names the patient.
-      const patientId = own ? undefined : await requirePatientId(fhir, patientDid);
+      const patientId = own ? undefined : await requirePatientId(session);
       const records: FhirResource[] = [];
       const skipped: Array<{ type: string; code: string; message: string }> = [];
       for (const type of types) {
@@ -242,21 +285,69 @@ does not cover are reported as skipped). Search pages are followed to the end.`,
           throw error;
         }
       }
-      const rows = records.map((r) => ({
-        type: r.resourceType,
-        id: r.id ?? '',
-        version: r.meta?.versionId ?? '',
-        date: recordDate(r),
-        display: recordDisplay(r),
-      }));
+      const rows = recordRows(records);
       emit(options, { patient: patientDid, count: rows.length, records: rows, skipped }, () => [
-        ...(rows.length === 0
-          ? [`No records for ${patientDid}`]
-          : table(
-              ['type', 'id', 'version', 'date', 'code'],
-              rows.map((r) => [r.type, r.id, r.version, r.date, r.display]),
-            )),
+        ...recordTable(patientDid, rows),
         ...skipped.map((s) => `skipped ${s.type}: ${s.code}: ${s.message}`),
       ]);
     });
+
+  subcommand(
+    record,
+    'everything',
+    'everything of a patient ($everything), records other custodians keep included',
+  )
+    .requiredOption('--wallet <file>', 'your wallet (patient, or practitioner of the node’s organization)')
+    .option('--patient <did>', 'the patient’s DID (required for a practitioner; default: your own)', parseDid)
+    .addOption(nodeUrlOption())
+    .addOption(passphraseFileOption())
+    .addHelpText(
+      'after',
+      `
+GET /fhir/R4/Patient/<id>/$everything on the node, every page. The node asks the other custodians
+of the patient's records (other organizations' nodes, found on the ledger) for what your
+organization's grant covers, checks their answers against the ledger anchors and decrypts them
+for you. A custodian that was not reached or refused is reported as a warning; a caller with no
+grant at all is refused (403).`,
+    )
+    .action(async (options: FhirSessionOptions) => {
+      const session = await openFhirSession(options);
+      const { fhir, patientDid } = session;
+      const patientId = await requirePatientId(session);
+      const { resources, outcomes } = await fhir.everything(patientId);
+      const rows = recordRows(resources);
+      const warnings = outcomes.map((o) => describeOutcome(o).message);
+      emit(
+        options,
+        { patient: patientDid, patientResource: patientId, count: rows.length, records: rows, warnings },
+        () => [...recordTable(patientDid, rows), ...warnings.map((w) => `warning: ${w}`)],
+      );
+    });
+}
+
+interface RecordRow {
+  readonly type: string;
+  readonly id: string;
+  readonly version: string;
+  readonly date: string;
+  readonly display: string;
+}
+
+function recordRows(records: readonly FhirResource[]): RecordRow[] {
+  return records.map((r) => ({
+    type: r.resourceType,
+    id: r.id ?? '',
+    version: r.meta?.versionId ?? '',
+    date: recordDate(r),
+    display: recordDisplay(r),
+  }));
+}
+
+function recordTable(patientDid: string, rows: readonly RecordRow[]): string[] {
+  return rows.length === 0
+    ? [`No records for ${patientDid}`]
+    : table(
+        ['type', 'id', 'version', 'date', 'code'],
+        rows.map((r) => [r.type, r.id, r.version, r.date, r.display]),
+      );
 }

@@ -40,7 +40,11 @@ export interface AuditRow {
   readonly grantId: string | null;
   readonly purpose: string | null;
   readonly outcome: string;
+  /** The node that recorded the entry, and its region. */
   readonly recordedBy: string;
+  readonly region: string | null;
+  /** For a custodian's answer to another node (roaming): the region of the node that asked. */
+  readonly viaRegion: string | null;
   readonly txId: string;
   readonly height: number;
   readonly proofValid: boolean;
@@ -124,13 +128,15 @@ async function positionsFromView(fhir: FhirClient, limit: number): Promise<Posit
   return out.slice(-limit);
 }
 
-/** Who an actor is: its kind and organization, from the ledger (cached). */
+/** Who an actor is: its kind and organization, from the ledger (cached); and the nodes' regions. */
 async function actorResolver(client: RoamClient) {
   const { orgs } = await client.orgs();
   const orgName = new Map(orgs.map((o) => [o.did, o.name]));
   const nodeOrg = new Map(orgs.flatMap((o) => o.nodes.map((n) => [n.did, o.did] as const)));
+  const nodeRegion = new Map(orgs.flatMap((o) => o.nodes.map((n) => [n.did, n.region] as const)));
+  const regionOf = (node: string | undefined) => (node === undefined ? null : (nodeRegion.get(node) ?? null));
   const cache = new Map<string, { kind: string | null; org: string | null }>();
-  return async (did: string) => {
+  const who = async (did: string) => {
     let found = cache.get(did);
     if (found === undefined) {
       const org = nodeOrg.get(did);
@@ -152,6 +158,7 @@ async function actorResolver(client: RoamClient) {
     }
     return { ...found, orgName: found.org === null ? null : (orgName.get(found.org) ?? null) };
   };
+  return { who, regionOf };
 }
 
 /**
@@ -164,7 +171,7 @@ async function verifiedRows(
   patient: string,
   positions: readonly Position[],
 ): Promise<AuditRow[]> {
-  const who = await actorResolver(client);
+  const { who, regionOf } = await actorResolver(client);
   const blocks = new Map<number, Promise<BlockResponse>>();
   const txs = new Map<string, Promise<TxResponse>>();
   const rows: AuditRow[] = [];
@@ -213,6 +220,8 @@ async function verifiedRows(
       purpose: entry.purpose ?? null,
       outcome: entry.outcome,
       recordedBy: view.tx.tx.signer,
+      region: regionOf(view.tx.tx.signer),
+      viaRegion: regionOf(entry.via),
       txId: view.id,
       height: view.height,
       proofValid,

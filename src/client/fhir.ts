@@ -67,6 +67,13 @@ export interface Created<T extends FhirResource = FhirResource> {
   readonly anchor: string | undefined;
 }
 
+/** The resources of a search or `$everything` (every page), and the node's warnings about it. */
+export interface SearchResults {
+  readonly resources: FhirResource[];
+  /** OperationOutcome entries (`search.mode` `outcome`): e.g. a custodian that was not reached. */
+  readonly outcomes: OperationOutcome[];
+}
+
 /** A failed FHIR call: `outcome` is the node's OperationOutcome when it sent one. */
 export class FhirApiError extends RoamApiError {
   constructor(
@@ -113,8 +120,7 @@ export class FhirClient {
 
   /** GET `<Type>?<params>`: one searchset page. */
   search(type: string, params: Readonly<Record<string, string>> = {}): Promise<Bundle> {
-    const query = new URLSearchParams(params).toString();
-    return this.get<Bundle>(`${this.base}/${type}${query === '' ? '' : `?${query}`}`);
+    return this.get<Bundle>(this.searchUrl(type, params));
   }
 
   /** Every resource of a search, following `link next` (at most `maxPages` pages). */
@@ -123,14 +129,45 @@ export class FhirClient {
     params: Readonly<Record<string, string>> = {},
     maxPages = 1000,
   ): Promise<FhirResource[]> {
-    const out: FhirResource[] = [];
-    let page = await this.search(type, params);
+    const entries = await this.allEntries(this.searchUrl(type, params), maxPages);
+    return entries.flatMap((e) => (e.resource ? [e.resource] : []));
+  }
+
+  /**
+   * GET `Patient/<id>/$everything`, every page: the patient's records (those other custodians keep
+   * included, when the node roams) apart from the OperationOutcomes the node adds (`search.mode`
+   * `outcome`, e.g. for a custodian it did not reach).
+   */
+  async everything(patientId: string, maxPages = 1000): Promise<SearchResults> {
+    const entries = await this.allEntries(
+      `${this.base}/Patient/${encodeURIComponent(patientId)}/$everything`,
+      maxPages,
+    );
+    const resources: FhirResource[] = [];
+    const outcomes: OperationOutcome[] = [];
+    for (const entry of entries) {
+      const mode = (entry['search'] as { mode?: unknown } | undefined)?.mode;
+      if (mode === 'outcome' && isOutcome(entry.resource)) outcomes.push(entry.resource);
+      else if (entry.resource) resources.push(entry.resource);
+    }
+    return { resources, outcomes };
+  }
+
+  /** The entries of a searchset and of the pages after it (`link next`, at most `maxPages` pages). */
+  private async allEntries(url: string, maxPages: number): Promise<BundleEntry[]> {
+    const out: BundleEntry[] = [];
+    let page = await this.get<Bundle>(url);
     for (let n = 1; ; n++) {
-      for (const entry of page.entry ?? []) if (entry.resource) out.push(entry.resource);
+      out.push(...(page.entry ?? []));
       const next = page.link?.find((l) => l.relation === 'next')?.url;
       if (next === undefined || n >= maxPages) return out;
       page = await this.get<Bundle>(this.sameOrigin(next));
     }
+  }
+
+  private searchUrl(type: string, params: Readonly<Record<string, string>>): string {
+    const query = new URLSearchParams(params).toString();
+    return `${this.base}/${type}${query === '' ? '' : `?${query}`}`;
   }
 
   /** GET `<Type>/<id>`. */

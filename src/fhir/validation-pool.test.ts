@@ -52,6 +52,7 @@ describe('ValidationPool', () => {
     );
     assert.equal(results[0]!.ok, true);
     assert.equal(results[1]!.ok, false);
+    assert.equal(pool.inThread, false, 'the worker answered, not a fallback in this thread');
   });
 
   test('many at once (several batches), each answer in its place', async () => {
@@ -78,6 +79,7 @@ describe('ValidationPool', () => {
         results,
         resources.map((resource) => validateFhirResource(resource)),
       );
+      assert.equal(pool.inThread, false);
     },
   );
 
@@ -90,6 +92,7 @@ describe('ValidationPool', () => {
     const closed = new ValidationPool();
     assert.equal((await closed.validate(observation())).ok, true);
     await closed.close();
+    assert.equal(closed.inThread, true);
     assert.deepEqual(
       await closed.validate(observation({ status: 'x' })),
       validateFhirResource(observation({ status: 'x' })),

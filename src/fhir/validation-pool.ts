@@ -4,9 +4,10 @@
  * that each load the R4 definitions once, so the main thread only copies the resource over.
  *
  * A resource asked for while a worker is idle goes at once; the others asked for within one
- * event-loop turn travel together, in batches of at most
- * `VALIDATION_BATCH_SIZE` (so that a large transaction Bundle is validated in pieces, in parallel
- * with the caller's work on the first results), to the worker with the fewest resources pending.
+ * event-loop turn travel together, in batches of at most `VALIDATION_BATCH_SIZE` (so that a large
+ * transaction Bundle is validated in pieces, in parallel with the caller's work on the first
+ * results), to the worker with the fewest resources pending. One worker by default: on two cores
+ * a second one made imports no faster and cost another copy of the definitions.
  * The results are those of `validateFhirResource` in the calling thread: the same function on a
  * structured clone of the same JSON value. What cannot be cloned, and everything a failed worker
  * held, is validated in the calling thread instead.
@@ -73,6 +74,11 @@ export class ValidationPool implements FhirValidator {
   constructor(private readonly size: number = DEFAULT_VALIDATION_WORKERS) {
     if (!Number.isSafeInteger(size) || size < 1)
       throw new RangeError(`"size" expected a positive integer, got ${size}`);
+  }
+
+  /** Whether validation runs in the calling thread now (the pool closed, or a worker failed). */
+  get inThread(): boolean {
+    return this.broken;
   }
 
   validate(resource: unknown): Promise<FhirValidationResult> {

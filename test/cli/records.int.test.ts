@@ -254,6 +254,20 @@ describe('roam record, import and audit', () => {
       asPractitioner(['record', 'add', '--patient', patientDid, '--file', join(dir, 'obs-ok.json')]),
     );
     assert.deepEqual([added.resourceType, added.version], ['Observation', '1']);
+
+    // $everything: the same records as the listing of every type, and no warnings on one node.
+    const everything = await roamJson<ListOutput & { warnings: string[]; patientResource: string }>(
+      asPractitioner(['record', 'everything', '--patient', patientDid]),
+    );
+    const all = await roamJson<ListOutput>(asPractitioner(['record', 'list', '--patient', patientDid]));
+    const ids = (l: ListOutput) => l.records.map((r) => `${r.type}/${r.id}`).sort();
+    assert.deepEqual(ids(everything), ids(all));
+    assert.ok(everything.records.some((r) => r.id === observationId));
+    assert.deepEqual(everything.warnings, []);
+    assert.equal(
+      `Patient/${everything.patientResource}`,
+      ids(everything).find((r) => r.startsWith('Patient/')),
+    );
   });
 
   it('audit lists creates and searches with valid inclusion proofs', async () => {
@@ -288,7 +302,7 @@ describe('roam record, import and audit', () => {
 
     const human = await roam(withNode(['audit', '--limit', '5']));
     assert.equal(human.status, 0, human.stderr);
-    assert.match(human.stdout, /^proof\s+when\s+who\s+org\s+action\s+record\s+grant\s+outcome\n/);
+    assert.match(human.stdout, /^proof\s+when\s+node\s+who\s+org\s+action\s+record\s+grant\s+outcome\n/);
     const rows = human.stdout.trimEnd().split('\n').slice(2);
     assert.equal(rows.length, 5);
     assert.ok(rows.every((r) => r.startsWith('✓')));

@@ -4,17 +4,22 @@
  * registers, shares with the hospital; the hospital's practitioner imports its wallet file, signs
  * in, opens the patient's chart and adds a blood pressure; the patient sees the new record
  * (decrypted in the browser) and the practitioner's accesses, verified, in "Who saw my record";
- * the patient revokes; the practitioner sees "access revoked". Screenshots go to test-results/.
+ * the patient revokes; the practitioner sees "access revoked". The ledger explorer verifies a
+ * transaction and shows the Nodes panel (the demo's one node; then, with a `network` field added
+ * to the status by the test, other nodes' agreement and the warning of a diverged node).
+ * Screenshots go to test-results/.
  *
- * Needs the web build (`npm run build`, which `npm ci` runs as `prepare`); builds it when missing.
+ * Needs the web build (`npm run build`, which `npm ci` runs as `prepare`); builds it when missing
+ * or older than a file of web/.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { Agreement, NetworkAgreement, StatusResponse } from '../../src/client/types.js';
 import { PASSPHRASE, REPO, startCli, tempDir, type RunningCli } from '../cli/harness.js';
 
 const CHROMIUM = process.env['ROAM_CHROMIUM'] ?? '/usr/bin/chromium';
@@ -28,8 +33,19 @@ interface DemoJson {
   readonly practitioner: { readonly did: string; readonly wallet: string };
 }
 
+/** The newest modification time of the web app's own files (web/, without its build output). */
+function newestWebSource(): number {
+  const web = join(REPO, 'web');
+  return Math.max(
+    ...readdirSync(web, { recursive: true, encoding: 'utf8' })
+      .filter((file) => !file.startsWith('dist'))
+      .map((file) => statSync(join(web, file)).mtimeMs),
+  );
+}
+
 function ensureWebBuild(): void {
-  if (existsSync(join(REPO, 'dist/web/index.html'))) return;
+  const index = join(REPO, 'dist/web/index.html');
+  if (existsSync(index) && statSync(index).mtimeMs >= newestWebSource()) return;
   execFileSync(
     process.execPath,
     [join(REPO, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'web/vite.config.ts'],
@@ -42,6 +58,13 @@ function ensureWebBuild(): void {
 
 async function shot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+/** Waits until keyboard focus is on an element whose text matches `text` (the app moves it). */
+async function focusOn(page: Page, text: RegExp): Promise<void> {
+  await page.waitForFunction(
+    `new RegExp(${JSON.stringify(text.source)}).test(document.activeElement?.textContent ?? '')`,
+  );
 }
 
 /** Clicks `refresh` until `locator text` shows up (for state that reaches the ledger a moment later). */
@@ -65,6 +88,55 @@ async function refreshUntil(
       await refresh();
     }
   }
+}
+
+/**
+ * The explorer of the demo node as if it were one of four nodes of a network, and diverged:
+ * `GET /ledger/status` answers with the node's real status plus a `network` field (the shape
+ * src/node/network/attestations.ts gives), one other node agreeing, one diverged, one not heard yet.
+ */
+async function explorerInNetwork(ctx: BrowserContext, url: string): Promise<Page> {
+  const page = await ctx.newPage();
+  await page.route('**/ledger/status', async (route) => {
+    const response = await route.fetch();
+    const status = (await response.json()) as StatusResponse;
+    const attested = (node: string, height: number) => ({
+      v: 1 as const,
+      chainId: status.chainId,
+      node,
+      height,
+      hash: status.headHash,
+      stateRoot: status.stateRoot,
+      time: Date.now() - 1_000,
+      sig: 'test',
+      receivedAt: Date.now() - 500,
+    });
+    const peer = (name: string, region: string, agreement: Agreement, height?: number) => {
+      const node = `did:key:z6Mk${name.replace(/\W/g, '')}`;
+      return {
+        node,
+        org: `did:key:z6MkOrg${name.replace(/\W/g, '')}`,
+        orgName: name,
+        region,
+        url: `http://${region}.roam.example:8080`,
+        agreement,
+        ...(height === undefined ? {} : { latest: attested(node, height), comparedAt: height }),
+      };
+    };
+    const network: NetworkAgreement = {
+      self: attested(status.nodeDid, status.height),
+      peers: [
+        peer('Clinic US', 'us', 'agrees', status.height),
+        peer('Lab AP', 'ap', 'diverged', 3),
+        peer('GP UK', 'uk', 'pending'),
+      ],
+      diverged: true,
+      halted: "at height 3 this node's block 0a1b2c3d differs from the block 9f8e7d6c of 2 of 4 nodes",
+    };
+    await route.fulfill({ response, json: { ...status, network } });
+  });
+  await page.goto(`${url}/explorer`);
+  return page;
 }
 
 describe('web app', { timeout: 10 * 60_000 }, () => {
@@ -124,6 +196,7 @@ describe('web app', { timeout: 10 * 60_000 }, () => {
 
     // A new wallet: passphrase, the phrase shown once, three of its words typed back.
     await patient.getByRole('button', { name: 'Create a new wallet' }).click();
+    await focusOn(patient, /^Create your wallet$/);
     await patient.getByLabel('Passphrase (at least 8 characters)').fill(PATIENT_PASSPHRASE);
     await patient.getByLabel('Passphrase again').fill(PATIENT_PASSPHRASE);
     await patient.getByRole('button', { name: 'Create wallet' }).click();
@@ -142,6 +215,12 @@ describe('web app', { timeout: 10 * 60_000 }, () => {
     // Registration on the ledger, signed in the browser; then sign-in.
     await patient.getByRole('button', { name: 'Register' }).click();
     await patient.getByRole('tab', { name: 'My record', exact: true }).waitFor();
+    await focusOn(patient, /^My record$/);
+    // The tabs by keyboard (WAI-ARIA): End, Home, arrows.
+    await patient.keyboard.press('End');
+    await focusOn(patient, /^Who saw my record$/);
+    await patient.keyboard.press('ArrowRight');
+    await focusOn(patient, /^My record$/);
     const did = (await patient.getByTestId('my-did').textContent())!.trim();
     assert.match(did, /^did:key:z6Mk/);
     await patient.getByText('No records yet').waitFor();
@@ -215,6 +294,7 @@ describe('web app', { timeout: 10 * 60_000 }, () => {
     await patient.getByRole('tab', { name: 'Sharing' }).click();
     await patient.getByTestId('active-grant').getByRole('button', { name: 'Revoke' }).click();
     await patient.getByText('Nobody: you have not shared your record.').waitFor();
+    await focusOn(patient, /^Revoked: Roam Demo Hospital no longer has access\.$/);
     await shot(patient, '08-patient-revoked');
 
     // The practitioner now sees "access revoked".
@@ -266,6 +346,72 @@ describe('web app', { timeout: 10 * 60_000 }, () => {
     await explorer.getByRole('button', { name: 'Verify this transaction' }).first().click();
     await explorer.getByText('✓ verified').first().waitFor();
     await shot(explorer, '11-explorer');
+
+    // The Nodes panel of the demo: one node, this one, with its region and height.
+    const nodesPanel = explorer.getByRole('region', { name: 'Nodes', exact: true });
+    await nodesPanel
+      .getByTestId('network-summary')
+      .filter({ hasText: 'This network has one node: this one.' })
+      .waitFor();
+    const nodeCards = nodesPanel.getByRole('list', { name: 'Nodes of the network' }).getByRole('listitem');
+    assert.equal(await nodeCards.count(), 1);
+    const selfCard = nodeCards.filter({
+      has: explorer.getByRole('heading', { name: /Roam Demo Hospital this node/ }),
+    });
+    await selfCard.waitFor();
+    assert.match((await selfCard.textContent())!, /Region\s*eu/);
+    assert.match((await selfCard.getByTestId('node-height').textContent())!, /^\d+$/);
+    assert.equal(await nodesPanel.getByTestId('diverged-warning').count(), 0);
+    await shot(explorer, '13-explorer-nodes-one');
+
+    // The same panel for a node in a network, the status' `network` field given by the test: other
+    // nodes with their agreement, and the warning of a diverged, halted node.
+    const network = await explorerInNetwork(ctx, demo.url);
+    const cards = network.getByRole('list', { name: 'Nodes of the network' }).getByRole('listitem');
+    await network
+      .getByTestId('diverged-warning')
+      .filter({ hasText: 'It stopped committing: at height 3' })
+      .waitFor();
+    assert.equal(await cards.count(), 4);
+    assert.equal(
+      await network.getByTestId('network-summary').textContent(),
+      '4 nodes: this one and 3 others. 1 in agreement, 1 diverged, 1 waiting for an attestation.',
+    );
+    assert.deepEqual(await cards.getByTestId('agreement').allTextContents(), [
+      'diverged, halted',
+      'in agreement',
+      'diverged',
+      'waiting',
+    ]);
+    await network.getByRole('link', { name: 'Clinic US (us)' }).waitFor();
+    await shot(network, '14-explorer-nodes-diverged');
+    await network.setViewportSize({ width: 390, height: 844 });
+    await network
+      .getByRole('heading', { name: 'This node has diverged from the network' })
+      .scrollIntoViewIfNeeded();
+    await shot(network, '15-explorer-nodes-phone');
+    await network.close();
+
+    // Loading, then an error: the status is held until "Loading" shows, then refused.
+    const failing = await ctx.newPage();
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    await failing.route('**/ledger/status', async (route) => {
+      await held;
+      await route.fulfill({
+        status: 503,
+        json: { error: { code: 'UNAVAILABLE', message: 'the node is starting' } },
+      });
+    });
+    await failing.goto(`${demo.url}/explorer`);
+    const failingNodes = failing.getByRole('region', { name: 'Nodes', exact: true });
+    await failingNodes.getByRole('status').filter({ hasText: "Loading the network's nodes…" }).waitFor();
+    release();
+    await failingNodes
+      .getByRole('alert')
+      .filter({ hasText: "Could not load the network's nodes: the node is starting (UNAVAILABLE)" })
+      .waitFor();
+    await failing.close();
 
     // A phone-sized screen.
     await patient.setViewportSize({ width: 390, height: 844 });

@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildHttpServer } from '../../src/node/http/server.js';
 import { createGenesis, prepareNode, RoamNode, writeNodeFiles } from '../../src/node/index.js';
-import type { FhirTestNode } from '../fhir-api/fixture.js';
+import { DID_IDENTIFIER_SYSTEM } from '../../src/node/fhir/index.js';
+import { expectStatus, fhir, type FhirTestNode } from '../fhir-api/fixture.js';
 import { OrderingHub } from '../support/ordering-hub.js';
 
 const PASSPHRASE = 'test passphrase 1234';
@@ -129,4 +130,21 @@ export async function openNetwork(
       for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Creates a Patient of `did` (its DID identifier, name Ana Traveller) on `t` with `token`; returns its id. */
+export async function createTravellerPatient(
+  t: FhirTestNode,
+  token: string,
+  did: string,
+  more: Record<string, unknown> = {},
+): Promise<string> {
+  const created = await fhir<{ id: string }>(t, token, 'POST', 'Patient', {
+    resourceType: 'Patient',
+    identifier: [{ system: DID_IDENTIFIER_SYSTEM, value: did }],
+    name: [{ family: 'Traveller', given: ['Ana'] }],
+    ...more,
+  });
+  expectStatus(created, 201);
+  return created.body.id;
 }

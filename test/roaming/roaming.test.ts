@@ -37,7 +37,7 @@ import {
   tokenOf,
   waitForAudit,
 } from '../fhir-api/fixture.js';
-import { openNetwork, type RegionNode, type TestNetwork } from './fixture.js';
+import { createTravellerPatient, openNetwork, type RegionNode, type TestNetwork } from './fixture.js';
 
 const HEART_RATE = '8867-4';
 const BODY_WEIGHT = '29463-7';
@@ -142,14 +142,7 @@ describe('roaming reads across regions', () => {
     tokUs = await tokenOf(us, drUs);
 
     // Registered and treated in eu: records written by the eu hospital.
-    const created = await fhir<{ id: string }>(eu, tokEu, 'POST', 'Patient', {
-      resourceType: 'Patient',
-      identifier: [{ system: DID_IDENTIFIER_SYSTEM, value: patient.did }],
-      name: [{ family: 'Traveller', given: ['Ana'] }],
-      birthDate: '1985-02-03',
-    });
-    expectStatus(created, 201);
-    euPatientId = created.body.id;
+    euPatientId = await createTravellerPatient(eu, tokEu, patient.did, { birthDate: '1985-02-03' });
     for (const [code, date] of [
       [HEART_RATE, '2026-01-10'],
       [BODY_WEIGHT, '2026-01-11'],
@@ -248,13 +241,7 @@ describe('roaming reads across regions', () => {
   });
 
   test('the us clinic writes an Observation (custodian us); the eu hospital sees it through the eu node', async () => {
-    const created = await fhir<{ id: string }>(us, tokUs, 'POST', 'Patient', {
-      resourceType: 'Patient',
-      identifier: [{ system: DID_IDENTIFIER_SYSTEM, value: patient.did }],
-      name: [{ family: 'Traveller', given: ['Ana'] }],
-    });
-    expectStatus(created, 201);
-    usPatientId = created.body.id;
+    usPatientId = await createTravellerPatient(us, tokUs, patient.did);
     const obs = await fhir<{ id: string }>(
       us,
       tokUs,

@@ -1,5 +1,5 @@
 /** The app's shell: navigation between the patient portal, the provider console and the ledger explorer. */
-import { useEffect, useState, type MouseEvent } from 'react';
+import { useEffect, useRef, useState, type MouseEvent } from 'react';
 import { ExplorerPage } from './pages/Explorer.js';
 import { PatientPage } from './pages/Patient.js';
 import { ProviderPage } from './pages/Provider.js';
@@ -13,23 +13,33 @@ function routeOf(path: string): Route {
   return '/';
 }
 
+const LINKS: ReadonlyArray<readonly [Route, string]> = [
+  ['/patient', 'Patient portal'],
+  ['/provider', 'Provider console'],
+  ['/explorer', 'Ledger explorer'],
+];
+
 export function App() {
   const [route, setRoute] = useState<Route>(routeOf(globalThis.location.pathname));
+  const main = useRef<HTMLElement>(null);
+  const navigated = useRef(false);
   useEffect(() => {
     const onPop = () => setRoute(routeOf(globalThis.location.pathname));
     globalThis.addEventListener('popstate', onPop);
     return () => globalThis.removeEventListener('popstate', onPop);
   }, []);
+  // A new screen: its name in the title, and keyboard focus at its start (not on the old link).
+  useEffect(() => {
+    const name = LINKS.find(([to]) => to === route)?.[1];
+    document.title = name ? `${name} — Roam` : 'Roam — your health record, with you';
+    if (navigated.current) main.current?.focus();
+  }, [route]);
   const go = (to: Route) => (event: MouseEvent) => {
     event.preventDefault();
     globalThis.history.pushState(null, '', to);
+    navigated.current = true;
     setRoute(to);
   };
-  const links: Array<[Route, string]> = [
-    ['/patient', 'Patient portal'],
-    ['/provider', 'Provider console'],
-    ['/explorer', 'Ledger explorer'],
-  ];
   return (
     <>
       <a className="skip" href="#main">
@@ -40,14 +50,14 @@ export function App() {
           Roam
         </a>
         <nav aria-label="Main">
-          {links.map(([to, label]) => (
+          {LINKS.map(([to, label]) => (
             <a key={to} href={to} onClick={go(to)} aria-current={route === to ? 'page' : undefined}>
               {label}
             </a>
           ))}
         </nav>
       </header>
-      <main id="main">
+      <main id="main" ref={main} tabIndex={-1}>
         {route === '/' && <Home go={go} />}
         {route === '/patient' && <PatientPage />}
         {route === '/provider' && <ProviderPage />}

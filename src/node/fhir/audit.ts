@@ -47,6 +47,8 @@ export class AuditTrail {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private closed = false;
+  /** Entries appended since the shipper was last started early (instead of counting the outbox). */
+  private appended = 0;
 
   constructor(
     private readonly index: FhirIndexStore,
@@ -73,7 +75,12 @@ export class AuditTrail {
       rows.push(JSON.stringify(entry));
     }
     this.index.appendAudit(rows);
-    if (this.index.auditBacklog() >= AUDIT_BATCH_SIZE) this.kick();
+    // A full batch waiting is shipped at once, not at the next tick.
+    this.appended += rows.length;
+    if (this.appended >= AUDIT_BATCH_SIZE) {
+      this.appended = 0;
+      this.kick();
+    }
   }
 
   /** Ships what the outbox holds now (resolves when done or when a batch fails). */

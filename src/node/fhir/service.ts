@@ -16,7 +16,8 @@
  *   patient who wants a hospital to keep their record grants it write access with keys). Opened
  *   KEKs live in memory only.
  * - Patient ↔ DID: a Patient carries the DID as `identifier` (system `urn:ietf:rfc:3986`); other
- *   resources reference `Patient/<id>` of a Patient stored on this node.
+ *   resources reference `Patient/<id>` of a Patient stored on this node or, when the node roams,
+ *   of a live Patient another custodian anchored on the ledger.
  * - Search: index tokens (and date rows) select candidates, which are authorized and ordered by
  *   the sort key kept in the index; only the candidates a page needs are decrypted (page size
  *   + 1), and `matches` is checked again on their plaintext entries. Records the principal may
@@ -27,13 +28,22 @@
  *   for their matches, as ciphertext; those join the candidates by their sort key and are
  *   decrypted only when a page shows them. A custodian not reached adds an OperationOutcome to
  *   the page (a read by id of its record answers 503).
- * - Durability: a request's vault versions are written in one unsynced transaction, and its
- *   index rows and audit entries in one synchronous=FULL commit to the same WAL after the anchor,
- *   so an acknowledged write is on disk with one sync per request.
+ * - Validation: before anything is stored, by the node's `FhirValidator` (a worker-thread pool;
+ *   the same `validateFhirResource`, so the same OperationOutcomes). A transaction Bundle hands
+ *   all its resources over at once and prepares each entry, in order, as its result comes in.
  * - A write is stored in the vault, anchored (wait for commit), then indexed; when the anchor
- *   fails the vault version is deleted again and the request fails with the ledger code.
- *   A transaction anchors all its versions in one submission: if any anchor fails, every version
- *   is deleted locally (anchors that did commit remain on the ledger pointing to nothing).
+ *   fails the vault versions are deleted again and the request fails with the ledger code.
+ * - Group commit: the write requests that reach a step within one event-loop turn share it
+ *   (`TurnBatch`): their vault versions are written in one unsynced transaction (a savepoint
+ *   each), their anchors go in shared `records.anchor` transactions of up to ANCHORS_PER_TX
+ *   anchors (a request's anchors together: a transaction Bundle of up to that many versions is
+ *   anchored all or none), and their index rows and audit entries in one synchronous=FULL commit
+ *   to the same WAL after the anchors commit — so an acknowledged write is on disk, with one
+ *   sync per turn instead of one per request. When the ledger refuses a shared anchor
+ *   transaction, each of its requests is anchored again in a transaction of its own, so that one
+ *   request's refusal is not another's. (A Bundle larger than ANCHORS_PER_TX spans transactions:
+ *   if one fails every version is deleted locally, and anchors that did commit remain on the
+ *   ledger pointing to nothing.)
  */
 import { createHmac, randomUUID } from 'node:crypto';
 import { findCoveringGrant, type RecordAnchorPayload, type StateReader } from '../../contracts/index.js';
@@ -221,11 +231,14 @@ type Staged = Map<string, FhirResourceRow>;
 
 /**
  * What the writes of one request look up once (the ledger state does not change within a
- * request): write decisions by patient, type and class, and the record keys by patient.
+ * request): write decisions by patient, type and class, the record keys by patient, and index
+ * tokens. It lives as long as the request.
  */
 interface WriteMemo {
   readonly decisions: Map<string, Access>;
   readonly keys: Map<string, Map<string, Uint8Array>>;
+  /** Index tokens by `type|param|value` (a Bundle's resources share most of theirs). */
+  readonly tokens: Map<string, string>;
 }
 
 /**
@@ -274,12 +287,22 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
     return toBase64Url(createHmac('sha256', this.indexKey).update(`${type}|${param}|${value}`).digest());
   }
 
-  private indexRows(type: string, entries: readonly IndexEntry[]): FhirIndexRow[] {
-    return entries.map((e): FhirIndexRow =>
-      e.kind === 'date'
-        ? { kind: 'date', param: e.param, start: e.start, end: e.end }
-        : { kind: 'token', param: e.param, token: this.token(type, e.param, e.value) },
-    );
+  /** The index rows of `entries`; `tokens` remembers the tokens of one request (many repeat). */
+  private indexRows(
+    type: string,
+    entries: readonly IndexEntry[],
+    tokens: Map<string, string> = new Map(),
+  ): FhirIndexRow[] {
+    return entries.map((e): FhirIndexRow => {
+      if (e.kind === 'date') return { kind: 'date', param: e.param, start: e.start, end: e.end };
+      const which = `${type}|${e.param}|${e.value}`;
+      let token = tokens.get(which);
+      if (token === undefined) {
+        token = this.token(type, e.param, e.value);
+        tokens.set(which, token);
+      }
+      return { kind: 'token', param: e.param, token };
+    });
   }
 
   /** The record keys this node holds for `patient` now, from the patient's active grants. */
@@ -427,12 +450,13 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
     }
     const patientId = (refs[0] as { value: string }).value.slice('Patient/'.length);
     const row = staged?.get(patientId) ?? this.index.getResource(patientId);
-    if (row === undefined || row.type !== 'Patient') {
-      throw new FhirError(
-        badRequest(`Patient/${patientId} is not stored on this server`, `${resource.resourceType}.subject`),
-      );
-    }
-    return row.patient;
+    if (row?.type === 'Patient') return row.patient;
+    // Roaming: the live Patient another custodian anchored on the ledger (a visiting patient).
+    const remote = row === undefined ? this.didOfReference(patientReference(patientId)) : undefined;
+    if (remote !== undefined) return remote;
+    throw new FhirError(
+      badRequest(`Patient/${patientId} is not stored on this server`, `${resource.resourceType}.subject`),
+    );
   }
 
   /** Validates and authorizes one version and picks its key; nothing is stored yet (see `store`). */
@@ -446,7 +470,7 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
     staged: Staged | undefined,
     at: number,
     validating: Promise<FhirValidationResult> = this.validator.validate(input),
-    memo: WriteMemo = { decisions: new Map(), keys: new Map() },
+    memo: WriteMemo = { decisions: new Map(), keys: new Map(), tokens: new Map() },
   ): Promise<PendingWrite> {
     const validation = await validating;
     if (!validation.ok) throw new FhirError(validation.outcome);
@@ -519,7 +543,7 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
       previous,
       resource: stored,
       // A Patient's entries again: `patientOf` may have added the DID identifier.
-      index: this.indexRows(type, type === 'Patient' ? indexEntries(stored) : entries),
+      index: this.indexRows(type, type === 'Patient' ? indexEntries(stored) : entries, memo.tokens),
       audit: this.event(ctx, patient, action, 'success', {
         resourceType: type,
         recordId: id,
@@ -576,8 +600,9 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
    * Anchors the versions of several requests and waits for the commit: `ANCHORS_PER_TX` at most
    * per `records.anchor` transaction, the requests of a turn sharing transactions (a request
    * larger than that has its own). A shared transaction the ledger refuses is retried as one
-   * transaction per request, so that each request gets its own answer. Answers, per request, undefined when
-   * every anchor committed, else the ledger's refusal (or the error of the submission or wait).
+   * transaction per request, so that each request gets its own answer. Answers, per request,
+   * undefined when every anchor committed, else the ledger's refusal (or the error of the
+   * submission or of the wait).
    */
   private async anchor(
     groups: readonly (readonly PreparedWrite[])[],
@@ -1309,7 +1334,7 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
     const validations = new Map<number, Promise<FhirValidationResult>>();
     for (const { index, op } of plan.entries)
       if (op.method !== 'GET') validations.set(index, this.validator.validate(op.resource));
-    const memo: WriteMemo = { decisions: new Map(), keys: new Map() };
+    const memo: WriteMemo = { decisions: new Map(), keys: new Map(), tokens: new Map() };
     for (const entry of plan.entries) {
       const op = entry.op;
       if (op.method === 'GET') continue;

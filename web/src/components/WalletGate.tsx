@@ -3,7 +3,7 @@
  * its recovery phrase once, then asks for some of its words), restore one from its phrase, or
  * import a wallet file (a practitioner's, from its organization).
  */
-import { useState } from 'react';
+import { useState, type RefObject } from 'react';
 import {
   createPatientWalletAsync,
   createWalletAsync,
@@ -18,25 +18,36 @@ import {
   unlockWallet,
   type StoredWallet,
 } from '../lib/wallet-store.js';
-import { ErrorBox, Loading, shortDid, useAction, useLoad } from './ui.js';
+import { ErrorBox, FocusHeading, Loading, shortDid, useAction, useLoad } from './ui.js';
 
 type Mode = 'list' | 'create' | 'restore' | 'import';
 
 export function WalletGate({
   role,
   onUnlocked,
+  focus = false,
 }: {
   role: 'patient' | 'practitioner';
   onUnlocked: (wallet: Wallet) => void;
+  /** Focus the heading at once (the gate replaced what the user was on: the wallet was locked). */
+  focus?: boolean;
 }) {
   const stored = useLoad(() => listWallets(role), [role]);
   const [mode, setMode] = useState<Mode>('list');
+  // Back from a form (Cancel): focus goes to the list's heading, not to the page's start.
+  const [returned, setReturned] = useState(focus);
+  const back = () => {
+    setReturned(true);
+    setMode('list');
+  };
   const wallets = stored.data ?? [];
   return (
     <div className="card narrow">
       {mode === 'list' && (
         <>
-          <h2>{role === 'patient' ? 'Your wallet' : 'Practitioner wallet'}</h2>
+          <FocusHeading when={returned}>
+            {role === 'patient' ? 'Your wallet' : 'Practitioner wallet'}
+          </FocusHeading>
           <p className="muted">
             {role === 'patient'
               ? 'Your keys are made and kept in this browser, encrypted with your passphrase. The node never sees them.'
@@ -73,21 +84,19 @@ export function WalletGate({
           </div>
         </>
       )}
-      {mode === 'create' && role === 'patient' && (
-        <CreatePatient onDone={onUnlocked} onCancel={() => setMode('list')} />
-      )}
+      {mode === 'create' && role === 'patient' && <CreatePatient onDone={onUnlocked} onCancel={back} />}
       {mode === 'create' && role === 'practitioner' && (
-        <CreatePractitioner onDone={onUnlocked} onCancel={() => setMode('list')} />
+        <CreatePractitioner onDone={onUnlocked} onCancel={back} />
       )}
-      {mode === 'restore' && <Restore onDone={onUnlocked} onCancel={() => setMode('list')} />}
-      {mode === 'import' && <ImportFile role={role} onDone={onUnlocked} onCancel={() => setMode('list')} />}
+      {mode === 'restore' && <Restore onDone={onUnlocked} onCancel={back} />}
+      {mode === 'import' && <ImportFile role={role} onDone={onUnlocked} onCancel={back} />}
     </div>
   );
 }
 
 function Unlock({ stored, onUnlocked }: { stored: StoredWallet; onUnlocked: (wallet: Wallet) => void }) {
   const [passphrase, setPassphrase] = useState('');
-  const { busy, error, run } = useAction();
+  const { busy, error, run, outcome } = useAction<HTMLInputElement>();
   const id = `unlock-${stored.did.slice(-8)}`;
   const submit = run(async () => onUnlocked(await unlockWallet(stored, passphrase)));
   return (
@@ -98,18 +107,23 @@ function Unlock({ stored, onUnlocked }: { stored: StoredWallet; onUnlocked: (wal
       <label htmlFor={id}>Passphrase</label>
       <div className="row">
         <input
+          ref={outcome}
           id={id}
           type="password"
           autoComplete="current-password"
           value={passphrase}
           onChange={(e) => setPassphrase(e.target.value)}
+          aria-invalid={error ? true : undefined}
+          aria-describedby={error ? `${id}-error` : undefined}
           required
         />
         <button type="submit" className="primary" disabled={busy}>
           {busy ? 'Unlocking…' : 'Unlock'}
         </button>
       </div>
-      <ErrorBox error={error} title="Cannot unlock" />
+      <div id={`${id}-error`}>
+        <ErrorBox error={error} title="Cannot unlock" />
+      </div>
     </form>
   );
 }
@@ -121,6 +135,7 @@ function PassphraseFields({
   value: { p1: string; p2: string };
   onChange: (v: { p1: string; p2: string }) => void;
 }) {
+  const differ = value.p2 !== '' && value.p1 !== value.p2;
   return (
     <>
       <label htmlFor="pass1">Passphrase (at least {MIN_PASSPHRASE_LENGTH} characters)</label>
@@ -140,10 +155,12 @@ function PassphraseFields({
         autoComplete="new-password"
         value={value.p2}
         onChange={(e) => onChange({ ...value, p2: e.target.value })}
+        aria-invalid={differ ? true : undefined}
+        aria-describedby={differ ? 'pass2-error' : undefined}
         required
       />
-      {value.p2 !== '' && value.p1 !== value.p2 && (
-        <p className="field-error" role="alert">
+      {differ && (
+        <p className="field-error" id="pass2-error" role="alert">
           The passphrases differ.
         </p>
       )}
@@ -177,7 +194,8 @@ function CreatePatient({ onDone, onCancel }: { onDone: (w: Wallet) => void; onCa
   const [label, setLabel] = useState('My health wallet');
   const [created, setCreated] = useState<{ wallet: Wallet; words: string[]; positions: number[] }>();
   const [answers, setAnswers] = useState<Record<number, string>>({});
-  const { busy, error, run } = useAction();
+  const [wrong, setWrong] = useState<readonly number[]>([]);
+  const { busy, error, run, outcome } = useAction<HTMLDivElement>();
 
   const generate = run(async () => {
     checkPassphrase(pass);
@@ -191,7 +209,10 @@ function CreatePatient({ onDone, onCancel }: { onDone: (w: Wallet) => void; onCa
     const wrong = created.positions.filter(
       (p) => (answers[p] ?? '').trim().toLowerCase() !== created.words[p],
     );
+    setWrong(wrong);
     if (wrong.length > 0) {
+      // Keyboard focus goes to the first word to correct.
+      document.getElementById(`word-${wrong[0]}`)?.focus();
       const which = wrong.map((p) => `#${p + 1}`).join(', ');
       throw new Error(
         `${wrong.length > 1 ? 'Words' : 'Word'} ${which} ${wrong.length > 1 ? 'do' : 'does'} not match. Check your copy of the phrase.`,
@@ -206,11 +227,13 @@ function CreatePatient({ onDone, onCancel }: { onDone: (w: Wallet) => void; onCa
   if (step === 'passphrase') {
     return (
       <form onSubmit={generate} aria-label="Create a wallet">
-        <h2>Create your wallet</h2>
+        <FocusHeading>Create your wallet</FocusHeading>
         <label htmlFor="wallet-label">Name of this wallet (only in this browser)</label>
         <input id="wallet-label" value={label} onChange={(e) => setLabel(e.target.value)} required />
         <PassphraseFields value={pass} onChange={setPass} />
-        <ErrorBox error={error} title="Cannot create the wallet" />
+        <div ref={outcome} tabIndex={-1}>
+          <ErrorBox error={error} title="Cannot create the wallet" />
+        </div>
         <div className="row">
           <button type="submit" className="primary" disabled={busy}>
             {busy ? 'Creating…' : 'Create wallet'}
@@ -225,7 +248,7 @@ function CreatePatient({ onDone, onCancel }: { onDone: (w: Wallet) => void; onCa
   if (step === 'phrase' && created) {
     return (
       <div>
-        <h2>Your recovery phrase</h2>
+        <FocusHeading>Your recovery phrase</FocusHeading>
         <p>
           Write these 24 words down, in order, and keep them somewhere safe. They are the only way to get your
           record back if you lose this device. <strong>They are shown only once.</strong>
@@ -245,7 +268,7 @@ function CreatePatient({ onDone, onCancel }: { onDone: (w: Wallet) => void; onCa
   }
   return (
     <form onSubmit={confirm} aria-label="Confirm the recovery phrase">
-      <h2>Confirm your recovery phrase</h2>
+      <FocusHeading>Confirm your recovery phrase</FocusHeading>
       <p>Type these words of your phrase.</p>
       {created?.positions.map((p) => (
         <div key={p}>
@@ -257,11 +280,15 @@ function CreatePatient({ onDone, onCancel }: { onDone: (w: Wallet) => void; onCa
             spellCheck={false}
             value={answers[p] ?? ''}
             onChange={(e) => setAnswers({ ...answers, [p]: e.target.value })}
+            aria-invalid={wrong.includes(p) ? true : undefined}
+            aria-describedby={wrong.includes(p) ? 'confirm-error' : undefined}
             required
           />
         </div>
       ))}
-      <ErrorBox error={error} title="Not confirmed" />
+      <div id="confirm-error">
+        <ErrorBox error={error} title="Not confirmed" />
+      </div>
       <div className="row">
         <button type="submit" className="primary" disabled={busy}>
           {busy ? 'Saving…' : 'Confirm and save'}
@@ -277,7 +304,7 @@ function CreatePatient({ onDone, onCancel }: { onDone: (w: Wallet) => void; onCa
 function Restore({ onDone, onCancel }: { onDone: (w: Wallet) => void; onCancel: () => void }) {
   const [phrase, setPhrase] = useState('');
   const [pass, setPass] = useState({ p1: '', p2: '' });
-  const { busy, error, run } = useAction();
+  const { busy, error, run, outcome } = useAction<HTMLDivElement>();
   const submit = run(async () => {
     checkPassphrase(pass);
     const wallet = await restoreWalletAsync(phrase);
@@ -287,7 +314,7 @@ function Restore({ onDone, onCancel }: { onDone: (w: Wallet) => void; onCancel: 
   });
   return (
     <form onSubmit={submit} aria-label="Restore a wallet">
-      <h2>Restore from your recovery phrase</h2>
+      <FocusHeading>Restore from your recovery phrase</FocusHeading>
       <label htmlFor="phrase">Your 24 words, separated by spaces</label>
       <textarea
         id="phrase"
@@ -301,6 +328,7 @@ function Restore({ onDone, onCancel }: { onDone: (w: Wallet) => void; onCancel: 
       />
       <PassphraseFields value={pass} onChange={setPass} />
       <FormFooter
+        outcome={outcome}
         error={error}
         errorTitle="Cannot restore"
         busy={busy}
@@ -323,7 +351,7 @@ function ImportFile({
 }) {
   const [file, setFile] = useState<File>();
   const [passphrase, setPassphrase] = useState('');
-  const { busy, error, run } = useAction();
+  const { busy, error, run, outcome } = useAction<HTMLDivElement>();
   const submit = run(async () => {
     if (!file) throw new Error('Choose a wallet file.');
     const text = await file.text();
@@ -338,7 +366,7 @@ function ImportFile({
   });
   return (
     <form onSubmit={submit} aria-label="Import a wallet file">
-      <h2>Import a wallet file</h2>
+      <FocusHeading>Import a wallet file</FocusHeading>
       <p className="muted">
         A <code>.wallet.json</code> file made by <code>roam wallet create</code> (the demo's practitioner is{' '}
         <code>data/wallets/practitioner.wallet.json</code>, its patients <code>patient-1…3.wallet.json</code>
@@ -362,6 +390,7 @@ function ImportFile({
         required
       />
       <FormFooter
+        outcome={outcome}
         error={error}
         errorTitle="Cannot import"
         busy={busy}
@@ -375,7 +404,7 @@ function ImportFile({
 
 function CreatePractitioner({ onDone, onCancel }: { onDone: (w: Wallet) => void; onCancel: () => void }) {
   const [pass, setPass] = useState({ p1: '', p2: '' });
-  const { busy, error, run } = useAction();
+  const { busy, error, run, outcome } = useAction<HTMLDivElement>();
   const submit = run(async () => {
     checkPassphrase(pass);
     const { wallet } = await createWalletAsync('practitioner');
@@ -384,13 +413,14 @@ function CreatePractitioner({ onDone, onCancel }: { onDone: (w: Wallet) => void;
   });
   return (
     <form onSubmit={submit} aria-label="Create a practitioner wallet">
-      <h2>Create a practitioner wallet</h2>
+      <FocusHeading>Create a practitioner wallet</FocusHeading>
       <p className="muted">
         Your organization's admin then registers its DID:{' '}
         <code>roam org add-practitioner --practitioner &lt;DID&gt;</code>.
       </p>
       <PassphraseFields value={pass} onChange={setPass} />
       <FormFooter
+        outcome={outcome}
         error={error}
         errorTitle="Cannot create the wallet"
         busy={busy}
@@ -403,6 +433,7 @@ function CreatePractitioner({ onDone, onCancel }: { onDone: (w: Wallet) => void;
 }
 
 function FormFooter(props: {
+  outcome: RefObject<HTMLDivElement | null>;
   error: unknown;
   errorTitle: string;
   busy: boolean;
@@ -412,7 +443,9 @@ function FormFooter(props: {
 }) {
   return (
     <>
-      <ErrorBox error={props.error} title={props.errorTitle} />
+      <div ref={props.outcome} tabIndex={-1}>
+        <ErrorBox error={props.error} title={props.errorTitle} />
+      </div>
       <div className="row">
         <button type="submit" className="primary" disabled={props.busy}>
           {props.busy ? props.busyLabel : props.label}

@@ -1,5 +1,5 @@
 /** Small building blocks: loading and error states, a line chart, a timeline, text helpers. */
-import { useEffect, useState, type FormEvent, type ReactNode } from 'react';
+import { useEffect, useRef, useState, type FormEvent, type ReactNode } from 'react';
 import { PURPOSES, type Purpose } from '../../../src/contracts/consent.js';
 import { errorText } from '../lib/node.js';
 import { dateOf, KIND_OF, titleOf, type Resource, type Series } from '../lib/records.js';
@@ -39,26 +39,67 @@ export function useLoad<T>(load: () => Promise<T>, deps: readonly unknown[]) {
   return { ...state, reload: () => setTick((t) => t + 1) };
 }
 
+/** True when keyboard focus is nowhere (on the body): the element that had it went away. */
+function focusLost(): boolean {
+  const active = document.activeElement;
+  return active === null || active === document.body;
+}
+
 /**
  * Busy and error states around an action (a form's submit, a button): `run(action)` gives the
- * handler; an error thrown by the action is kept in `error` for an ErrorBox.
+ * handler; an error thrown by the action is kept in `error` for an ErrorBox. `outcome` is for the
+ * element keyboard focus should go to when the action ends and focus was lost meanwhile (a
+ * focused button that was disabled while busy): the field to correct, or the result's message
+ * (give it `tabIndex={-1}`).
  */
-export function useAction() {
+export function useAction<T extends HTMLElement = HTMLElement>() {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>();
+  const [settled, setSettled] = useState(0);
+  const outcome = useRef<T>(null);
+  useEffect(() => {
+    if (settled > 0 && outcome.current?.isConnected && focusLost()) outcome.current.focus();
+  }, [settled]);
   const run = (action: () => Promise<void>) => (event?: FormEvent) => {
     event?.preventDefault();
     setBusy(true);
     setError(undefined);
     action().then(
-      () => setBusy(false),
+      () => {
+        setBusy(false);
+        setSettled((n) => n + 1);
+      },
       (e: unknown) => {
         setError(e);
         setBusy(false);
+        setSettled((n) => n + 1);
       },
     );
   };
-  return { busy, error, run };
+  return { busy, error, run, outcome };
+}
+
+/**
+ * A ref whose element takes keyboard focus when it appears (when `when` holds): the heading of a
+ * step that replaced the one the user was on, so that focus does not fall back to the page's
+ * start. The element needs `tabIndex={-1}` unless it is focusable anyway.
+ */
+export function useFocusOnMount<T extends HTMLElement>(when = true) {
+  const ref = useRef<T>(null);
+  useEffect(() => {
+    if (when) ref.current?.focus();
+  }, []);
+  return ref;
+}
+
+/** A section heading that takes focus when it appears (see {@link useFocusOnMount}). */
+export function FocusHeading({ children, when = true }: { children: ReactNode; when?: boolean }) {
+  const ref = useFocusOnMount<HTMLHeadingElement>(when);
+  return (
+    <h2 ref={ref} tabIndex={-1}>
+      {children}
+    </h2>
+  );
 }
 
 export function shortDid(did: string): string {

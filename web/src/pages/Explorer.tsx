@@ -12,13 +12,26 @@ import {
   useLoad,
   Verified,
 } from '../components/ui.js';
+import { NetworkNodes } from '../components/NetworkNodes.js';
+import { shortHash } from '../lib/network.js';
 import { ledger } from '../lib/node.js';
 
 const PAGE = 15;
+/** In a network, agreement changes as attestations arrive: the status is fetched again this often. */
+const NETWORK_POLL_MS = 10_000;
 
 export function ExplorerPage() {
   const status = useLoad(() => ledger.status(), []);
   const [selected, setSelected] = useState<number>();
+  const inNetwork = status.data?.network !== undefined;
+  const reloadStatus = status.reload;
+  useEffect(() => {
+    if (!inNetwork) return;
+    const timer = setInterval(() => {
+      if (document.visibilityState === 'visible') reloadStatus();
+    }, NETWORK_POLL_MS);
+    return () => clearInterval(timer);
+  }, [inNetwork]); // `reload` only bumps a counter: a new function each render, the same effect.
   const blocks = useLoad(async () => {
     const { height } = await ledger.status();
     const from = Math.max(0, height - PAGE + 1);
@@ -40,7 +53,7 @@ export function ExplorerPage() {
           </button>
         }
       >
-        {status.loading && <Loading what="status" />}
+        {status.loading && !status.data && <Loading what="status" />}
         <ErrorBox error={status.error} />
         {status.data && (
           <dl className="facts">
@@ -51,7 +64,7 @@ export function ExplorerPage() {
             <dt>Height</dt>
             <dd data-testid="height">{status.data.height}</dd>
             <dt>Head</dt>
-            <dd className="mono">{status.data.headHash.slice(0, 16)}…</dd>
+            <dd className="mono">{shortHash(status.data.headHash)}</dd>
             <dt>Ordering</dt>
             <dd>{status.data.ordering}</dd>
             <dt>Chain</dt>
@@ -59,7 +72,7 @@ export function ExplorerPage() {
           </dl>
         )}
       </Section>
-      <Nodes />
+      <NetworkNodes status={status} />
       <VerifyTx />
       <Section title="Latest blocks">
         {blocks.loading && <Loading what="blocks" />}
@@ -196,36 +209,6 @@ function VerifyTx() {
           <strong>{tx.data.tx.tx.type}</strong> in block #{tx.data.height}, result {tx.data.code}: inclusion
           proof checked in this browser <Verified ok={verifyTxResponse(tx.data)} />
         </p>
-      )}
-    </Section>
-  );
-}
-
-function Nodes() {
-  const orgs = useLoad(async () => (await ledger.orgs()).orgs, []);
-  const status = useLoad(() => ledger.status(), []);
-  return (
-    <Section title="Nodes of the network">
-      {orgs.loading && <Loading what="the directory" />}
-      <ErrorBox error={orgs.error} />
-      {orgs.data && (
-        <Table headers={['Organization', 'Region', 'Node', 'Height', 'Agreement']}>
-          {orgs.data.flatMap((o) =>
-            (o.nodes.length === 0 ? [undefined] : o.nodes).map((n) => (
-              <tr key={`${o.did}-${n?.did ?? 'none'}`}>
-                <td>{o.name}</td>
-                <td>{n?.region ?? o.region}</td>
-                <td className="mono">{n ? `${shortDid(n.did)} ${n.url}` : '—'}</td>
-                <td>{n && status.data && n.did === status.data.nodeDid ? status.data.height : '—'}</td>
-                <td className="muted">
-                  {n && status.data && n.did === status.data.nodeDid
-                    ? 'this node'
-                    : 'attestations not available yet'}
-                </td>
-              </tr>
-            )),
-          )}
-        </Table>
       )}
     </Section>
   );

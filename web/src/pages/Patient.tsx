@@ -1,5 +1,5 @@
 /** The patient portal: wallet, registration, my record, sharing, who saw my record. */
-import { useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { readAuditTrail } from '../../../src/client/audit.js';
 import { grantState } from '../../../src/client/consent.js';
 import type { OrgSummary } from '../../../src/client/types.js';
@@ -17,6 +17,7 @@ import {
   shortDid,
   Timeline,
   useAction,
+  useFocusOnMount,
   useLoad,
   Verified,
 } from '../components/ui.js';
@@ -35,21 +36,34 @@ import { dayWords, grantWords, typesWords } from '../lib/words.js';
 
 export function PatientPage() {
   const [wallet, setWallet] = useState<Wallet>();
-  if (!wallet) return <WalletGate role="patient" onUnlocked={setWallet} />;
-  return <PatientHome wallet={wallet} onLock={() => setWallet(undefined)} />;
+  const [locked, setLocked] = useState(false);
+  if (!wallet) return <WalletGate role="patient" onUnlocked={setWallet} focus={locked} />;
+  return (
+    <PatientHome
+      wallet={wallet}
+      onLock={() => {
+        setLocked(true);
+        setWallet(undefined);
+      }}
+    />
+  );
 }
 
 function PatientHome({ wallet, onLock }: { wallet: Wallet; onLock: () => void }) {
   const registered = useLoad(() => isRegistered(wallet.did), [wallet.did]);
-  const { busy, error, run } = useAction();
+  const { busy, error, run, outcome } = useAction<HTMLDivElement>();
+  // The wallet was just unlocked or created (the form the user was on is gone): focus goes here.
+  const identity = useFocusOnMount<HTMLParagraphElement>();
+  const [justRegistered, setJustRegistered] = useState(false);
   const register = run(async () => {
     await registerPatient(wallet);
+    setJustRegistered(true);
     registered.reload();
   });
   return (
     <div>
       <div className="identity card">
-        <p>
+        <p ref={identity} tabIndex={-1}>
           Signed in with your wallet{' '}
           <span className="mono" data-testid="my-did" title={wallet.did}>
             {wallet.did}
@@ -70,13 +84,15 @@ function PatientHome({ wallet, onLock }: { wallet: Wallet; onLock: () => void })
             Your wallet is new. Register it on the ledger to use it: only your DID and public encryption key
             go there — no name, no health data.
           </p>
-          <ErrorBox error={error} title="Registration failed" />
+          <div ref={outcome} tabIndex={-1}>
+            <ErrorBox error={error} title="Registration failed" />
+          </div>
           <button type="button" className="primary" onClick={() => register()} disabled={busy}>
             {busy ? 'Registering…' : 'Register'}
           </button>
         </Section>
       )}
-      {registered.data === true && <SignedIn wallet={wallet} />}
+      {registered.data === true && <SignedIn wallet={wallet} focusTabs={justRegistered} />}
     </div>
   );
 }
@@ -103,9 +119,14 @@ function ShareLink({ did }: { did: string }) {
 
 type Tab = 'record' | 'sharing' | 'audit';
 
-function SignedIn({ wallet }: { wallet: Wallet }) {
+function SignedIn({ wallet, focusTabs }: { wallet: Wallet; focusTabs: boolean }) {
   const session = useLoad(() => signInWallet(wallet), [wallet.did]);
   const [tab, setTab] = useState<Tab>('record');
+  // Just registered (the Register button is gone): focus goes to the first tab once signed in.
+  const signedIn = session.data !== undefined;
+  useEffect(() => {
+    if (focusTabs && signedIn) document.getElementById('tab-record')?.focus();
+  }, [signedIn]);
   if (session.loading) return <Loading what="sign-in (signing the node's challenge)" />;
   if (session.error || !session.data) return <ErrorBox error={session.error} title="Sign-in failed" />;
   const token = session.data.access_token;
@@ -121,10 +142,18 @@ function SignedIn({ wallet }: { wallet: Wallet }) {
         role="tablist"
         aria-label="Patient portal"
         onKeyDown={(e) => {
-          // WAI-ARIA tabs: the arrow keys move between tabs.
-          const step = e.key === 'ArrowRight' ? 1 : e.key === 'ArrowLeft' ? -1 : 0;
-          if (step === 0) return;
-          const next = tabs[(tabs.findIndex(([id]) => id === tab) + step + tabs.length) % tabs.length]![0];
+          // WAI-ARIA tabs: the arrow keys move between tabs, Home and End to the first and last.
+          const here = tabs.findIndex(([id]) => id === tab);
+          const to: Record<string, number> = {
+            ArrowRight: (here + 1) % tabs.length,
+            ArrowLeft: (here - 1 + tabs.length) % tabs.length,
+            Home: 0,
+            End: tabs.length - 1,
+          };
+          const index = to[e.key];
+          if (index === undefined) return;
+          e.preventDefault();
+          const next = tabs[index]![0];
           setTab(next);
           document.getElementById(`tab-${next}`)?.focus();
         }}
@@ -224,6 +253,13 @@ function Sharing({ wallet }: { wallet: Wallet }) {
   }, [wallet.did]);
   const [error, setError] = useState<unknown>();
   const [busy, setBusy] = useState<string>();
+  const [notice, setNotice] = useState<string>();
+  // The button the user pressed goes away with its request or grant: focus goes to what happened.
+  const outcome = useRef<HTMLDivElement>(null);
+  const [settled, setSettled] = useState(0);
+  useEffect(() => {
+    if (settled > 0) outcome.current?.focus();
+  }, [settled]);
   if (data.loading && !data.data) return <Loading what="your sharing" />;
   if (!data.data) return <ErrorBox error={data.error} />;
   const { orgs, consents } = data.data;
@@ -231,21 +267,31 @@ function Sharing({ wallet }: { wallet: Wallet }) {
   const active = consents.grants.filter((g) => grantState(g, now) === 'active');
   const past = consents.grants.filter((g) => grantState(g, now) !== 'active');
   const pending = consents.requests.filter((r) => r.status === 'pending');
-  const act = async (key: string, fn: () => Promise<unknown>) => {
+  const act = async (key: string, fn: () => Promise<unknown>, done: string) => {
     setBusy(key);
     setError(undefined);
+    setNotice(undefined);
     try {
       await fn();
+      setNotice(done);
       data.reload();
     } catch (e) {
       setError(e);
     } finally {
       setBusy(undefined);
+      setSettled((n) => n + 1);
     }
   };
   return (
     <div>
-      <ErrorBox error={error} />
+      <div ref={outcome} tabIndex={-1}>
+        <ErrorBox error={error} />
+        {notice && (
+          <p className="success" role="status">
+            {notice}
+          </p>
+        )}
+      </div>
       <Section title="Access requests">
         {pending.length === 0 ? (
           <p className="muted">No pending requests.</p>
@@ -267,14 +313,26 @@ function Sharing({ wallet }: { wallet: Wallet }) {
                       type="button"
                       className="primary"
                       disabled={busy !== undefined || !org}
-                      onClick={() => void act(r.id, () => approveRequest(wallet, r, org!))}
+                      onClick={() =>
+                        void act(
+                          r.id,
+                          () => approveRequest(wallet, r, org!),
+                          `Approved: ${org?.name ?? 'the organization'} can now see what it asked for.`,
+                        )
+                      }
                     >
                       {busy === r.id ? 'Working…' : 'Approve'}
                     </button>
                     <button
                       type="button"
                       disabled={busy !== undefined}
-                      onClick={() => void act(r.id, () => declineRequest(wallet, r.id))}
+                      onClick={() =>
+                        void act(
+                          r.id,
+                          () => declineRequest(wallet, r.id),
+                          `Declined the request of ${org?.name ?? shortDid(r.org)}.`,
+                        )
+                      }
                     >
                       Decline
                     </button>
@@ -297,7 +355,13 @@ function Sharing({ wallet }: { wallet: Wallet }) {
                   type="button"
                   className="danger"
                   disabled={busy !== undefined}
-                  onClick={() => void act(g.id, () => revokeGrant(wallet, g.id, orgs))}
+                  onClick={() =>
+                    void act(
+                      g.id,
+                      () => revokeGrant(wallet, g.id, orgs),
+                      `Revoked: ${orgs.find((o) => o.did === g.grantee)?.name ?? shortDid(g.grantee)} no longer has access.`,
+                    )
+                  }
                 >
                   {busy === g.id ? 'Revoking…' : 'Revoke'}
                 </button>
@@ -318,7 +382,15 @@ function Sharing({ wallet }: { wallet: Wallet }) {
           </details>
         )}
       </Section>
-      <GrantForm wallet={wallet} orgs={orgs} busy={busy !== undefined} onDone={() => data.reload()} />
+      <GrantForm
+        wallet={wallet}
+        orgs={orgs}
+        busy={busy !== undefined}
+        onDone={() => {
+          setNotice(undefined);
+          data.reload();
+        }}
+      />
     </div>
   );
 }
@@ -341,7 +413,7 @@ function GrantForm({
   const [write, setWrite] = useState(false);
   const [purpose, setPurpose] = useState<Purpose>('treatment');
   const [expires, setExpires] = useState('');
-  const { busy: saving, error, run } = useAction();
+  const { busy: saving, error, run, outcome } = useAction<HTMLDivElement>();
   const [done, setDone] = useState<string>();
   const org = orgs.find((o) => o.did === orgDid);
   const regions = [...new Set(orgs.map((o) => o.region))].sort();
@@ -443,12 +515,14 @@ function GrantForm({
         {expiresAt !== null && !Number.isNaN(expiresAt) && (
           <p className="muted small">Ends {dayWords(expiresAt)}.</p>
         )}
-        <ErrorBox error={error} title="Not shared" />
-        {done && (
-          <p className="success" role="status">
-            {done}
-          </p>
-        )}
+        <div ref={outcome} tabIndex={-1}>
+          <ErrorBox error={error} title="Not shared" />
+          {done && (
+            <p className="success" role="status">
+              {done}
+            </p>
+          )}
+        </div>
         <button type="submit" className="primary" disabled={saving || busy}>
           {saving ? 'Sharing…' : 'Share'}
         </button>
