@@ -49,6 +49,8 @@ export class RoamNode {
   ) {}
 
   private fhirService: FhirService | undefined;
+  /** Where its HTTP API listens, once it does (may differ from the configured public URL: `--port 0`). */
+  listeningUrl: string | undefined;
   /** Agreement with the other nodes of a network (none for a one-node network). */
   attestations: AttestationMonitor | undefined;
 

@@ -174,7 +174,8 @@ export function registerLedgerRoutes(app: FastifyInstance, node: RoamNode, closi
       nodeDid: node.did,
       org: { did: file.org.did, name: file.org.name },
       region: file.region,
-      url: file.publicUrl,
+      // The configured public URL, unless the node was told to listen on a port of its own choosing.
+      url: new URL(file.publicUrl).port === '0' && node.listeningUrl ? node.listeningUrl : file.publicUrl,
       ordering: node.orderer.kind,
       version,
       ...(node.attestations ? { network: node.attestations.status() } : {}),

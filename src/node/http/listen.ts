@@ -32,8 +32,10 @@ export async function startHttp(node: RoamNode, options: ListenOptions): Promise
   }
   const address = app.server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${host}:${address.port}`;
+  node.listeningUrl = url;
   return {
-    url: `http://${host}:${address.port}`,
+    url,
     close: () => app.close(),
   };
 }
