@@ -46,6 +46,8 @@ export interface AuditEvent {
 export class AuditTrail {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
+  /** A ship queued behind the running one (see flush). */
+  private followUp: Promise<void> | undefined;
   private closed = false;
   /** Entries appended since the shipper was last started early (instead of counting the outbox). */
   private appended = 0;
@@ -85,7 +87,18 @@ export class AuditTrail {
 
   /** Ships what the outbox holds now (resolves when done or when a batch fails). */
   flush(): Promise<void> {
-    this.running ??= this.ship().finally(() => {
+    if (this.running) {
+      // The ship under way may have read the outbox before the latest rows: ship once more after
+      // it (one follow-up, shared by every caller meanwhile).
+      this.followUp ??= this.running
+        .catch(() => undefined)
+        .then(() => {
+          this.followUp = undefined;
+          return this.flush();
+        });
+      return this.followUp;
+    }
+    this.running = this.ship().finally(() => {
       this.running = undefined;
     });
     return this.running;
