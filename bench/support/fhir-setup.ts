@@ -45,7 +45,8 @@ export async function startFhirNode(): Promise<BenchFhirNode> {
   const admin = await loadWallet(init.adminWalletPath, PASSPHRASE);
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', join(import.meta.dirname, 'serve-node.ts'), dir],
+    // BENCH_NODE_ARGS: extra node options for the node process (e.g. --cpu-prof).
+    [...(process.env['BENCH_NODE_ARGS']?.split(' ').filter(Boolean) ?? []), '--import', 'tsx', join(import.meta.dirname, 'serve-node.ts'), dir],
     {
       stdio: ['ignore', 'pipe', 'inherit'],
     },
