@@ -345,6 +345,10 @@ describe('roaming reads across regions', () => {
     for (const w of wanted) assert.ok(hasEntry(entries, w), JSON.stringify(w));
     const custodianEntry = entries.find((e) => e.via === us.node.did && e.recordedBy === eu.node.did);
     assert.ok(custodianEntry?.grantId, 'the custodian names the grant it served under');
+    // The requester names it too, also for searches whose matches were all kept elsewhere.
+    const requesterSearches = entries.filter((e) => e.actor === drUs.did && e.recordedBy === us.node.did && e.action === 'search' && e.outcome === 'success');
+    assert.ok(requesterSearches.length > 0);
+    for (const entry of requesterSearches) assert.ok(entry.grantId, `the us node names the grant of its search ${JSON.stringify(entry)}`);
 
     // The patient reads it as AuditEvents through either node.
     const tokPatient = await tokenOf(us, patient);

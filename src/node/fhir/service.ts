@@ -107,7 +107,7 @@ import {
 } from '../../vault/index.js';
 import type { Principal } from '../auth/index.js';
 import type { AuditEvent, AuditTrail } from './audit.js';
-import type { RemoteRecordSource } from './remote.js';
+import type { RemoteRecordSource, RemoteResource } from './remote.js';
 import {
   NO_REMOTE,
   didsOfIdentifiers,
@@ -372,6 +372,22 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
       }
       case 'node':
         return { ok: false, code: 'NOT_AUTHORIZED' };
+    }
+  }
+
+  /**
+   * Names the grant for patients whose only matches were records fetched from other custodians
+   * (no local record decided one), so the audit entry says under which grant they were read.
+   */
+  private grantsOfRemoteReads(
+    patients: Map<string, string | undefined>,
+    remote: readonly RemoteResource[],
+    ctx: FhirRequestContext,
+  ): void {
+    for (const r of remote) {
+      if (patients.get(r.patient) !== undefined) continue;
+      const decision = this.decide(ctx.principal, r.patient, r.type, r.class, 'read');
+      if (decision.ok && decision.grantId !== undefined) patients.set(r.patient, decision.grantId);
     }
   }
 
@@ -1213,6 +1229,7 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
       throw this.denied(deniedCode, `reading ${type} records`);
     }
     for (const did of scopedPatients) if (!patients.has(did)) patients.set(did, undefined);
+    this.grantsOfRemoteReads(patients, remote.resources, ctx);
     this.audit.record(
       [...patients].map(([patient, grantId]) =>
         this.event(ctx, patient, 'search', 'success', { resourceType: type, grantId }),
@@ -1301,6 +1318,7 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
       throw this.denied(refusal, 'reading this patient’s records');
     }
     if (!patients.has(patient)) patients.set(patient, undefined);
+    this.grantsOfRemoteReads(patients, remote.resources, ctx);
     this.audit.record(
       [...patients].map(([patient, grantId]) =>
         this.event(ctx, patient, 'search', 'success', {
