@@ -147,15 +147,22 @@ export class FhirIndexStore {
   /** Stores a resource's current version and replaces its index rows, in one transaction. */
   putResource(row: FhirResourceRow, index: readonly FhirIndexRow[]): void {
     const { upsert, delTokens, delDates, addToken, addDate } = this.statements;
-    this.db.transaction(() => {
+    const write = () => {
       upsert.run(row.recordId, row.type, row.version, row.patient, row.lastUpdated, row.class, row.epoch);
-      delTokens.run(row.recordId);
-      delDates.run(row.recordId);
+      // A first version has no earlier index rows to replace.
+      if (row.version > 1) {
+        delTokens.run(row.recordId);
+        delDates.run(row.recordId);
+      }
       for (const entry of index) {
         if (entry.kind === 'token') addToken.run(entry.param, entry.token, row.recordId);
         else addDate.run(row.recordId, entry.param, clampMs(entry.start), clampMs(entry.end));
       }
-    })();
+    };
+    // Inside a caller's transaction (a turn's durable commit) no savepoint per resource is needed:
+    // the caller's transaction is all or nothing.
+    if (this.db.inTransaction) write();
+    else this.db.transaction(write)();
   }
 
   /** Ids of the records with a token of `param` among `tokens` (any of them). */
