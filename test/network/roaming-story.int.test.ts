@@ -54,6 +54,11 @@ interface AuditOutput {
 
 const ids = (rows: readonly Row[]) => rows.map((r) => `${r.type}/${r.id}`).sort();
 
+/** `roam wallet create --out path`; returns the new wallet's DID. */
+async function newWallet(path: string, role: 'patient' | 'practitioner'): Promise<string> {
+  return (await roamJson<{ did: string }>(['wallet', 'create', '--out', path, '--role', role])).did;
+}
+
 describe('the roaming story on a real 3-region network, through the CLI', { timeout: 600_000 }, () => {
   let net: TestNetwork;
   let EU = '';
@@ -144,36 +149,9 @@ describe('the roaming story on a real 3-region network, through the CLI', { time
   });
 
   it('in eu: the patient registers, the eu hospital registers its practitioner, gets a write grant and keeps the record', async () => {
-    ANA = (
-      await roamJson<{ did: string }>([
-        'wallet',
-        'create',
-        '--out',
-        file('ana.wallet.json'),
-        '--role',
-        'patient',
-      ])
-    ).did;
-    DR_EU = (
-      await roamJson<{ did: string }>([
-        'wallet',
-        'create',
-        '--out',
-        file('dr-eu.wallet.json'),
-        '--role',
-        'practitioner',
-      ])
-    ).did;
-    DR_US = (
-      await roamJson<{ did: string }>([
-        'wallet',
-        'create',
-        '--out',
-        file('dr-us.wallet.json'),
-        '--role',
-        'practitioner',
-      ])
-    ).did;
+    ANA = await newWallet(file('ana.wallet.json'), 'patient');
+    DR_EU = await newWallet(file('dr-eu.wallet.json'), 'practitioner');
+    DR_US = await newWallet(file('dr-us.wallet.json'), 'practitioner');
 
     await roamJson(['patient', 'register', '--wallet', file('ana.wallet.json'), '--node', EU]);
     await roamJson([

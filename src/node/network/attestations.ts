@@ -155,9 +155,8 @@ export class AttestationMonitor {
   private ownAt(height: number): string | undefined {
     const remembered = this.seen.get(this.options.nodeDid)?.get(height);
     if (remembered !== undefined) return remembered;
-    const header = this.options.ledger.headerAt(height);
     const block = this.options.ledger.store.getBlock(height);
-    return header && block ? `${block.hash} ${header.stateRoot}` : undefined;
+    return block ? `${block.hash} ${(JSON.parse(block.header) as { stateRoot: string }).stateRoot}` : undefined;
   }
 
   private checkMinority(height: number, ours: string): void {
