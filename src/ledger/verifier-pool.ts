@@ -70,7 +70,7 @@ export class WorkerVerifierPool implements SignatureVerifier {
         this.pending.delete(id);
         if (this.pending.size === 0) this.setRef(false);
       });
-      worker.on('error', (error) => this.fail(error));
+      worker.on('error', (error: Error) => this.fail(error));
       // Idle workers must not keep a finished process alive; busy ones must (see setRef).
       worker.unref();
       return worker;

@@ -85,7 +85,7 @@ export class BlockWriter {
       }
       if (this.pending.size === 0) this.worker.unref();
     });
-    this.worker.on('error', (error) => this.fail(error));
+    this.worker.on('error', (error: Error) => this.fail(error));
     this.worker.unref();
   }
 

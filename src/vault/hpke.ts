@@ -4,15 +4,14 @@
  * on raw 32-byte X25519 keys (the RFC 7748 §5 encoding, which RFC 9180 §7.1.1 uses for
  * SerializePublicKey / SerializePrivateKey).
  *
- * `@hpke/core` types its keys as the DOM's `CryptoKey`, which this project's `lib` (ES2023 +
- * @types/node) does not declare; this adapter gives them Node's WebCrypto type, so the rest of
- * the layer stays fully typed. Its X25519 KEM runs on Node 20's WebCrypto (no extension module).
+ * `@hpke/core` types its keys with its own declaration of WebCrypto's `CryptoKey` (whose key
+ * usages differ from @types/node's), so the key type is taken from the library itself. Its X25519
+ * KEM runs on Node's WebCrypto (no extension module).
  */
-import type { webcrypto } from 'node:crypto';
 import { Aes256Gcm, CipherSuite, DhkemX25519HkdfSha256, HkdfSha256 } from '@hpke/core';
 
 /** An imported X25519 key, as @hpke/core holds it. */
-export type HpkeKey = webcrypto.CryptoKey;
+export type HpkeKey = Awaited<ReturnType<CipherSuite['kem']['deserializePublicKey']>>;
 
 let suiteInstance: CipherSuite | undefined;
 function suite(): CipherSuite {
@@ -26,12 +25,12 @@ function suite(): CipherSuite {
 
 /** DeserializePublicKey (RFC 9180 §7.1.1). Throws on a malformed key. */
 export async function importPublicKey(raw: Uint8Array): Promise<HpkeKey> {
-  return (await suite().kem.deserializePublicKey(raw)) as HpkeKey;
+  return suite().kem.deserializePublicKey(raw);
 }
 
 /** DeserializePrivateKey (RFC 9180 §7.1.1). Throws on a malformed key. */
 export async function importSecretKey(raw: Uint8Array): Promise<HpkeKey> {
-  return (await suite().kem.deserializePrivateKey(raw)) as HpkeKey;
+  return suite().kem.deserializePrivateKey(raw);
 }
 
 /**

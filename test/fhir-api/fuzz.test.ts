@@ -45,7 +45,9 @@ async function check<T>(property: fc.IAsyncPropertyWithHooks<T>, numRuns = RUNS)
     await fc.assert(property, { numRuns, seed: SEED });
   } catch (error) {
     const cause = (error as Error).cause;
-    throw new Error(`${(error as Error).message}\n${cause instanceof Error ? cause.message : String(cause)}`);
+    throw new Error(`${(error as Error).message}\n${cause instanceof Error ? cause.message : String(cause)}`, {
+      cause: error,
+    });
   }
 }
 
