@@ -20,7 +20,7 @@
  * (8), BENCH_FHIR_SEARCH_CONNECTIONS (8), BENCH_FHIR_CREATE_CONNECTIONS (128),
  * BENCH_FHIR_SEARCH_RESOURCES (1000), BENCH_FHIR_IMPORTS (3 Synthea bundles).
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import autocannon from 'autocannon';
 import type { Bundle } from '@medplum/fhirtypes';
 import { round } from './support/workload.js';
@@ -45,7 +45,8 @@ const SEARCH_RESOURCES = Number(process.env.BENCH_FHIR_SEARCH_RESOURCES ?? 1000)
 const IMPORTS = Number(process.env.BENCH_FHIR_IMPORTS ?? 15);
 /** Bundles imported at once: a hospital loads a population, not one patient at a time. */
 const IMPORT_CONCURRENCY = Number(process.env.BENCH_FHIR_IMPORT_CONCURRENCY ?? 4);
-const SYNTHEA_DIR = new URL('../../shared/fhir-samples/synthea/', import.meta.url);
+/** The Synthea patients kept in the repository (testdata/synthea/README.md says where they come from). */
+const SYNTHEA_DIR = new URL('../testdata/synthea/', import.meta.url);
 /** Pause between the create and import scenarios (deferred work of the one not timed in the other). */
 const SETTLE_MS = 2000;
 
@@ -170,41 +171,37 @@ async function run(node: BenchFhirNode): Promise<void> {
   // The audit entries of the creates are shipped to the ledger after the fact (audit.batch
   // transactions): let that finish so the import is measured alone.
   await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
-  if (!existsSync(SYNTHEA_DIR)) {
-    console.log(`fhir-import: skipped, no Synthea samples at ${SYNTHEA_DIR.pathname}`);
-  } else {
-    const files = readdirSync(SYNTHEA_DIR)
-      .filter((f) => f.endsWith('.json'))
-      .sort()
-      .slice(0, IMPORTS);
-    // Owners and their grants first (untimed), then every bundle, IMPORT_CONCURRENCY at a time.
-    const jobs: Array<{ body: string; token: string }> = [];
-    for (const file of files) {
-      const owner = await grantingPatient(node);
-      jobs.push({ body: readFileSync(new URL(file, SYNTHEA_DIR), 'utf8'), token: await tokenOf(node, owner) });
-    }
-    let resources = 0;
-    let entries = 0;
-    const start = performance.now();
-    const importer = async () => {
-      for (let job = jobs.shift(); job !== undefined; job = jobs.shift()) {
-        const answer = await fhirCall<Bundle>(node, job.token, 'POST', '?_import=true', job.body);
-        entries += answer.entry?.length ?? 0;
-        resources += (answer.entry ?? []).filter((e) => e.response?.status?.startsWith('201')).length;
-      }
-    };
-    await Promise.all(Array.from({ length: IMPORT_CONCURRENCY }, importer));
-    const ms = performance.now() - start;
-    report('fhir-import', {
-      resources_per_s: Math.round(resources / (ms / 1000)),
-      resources,
-      entries,
-      bundles: files.length,
-      concurrency: IMPORT_CONCURRENCY,
-      seconds: round(ms / 1000, 2),
-      target_resources_per_s: 2000,
-    });
+  const files = readdirSync(SYNTHEA_DIR)
+    .filter((f) => f.endsWith('.json'))
+    .sort()
+    .slice(0, IMPORTS);
+  // Owners and their grants first (untimed), then every bundle, IMPORT_CONCURRENCY at a time.
+  const jobs: Array<{ body: string; token: string }> = [];
+  for (const file of files) {
+    const owner = await grantingPatient(node);
+    jobs.push({ body: readFileSync(new URL(file, SYNTHEA_DIR), 'utf8'), token: await tokenOf(node, owner) });
   }
+  let resources = 0;
+  let entries = 0;
+  const start = performance.now();
+  const importer = async () => {
+    for (let job = jobs.shift(); job !== undefined; job = jobs.shift()) {
+      const answer = await fhirCall<Bundle>(node, job.token, 'POST', '?_import=true', job.body);
+      entries += answer.entry?.length ?? 0;
+      resources += (answer.entry ?? []).filter((e) => e.response?.status?.startsWith('201')).length;
+    }
+  };
+  await Promise.all(Array.from({ length: IMPORT_CONCURRENCY }, importer));
+  const ms = performance.now() - start;
+  report('fhir-import', {
+    resources_per_s: Math.round(resources / (ms / 1000)),
+    resources,
+    entries,
+    bundles: files.length,
+    concurrency: IMPORT_CONCURRENCY,
+    seconds: round(ms / 1000, 2),
+    target_resources_per_s: 2000,
+  });
   console.log(`(node process peak RSS ${peakRssMb(node.child.pid!)} MiB)`);
 }
 

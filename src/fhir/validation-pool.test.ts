@@ -1,13 +1,11 @@
 // node:test's describe/test return promises the runner itself awaits; the rule stays on for the rest.
 /* eslint @typescript-eslint/no-floating-promises: ["error", { "allowForKnownSafeCalls": [{ "from": "package", "name": ["describe", "test", "before", "after"], "package": "node:test" }] }] */
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
+import { jsonFilesIn, SYNTHEA_DIR } from '../../test/support/testdata.js';
 import { ValidationPool, VALIDATION_BATCH_SIZE } from './validation-pool.js';
 import { loadFhirDefinitions, validateFhirResource } from './validation.js';
-
-const SYNTHEA = fileURLToPath(new URL('../../../shared/fhir-samples/synthea/', import.meta.url));
 
 function observation(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {
@@ -67,21 +65,17 @@ describe('ValidationPool', () => {
     assert.equal(results.filter((r) => !r.ok).length, Math.ceil(many.length / 3));
   });
 
-  test(
-    'the resources of a Synthea bundle',
-    { skip: !existsSync(SYNTHEA) && 'no Synthea samples' },
-    async () => {
-      const file = readdirSync(SYNTHEA).filter((f) => f.endsWith('.json'))[0]!;
-      const bundle = JSON.parse(readFileSync(SYNTHEA + file, 'utf8')) as { entry: { resource: unknown }[] };
-      const resources = bundle.entry.slice(0, 120).map((e) => e.resource);
-      const results = await Promise.all(resources.map((resource) => pool.validate(resource)));
-      assert.deepEqual(
-        results,
-        resources.map((resource) => validateFhirResource(resource)),
-      );
-      assert.equal(pool.inThread, false);
-    },
-  );
+  test('the resources of a Synthea bundle', async () => {
+    const file = jsonFilesIn(SYNTHEA_DIR)[0]!;
+    const bundle = JSON.parse(readFileSync(file, 'utf8')) as { entry: { resource: unknown }[] };
+    const resources = bundle.entry.slice(0, 120).map((e) => e.resource);
+    const results = await Promise.all(resources.map((resource) => pool.validate(resource)));
+    assert.deepEqual(
+      results,
+      resources.map((resource) => validateFhirResource(resource)),
+    );
+    assert.equal(pool.inThread, false);
+  });
 
   test('what cannot be copied to a worker is validated in this thread', async () => {
     const odd = { ...observation(), note: [{ text: 'x', toString: () => 'not JSON' }] };

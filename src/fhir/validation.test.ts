@@ -1,22 +1,17 @@
 // node:test's describe/test return promises the runner itself awaits; the rule stays on for the rest.
 /* eslint @typescript-eslint/no-floating-promises: ["error", { "allowForKnownSafeCalls": [{ "from": "package", "name": ["describe", "test", "before"], "package": "node:test" }] }] */
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { before, describe, test } from 'node:test';
 import type { OperationOutcome } from '@medplum/fhirtypes';
+import { IPS_DIR, jsonFilesIn, SYNTHEA_DIR } from '../../test/support/testdata.js';
 import {
   loadFhirDefinitions,
   MAX_RESOURCE_BYTES,
   SUPPORTED_RESOURCE_TYPES,
   validateFhirResource,
 } from './validation.js';
-
-/** `../shared/fhir-samples` beside the repository (read-only; CI always has it). */
-const SAMPLES = fileURLToPath(new URL('../../../shared/fhir-samples/', import.meta.url));
-const SYNTHEA = join(SAMPLES, 'synthea');
-const IPS = join(SAMPLES, 'ips');
 
 /** A typical vital-signs Observation, as a FHIR client would send it. */
 function observation(): Record<string, unknown> {
@@ -99,54 +94,44 @@ describe('validateFhirResource: valid resources', () => {
     assert.deepEqual(validateFhirResource(observation()), { ok: true });
   });
 
-  test(
-    'every supported resource of a Synthea bundle',
-    { skip: existsSync(SYNTHEA) ? false : `no Synthea samples at ${SYNTHEA} (CI has them)` },
-    (t) => {
-      const file = readdirSync(SYNTHEA)
-        .filter((name) => name.endsWith('.json'))
-        .sort()[0];
-      assert.ok(file !== undefined, `no .json bundle in ${SYNTHEA}`);
-      const failures: string[] = [];
-      const counted = new Map<string, number>();
-      for (const resource of resourcesOf(join(SYNTHEA, file))) {
-        const type = String(resource['resourceType']);
-        if (!(SUPPORTED_RESOURCE_TYPES as readonly string[]).includes(type)) continue;
-        counted.set(type, (counted.get(type) ?? 0) + 1);
-        const result = validateFhirResource(resource);
-        if (!result.ok) failures.push(describeFailure(resource, result.outcome));
-      }
-      t.diagnostic(`${file}: ${[...counted].map(([type, n]) => `${n} ${type}`).join(', ')}`);
-      assert.ok(
-        counted.get('Patient') === 1 && counted.size > 3,
-        `supported resources in ${file}: ${JSON.stringify([...counted])}`,
-      );
-      assert.deepEqual(failures.slice(0, 10), [], `${failures.length} invalid resources in ${file}`);
-    },
-  );
+  test('every supported resource of a Synthea bundle', (t) => {
+    const path = jsonFilesIn(SYNTHEA_DIR)[0];
+    assert.ok(path !== undefined, `no .json bundle in ${SYNTHEA_DIR}`);
+    const file = basename(path);
+    const failures: string[] = [];
+    const counted = new Map<string, number>();
+    for (const resource of resourcesOf(path)) {
+      const type = String(resource['resourceType']);
+      if (!(SUPPORTED_RESOURCE_TYPES as readonly string[]).includes(type)) continue;
+      counted.set(type, (counted.get(type) ?? 0) + 1);
+      const result = validateFhirResource(resource);
+      if (!result.ok) failures.push(describeFailure(resource, result.outcome));
+    }
+    t.diagnostic(`${file}: ${[...counted].map(([type, n]) => `${n} ${type}`).join(', ')}`);
+    assert.ok(
+      counted.get('Patient') === 1 && counted.size > 3,
+      `supported resources in ${file}: ${JSON.stringify([...counted])}`,
+    );
+    assert.deepEqual(failures.slice(0, 10), [], `${failures.length} invalid resources in ${file}`);
+  });
 
-  test(
-    'the supported resources of the IPS examples',
-    { skip: existsSync(IPS) ? false : `no IPS samples at ${IPS} (CI has them)` },
-    (t) => {
-      const failures: string[] = [];
-      let validated = 0;
-      for (const file of readdirSync(IPS)
-        .filter((name) => name.endsWith('.json'))
-        .sort()) {
-        for (const resource of resourcesOf(join(IPS, file))) {
-          if (!(SUPPORTED_RESOURCE_TYPES as readonly string[]).includes(String(resource['resourceType'])))
-            continue;
-          validated++;
-          const result = validateFhirResource(resource);
-          if (!result.ok) failures.push(`${file}: ${describeFailure(resource, result.outcome)}`);
-        }
+  test('the supported resources of the IPS examples', (t) => {
+    const failures: string[] = [];
+    let validated = 0;
+    for (const path of jsonFilesIn(IPS_DIR)) {
+      const file = basename(path);
+      for (const resource of resourcesOf(path)) {
+        if (!(SUPPORTED_RESOURCE_TYPES as readonly string[]).includes(String(resource['resourceType'])))
+          continue;
+        validated++;
+        const result = validateFhirResource(resource);
+        if (!result.ok) failures.push(`${file}: ${describeFailure(resource, result.outcome)}`);
       }
-      t.diagnostic(`${validated} supported resources in the IPS examples`);
-      assert.ok(validated >= 5, `only ${validated} supported resources found`);
-      assert.deepEqual(failures, []);
-    },
-  );
+    }
+    t.diagnostic(`${validated} supported resources in the IPS examples`);
+    assert.ok(validated >= 5, `only ${validated} supported resources found`);
+    assert.deepEqual(failures, []);
+  });
 });
 
 describe('validateFhirResource: invalid resources name the bad element', () => {

@@ -5,20 +5,16 @@
  * bundle, in chunks) and `roam audit` (the patient's access trail with checked proofs).
  */
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { jsonFilesIn, SYNTHEA_DIR } from '../support/testdata.js';
 import { roam, roamJson, startCli, tempDir, type RunningCli } from './harness.js';
 
-const SYNTHEA_DIR = '/work/shared/fhir-samples/synthea';
-
-function smallestSynthea(): string | undefined {
-  if (!existsSync(SYNTHEA_DIR)) return undefined;
-  const files = readdirSync(SYNTHEA_DIR)
-    .filter((f) => f.endsWith('.json'))
-    .map((f) => join(SYNTHEA_DIR, f))
-    .sort((a, b) => statSync(a).size - statSync(b).size);
-  return files[0];
+function smallestSynthea(): string {
+  const [smallest] = jsonFilesIn(SYNTHEA_DIR).sort((a, b) => statSync(a).size - statSync(b).size);
+  assert.ok(smallest !== undefined, `no Synthea bundles in ${SYNTHEA_DIR}`);
+  return smallest;
 }
 
 interface ListOutput {
@@ -195,12 +191,8 @@ describe('roam record, import and audit', () => {
     assert.match(human.stdout, /imported 1, skipped 1 unsupported by type \(Claim 1\), failed 2\n/);
   });
 
-  it('import: a Synthea bundle in chunks, cross-chunk references resolved', async (t) => {
+  it('import: a Synthea bundle in chunks, cross-chunk references resolved', async () => {
     const file = smallestSynthea();
-    if (file === undefined) {
-      t.skip(`no Synthea sample in ${SYNTHEA_DIR}`);
-      return;
-    }
     const summary = await roamJson<{
       imported: number;
       skipped: number;

@@ -5,12 +5,13 @@
  * patient's family name or a LOINC code of the bundle (only ciphertexts and keyed tokens).
  */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Bundle, Observation, Patient } from '@medplum/fhirtypes';
 import { isSupportedType } from '../../src/fhir/types.js';
 import type { Wallet } from '../../src/wallet/index.js';
+import { SYNTHEA_SAMPLE } from '../support/testdata.js';
 import {
   allPages,
   expectStatus,
@@ -24,12 +25,6 @@ import {
   type FhirTestNode,
 } from './fixture.js';
 
-const SAMPLE = new URL(
-  '../../../shared/fhir-samples/synthea/Chet_Hoeger_5c6db3d0-c0fc-4eb7-8eae-dbc7847be741.json',
-  import.meta.url,
-);
-const skip = existsSync(SAMPLE) ? false : `no Synthea sample at ${SAMPLE.pathname}`;
-
 function filesUnder(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
     const path = join(dir, name);
@@ -37,7 +32,7 @@ function filesUnder(dir: string): string[] {
   });
 }
 
-describe('FHIR API: Synthea import, $everything, and nothing readable at rest', { skip }, () => {
+describe('FHIR API: Synthea import, $everything, and nothing readable at rest', () => {
   let t: FhirTestNode;
   let patient: Wallet;
   let token: string;
@@ -50,7 +45,7 @@ describe('FHIR API: Synthea import, $everything, and nothing readable at rest', 
     patient = await registeredPatient(t.node);
     await grantOrg(t, patient, { classes: ['general', 'sensitive'] });
     token = await tokenOf(t, patient);
-    bundle = JSON.parse(readFileSync(SAMPLE, 'utf8')) as Bundle;
+    bundle = JSON.parse(readFileSync(SYNTHEA_SAMPLE, 'utf8')) as Bundle;
   });
   after(async () => {
     await t.close();

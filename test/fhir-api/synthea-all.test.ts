@@ -1,14 +1,16 @@
 /**
- * Every Synthea bundle of the shared samples, imported through the HTTP API
+ * Every Synthea bundle of testdata/synthea, imported through the HTTP API
  * (`POST /fhir/R4?_import=true`), each by its own patient (a new DID that granted the node's
  * organization write access with sealed keys); then `Patient/<id>/$everything` of each returns
  * every imported resource of a supported type exactly once across its pages.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Bundle } from '@medplum/fhirtypes';
 import { isSupportedType } from '../../src/fhir/types.js';
+import { jsonFilesIn, SYNTHEA_DIR } from '../support/testdata.js';
 import {
   allPages,
   expectStatus,
@@ -20,13 +22,7 @@ import {
   type FhirTestNode,
 } from './fixture.js';
 
-const SAMPLES = new URL('../../../shared/fhir-samples/synthea/', import.meta.url);
-const files = existsSync(SAMPLES)
-  ? readdirSync(SAMPLES)
-      .filter((f) => f.endsWith('.json'))
-      .sort()
-  : [];
-const skip = files.length === 0 ? `no Synthea samples at ${SAMPLES.pathname} (nothing to import)` : false;
+const paths = jsonFilesIn(SYNTHEA_DIR);
 
 interface Imported {
   readonly file: string;
@@ -35,7 +31,7 @@ interface Imported {
   readonly resources: Set<string>;
 }
 
-describe('FHIR API: every Synthea sample imported, $everything complete', { skip, timeout: 120_000 }, () => {
+describe('FHIR API: every Synthea sample imported, $everything complete', { timeout: 120_000 }, () => {
   let t: FhirTestNode;
   const imported: Imported[] = [];
 
@@ -46,9 +42,11 @@ describe('FHIR API: every Synthea sample imported, $everything complete', { skip
     await t.close();
   });
 
-  it(`imports all ${files.length} bundles, one patient each`, async () => {
-    for (const file of files) {
-      const body = readFileSync(new URL(file, SAMPLES), 'utf8');
+  it(`imports all ${paths.length} bundles, one patient each`, async () => {
+    assert.ok(paths.length > 0, `no Synthea bundles in ${SYNTHEA_DIR}`);
+    for (const path of paths) {
+      const file = basename(path);
+      const body = readFileSync(path, 'utf8');
       const bundle = JSON.parse(body) as Bundle;
       const patient = await registeredPatient(t.node);
       await grantOrg(t, patient, { classes: ['general', 'sensitive'] });
@@ -72,11 +70,11 @@ describe('FHIR API: every Synthea sample imported, $everything complete', { skip
       assert.ok(patientId !== undefined, `${file}: no Patient imported`);
       imported.push({ file, token, patientId, resources });
     }
-    assert.equal(imported.length, files.length);
+    assert.equal(imported.length, paths.length);
   });
 
   it('$everything of each patient returns each imported resource exactly once', async () => {
-    assert.equal(imported.length, files.length, 'the import failed');
+    assert.equal(imported.length, paths.length, 'the import failed');
     for (const { file, token, patientId, resources } of imported) {
       const { resources: got } = await allPages(t, token, `Patient/${patientId}/$everything?_count=100`);
       const keys = got.map((r) => `${r.resourceType}/${r.id!}`);

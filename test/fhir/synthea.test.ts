@@ -1,10 +1,11 @@
 /**
- * Imports every Synthea patient of ../shared/fhir-samples/synthea into one in-memory repository
+ * Imports every Synthea patient of testdata/synthea into one in-memory repository
  * in import mode (skip-unsupported), then checks that `$everything` of each patient returns
  * every imported resource of its bundle exactly once across pages, and nothing of the others.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { describe, it } from 'node:test';
 import type { Bundle } from '@medplum/fhirtypes';
 import { everythingBundle, planBundle, responseBundle } from '../../src/fhir/bundles.js';
@@ -12,25 +13,21 @@ import { createMemoryRepository } from '../../src/fhir/memory-repository.js';
 import type { FhirContext } from '../../src/fhir/repository.js';
 import { parseEverythingParams, parseSearch } from '../../src/fhir/search/params.js';
 import { isSupportedType } from '../../src/fhir/types.js';
+import { jsonFilesIn, SYNTHEA_DIR } from '../support/testdata.js';
 
-const dir = new URL('../../../shared/fhir-samples/synthea/', import.meta.url);
-const files = existsSync(dir)
-  ? readdirSync(dir)
-      .filter((f) => f.endsWith('.json'))
-      .sort()
-  : [];
-const skip =
-  files.length === 0 ? `no Synthea samples at ${dir.pathname} (see shared/fhir-samples/README.md)` : false;
+const paths = jsonFilesIn(SYNTHEA_DIR);
 const ctx: FhirContext = { principal: 'did:key:importer', purpose: 'import' };
 const BASE = 'https://node.example/fhir/R4';
 
-describe('Synthea bundles: import mode, then $everything', { skip }, () => {
+describe('Synthea bundles: import mode, then $everything', () => {
   const repo = createMemoryRepository();
   const imported = new Map<string, { patientId: string; locations: Set<string> }>();
 
-  it(`imports ${files.length} patient bundles, skipping the types we do not store`, async () => {
-    for (const file of files) {
-      const bundle = JSON.parse(readFileSync(new URL(file, dir), 'utf8')) as Bundle;
+  it(`imports ${paths.length} patient bundles, skipping the types we do not store`, async () => {
+    assert.ok(paths.length > 0, `no Synthea bundles in ${SYNTHEA_DIR}`);
+    for (const path of paths) {
+      const file = basename(path);
+      const bundle = JSON.parse(readFileSync(path, 'utf8')) as Bundle;
       const entries = bundle.entry ?? [];
       const supported = entries.filter((e) => isSupportedType(e.resource?.resourceType)).length;
 

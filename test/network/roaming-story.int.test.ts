@@ -10,16 +10,15 @@
  * at the eu custodian (the latter checked with a signed node request straight to eu).
  */
 import assert from 'node:assert/strict';
-import { existsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loadNodeConfig, RECORDS_QUERY_PATH, signNodeRequest } from '../../src/node/index.js';
 import { roam, roamJson } from '../cli/harness.js';
+import { SYNTHEA_SAMPLE } from '../support/testdata.js';
 import { eventually, startTestNetwork, type TestNetwork } from './support.js';
 
 const REGIONS = ['eu', 'us', 'ap'] as const;
-/** The smallest Synthea sample (92 entries), as in the README; the story runs without it too. */
-const SYNTHEA = '/work/shared/fhir-samples/synthea/Chet_Hoeger_5c6db3d0-c0fc-4eb7-8eae-dbc7847be741.json';
 
 interface Row {
   readonly type: string;
@@ -223,24 +222,22 @@ describe('the roaming story on a real 3-region network, through the CLI', { time
         EU,
       ])
     ).id;
-    if (existsSync(SYNTHEA)) {
-      const imported = await roamJson<{ imported: number; failed: number }>(
-        [
-          'import',
-          '--wallet',
-          file('dr-eu.wallet.json'),
-          '--patient',
-          ANA,
-          '--bundle',
-          SYNTHEA,
-          '--node',
-          EU,
-        ],
-        { timeoutMs: 180_000 },
-      );
-      assert.equal(imported.failed, 0);
-      assert.ok(imported.imported > 50, `imported ${imported.imported}`);
-    }
+    const imported = await roamJson<{ imported: number; failed: number }>(
+      [
+        'import',
+        '--wallet',
+        file('dr-eu.wallet.json'),
+        '--patient',
+        ANA,
+        '--bundle',
+        SYNTHEA_SAMPLE,
+        '--node',
+        EU,
+      ],
+      { timeoutMs: 180_000 },
+    );
+    assert.equal(imported.failed, 0);
+    assert.ok(imported.imported > 50, `imported ${imported.imported}`);
     const listed = await roamJson<Listed>([
       'record',
       'list',
