@@ -15,7 +15,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { StatusResponse } from '../src/client/types.js';
+import type { StatusResponse } from '../src/wire/index.js';
 import { networkDown, networkUp, type NetworkFile } from '../src/network/network.js';
 import { loadNodeConfig } from '../src/node/index.js';
 import { loadWallet } from '../src/wallet/index.js';

@@ -1,5 +1,6 @@
 /** The CLI's use of a node's API: the typed client plus "sign, submit, wait for the commit". */
-import { RoamClient, signedTx, type SubmitCommitted, type TxSigner } from '../client/index.js';
+import { RoamClient, signedTx, type TxSigner } from '../client/index.js';
+import type { SubmitCommitted } from '../wire/index.js';
 import type { TxPayloads } from '../contracts/index.js';
 import { ResultCode, type TxType } from '../ledger/index.js';
 import { CliError } from './output.js';

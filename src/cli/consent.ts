@@ -7,7 +7,7 @@
  * `consent.rekey` of every other active grant with the keys of the new epoch.
  */
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import type { GrantSummary, OrgSummary } from '../client/index.js';
+import type { GrantSummary, OrgSummary } from '../wire/index.js';
 import { currentEpoch, grantKeyRefs, grantState, scopeText } from '../client/consent.js';
 import {
   MAX_GRANT_KEYS,

@@ -9,7 +9,7 @@ import type { AuditEntry } from '../contracts/audit.js';
 import { RoamApiError } from './errors.js';
 import type { Bundle, FhirClient } from './fhir.js';
 import type { RoamClient } from './http-client.js';
-import type { BlockResponse, TxResponse } from './types.js';
+import type { BlockResponse, TxResponse } from '../wire/index.js';
 import { verifyTxResponse } from './verify.js';
 
 /** Codes of a trail that does not check out. */

@@ -16,7 +16,7 @@ import type {
   SubmitAccepted,
   SubmitCommitted,
   TxResponse,
-} from './types.js';
+} from '../wire/index.js';
 
 /** How long one call may take by default (connect, send, and the whole answer). */
 export const DEFAULT_CLIENT_TIMEOUT_MS = 30_000;

@@ -1,3 +1,7 @@
+/**
+ * The typed client of a node's HTTP API (fetch only, no `node:` imports). The bodies it sends and
+ * returns are the wire types of `src/wire`, which the node's routes use too.
+ */
 export {
   RoamClient,
   DEFAULT_CLIENT_TIMEOUT_MS,
@@ -9,32 +13,4 @@ export {
 export { RoamApiError, ClientErrorCode } from './errors.js';
 export { signedTx, signedTxAsync, type TxSigner, type SignedTxOptions } from './tx-builder.js';
 export { verifyTxResponse } from './verify.js';
-export type {
-  ApiErrorBody,
-  ApiErrorDetail,
-  SubmitAccepted,
-  SubmitCommitted,
-  BatchItemResult,
-  BatchSubmitResponse,
-  TxResponse,
-  BlockTx,
-  BlockResponse,
-  BlocksResponse,
-  StatusResponse,
-  OrgNodeSummary,
-  OrgSummary,
-  OrgsResponse,
-  IdentityResponse,
-  OrgIdentity,
-  GrantSummary,
-  ConsentsResponse,
-  BlockHeader,
-  TxInclusionProof,
-  ResultCode,
-  SignedTx,
-  PartyRecord,
-  OrgRecord,
-  GrantRecord,
-  RequestRecord,
-} from './types.js';
 export { currentEpoch, grantState, grantKeyRefs, scopeText, type GrantState } from './consent.js';

@@ -2,7 +2,7 @@ import { canonicalJson } from '../crypto/index.js';
 import { blockHash } from '../ledger/block.js';
 import { verifyTxInclusion } from '../ledger/proof.js';
 import { txIdOf } from '../ledger/tx.js';
-import type { TxResponse } from './types.js';
+import type { TxResponse } from '../wire/index.js';
 
 /**
  * Checks an answer of GET /ledger/tx/:id without trusting the node: the envelope hashes to the

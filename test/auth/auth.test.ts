@@ -14,7 +14,7 @@ import {
   type ChallengeResponse,
   type PrincipalResponse,
   type TokenResponse,
-} from '../../src/client/auth.js';
+} from '../../src/wire/index.js';
 import { didFromSigningKey, generateSigningKeyPair, toBase64Url } from '../../src/crypto/index.js';
 import { buildHttpServer } from '../../src/node/http/index.js';
 import {

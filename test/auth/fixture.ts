@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import Fastify, { type FastifyInstance, type InjectOptions } from 'fastify';
-import type { ChallengeResponse, TokenResponse } from '../../src/client/auth.js';
+import type { ChallengeResponse, TokenResponse } from '../../src/wire/index.js';
 import { sign, toBase64Url, utf8ToBytes } from '../../src/crypto/index.js';
 import type { SignedTx } from '../../src/ledger/index.js';
 import { createNodeAuthService, registerAuthRoutes, type AuthService } from '../../src/node/auth/index.js';

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { TokenResponse } from '../../src/client/auth.js';
+import type { TokenResponse } from '../../src/wire/index.js';
 import { createNodeAuthService } from '../../src/node/auth/index.js';
 import { startHttp, type RunningHttp } from '../../src/node/index.js';
 import { saveWallet, type Wallet } from '../../src/wallet/index.js';

@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import type { Agreement, NetworkAgreement, StatusResponse } from '../../src/client/types.js';
+import type { Agreement, NetworkAgreement, StatusResponse } from '../../src/wire/index.js';
 import { PASSPHRASE, REPO, startCli, tempDir, type RunningCli } from '../cli/harness.js';
 
 const CHROMIUM = process.env['ROAM_CHROMIUM'] ?? '/usr/bin/chromium';

@@ -15,7 +15,7 @@ import type {
   SubmitAccepted,
   SubmitCommitted,
   TxResponse,
-} from '../../src/client/index.js';
+} from '../../src/wire/index.js';
 import { verifyTxResponse } from '../../src/client/index.js';
 import { canonicalJson, fromBase64Url, toBase64Url } from '../../src/crypto/index.js';
 import { blockHash, verifyTxInclusion, type SignedTx } from '../../src/ledger/index.js';

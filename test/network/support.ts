@@ -3,7 +3,7 @@
  * node processes (`roam start`, run from the TypeScript sources), on free loopback ports.
  */
 import { join } from 'node:path';
-import type { StatusResponse } from '../../src/client/types.js';
+import type { StatusResponse } from '../../src/wire/index.js';
 import { isAlive, networkDown, networkUp, nodePid, recordNodePid, startNodeProcess, type NetworkFile } from '../../src/network/network.js';
 import { PASSPHRASE, REPO, tempDir } from '../cli/harness.js';
 import { freePortRange } from '../support/nats-cluster.js';

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { PeerAgreement, StatusResponse } from '../../src/client/types.js';
+import type { PeerAgreement, StatusResponse } from '../../src/wire/index.js';
 import { AGREEMENT_LABEL, networkView, shortHash, summaryWords } from '../../web/src/lib/network.js';
 
 const HEAD = 'ab'.repeat(32);

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Fastify from 'fastify';
-import type { VaultRecordsResponse } from '../../src/client/vault.js';
+import type { VaultRecordsResponse } from '../../src/wire/index.js';
 import type { AuditRecord } from '../../src/contracts/index.js';
 import { StateKey } from '../../src/ledger/index.js';
 import { fromBase64Url } from '../../src/crypto/index.js';

@@ -8,7 +8,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import { z } from 'zod';
-import type { ChallengeResponse, PrincipalResponse, TokenResponse } from '../../client/auth.js';
+import type { ChallengeResponse, PrincipalResponse, TokenResponse } from '../../wire/index.js';
 import { HTTP_ERRORS, HttpError } from '../http/errors.js';
 import { didSchema } from '../http/params.js';
 import { NONCE_LENGTH } from './challenges.js';

@@ -2,7 +2,7 @@
 /* eslint @typescript-eslint/no-floating-promises: ["error", { "allowForKnownSafeCalls": [{ "from": "package", "name": ["describe", "test"], "package": "node:test" }] }] */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { authMessage } from '../../client/auth.js';
+import { authMessage } from '../../wire/index.js';
 import {
   didFromSigningKey,
   generateSigningKeyPair,

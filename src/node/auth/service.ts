@@ -18,7 +18,7 @@ import {
   type PrincipalResponse,
   type TokenRequest,
   type TokenResponse,
-} from '../../client/auth.js';
+} from '../../wire/index.js';
 import {
   fromBase64Url,
   randomBytes,

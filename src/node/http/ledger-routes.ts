@@ -20,7 +20,7 @@ import type {
   SubmitAccepted,
   SubmitCommitted,
   TxResponse,
-} from '../../client/types.js';
+} from '../../wire/index.js';
 import type { RequestRecord } from '../../contracts/index.js';
 import {
   buildTxInclusionProof,

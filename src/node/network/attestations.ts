@@ -1,7 +1,7 @@
 import { canonicalBytes, fromBase64Url, sign, toBase64Url, verify, type SigningKeyPair } from '../../crypto/index.js';
 import type { CommittedBlock, Ledger } from '../../ledger/index.js';
 import { NodeError, NodeErrorCode } from '../errors.js';
-import type { Agreement, Attestation, NetworkAgreement, PeerAgreement } from '../../client/types.js';
+import type { Agreement, Attestation, NetworkAgreement, PeerAgreement } from '../../wire/index.js';
 import { activeNodes, type PeerNode } from './peers.js';
 
 /** How the messages travel: NATS core subjects in a network (not JetStream: nothing to keep). */

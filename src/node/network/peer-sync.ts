@@ -1,4 +1,4 @@
-import type { SyncResponse } from '../../client/types.js';
+import type { SyncResponse } from '../../wire/index.js';
 import type { Ledger } from '../../ledger/index.js';
 import { NodeError, NodeErrorCode } from '../errors.js';
 import type { PeerNode } from './peers.js';

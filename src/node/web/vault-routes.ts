@@ -6,8 +6,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import type { EncryptedRecordView, VaultRecordsResponse } from '../../client/vault.js';
-import { VAULT_RECORDS_PATH } from '../../client/vault.js';
+import { VAULT_RECORDS_PATH, type EncryptedRecordView, type VaultRecordsResponse } from '../../wire/index.js';
 import { toBase64Url } from '../../crypto/index.js';
 import { VaultError } from '../../vault/index.js';
 import { requireAuth, requirePrincipal, type AuthService } from '../auth/index.js';

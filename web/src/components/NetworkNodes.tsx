@@ -3,7 +3,7 @@
  * region, height and whether its blocks agree with this node's (signed attestations), and a
  * warning when this node diverged and stopped committing. The words come from lib/network.ts.
  */
-import type { StatusResponse } from '../../../src/client/types.js';
+import type { StatusResponse } from '../../../src/wire/index.js';
 import { AGREEMENT_LABEL, AGREEMENT_TONE, networkView, summaryWords, type NodeRow } from '../lib/network.js';
 import { ErrorBox, Loading, Section } from './ui.js';
 

@@ -3,10 +3,15 @@
  * revoke (with the rekey of the other grants), answer access requests, request access. Every
  * transaction is built and signed here (WebCrypto), then submitted to `/ledger/tx`.
  */
-import { signInWith, type TokenResponse } from '../../../src/client/auth.js';
+import { signInWith } from '../../../src/client/auth.js';
 import { currentEpoch, grantKeyRefs, grantState } from '../../../src/client/consent.js';
 import { signedTxAsync } from '../../../src/client/tx-builder.js';
-import type { ConsentsResponse, OrgSummary, SubmitCommitted } from '../../../src/client/types.js';
+import type {
+  ConsentsResponse,
+  OrgSummary,
+  SubmitCommitted,
+  TokenResponse,
+} from '../../../src/wire/index.js';
 import type { TxPayloads } from '../../../src/contracts/index.js';
 import type { Purpose } from '../../../src/contracts/consent.js';
 import { fromBase64Url, randomBytes, signAsync, toBase64Url } from '../../../src/crypto/index.js';

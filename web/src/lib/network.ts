@@ -4,7 +4,7 @@
  * the whole (one node, all in agreement, some diverged, this node diverged and halted). No DOM:
  * test/web/network.test.ts checks it in Node.
  */
-import type { Agreement, StatusResponse } from '../../../src/client/types.js';
+import type { Agreement, StatusResponse } from '../../../src/wire/index.js';
 
 /** The words for an agreement, on its badge. */
 export const AGREEMENT_LABEL: Readonly<Record<Agreement, string>> = {

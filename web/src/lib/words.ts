@@ -1,5 +1,5 @@
 /** Grants and requests in plain words. */
-import type { OrgSummary } from '../../../src/client/types.js';
+import type { OrgSummary } from '../../../src/wire/index.js';
 
 const TYPE_WORDS: Readonly<Record<string, string>> = {
   Observation: 'results and vital signs',

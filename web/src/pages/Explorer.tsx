@@ -1,6 +1,6 @@
 /** The ledger explorer: latest blocks and transactions, a block's detail, proof checks, the network's nodes. */
 import { useEffect, useRef, useState, type FormEvent } from 'react';
-import type { BlockResponse } from '../../../src/client/types.js';
+import type { BlockResponse } from '../../../src/wire/index.js';
 import { verifyTxResponse } from '../../../src/client/verify.js';
 import {
   Table,

@@ -2,7 +2,7 @@
 import { useEffect, useRef, useState } from 'react';
 import { readAuditTrail } from '../../../src/client/audit.js';
 import { grantState } from '../../../src/client/consent.js';
-import type { OrgSummary } from '../../../src/client/types.js';
+import type { OrgSummary } from '../../../src/wire/index.js';
 import type { Purpose } from '../../../src/contracts/consent.js';
 import type { Wallet } from '../../../src/wallet/wallet.js';
 import { WalletGate } from '../components/WalletGate.js';

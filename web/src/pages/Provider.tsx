@@ -1,6 +1,6 @@
 /** The provider console: practitioner sign-in, find a patient, the chart, add a record, request access. */
 import { useState, type FormEvent } from 'react';
-import type { TokenResponse } from '../../../src/client/auth.js';
+import type { TokenResponse } from '../../../src/wire/index.js';
 import { grantState } from '../../../src/client/consent.js';
 import { FhirApiError, type FhirResource } from '../../../src/client/fhir.js';
 import type { Purpose } from '../../../src/contracts/consent.js';

@@ -1,12 +1,15 @@
 /**
  * Bodies of the node's ledger API (`/ledger/*`), as the server sends them and the client returns
- * them. The server's routes are typed against these, so the two cannot drift apart.
+ * them. The server's routes and the client are both typed against these, so the two cannot drift
+ * apart. The ledger's own records (blocks, parties, grants) travel as they are kept, so they are
+ * named here from the ledger's pure type modules rather than copied.
  */
 import type { BlockHeader } from '../ledger/block.js';
 import type { ResultCode } from '../ledger/codes.js';
 import type { TxInclusionProof } from '../ledger/proof.js';
 import type { GrantRecord, OrgRecord, PartyRecord, PartyStatus, SignedTx } from '../ledger/types.js';
 import type { RequestRecord } from '../contracts/consent.js';
+import type { ApiErrorDetail } from './errors.js';
 
 export type {
   BlockHeader,
@@ -18,16 +21,6 @@ export type {
   GrantRecord,
   RequestRecord,
 };
-
-/** What every error answer carries (outside `/fhir`). */
-export interface ApiErrorDetail {
-  readonly code: string;
-  readonly message: string;
-}
-
-export interface ApiErrorBody {
-  readonly error: ApiErrorDetail;
-}
 
 // ---------------------------------------------------------------------------------------------
 // POST /ledger/tx
