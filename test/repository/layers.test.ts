@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { join, resolve } from 'node:path';
 import { describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Linter } from 'eslint';
 import tseslint from 'typescript-eslint';
 
@@ -14,7 +14,9 @@ const REPO = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 
 /** The config's import-boundary rules alone (the other rules need the TypeScript program). */
 async function layerConfigs(): Promise<Linter.Config[]> {
-  const { default: config } = (await import(join(REPO, 'eslint.config.js'))) as { default: Linter.Config[] };
+  const { default: config } = (await import(pathToFileURL(join(REPO, 'eslint.config.js')).href)) as {
+    default: Linter.Config[];
+  };
   const layers = config.filter((entry) => entry.rules?.['no-restricted-imports'] !== undefined);
   return [{ languageOptions: { parser: tseslint.parser } }, ...layers];
 }
