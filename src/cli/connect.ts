@@ -6,6 +6,8 @@ import { CliError } from './output.js';
 
 export class NodeApi {
   readonly client: RoamClient;
+  /** The node's chain id (from GET /ledger/status), asked once: every transaction names it. */
+  private chainId: Promise<string> | undefined;
 
   constructor(readonly url: string) {
     this.client = new RoamClient(url);
@@ -22,7 +24,9 @@ export class NodeApi {
     type: T,
     payload: TxPayloads[T],
   ): Promise<SubmitCommitted> {
-    const committed = await this.client.submit(signedTx(wallet, type, payload), { wait: 'commit' });
+    this.chainId ??= this.client.status().then((status) => status.chainId);
+    const chainId = await this.chainId;
+    const committed = await this.client.submit(signedTx(wallet, type, payload, { chainId }), { wait: 'commit' });
     if (committed.code !== ResultCode.OK) {
       throw new CliError(
         committed.code,

@@ -68,7 +68,6 @@ export const MAX_GRANT_KEYS = 256;
 export const MAX_GRANT_KEY_BYTES = 4096;
 /** Longest grant duration a practitioner may request: ten years of 365.25 days. */
 export const MAX_REQUEST_EXPIRES_IN_MS = 10 * 365.25 * 24 * 60 * 60 * 1000;
-export const MAX_REQUEST_NOTE_LENGTH = 500;
 
 // ---------------------------------------------------------------------------------------------
 // Schemas and payload types
@@ -143,9 +142,11 @@ export const consentRequestSchema = z.strictObject({
   purpose: purposeSchema,
   access: accessSchema,
   expiresInMs: z.number().int().positive().max(MAX_REQUEST_EXPIRES_IN_MS).exactOptional(),
-  note: z.string().max(MAX_REQUEST_NOTE_LENGTH).exactOptional(),
 });
-/** `consent.request`: a practitioner asks a patient to grant its organization access. */
+/**
+ * `consent.request`: a practitioner asks a patient to grant its organization access. It carries
+ * coded values only (the purpose is an HL7 v3 PurposeOfUse code): no free text goes on the chain.
+ */
 export type ConsentRequestPayload = Payload<typeof consentRequestSchema>;
 
 export const consentApproveSchema = z.strictObject({
@@ -180,7 +181,6 @@ export interface RequestRecord {
   readonly purpose: Purpose;
   readonly access: GrantAccess;
   readonly expiresInMs: number | null;
-  readonly note: string | null;
   readonly status: 'pending' | 'approved' | 'denied';
   readonly requestedAt: number;
   /** Block time of the approval or denial. */
@@ -304,6 +304,32 @@ export function findCoveringGrant(
   return { code: anyGrant ? ResultCode.SCOPE_NOT_COVERED : ResultCode.NO_GRANT };
 }
 
+/**
+ * The patient's current record-key epoch: how many of its grants are revoked (the rule every
+ * party applies; `src/client/consent.ts` computes the same from the ledger's grant list).
+ */
+export function currentEpoch(reader: StateReader, patient: string): number {
+  let revoked = 0;
+  const prefix = StateKey.patientGrantsPrefix(patient);
+  for (const [key] of reader.range<unknown>(prefix)) {
+    if (reader.get<GrantRecord>(StateKey.grant(key.slice(prefix.length)))?.status === 'revoked') revoked++;
+  }
+  return revoked;
+}
+
+/**
+ * Ends every active grant of `patient` at block time, as revocations (a deactivated patient can
+ * no longer sign a revocation, so its grants must not outlive it).
+ */
+export function endGrantsOf(ctx: ContractContext, patient: string): void {
+  const prefix = StateKey.patientGrantsPrefix(patient);
+  for (const [key] of ctx.range<unknown>(prefix)) {
+    const grant = ctx.get<GrantRecord>(StateKey.grant(key.slice(prefix.length)));
+    if (grant?.status !== 'active') continue;
+    ctx.put(StateKey.grant(grant.id), { ...grant, status: 'revoked', revokedAt: ctx.block.time });
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Contracts
 // ---------------------------------------------------------------------------------------------
@@ -396,7 +422,6 @@ export const consentRequest: Contract<ConsentRequestPayload> = {
       purpose: payload.purpose,
       access: payload.access,
       expiresInMs: payload.expiresInMs ?? null,
-      note: payload.note ?? null,
       status: 'pending',
       requestedAt: ctx.block.time,
     };

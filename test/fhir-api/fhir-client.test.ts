@@ -66,7 +66,7 @@ async function startListeningNode(): Promise<Running> {
         adminPassphrase: PASSPHRASE,
         host: '127.0.0.1',
         port,
-        walletKdf: { N: 1024, r: 8, p: 1 },
+        walletKdf: { N: 32768, r: 8, p: 1 },
       });
       node = await RoamNode.open({ dataDir, blockLimits: { timeoutMs: 5 } });
       const http = await startHttp(node, { host: '127.0.0.1', port });

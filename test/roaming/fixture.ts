@@ -74,7 +74,7 @@ export async function openNetwork(
     for (const [i, p] of prepared.entries()) {
       const dataDir = mkdtempSync(join(tmpdir(), `roam-roaming-${orgs[i]!.region}-`));
       dirs.push(dataDir);
-      const adminWalletPath = await writeNodeFiles(dataDir, p, genesis, PASSPHRASE, { N: 1024, r: 8, p: 1 });
+      const adminWalletPath = await writeNodeFiles(dataDir, p, genesis, PASSPHRASE, { N: 32768, r: 8, p: 1 });
       const node = await RoamNode.open({ dataDir, orderer: hub.orderer });
       let app: FastifyInstance | undefined = buildHttpServer(node);
       await app.listen({ host: '127.0.0.1', port: ports[i]! });

@@ -143,6 +143,8 @@ export interface FhirRequestContext {
 /** What the repository needs of its node. */
 export interface FhirNodePort {
   readonly did: string;
+  /** The network's chain id, named in every transaction the node signs. */
+  readonly chainId: string;
   readonly orgDid: string;
   readonly nodeSecretKey: Uint8Array;
   readonly orgEncryptionSecretKey: Uint8Array;
@@ -678,6 +680,7 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
     const envelopes = lists.map((anchors) =>
       signTx(
         createTx({
+          chainId: this.node.chainId,
           type: 'records.anchor',
           signer: this.node.did,
           payload: anchors.length === 1 ? anchors[0]! : { anchors: [...anchors] },

@@ -16,13 +16,17 @@ import type { KeyRef } from '../../../src/vault/keys.js';
 import { deriveRecordKeySeed, type Wallet } from '../../../src/wallet/wallet.js';
 import { browserFetch, ledger, NODE_URL } from './node.js';
 
+/** The node's chain id (from GET /ledger/status), asked once: every transaction names it. */
+let chainId: Promise<string> | undefined;
+
 /** Signs and submits one transaction and waits for its block; throws unless its result is OK. */
 export async function submit<T extends TxType>(
   wallet: Wallet,
   type: T,
   payload: TxPayloads[T],
 ): Promise<SubmitCommitted> {
-  const envelope = await signedTxAsync(wallet, type, payload);
+  chainId ??= ledger.status().then((status) => status.chainId);
+  const envelope = await signedTxAsync(wallet, type, payload, { chainId: await chainId });
   const committed = await ledger.submit(envelope, { wait: 'commit' });
   if (committed.code !== 'OK')
     throw new Error(`${committed.code}: ${committed.message ?? 'the ledger refused the transaction'}`);
@@ -155,7 +159,6 @@ export function requestAccess(
     classes: readonly SensitivityClass[];
     access: GrantAccess;
     purpose: Purpose;
-    note: string;
   },
 ): Promise<SubmitCommitted> {
   return submit(wallet, TxType.ConsentRequest, {
@@ -164,6 +167,5 @@ export function requestAccess(
     scope: { resourceTypes: [...input.resourceTypes], classes: [...input.classes] },
     purpose: input.purpose,
     access: input.access,
-    ...(input.note === '' ? {} : { note: input.note }),
   });
 }
