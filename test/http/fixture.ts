@@ -12,6 +12,11 @@ const PASSPHRASE = 'test passphrase 1234';
 /** Chain id of the test node opened last: what `envelope` signs for unless told otherwise. */
 let lastChainId = '';
 
+/** Makes `envelope` sign for `chainId` by default (for tests that open their nodes themselves). */
+export function useChain(chainId: string): void {
+  lastChainId = chainId;
+}
+
 export interface TestNode {
   readonly node: RoamNode;
   readonly init: InitResult;
@@ -34,7 +39,7 @@ export async function openTestNode(blockTimeoutMs = 5): Promise<TestNode> {
       walletKdf: { N: 32768, r: 8, p: 1 },
     });
     const node = await RoamNode.open({ dataDir, blockLimits: { timeoutMs: blockTimeoutMs } });
-    lastChainId = node.ledger.chainId;
+    useChain(node.ledger.chainId);
     const admin = await loadWallet(init.adminWalletPath, PASSPHRASE);
     return {
       node,

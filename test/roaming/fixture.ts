@@ -14,6 +14,7 @@ import { buildHttpServer } from '../../src/node/http/server.js';
 import { createGenesis, prepareNode, RoamNode, writeNodeFiles } from '../../src/node/index.js';
 import { DID_IDENTIFIER_SYSTEM } from '../../src/node/fhir/index.js';
 import { expectStatus, fhir, type FhirTestNode } from '../fhir-api/fixture.js';
+import { useChain } from '../http/fixture.js';
 import { OrderingHub } from '../support/ordering-hub.js';
 
 const PASSPHRASE = 'test passphrase 1234';
@@ -67,6 +68,7 @@ export async function openNetwork(
     }),
   );
   const genesis = createGenesis(prepared.map((p) => p.founder));
+  useChain(genesis.chainId);
   const hub = new OrderingHub();
   const nodes: RegionNode[] = [];
   const dirs: string[] = [];

@@ -123,6 +123,21 @@ describe('no free text on the chain', () => {
     assert.equal(w.ledger.get(StateKey.request('request-01')), undefined);
   });
 
+  test('a grant carries sealed keys and nothing else beside them', () => {
+    const w = world();
+    const result = w.ledger.submitRaw(w.patient, 'consent.grant', {
+      grantId: 'grant-0001',
+      grantee: w.a.org.did,
+      scope: { resourceTypes: ['*'], classes: ['general'] },
+      purpose: 'treatment',
+      access: 'read',
+      expiresAt: null,
+      keys: [{ diagnosis: 'a story about the patient' }],
+    });
+    assert.equal(result.code, 'INVALID_PAYLOAD');
+    assert.equal(w.ledger.get(StateKey.grant('grant-0001')), undefined);
+  });
+
   test('audit entries carry coded purposes only', () => {
     const w = world();
     const result = w.ledger.submitRaw(w.a.node, 'audit.batch', {
