@@ -24,7 +24,14 @@ export class NodeApi {
     type: T,
     payload: TxPayloads[T],
   ): Promise<SubmitCommitted> {
-    this.chainId ??= this.client.status().then((status) => status.chainId);
+    // A failed status call is not kept: the next submit asks again.
+    this.chainId ??= this.client.status().then(
+      (status) => status.chainId,
+      (error: unknown) => {
+        this.chainId = undefined;
+        throw error;
+      },
+    );
     const chainId = await this.chainId;
     const committed = await this.client.submit(signedTx(wallet, type, payload, { chainId }), { wait: 'commit' });
     if (committed.code !== ResultCode.OK) {

@@ -25,7 +25,14 @@ export async function submit<T extends TxType>(
   type: T,
   payload: TxPayloads[T],
 ): Promise<SubmitCommitted> {
-  chainId ??= ledger.status().then((status) => status.chainId);
+  // A failed status call is not kept: the next submit asks again.
+  chainId ??= ledger.status().then(
+    (status) => status.chainId,
+    (error: unknown) => {
+      chainId = undefined;
+      throw error;
+    },
+  );
   const envelope = await signedTxAsync(wallet, type, payload, { chainId: await chainId });
   const committed = await ledger.submit(envelope, { wait: 'commit' });
   if (committed.code !== 'OK')
