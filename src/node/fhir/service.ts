@@ -129,7 +129,7 @@ export const DID_IDENTIFIER_SYSTEM = 'urn:ietf:rfc:3986';
 const INDEX_KEY_SALT = utf8ToBytes('roam-fhir-index-v1');
 /** How long a write waits for its anchor to commit. */
 export const ANCHOR_COMMIT_WAIT_MS = 30_000;
-/** Most anchors in one `records.anchor` transaction of this node (the contract takes 1,000). */
+/** Most anchors in one `records.anchor` transaction of this node (the contract's MAX_ANCHORS_PER_TX). */
 export const ANCHORS_PER_TX = 250;
 /** Purpose of use recorded in audit entries of the FHIR API. */
 export const DEFAULT_PURPOSE = 'treatment';
