@@ -87,11 +87,12 @@ async function throughput(network: NetworkFile): Promise<void> {
   // organization and record anchors signed by its node, submitted to that node (patients are
   // registered first, untimed).
   const patients = newPatients(PATIENTS);
-  const registration = registrations(patients);
+  const { chainId } = await status(urls[0]!);
+  const registration = registrations(patients, chainId);
   for (let i = 0; i < registration.length; i += 1000) await post(urls[0]!, JSON.stringify({ txs: registration.slice(i, i + 1000) }));
   const bodiesByNode = network.nodes.map((entry) => {
     const { keys } = loadNodeConfig(entry.dataDir);
-    const txs = consentAndAnchorTxs(Math.ceil(TXS / network.nodes.length), patients, keys.orgDid, { did: keys.nodeDid, keys: keys.node });
+    const txs = consentAndAnchorTxs(Math.ceil(TXS / network.nodes.length), patients, keys.orgDid, { did: keys.nodeDid, keys: keys.node }, chainId);
     const bodies: string[] = [];
     for (let i = 0; i < txs.length; i += BATCH) bodies.push(JSON.stringify({ txs: txs.slice(i, i + BATCH) }));
     return bodies;
@@ -146,6 +147,7 @@ async function benchNode(network: NetworkFile, region: string): Promise<FhirEndp
   const { keys } = loadNodeConfig(entry.dataDir);
   return {
     url: entry.url,
+    chainId: (await status(entry.url)).chainId,
     fhirUrl: `${entry.url}/fhir/R4`,
     orgDid: keys.orgDid,
     orgPublicKey: keys.orgEncryption.publicKey,
@@ -210,7 +212,7 @@ try {
       args: [...(process.env['ROAM_BENCH_CLUSTER_NODE_ARGS']?.split(' ').filter(Boolean) ?? []), '--import', 'tsx', join(import.meta.dirname, '../src/cli/main.ts')],
     },
     passphrase: PASSPHRASE,
-    walletKdf: { N: 1024, r: 8, p: 1 },
+    walletKdf: { N: 32768, r: 8, p: 1 },
   });
   if (process.env['ROAM_BENCH_CLUSTER_SKIP_ROAMING'] !== '1') await roaming(network);
   await throughput(network);

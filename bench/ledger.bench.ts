@@ -28,7 +28,7 @@ function report(name: string, fields: Record<string, number | string>): void {
 }
 
 async function newNode(dir: string): Promise<RoamNode> {
-  await initNetwork({ dataDir: dir, orgName: 'Bench Hospital', region: 'eu', adminPassphrase: 'bench-passphrase', walletKdf: { N: 1024, r: 8, p: 1 } });
+  await initNetwork({ dataDir: dir, orgName: 'Bench Hospital', region: 'eu', adminPassphrase: 'bench-passphrase', walletKdf: { N: 32768, r: 8, p: 1 } });
   return RoamNode.open({ dataDir: dir });
 }
 
@@ -114,11 +114,11 @@ async function inProcess(): Promise<void> {
   try {
     const { keys } = loadNodeConfig(dir);
     const patients = newPatients(PATIENTS);
-    const setup = await node.submit(registrations(patients));
+    const setup = await node.submit(registrations(patients, node.ledger.chainId));
     await node.waitForCommit(setup.accepted[setup.accepted.length - 1]!.id, 60_000);
 
     const signStart = performance.now();
-    const load = consentAndAnchorTxs(INPROC_TXS, patients, keys.orgDid, { did: keys.nodeDid, keys: keys.node });
+    const load = consentAndAnchorTxs(INPROC_TXS, patients, keys.orgDid, { did: keys.nodeDid, keys: keys.node }, node.ledger.chainId);
     const signRate = load.length / ((performance.now() - signStart) / 1000);
     console.log(`(workload: ${load.length} txs signed at ${Math.round(signRate)}/s before the clock starts)`);
 
@@ -134,7 +134,7 @@ async function inProcess(): Promise<void> {
     });
 
     const half = Math.round(max.txPerS / 2);
-    const halfLoad = consentAndAnchorTxs(Math.min(INPROC_TXS / 2, half * 5), patients, keys.orgDid, { did: keys.nodeDid, keys: keys.node });
+    const halfLoad = consentAndAnchorTxs(Math.min(INPROC_TXS / 2, half * 5), patients, keys.orgDid, { did: keys.nodeDid, keys: keys.node }, node.ledger.chainId);
     const paced50 = await paced(node, halfLoad, half);
     report('ledger-inproc-half-load', {
       tx_per_s: Math.round(paced50.txPerS),

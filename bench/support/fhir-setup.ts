@@ -20,6 +20,8 @@ const PASSPHRASE = 'bench-passphrase';
 
 export interface BenchFhirNode {
   readonly url: string;
+  /** The network's chain id, named in every transaction. */
+  readonly chainId: string;
   readonly fhirUrl: string;
   readonly child: ChildProcess;
   readonly orgDid: string;
@@ -39,7 +41,7 @@ export async function startFhirNode(): Promise<BenchFhirNode> {
     orgName: 'Bench Hospital',
     region: 'eu',
     adminPassphrase: PASSPHRASE,
-    walletKdf: { N: 1024, r: 8, p: 1 },
+    walletKdf: { N: 32768, r: 8, p: 1 },
   });
   const { keys } = loadNodeConfig(dir);
   const admin = await loadWallet(init.adminWalletPath, PASSPHRASE);
@@ -59,6 +61,7 @@ export async function startFhirNode(): Promise<BenchFhirNode> {
   if (url === undefined) throw new Error('node process exited before printing its URL');
   return {
     url,
+    chainId: init.chainId,
     fhirUrl: `${url}/fhir/R4`,
     child,
     orgDid: keys.orgDid,
@@ -78,8 +81,8 @@ export function peakRssMb(pid: number): number {
   return match ? Math.round(Number(match[1]) / 1024) : NaN;
 }
 
-function envelope(wallet: Wallet, type: string, payload: unknown): SignedTx {
-  return signTx(createTx({ type: type as TxType, signer: wallet.did, payload }), wallet.signing.secretKey);
+function envelope(chainId: string, wallet: Wallet, type: string, payload: unknown): SignedTx {
+  return signTx(createTx({ chainId, type: type as TxType, signer: wallet.did, payload }), wallet.signing.secretKey);
 }
 
 /** Posts transactions with `?wait=commit`; fails unless every one committed with OK. */
@@ -100,7 +103,7 @@ async function commit(node: Pick<BenchFhirNode, 'url'>, txs: readonly SignedTx[]
 export async function grantingPatient(node: FhirEndpoint): Promise<Wallet> {
   const patient = createWallet('patient').wallet;
   await commit(node, [
-    envelope(patient, 'identity.patient.register', {
+    envelope(node.chainId, patient, 'identity.patient.register', {
       encryptionKey: toBase64Url(patient.encryption.publicKey),
     }),
   ]);
@@ -110,7 +113,7 @@ export async function grantingPatient(node: FhirEndpoint): Promise<Wallet> {
 
 /** `patient` grants `grantee` access to all resource types and classes (epoch 0 keys sealed to it), committed through `node`. */
 export async function grantTo(
-  node: Pick<BenchFhirNode, 'url'>,
+  node: Pick<BenchFhirNode, 'url' | 'chainId'>,
   patient: Wallet,
   grantee: { readonly orgDid: string; readonly orgPublicKey: Uint8Array },
   access: 'read' | 'write',
@@ -126,7 +129,7 @@ export async function grantTo(
     ],
   });
   await commit(node, [
-    envelope(patient, 'consent.grant', {
+    envelope(node.chainId, patient, 'consent.grant', {
       grantId: randomUUID(),
       grantee: grantee.orgDid,
       scope: { resourceTypes: ['*'], classes: ['general', 'sensitive'] },
@@ -142,7 +145,7 @@ export async function grantTo(
 export async function practitioner(node: FhirEndpoint): Promise<Wallet> {
   const wallet = createWallet('practitioner').wallet;
   await commit(node, [
-    envelope(node.admin, 'identity.practitioner.register', {
+    envelope(node.chainId, node.admin, 'identity.practitioner.register', {
       practitioner: wallet.did,
       roles: ['physician'],
       encryptionKey: toBase64Url(wallet.encryption.publicKey),

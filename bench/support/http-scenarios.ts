@@ -90,16 +90,16 @@ async function paced(url: string, bodies: readonly string[], ratePerS: number) {
 
 export async function runHttpScenarios(options: HttpScenarioOptions): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'roam-bench-http-'));
-  await initNetwork({ dataDir: dir, orgName: 'Bench Hospital', region: 'eu', adminPassphrase: 'bench-passphrase', walletKdf: { N: 1024, r: 8, p: 1 } });
+  const { chainId } = await initNetwork({ dataDir: dir, orgName: 'Bench Hospital', region: 'eu', adminPassphrase: 'bench-passphrase', walletKdf: { N: 32768, r: 8, p: 1 } });
   const { keys } = loadNodeConfig(dir);
   const { child, url } = await startNodeProcess(dir);
   try {
     const patients = newPatients(options.patients);
-    const registration = registrations(patients);
+    const registration = registrations(patients, chainId);
     for (let i = 0; i < registration.length; i += 500) await post(url, JSON.stringify({ txs: registration.slice(i, i + 500) }));
     const node = { did: keys.nodeDid, keys: keys.node };
 
-    const max = await load(url, bodiesOf(consentAndAnchorTxs(options.txs, patients, keys.orgDid, node)));
+    const max = await load(url, bodiesOf(consentAndAnchorTxs(options.txs, patients, keys.orgDid, node, chainId)));
     options.report('ledger-http', {
       tx_per_s: Math.round(max.txPerS),
       p50_ms: round(max.p50),
@@ -113,7 +113,7 @@ export async function runHttpScenarios(options: HttpScenarioOptions): Promise<vo
 
     const halfRate = Math.max(1, max.reqPerS / 2);
     const halfTxs = Math.min(options.txs / 2, Math.round(max.txPerS / 2) * 5);
-    const half = await paced(url, bodiesOf(consentAndAnchorTxs(halfTxs, patients, keys.orgDid, node)), halfRate);
+    const half = await paced(url, bodiesOf(consentAndAnchorTxs(halfTxs, patients, keys.orgDid, node, chainId)), halfRate);
     options.report('ledger-http-half-load', {
       tx_per_s: Math.round(half.txPerS),
       p50_ms: round(half.p50),

@@ -26,10 +26,11 @@ export function newPatients(count: number): BenchPatient[] {
   });
 }
 
-export function registrations(patients: readonly BenchPatient[]): SignedTx[] {
+export function registrations(patients: readonly BenchPatient[], chainId: string): SignedTx[] {
   return patients.map((p) =>
     signTx(
       createTx({
+        chainId,
         type: TxType.PatientRegister,
         signer: p.did,
         payload: { encryptionKey: toBase64Url(generateEncryptionKeyPair().publicKey) },
@@ -45,6 +46,7 @@ export function consentAndAnchorTxs(
   patients: readonly BenchPatient[],
   org: string,
   node: { did: string; keys: SigningKeyPair },
+  chainId: string,
 ): SignedTx[] {
   const txs: SignedTx[] = [];
   for (let i = 0; i < count; i++) {
@@ -54,6 +56,7 @@ export function consentAndAnchorTxs(
       txs.push(
         signTx(
           createTx({
+            chainId,
             type: TxType.ConsentGrant,
             signer: patient.did,
             payload: {
@@ -61,7 +64,7 @@ export function consentAndAnchorTxs(
               grantee: org,
               scope: { resourceTypes: ['Observation', 'Condition'], classes: ['general'] },
               purpose: 'treatment',
-              access: 'read',
+              access: 'write',
               expiresAt: null,
             },
           }),
@@ -72,6 +75,7 @@ export function consentAndAnchorTxs(
       txs.push(
         signTx(
           createTx({
+            chainId,
             type: TxType.RecordAnchor,
             signer: node.did,
             payload: {

@@ -10,6 +10,7 @@ import {
   loadWallet,
   resolvePassphrase,
   saveWallet,
+  MIN_KDF_N,
   type KdfParams,
   type PartyRole,
   type Wallet,
@@ -18,11 +19,12 @@ import { CliError, CliErrorCode } from './output.js';
 
 /**
  * TEST ONLY. `ROAM_TEST_FAST_KDF=1` makes the CLI protect the wallets it creates with scrypt
- * N=1024 instead of the default cost, so that test suites creating many wallets stay fast.
+ * N=2^15 (the lowest cost a wallet file may have) instead of the default 2^17, so that test
+ * suites creating many wallets stay fast.
  * Never set it for real wallets: it makes their passphrase far cheaper to guess.
  */
 export const TEST_FAST_KDF_ENV_VAR = 'ROAM_TEST_FAST_KDF';
-const TEST_KDF_PARAMS: KdfParams = { N: 1024, r: 8, p: 1 };
+const TEST_KDF_PARAMS: KdfParams = { N: MIN_KDF_N, r: 8, p: 1 };
 
 /** scrypt parameters for new wallets: the wallet layer's default unless the test switch is on. */
 export function walletKdfParams(): KdfParams | undefined {

@@ -7,6 +7,8 @@ import { CliError } from './output.js';
 
 export class NodeApi {
   readonly client: RoamClient;
+  /** The node's chain id (from GET /ledger/status), asked once: every transaction names it. */
+  private chainId: Promise<string> | undefined;
 
   constructor(readonly url: string) {
     this.client = new RoamClient(url);
@@ -23,7 +25,16 @@ export class NodeApi {
     type: T,
     payload: TxPayloads[T],
   ): Promise<SubmitCommitted> {
-    const committed = await this.client.submit(signedTx(wallet, type, payload), { wait: 'commit' });
+    // A failed status call is not kept: the next submit asks again.
+    this.chainId ??= this.client.status().then(
+      (status) => status.chainId,
+      (error: unknown) => {
+        this.chainId = undefined;
+        throw error;
+      },
+    );
+    const chainId = await this.chainId;
+    const committed = await this.client.submit(signedTx(wallet, type, payload, { chainId }), { wait: 'commit' });
     if (committed.code !== ResultCode.OK) {
       throw new CliError(
         committed.code,

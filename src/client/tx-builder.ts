@@ -11,6 +11,11 @@ export interface TxSigner {
 }
 
 export interface SignedTxOptions {
+  /**
+   * The network the transaction is for: its genesis `chainId`, as `GET /ledger/status` reports
+   * it. Every other network refuses the transaction (WRONG_CHAIN).
+   */
+  readonly chainId: string;
   /** Defaults to 12 random bytes, base64url. */
   readonly nonce?: string;
   /** ms since epoch; defaults to now. */
@@ -22,16 +27,18 @@ export interface SignedTxOptions {
  * (its identity for life) and the signature is made with its CURRENT signing key (which the
  * ledger holds for it after a rotation).
  *
- * @throws RoamApiError INVALID_ARGUMENT when the wallet has no DID or no 32-byte secret key
+ * @throws RoamApiError INVALID_ARGUMENT when the wallet has no DID or no 32-byte secret key, or
+ *   `options.chainId` is not a non-empty string
  * @example
- * const envelope = signedTx(patient, TxType.PatientRegister, { encryptionKey });
+ * const { chainId } = await client.status();
+ * const envelope = signedTx(patient, TxType.PatientRegister, { encryptionKey }, { chainId });
  * await client.submit(envelope, { wait: 'commit' });
  */
 export function signedTx<T extends TxType>(
   wallet: TxSigner,
   type: T,
   payload: TxPayloads[T],
-  options: SignedTxOptions = {},
+  options: SignedTxOptions,
 ): SignedTx<TxPayloads[T]> {
   const secretKey = checkedSecretKey(wallet);
   return signTx(txOf(wallet, type, payload, options), secretKey);
@@ -47,7 +54,7 @@ export async function signedTxAsync<T extends TxType>(
   wallet: TxSigner,
   type: T,
   payload: TxPayloads[T],
-  options: SignedTxOptions = {},
+  options: SignedTxOptions,
 ): Promise<SignedTx<TxPayloads[T]>> {
   const secretKey = checkedSecretKey(wallet);
   const tx = txOf(wallet, type, payload, options);
@@ -55,7 +62,11 @@ export async function signedTxAsync<T extends TxType>(
 }
 
 function txOf<T extends TxType>(wallet: TxSigner, type: T, payload: TxPayloads[T], options: SignedTxOptions) {
+  if (typeof options?.chainId !== 'string' || options.chainId.length === 0) {
+    throw new RoamApiError(0, ClientErrorCode.INVALID_ARGUMENT, '"options.chainId" expected the network\'s chain id');
+  }
   return createTx({
+    chainId: options.chainId,
     type,
     signer: wallet.did,
     payload,

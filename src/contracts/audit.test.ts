@@ -60,6 +60,57 @@ describe('audit.batch', () => {
     });
   });
 
+  test("the legitimate actors: the node, its org's practitioners, the patient, a roaming practitioner through its org's node", () => {
+    const { ledger, a, b, patient, other, physician } = setup();
+    const foreignDoctor = registerPractitioner(ledger, b, ['physician']);
+    expectOk(
+      ledger.submit(a.node, 'audit.batch', {
+        entries: [
+          entry('own-node', a.node.did, patient.did),
+          entry('own-doctor', physician.did, patient.did),
+          entry('own-admin', a.admin.did, patient.did, { action: 'consent' }),
+          entry('the-patient', patient.did, patient.did),
+          entry('other-patient-denied', other.did, patient.did, { outcome: 'denied' }),
+          entry('roaming', foreignDoctor.did, patient.did, { via: b.node.did }),
+          entry('roaming-node', b.node.did, patient.did, { via: b.node.did, outcome: 'denied' }),
+          entry('patient-roaming', patient.did, patient.did, { via: b.node.did }),
+        ],
+      }),
+    );
+    assert.equal(ledger.range(StateKey.auditPrefix(patient.did)).length, 8);
+  });
+
+  test('FOREIGN_ACTOR: a node may not speak for other organizations or other patients; nothing is written', () => {
+    const { ledger, a, b, patient, other } = setup();
+    const foreignDoctor = registerPractitioner(ledger, b, ['physician']);
+    const stranger = makeWallet();
+    for (const bad of [
+      // Another org's practitioner, not through that org's node.
+      entry('x-1', foreignDoctor.did, patient.did),
+      entry('x-2', foreignDoctor.did, patient.did, { via: a.node.did }),
+      // Another org's node or admin as actor of a local access.
+      entry('x-3', b.node.did, patient.did),
+      entry('x-4', b.admin.did, patient.did),
+      // Another patient reading successfully.
+      entry('x-5', other.did, patient.did),
+      // A DID that is no party, and a `via` that is no active node.
+      entry('x-6', stranger.did, patient.did),
+      entry('x-7', a.node.did, patient.did, { via: foreignDoctor.did }),
+    ]) {
+      expectCode(
+        ledger.submit(a.node, 'audit.batch', { entries: [entry('ok', a.node.did, patient.did), bad] }),
+        ResultCode.FOREIGN_ACTOR,
+      );
+    }
+    assert.equal(ledger.range(StateKey.auditPrefix(patient.did)).length, 0);
+    // A node of org B deactivated by its admin no longer carries roaming entries.
+    expectOk(ledger.submit(b.admin, 'identity.deactivate', { did: b.node.did }));
+    expectCode(
+      ledger.submit(a.node, 'audit.batch', { entries: [entry('r', foreignDoctor.did, patient.did, { via: b.node.did })] }),
+      ResultCode.FOREIGN_ACTOR,
+    );
+  });
+
   test('NOT_NODE: practitioners, admins and patients do not write the audit trail', () => {
     const { ledger, a, patient, physician } = setup();
     for (const signer of [physician, a.admin, patient]) {

@@ -23,6 +23,7 @@ import {
   expectOk,
   registerPatient,
   registerPractitioner,
+  testSealedKey,
   type TestLedger,
   type TestOrg,
   type TestWallet,
@@ -73,7 +74,7 @@ function requestPayload(
 describe('consent.grant', () => {
   test('a patient grants an organization access: grant record and both indexes', () => {
     const { ledger, a, patient } = setup();
-    const sealed = [{ enc: 'AAAA', ct: 'BBBB', class: 'general', epoch: 0 }];
+    const sealed = [testSealedKey(0)];
     const { txId } = expectOk(
       ledger.submit(
         patient,
@@ -163,12 +164,11 @@ describe('consent.grant', () => {
       ],
       [{ access: 'admin' }, '"payload.access" expected one of "read", "write"'],
       [{ expiresAt: 1.5 }, '"payload.expiresAt" expected int'],
-      [{ keys: Array.from({ length: 257 }, () => ({})) }, '"payload.keys" expected <= 256 items'],
-      [
-        { keys: [{ blob: 'x'.repeat(4096) }] },
-        '"payload.keys[0]" expected a sealed key of at most 4096 bytes of canonical JSON',
-      ],
-      [{ keys: ['not an object'] }, '"payload.keys[0]" expected record'],
+      [{ keys: Array.from({ length: 257 }, (_, i) => testSealedKey(i)) }, '"payload.keys" expected <= 256 items'],
+      // Sealed keys carry their fields and nothing else: no free text on the chain.
+      [{ keys: [{ ...testSealedKey(0), note: 'x' }] }, '"payload.keys[0].note" is not a known field'],
+      [{ keys: [{ ...testSealedKey(0), ct: 'x'.repeat(129) }] }, '"payload.keys[0].ct" expected a length <= 128 characters'],
+      [{ keys: ['not an object'] }, '"payload.keys[0]" expected object'],
     ];
     for (const [change, message] of cases) {
       assert.equal(
@@ -228,15 +228,7 @@ describe('consent.revoke', () => {
 });
 
 describe('consent.rekey', () => {
-  /** A sealed-key-shaped object for `class` and `epoch` (opaque to the ledger). */
-  const sealedKey = (epoch: number, cls = 'general', tag = 'A') => ({
-    v: 1,
-    suite: 'DHKEM-X25519-HKDF-SHA256/HKDF-SHA256/AES-256-GCM',
-    class: cls,
-    epoch,
-    enc: `${tag}enc${epoch}`,
-    ct: `${tag}ct${epoch}`,
-  });
+  const sealedKey = testSealedKey;
 
   test('the patient adds keys to its active grant; keys already held are skipped', () => {
     const { ledger, a, patient } = setup();
@@ -342,14 +334,14 @@ describe('consent.rekey', () => {
     const cases: Array<[Record<string, unknown>, string]> = [
       [{ grantId: 'grant-0001', keys: [] }, '"payload.keys" expected >= 1 items'],
       [
-        { grantId: 'grant-0001', keys: Array.from({ length: 257 }, () => ({})) },
+        { grantId: 'grant-0001', keys: Array.from({ length: 257 }, (_, i) => testSealedKey(i)) },
         '"payload.keys" expected <= 256 items',
       ],
       [
-        { grantId: 'grant-0001', keys: [{ blob: 'x'.repeat(4096) }] },
-        '"payload.keys[0]" expected a sealed key of at most 4096 bytes of canonical JSON',
+        { grantId: 'grant-0001', keys: [{ ...testSealedKey(0), enc: 'not base64url!' }] },
+        '"payload.keys[0].enc" has an invalid format',
       ],
-      [{ grantId: 'grant-0001', keys: ['not an object'] }, '"payload.keys[0]" expected record'],
+      [{ grantId: 'grant-0001', keys: ['not an object'] }, '"payload.keys[0]" expected object'],
       [{ grantId: 'grant-0001' }, '"payload.keys" expected array'],
     ];
     for (const [payload, message] of cases) {
@@ -360,7 +352,7 @@ describe('consent.rekey', () => {
     }
     assert.equal(
       expectCode(
-        ledger.submitRaw(patient, 'consent.rekey', { grantId: 'grant-0001', keys: [{}], extra: 1 }),
+        ledger.submitRaw(patient, 'consent.rekey', { grantId: 'grant-0001', keys: [testSealedKey(0)], extra: 1 }),
         ResultCode.INVALID_PAYLOAD,
       ).message?.includes('extra'),
       true,
@@ -375,7 +367,7 @@ describe('consent.request', () => {
       ledger.submit(
         physician,
         'consent.request',
-        requestPayload('request-01', patient, { expiresInMs: 3_600_000, note: 'follow-up' }),
+        requestPayload('request-01', patient, { expiresInMs: 3_600_000 }),
       ),
     );
     const request = ledger.get<RequestRecord>(StateKey.request('request-01'));
@@ -388,7 +380,6 @@ describe('consent.request', () => {
       purpose: 'treatment',
       access: 'read',
       expiresInMs: 3_600_000,
-      note: 'follow-up',
       status: 'pending',
       requestedAt: ledger.time,
     });
@@ -433,12 +424,12 @@ describe('consent.request', () => {
     );
   });
 
-  test('INVALID_PAYLOAD: expiresInMs is a positive integer of at most ten years; note at most 500 characters', () => {
+  test('INVALID_PAYLOAD: expiresInMs is a positive integer of at most ten years; no free-text note', () => {
     const { ledger, patient, physician } = setup();
     for (const [change, field] of [
       [{ expiresInMs: 0 }, 'expiresInMs'],
       [{ expiresInMs: MAX_REQUEST_EXPIRES_IN_MS + 1 }, 'expiresInMs'],
-      [{ note: 'x'.repeat(501) }, 'note'],
+      [{ note: 'follow-up' }, 'note'],
     ] as const) {
       const result = expectCode(
         ledger.submitRaw(physician, 'consent.request', {
@@ -474,7 +465,7 @@ describe('consent.approve and consent.deny', () => {
       ledger.submit(patient, 'consent.approve', {
         requestId: 'request-01',
         grantId: 'grant-0001',
-        keys: [{ k: 'sealed' }],
+        keys: [testSealedKey(0)],
       }),
     );
     assert.deepEqual(ledger.get<GrantRecord>(StateKey.grant('grant-0001')), {
@@ -487,7 +478,7 @@ describe('consent.approve and consent.deny', () => {
       expiresAt: ledger.time + 3_600_000,
       status: 'active',
       grantedAt: ledger.time,
-      keys: [{ k: 'sealed' }],
+      keys: [testSealedKey(0)],
       requestId: 'request-01',
       txId,
     });

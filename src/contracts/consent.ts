@@ -64,11 +64,10 @@ export const GRANT_ACCESS = ['read', 'write'] as const satisfies readonly GrantA
  * `consent.rekey`: e.g. both sensitivity classes for 128 epochs.
  */
 export const MAX_GRANT_KEYS = 256;
-/** Largest sealed key object, in bytes of canonical JSON. */
-export const MAX_GRANT_KEY_BYTES = 4096;
+/** Largest sealed key object, in bytes of canonical JSON (a real one is ~230). */
+export const MAX_GRANT_KEY_BYTES = 512;
 /** Longest grant duration a practitioner may request: ten years of 365.25 days. */
 export const MAX_REQUEST_EXPIRES_IN_MS = 10 * 365.25 * 24 * 60 * 60 * 1000;
-export const MAX_REQUEST_NOTE_LENGTH = 500;
 
 // ---------------------------------------------------------------------------------------------
 // Schemas and payload types
@@ -99,15 +98,31 @@ export const scopeSchema = z.strictObject({
 const purposeSchema = z.enum(PURPOSES);
 const accessSchema = z.enum(GRANT_ACCESS);
 const expiresAtSchema = z.number().int().nonnegative().nullable();
-const keysSchema = z
-  .array(
-    z
-      .record(z.string(), z.unknown())
-      .refine((key) => (canonicalSize(key) ?? Infinity) <= MAX_GRANT_KEY_BYTES, {
-        error: `expected a sealed key of at most ${MAX_GRANT_KEY_BYTES} bytes of canonical JSON`,
-      }),
-  )
-  .max(MAX_GRANT_KEYS);
+/** HPKE suite of sealed record keys (RFC 9180; the vault's GRANT_HPKE_SUITE). */
+export const SEALED_KEY_SUITE = 'DHKEM-X25519-HKDF-SHA256/HKDF-SHA256/AES-256-GCM';
+const base64UrlSchema = (max: number) => z.string().min(1).max(max).regex(/^[A-Za-z0-9_-]+$/);
+/**
+ * A record key sealed to the grantee (the vault's `SealedRecordKey`). Its fields are checked so
+ * that a grant carries keys and nothing else (no free text on the chain); the ledger does not
+ * open it, nor check its epoch.
+ */
+const sealedKeySchema = z
+  .strictObject({
+    v: z.literal(1),
+    suite: z.literal(SEALED_KEY_SUITE),
+    class: sensitivityClassSchema,
+    epoch: z.number().int().nonnegative(),
+    /** The HPKE encapsulated key (X25519: 32 bytes). */
+    enc: base64UrlSchema(64),
+    /** The sealed 32-byte key and its tag (48 bytes). */
+    ct: base64UrlSchema(128),
+  })
+  .refine((key) => (canonicalSize(key) ?? Infinity) <= MAX_GRANT_KEY_BYTES, {
+    error: `expected a sealed key of at most ${MAX_GRANT_KEY_BYTES} bytes of canonical JSON`,
+  })
+  // Opaque to the ledger and its clients' payload types: the vault reads it (parseSealedRecordKey).
+  .transform((key): Readonly<Record<string, unknown>> => key);
+const keysSchema = z.array(sealedKeySchema).max(MAX_GRANT_KEYS);
 
 export const consentGrantSchema = z.strictObject({
   grantId: idSchema(),
@@ -143,9 +158,11 @@ export const consentRequestSchema = z.strictObject({
   purpose: purposeSchema,
   access: accessSchema,
   expiresInMs: z.number().int().positive().max(MAX_REQUEST_EXPIRES_IN_MS).exactOptional(),
-  note: z.string().max(MAX_REQUEST_NOTE_LENGTH).exactOptional(),
 });
-/** `consent.request`: a practitioner asks a patient to grant its organization access. */
+/**
+ * `consent.request`: a practitioner asks a patient to grant its organization access. It carries
+ * coded values only (the purpose is an HL7 v3 PurposeOfUse code): no free text goes on the chain.
+ */
 export type ConsentRequestPayload = Payload<typeof consentRequestSchema>;
 
 export const consentApproveSchema = z.strictObject({
@@ -180,7 +197,6 @@ export interface RequestRecord {
   readonly purpose: Purpose;
   readonly access: GrantAccess;
   readonly expiresInMs: number | null;
-  readonly note: string | null;
   readonly status: 'pending' | 'approved' | 'denied';
   readonly requestedAt: number;
   /** Block time of the approval or denial. */
@@ -304,6 +320,32 @@ export function findCoveringGrant(
   return { code: anyGrant ? ResultCode.SCOPE_NOT_COVERED : ResultCode.NO_GRANT };
 }
 
+/**
+ * The patient's current record-key epoch: how many of its grants are revoked (the rule every
+ * party applies; `src/client/consent.ts` computes the same from the ledger's grant list).
+ */
+export function currentEpoch(reader: StateReader, patient: string): number {
+  let revoked = 0;
+  const prefix = StateKey.patientGrantsPrefix(patient);
+  for (const [key] of reader.range<unknown>(prefix)) {
+    if (reader.get<GrantRecord>(StateKey.grant(key.slice(prefix.length)))?.status === 'revoked') revoked++;
+  }
+  return revoked;
+}
+
+/**
+ * Ends every active grant of `patient` at block time, as revocations (a deactivated patient can
+ * no longer sign a revocation, so its grants must not outlive it).
+ */
+export function endGrantsOf(ctx: ContractContext, patient: string): void {
+  const prefix = StateKey.patientGrantsPrefix(patient);
+  for (const [key] of ctx.range<unknown>(prefix)) {
+    const grant = ctx.get<GrantRecord>(StateKey.grant(key.slice(prefix.length)));
+    if (grant?.status !== 'active') continue;
+    ctx.put(StateKey.grant(grant.id), { ...grant, status: 'revoked', revokedAt: ctx.block.time });
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Contracts
 // ---------------------------------------------------------------------------------------------
@@ -396,7 +438,6 @@ export const consentRequest: Contract<ConsentRequestPayload> = {
       purpose: payload.purpose,
       access: payload.access,
       expiresInMs: payload.expiresInMs ?? null,
-      note: payload.note ?? null,
       status: 'pending',
       requestedAt: ctx.block.time,
     };

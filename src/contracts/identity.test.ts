@@ -5,7 +5,10 @@ import { describe, test } from 'node:test';
 import { signingKeyFromDid, toBase64Url } from '../crypto/index.js';
 import { ResultCode } from '../ledger/codes.js';
 import { StateKey } from '../ledger/keys.js';
+import type { GrantRecord } from '../ledger/types.js';
+import { findCoveringGrant } from './index.js';
 import {
+  TEST_BLOCK_MS,
   createTestNetwork,
   expectCode,
   expectOk,
@@ -190,6 +193,37 @@ describe('identity.deactivate', () => {
     assert.equal(
       ledger.submit(patient, 'identity.key.rotate', { newSigningKey: randomKey() }).code,
       ResultCode.SIGNER_DEACTIVATED,
+    );
+  });
+
+  test("a patient's deactivation ends its active grants (revoked at that block); no grant covers any more", () => {
+    const { ledger, orgs } = createTestNetwork();
+    const org = orgs[0]!.org.did;
+    const patient = registerPatient(ledger);
+    const grant = (grantId: string) =>
+      expectOk(
+        ledger.submit(patient, 'consent.grant', {
+          grantId,
+          grantee: org,
+          scope: { resourceTypes: ['*'], classes: ['general'] },
+          purpose: 'treatment',
+          access: 'write',
+          expiresAt: null,
+        }),
+      );
+    grant('grant-live');
+    grant('grant-gone');
+    expectOk(ledger.submit(patient, 'consent.revoke', { grantId: 'grant-gone' }));
+    ledger.nextBlock();
+    expectOk(ledger.submit(patient, 'identity.deactivate', { did: patient.did }));
+    const live = ledger.get<GrantRecord>(StateKey.grant('grant-live'));
+    assert.equal(live?.status, 'revoked');
+    assert.equal(live?.revokedAt, ledger.time);
+    // The grant revoked before keeps its own revocation time.
+    assert.equal(ledger.get<GrantRecord>(StateKey.grant('grant-gone'))?.revokedAt, ledger.time - TEST_BLOCK_MS);
+    assert.equal(
+      findCoveringGrant(ledger, patient.did, org, 'Observation', 'general', 'read', ledger.time).code,
+      ResultCode.GRANT_REVOKED,
     );
   });
 

@@ -23,6 +23,7 @@ import {
   type Contract,
   type Payload,
 } from './common.js';
+import { endGrantsOf } from './consent.js';
 
 export const patientRegisterSchema = z.strictObject({ encryptionKey: key32Schema });
 /** `identity.patient.register`: the signer registers itself as a patient. */
@@ -123,5 +124,6 @@ export const deactivate: Contract<DeactivatePayload> = {
     if (target.status !== 'active')
       throw new TxRejected(ResultCode.PARTY_DEACTIVATED, `party ${payload.did} is already deactivated`);
     ctx.put(StateKey.party(target.did), { ...target, status: 'deactivated' });
+    if (target.kind === 'patient') endGrantsOf(ctx, target.did);
   },
 };

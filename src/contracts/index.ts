@@ -17,6 +17,7 @@ import {
 } from './consent.js';
 import { applyGenesis, nodeRegister, orgPropose, orgVote } from './governance.js';
 import { deactivate, keyRotate, patientRegister, practitionerRegister } from './identity.js';
+import { MAX_TX_BYTES } from './limits.js';
 import { recordAnchor, recordErase } from './records.js';
 import type { AuditBatchPayload } from './audit.js';
 import type {
@@ -37,6 +38,7 @@ import type {
 import type { RecordAnchorTxPayload, RecordErasePayload } from './records.js';
 
 export type { StateReader } from './common.js';
+export { MAX_TX_BYTES } from './limits.js';
 export { isActivePractitionerOf, isMemberOrg } from './common.js';
 export {
   applyGenesis,
@@ -64,6 +66,7 @@ export {
   MAX_REQUEST_EXPIRES_IN_MS,
   findCoveringGrant,
   grantCovers,
+  currentEpoch,
   type Purpose,
   type CoveringGrantResult,
   type ConsentGrantPayload,
@@ -126,7 +129,7 @@ void txPayloadsComplete;
  * @example const registry = createContractRegistry(); registry.get(TxType.ConsentGrant)?.parse(payload)
  */
 export function createContractRegistry(): ContractRegistry {
-  const handlers: Record<TxType, ContractHandler> = {
+  const handlers: Record<TxType, Omit<ContractHandler, 'maxTxBytes'>> = {
     [TxType.GovOrgPropose]: orgPropose,
     [TxType.GovOrgVote]: orgVote,
     [TxType.GovNodeRegister]: nodeRegister,
@@ -144,7 +147,12 @@ export function createContractRegistry(): ContractRegistry {
     [TxType.RecordErase]: recordErase,
     [TxType.AuditBatch]: auditBatch,
   };
-  return new Map(Object.entries(handlers) as Array<[TxType, ContractHandler]>);
+  return new Map(
+    (Object.entries(handlers) as Array<[TxType, Omit<ContractHandler, 'maxTxBytes'>]>).map(([type, handler]) => [
+      type,
+      { ...handler, maxTxBytes: MAX_TX_BYTES[type] },
+    ]),
+  );
 }
 
 /** The registry and the genesis writer together, as the ledger's executor takes them. */
@@ -193,4 +201,6 @@ export const CONTRACT_RESULT_CODES: readonly Exclude<ResultCode, 'OK'>[] = [
   ResultCode.VERSION_CONFLICT,
   ResultCode.NOT_CUSTODIAN,
   ResultCode.RECORD_MISMATCH,
+  ResultCode.STALE_EPOCH,
+  ResultCode.FOREIGN_ACTOR,
 ];

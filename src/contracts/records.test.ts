@@ -33,19 +33,23 @@ function setup(options: { grant?: boolean } = {}): Fixture {
   assert.ok(a && b);
   const patient = registerPatient(ledger);
   const physician = registerPractitioner(ledger, a, ['physician']);
-  if (options.grant !== false) {
-    expectOk(
-      ledger.submit(patient, 'consent.grant', {
-        grantId: 'grant-write',
-        grantee: a.org.did,
-        scope: { resourceTypes: ['*'], classes: ['general'] },
-        purpose: 'treatment',
-        access: 'write',
-        expiresAt: null,
-      }),
-    );
-  }
-  return { ledger, a, b, patient, physician };
+  const fixture = { ledger, a, b, patient, physician };
+  if (options.grant !== false) grant(fixture, 'grant-write', a.org.did, 'general', 'write');
+  return fixture;
+}
+
+/** The patient grants `grantee` access to every type of `cls`. */
+function grant(f: Fixture, grantId: string, grantee: string, cls: 'general' | 'sensitive', access: 'read' | 'write') {
+  expectOk(
+    f.ledger.submit(f.patient, 'consent.grant', {
+      grantId,
+      grantee,
+      scope: { resourceTypes: ['*'], classes: [cls] },
+      purpose: 'treatment',
+      access,
+      expiresAt: null,
+    }),
+  );
 }
 
 function anchor(f: Fixture, overrides: Partial<RecordAnchorPayload> = {}): RecordAnchorPayload {
@@ -109,9 +113,42 @@ describe('records.anchor', () => {
     });
   });
 
-  test('a record authored by the patient needs no grant', () => {
+  test("a record authored by the patient needs the custodian's write grant (NO_GRANT without one)", () => {
     const f = setup({ grant: false });
-    expectOk(f.ledger.submit(f.a.node, 'records.anchor', anchor(f, { author: f.patient.did })));
+    expectCode(
+      f.ledger.submit(f.a.node, 'records.anchor', anchor(f, { author: f.patient.did })),
+      ResultCode.NO_GRANT,
+    );
+    const granted = setup();
+    expectOk(granted.ledger.submit(granted.a.node, 'records.anchor', anchor(granted, { author: granted.patient.did })));
+  });
+
+  test("STALE_EPOCH: a record authored by the patient is under the patient's current epoch", () => {
+    const f = setup();
+    grant(f, 'grant-other', f.b.org.did, 'general', 'read');
+    expectOk(f.ledger.submit(f.patient, 'consent.revoke', { grantId: 'grant-other' }));
+    // One revoked grant: the current epoch is 1.
+    for (const epoch of [0, 2]) {
+      expectCode(
+        f.ledger.submit(f.a.node, 'records.anchor', anchor(f, { author: f.patient.did, epoch })),
+        ResultCode.STALE_EPOCH,
+      );
+    }
+    expectOk(f.ledger.submit(f.a.node, 'records.anchor', anchor(f, { author: f.patient.did, epoch: 1 })));
+  });
+
+  test('a version of another class needs write on both classes', () => {
+    const f = setup();
+    grant(f, 'grant-sens', f.a.org.did, 'sensitive', 'read');
+    expectOk(f.ledger.submit(f.a.node, 'records.anchor', anchor(f)));
+    f.ledger.nextBlock();
+    // general → sensitive: write on general, read only on sensitive.
+    expectCode(
+      f.ledger.submit(f.a.node, 'records.anchor', anchor(f, { version: 2, class: 'sensitive' })),
+      ResultCode.SCOPE_NOT_COVERED,
+    );
+    grant(f, 'grant-sens-w', f.a.org.did, 'sensitive', 'write');
+    expectOk(f.ledger.submit(f.a.node, 'records.anchor', anchor(f, { version: 2, class: 'sensitive' })));
   });
 
   test('VERSION_CONFLICT: a new record starts at 1; each version is the previous + 1', () => {

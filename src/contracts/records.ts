@@ -19,7 +19,7 @@ import {
   type Contract,
   type Payload,
 } from './common.js';
-import { findCoveringGrant } from './consent.js';
+import { currentEpoch, findCoveringGrant } from './consent.js';
 
 export const recordAnchorSchema = z.strictObject({
   recordId: idSchema(128),
@@ -37,7 +37,7 @@ export const recordAnchorSchema = z.strictObject({
 export type RecordAnchorPayload = Payload<typeof recordAnchorSchema>;
 
 /** Most anchors in one `records.anchor` transaction. */
-export const MAX_ANCHORS_PER_TX = 1000;
+export const MAX_ANCHORS_PER_TX = 250;
 export const recordAnchorsSchema = z.strictObject({
   anchors: z.array(recordAnchorSchema).min(1).max(MAX_ANCHORS_PER_TX),
 });
@@ -135,28 +135,31 @@ function anchorVersion(ctx: ContractContext, org: string, payload: RecordAnchorP
       at(`record ${payload.recordId} expects version ${expected}, got ${payload.version}`),
     );
   }
-  if (payload.author !== payload.patient) {
-    if (!isActivePractitionerOf(ctx, payload.author, org)) {
+  if (payload.author === payload.patient) {
+    // The patient's own write: the node holds its keys only through a grant, so the grant must be
+    // a live write grant, and the version must not be under a key a revoked party still holds.
+    const current = currentEpoch(ctx, payload.patient);
+    if (payload.epoch !== current) {
       throw new TxRejected(
-        ResultCode.NOT_PRACTITIONER,
-        at(`author ${payload.author} is not an active practitioner of ${org}`),
+        ResultCode.STALE_EPOCH,
+        at(`record ${payload.recordId} is under epoch ${payload.epoch}, the patient's current epoch is ${current}`),
       );
     }
-    const access = findCoveringGrant(
-      ctx,
-      payload.patient,
-      org,
-      payload.resourceType,
-      payload.class,
-      'write',
-      ctx.block.time,
+  } else if (!isActivePractitionerOf(ctx, payload.author, org)) {
+    throw new TxRejected(
+      ResultCode.NOT_PRACTITIONER,
+      at(`author ${payload.author} is not an active practitioner of ${org}`),
     );
+  }
+  // Overwriting a version of another class moves it out of (or into) that class: a change needs
+  // write access on both, so that no one downgrades a sensitive record by overwriting it.
+  const classes = previous === undefined || previous.class === payload.class ? [payload.class] : [previous.class, payload.class];
+  for (const sensitivityClass of classes) {
+    const access = findCoveringGrant(ctx, payload.patient, org, payload.resourceType, sensitivityClass, 'write', ctx.block.time);
     if (access.code !== ResultCode.OK) {
       throw new TxRejected(
         access.code,
-        at(
-          `organization ${org} may not write ${payload.class} ${payload.resourceType} records of ${payload.patient}`,
-        ),
+        at(`organization ${org} may not write ${sensitivityClass} ${payload.resourceType} records of ${payload.patient}`),
       );
     }
   }

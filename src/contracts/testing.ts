@@ -65,6 +65,21 @@ export function makeWallet(seed?: number): TestWallet {
   };
 }
 
+/**
+ * A sealed record key as a grant carries it (the shape `consent.grant` checks; the bytes are
+ * placeholders, the ledger never opens them). `tag` makes keys of the same class and epoch differ.
+ */
+export function testSealedKey(epoch: number, cls: 'general' | 'sensitive' = 'general', tag = 'A') {
+  return {
+    v: 1 as const,
+    suite: 'DHKEM-X25519-HKDF-SHA256/HKDF-SHA256/AES-256-GCM' as const,
+    class: cls,
+    epoch,
+    enc: `${tag}enc${epoch}`,
+    ct: `${tag}ct${epoch}`,
+  };
+}
+
 /** A 32-byte key that is not any wallet's, base64url. */
 export function randomKey(): string {
   return toBase64Url(generateSigningKeyPair().publicKey);

@@ -8,6 +8,8 @@ import { RESULT_CODES, ResultCode, consumesNonce } from './codes.js';
 /** Codes the runner (src/ledger/executor.ts) commits before or around any contract. */
 const RUNNER_CODES: readonly ResultCode[] = [
   ResultCode.MALFORMED_TX,
+  ResultCode.WRONG_CHAIN,
+  ResultCode.TX_TOO_LARGE,
   ResultCode.UNKNOWN_TX_TYPE,
   ResultCode.BAD_SIGNATURE,
   ResultCode.UNKNOWN_SIGNER,
@@ -40,4 +42,6 @@ it('only transactions whose signature was checked spend their nonce', () => {
   assert.equal(consumesNonce(ResultCode.NOT_PATIENT), true);
   assert.equal(consumesNonce(ResultCode.BAD_SIGNATURE), false);
   assert.equal(consumesNonce(ResultCode.REPLAY), false);
+  assert.equal(consumesNonce(ResultCode.WRONG_CHAIN), false);
+  assert.equal(consumesNonce(ResultCode.TX_TOO_LARGE), false);
 });

@@ -15,6 +15,10 @@ export const ResultCode = {
   TX_EXPIRED: 'TX_EXPIRED',
   TX_FROM_FUTURE: 'TX_FROM_FUTURE',
   INVALID_PAYLOAD: 'INVALID_PAYLOAD',
+  /** The transaction names another network's chain id than this ledger's genesis. */
+  WRONG_CHAIN: 'WRONG_CHAIN',
+  /** The signed transaction is larger than its type's cap (`maxTxBytes` of its contract). */
+  TX_TOO_LARGE: 'TX_TOO_LARGE',
   /** A contract threw something other than TxRejected: a bug, kept deterministic by committing it. */
   CONTRACT_ERROR: 'CONTRACT_ERROR',
   // Roles.
@@ -58,6 +62,10 @@ export const ResultCode = {
   NOT_CUSTODIAN: 'NOT_CUSTODIAN',
   /** A new version of a record names another patient or resource type than the record has. */
   RECORD_MISMATCH: 'RECORD_MISMATCH',
+  /** A version authored by the patient is not under the patient's current record-key epoch. */
+  STALE_EPOCH: 'STALE_EPOCH',
+  /** An audit entry names an actor the recording node cannot speak for. */
+  FOREIGN_ACTOR: 'FOREIGN_ACTOR',
 } as const;
 export type ResultCode = (typeof ResultCode)[keyof typeof ResultCode];
 
@@ -67,6 +75,8 @@ export const RESULT_CODES: readonly ResultCode[] = Object.values(ResultCode);
 export function consumesNonce(code: ResultCode): boolean {
   return (
     code !== ResultCode.MALFORMED_TX &&
+    code !== ResultCode.WRONG_CHAIN &&
+    code !== ResultCode.TX_TOO_LARGE &&
     code !== ResultCode.UNKNOWN_TX_TYPE &&
     code !== ResultCode.BAD_SIGNATURE &&
     code !== ResultCode.UNKNOWN_SIGNER &&

@@ -47,6 +47,11 @@ export class TxRejected extends Error {
 export interface ContractHandler {
   /** Tx types whose signer need not be registered (patient self-registration). */
   readonly allowsUnregisteredSigner?: boolean;
+  /**
+   * Largest signed transaction of this type, in bytes of its canonical JSON: larger ones are
+   * refused (TX_TOO_LARGE) at admission and in execution, before the payload is parsed.
+   */
+  readonly maxTxBytes: number;
   /** Validates and narrows the payload; throws TxRejected(INVALID_PAYLOAD) naming the field. */
   readonly parse: (payload: unknown) => unknown;
   readonly execute: (ctx: ContractContext, payload: never) => void;

@@ -15,6 +15,7 @@ import { TxRejected, type ContractHandler, type ContractSuite, type NetworkParam
 import { StateKey } from './keys.js';
 import { BlockStateView, type StateSource } from './state-view.js';
 import { parseSignedTxJson, type ParsedTx } from './tx.js';
+import { checkTxFrame } from './tx-rules.js';
 import type { GenesisDocument, PartyRecord, TxResult } from './types.js';
 import { canonicalJson } from '../crypto/index.js';
 
@@ -141,7 +142,7 @@ export async function executeBlock(
   const toVerify: Array<{ index: number; item: VerifyItem }> = [];
   candidates.forEach((candidate, index) => {
     const { parsed, handler } = candidate;
-    if (!parsed || !handler) return;
+    if (!parsed || !handler || checkTxFrame(parsed, handler, env.chainId)) return;
     const signer = resolveSigner(view, parsed.signed.tx.signer, handler);
     if ('code' in signer) return;
     candidate.prepassKey = signer.key;
@@ -202,6 +203,8 @@ function runOne(
   if (!parsed) return { code: ResultCode.MALFORMED_TX, message: candidate.parseError ?? 'malformed envelope' };
   const tx = parsed.signed.tx;
   if (!handler) return { code: ResultCode.UNKNOWN_TX_TYPE, message: `unknown transaction type "${tx.type}"` };
+  const frameError = checkTxFrame(parsed, handler, env.chainId);
+  if (frameError) return frameError;
   if (tx.issuedAt < time - env.params.txValidityMs) {
     return { code: ResultCode.TX_EXPIRED, message: `issued ${time - tx.issuedAt} ms before the block, window is ${env.params.txValidityMs} ms` };
   }

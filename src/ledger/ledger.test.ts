@@ -142,6 +142,7 @@ describe('runner: result codes checked before any contract', () => {
     const registry = new Map(real.registry);
     registry.set(TxType.PatientRegister, {
       allowsUnregisteredSigner: true,
+      maxTxBytes: 1024,
       parse: (p) => p,
       execute: () => {
         throw new TypeError('boom');
@@ -179,7 +180,7 @@ describe('admission (before ordering, against the node clock)', () => {
       forged,
       grantTx(newParty(), network, 'grant-0004'),
       signed(newParty(), 'x.y' as TxType, {}),
-      signed(newParty(), TxType.PatientRegister, {}, { issuedAt: T - 700_000 }),
+      signed(newParty(), TxType.PatientRegister, { encryptionKey: newParty().encryptionKey }, { issuedAt: T - 700_000 }),
     ]);
     assert.deepEqual(
       result.rejected.map((r) => [r.index, r.code]),

@@ -19,6 +19,7 @@ import { StateKey } from './keys.js';
 import type { StateSource } from './state-view.js';
 import { CachedStateSource } from './state-cache.js';
 import { parseSignedTx, type ParsedTx } from './tx.js';
+import { checkPayload, checkTxFrame } from './tx-rules.js';
 import type { GenesisDocument, PartyRecord, TxResult } from './types.js';
 
 const META_GENESIS = 'genesis';
@@ -195,8 +196,8 @@ export class Ledger extends EventEmitter<{ block: [CommittedBlock] }> {
 
   /**
    * Checks envelopes before they are ordered, against the node's clock and current state:
-   * shape, type, validity window, replay, signer and signature (verified in parallel on the thread
-   * pool). Accepted ones are returned parsed; the rest with the code a block would give them.
+   * shape, type, chain id, size cap and payload schema of the type, validity window, replay,
+   * signer and signature (verified in parallel on the thread pool). Accepted ones are returned parsed; the rest with the code a block would give them.
    * Acceptance is not commitment: a block may still reject a tx whose state changed meanwhile.
    */
   async admit(envelopes: readonly unknown[]): Promise<{ accepted: ParsedTx[]; rejected: AdmissionRejection[] }> {
@@ -213,6 +214,9 @@ export class Ledger extends EventEmitter<{ block: [CommittedBlock] }> {
       const tx = parsed.signed.tx;
       const handler = this.contracts.registry.get(tx.type);
       if (!handler) return reject(ResultCode.UNKNOWN_TX_TYPE, `unknown transaction type "${tx.type}"`);
+      // Network, size and payload schema first: what fails them is never ordered nor stored.
+      const invalid = checkTxFrame(parsed, handler, this.chainId) ?? checkPayload(parsed, handler);
+      if (invalid) return reject(invalid.code, invalid.message ?? invalid.code);
       if (tx.issuedAt < now - this.params.txValidityMs) return reject(ResultCode.TX_EXPIRED, 'transaction is older than the validity window');
       if (tx.issuedAt > now + this.params.txFutureSkewMs) return reject(ResultCode.TX_FROM_FUTURE, 'transaction is issued in the future');
       const nonce = `${tx.signer}\n${tx.nonce}`;

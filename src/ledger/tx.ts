@@ -12,7 +12,9 @@ import { TX_VERSION, type SignedTx, type Tx, type TxType } from './types.js';
 
 const NONCE_PATTERN = /^[A-Za-z0-9_-]{8,64}$/;
 const MAX_SIGNER_LENGTH = 128;
-const TX_KEYS = ['issuedAt', 'nonce', 'payload', 'signer', 'type', 'v'];
+/** Longest chain id accepted (genesis allows 128 characters). */
+const MAX_CHAIN_ID_LENGTH = 128;
+const TX_KEYS = ['chainId', 'issuedAt', 'nonce', 'payload', 'signer', 'type', 'v'];
 
 /** A signed transaction as the ledger handles it: parsed once, with the bytes that were signed. */
 export interface ParsedTx {
@@ -28,8 +30,13 @@ export interface ParsedTx {
 
 export type ParseTxResult = { ok: true; tx: ParsedTx } | { ok: false; message: string };
 
-/** Builds a fresh transaction; `nonce` and `issuedAt` default to a random nonce and the current time. */
+/**
+ * Builds a fresh transaction for the network `chainId` (its genesis `chainId`, as
+ * `GET /ledger/status` reports it); `nonce` and `issuedAt` default to a random nonce and the
+ * current time.
+ */
 export function createTx<P>(input: {
+  chainId: string;
   type: TxType;
   signer: string;
   payload: P;
@@ -38,6 +45,7 @@ export function createTx<P>(input: {
 }): Tx<P> {
   return {
     v: TX_VERSION,
+    chainId: input.chainId,
     type: input.type,
     signer: input.signer,
     nonce: input.nonce ?? toBase64Url(randomBytes(12)),
@@ -77,6 +85,9 @@ export function parseSignedTx(value: unknown): ParseTxResult {
     return fail(`"tx" must have exactly the fields ${TX_KEYS.join(', ')}`);
   }
   if (tx.v !== TX_VERSION) return fail(`"tx.v" must be ${TX_VERSION}`);
+  if (typeof tx.chainId !== 'string' || tx.chainId.length === 0 || tx.chainId.length > MAX_CHAIN_ID_LENGTH) {
+    return fail(`"tx.chainId" must be a string of 1-${MAX_CHAIN_ID_LENGTH} characters`);
+  }
   if (typeof tx.type !== 'string' || tx.type.length === 0 || tx.type.length > 64) return fail('"tx.type" must be a string');
   if (typeof tx.signer !== 'string' || !tx.signer.startsWith('did:') || tx.signer.length > MAX_SIGNER_LENGTH) {
     return fail('"tx.signer" must be a DID');

@@ -29,6 +29,11 @@ export const TX_TYPES: readonly TxType[] = Object.values(TxType);
 /** A transaction: serialized as RFC 8785 canonical JSON, those bytes signed with Ed25519. */
 export interface Tx<P = unknown> {
   readonly v: typeof TX_VERSION;
+  /**
+   * The network the transaction is meant for (its genesis `chainId`): a transaction signed for one
+   * network is refused by every other (WRONG_CHAIN), so it cannot be replayed there.
+   */
+  readonly chainId: string;
   readonly type: TxType;
   /** DID of the signing party (its identity DID; after key rotation the ledger holds its current key). */
   readonly signer: string;

@@ -17,6 +17,11 @@ export const WalletErrorCode = {
   PASSPHRASE_FILE_UNREADABLE: 'PASSPHRASE_FILE_UNREADABLE',
   /** A new wallet file would be protected by a passphrase shorter than the minimum. */
   WEAK_PASSPHRASE: 'WEAK_PASSPHRASE',
+  /**
+   * The wallet file's scrypt cost (or the cost asked for a new one) is below the floor
+   * (`MIN_KDF_N`): its passphrase would be cheap to guess, so it is neither written nor opened.
+   */
+  WEAK_KDF: 'WEAK_KDF',
 } as const;
 export type WalletErrorCode = (typeof WalletErrorCode)[keyof typeof WalletErrorCode];
 

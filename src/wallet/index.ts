@@ -21,6 +21,7 @@ export {
   WALLET_VERSION,
   MIN_PASSPHRASE_LENGTH,
   DEFAULT_KDF_PARAMS,
+  MIN_KDF_N,
   encodeWalletFile,
   decodeWalletFile,
 } from './keystore.js';

@@ -52,12 +52,20 @@ export const MIN_PASSPHRASE_LENGTH = 8;
 /** scrypt cost parameters (RFC 7914). */
 export type KdfParams = ScryptParams;
 
-/** Default scrypt cost: N = 2^15, r = 8, p = 1 (32 MiB, the RFC 7914 §2 interactive-use order). */
-export const DEFAULT_KDF_PARAMS: Readonly<KdfParams> = Object.freeze({ N: 32768, r: 8, p: 1 });
+/**
+ * Default scrypt cost of a new wallet file: N = 2^17, r = 8, p = 1 (128 MiB; OWASP's scrypt
+ * minimum for password storage), since a wallet file that leaks is attacked offline.
+ */
+export const DEFAULT_KDF_PARAMS: Readonly<KdfParams> = Object.freeze({ N: 2 ** 17, r: 8, p: 1 });
+/**
+ * Lowest scrypt N written or opened (2^15, RFC 7914 §2's interactive-use cost): a file below it
+ * is refused with WEAK_KDF. Tests that create many wallets pass exactly this, never less.
+ */
+export const MIN_KDF_N = 2 ** 15;
 
 // Bounds on scrypt parameters read from a file: a hostile file must not make us spend
-// gigabytes or minutes. The floor keeps anyone from writing a file that is cheap to attack.
-const MIN_SCRYPT_N = 1024;
+// gigabytes or minutes. The floor (MIN_KDF_N) keeps anyone from writing a file that is cheap to attack.
+const MIN_SCRYPT_N = MIN_KDF_N;
 const MAX_SCRYPT_N = 2 ** 20;
 const MAX_SCRYPT_R = 32;
 const MAX_SCRYPT_P = 16;
@@ -116,6 +124,13 @@ function checkKdfParams(
   toError: (field: string, problem: string) => Error,
 ): void {
   const { N, r, p } = params;
+  if (typeof N === 'number' && Number.isSafeInteger(N) && N > 0 && N < MIN_SCRYPT_N && (N & (N - 1)) === 0) {
+    throw new WalletError(
+      WalletErrorCode.WEAK_KDF,
+      `"${field}.N" is ${N}: scrypt N below ${MIN_SCRYPT_N} makes the passphrase cheap to guess`,
+      { field: `${field}.N` },
+    );
+  }
   if (!isInteger(N, MIN_SCRYPT_N, MAX_SCRYPT_N) || (N & (N - 1)) !== 0) {
     throw toError(`${field}.N`, `must be a power of two from ${MIN_SCRYPT_N} to ${MAX_SCRYPT_N}`);
   }
@@ -161,7 +176,7 @@ function headerAad(header: WalletFileHeader): Uint8Array {
  *
  * @param kdfParams scrypt cost; the default suits interactive use, tests pass a lower N
  * @throws WalletError PASSPHRASE_REQUIRED / WEAK_PASSPHRASE (under
- *   {@link MIN_PASSPHRASE_LENGTH} characters); CryptoError CRYPTO_INVALID_ARGUMENT for
+ *   {@link MIN_PASSPHRASE_LENGTH} characters); WEAK_KDF for an N under {@link MIN_KDF_N}; CryptoError CRYPTO_INVALID_ARGUMENT for
  *   out-of-range `kdfParams`
  * @example
  * const text = await encodeWalletFile(wallet, passphrase);
@@ -341,7 +356,8 @@ async function parseSecrets(plaintext: Uint8Array, header: WalletFileHeader): Pr
 /**
  * Opens a wallet file written by {@link encodeWalletFile}.
  *
- * @throws WalletError WALLET_CORRUPT (with `field`) for a file that is not a valid
+ * @throws WalletError WEAK_KDF (with `field` kdf.N) for a file protected by an N under
+ *   {@link MIN_KDF_N}; WALLET_CORRUPT (with `field`) for a file that is not a valid
  *   roam-wallet v1 file; BAD_PASSPHRASE when decryption fails, i.e. a wrong passphrase or
  *   any edit of the authenticated fields or ciphertext (AES-GCM cannot tell which)
  */

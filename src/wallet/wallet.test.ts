@@ -16,6 +16,7 @@ import {
 } from '../crypto/index.js';
 import {
   DEFAULT_KDF_PARAMS,
+  MIN_KDF_N,
   PARTY_ROLES,
   WalletErrorCode,
   createWallet,
@@ -32,7 +33,7 @@ import {
 } from './index.js';
 
 // The cheapest cost the keystore accepts: keeps each open/save at a few milliseconds.
-const FAST_KDF: KdfParams = { N: 1024, r: 8, p: 1 };
+const FAST_KDF: KdfParams = { N: MIN_KDF_N, r: 8, p: 1 };
 const PASSPHRASE = 'correct horse battery staple';
 
 function codeIs(code: string) {
@@ -213,10 +214,11 @@ describe('wallet file: encode / decode', () => {
     }
   });
 
-  it('uses N = 32768, r = 8, p = 1 by default', async () => {
+  it('uses N = 2^17, r = 8, p = 1 by default', async () => {
     const { wallet } = createWallet('node');
     const file = JSON.parse(await encodeWalletFile(wallet, PASSPHRASE)) as WalletFileJson;
-    assert.deepEqual([file.kdf.N, file.kdf.r, file.kdf.p], [DEFAULT_KDF_PARAMS.N, 8, 1]);
+    assert.deepEqual([file.kdf.N, file.kdf.r, file.kdf.p], [131072, 8, 1]);
+    assert.equal(DEFAULT_KDF_PARAMS.N, 131072);
   });
 
   it('a wrong passphrase gives BAD_PASSPHRASE, and the message holds no passphrase', async () => {
@@ -253,7 +255,7 @@ describe('wallet file: encode / decode', () => {
       'encryptionPublicKey',
       (file: WalletFileJson) => (file.encryptionPublicKey = toBase64Url(new Uint8Array(32).fill(9))),
     ],
-    ['kdf.N', (file: WalletFileJson) => (file.kdf.N = 2048)],
+    ['kdf.N', (file: WalletFileJson) => (file.kdf.N = 2 * MIN_KDF_N)],
     ['cipher.iv', (file: WalletFileJson) => (file.cipher.iv = toBase64Url(new Uint8Array(12)))],
   ] as const) {
     it(`an edited ${name} makes opening fail`, async () => {
@@ -325,10 +327,9 @@ describe('wallet file: encode / decode', () => {
     const { wallet } = createWallet('admin');
     for (const params of [
       { N: 1000, r: 8, p: 1 },
-      { N: 512, r: 8, p: 1 },
       { N: 2 ** 21, r: 8, p: 1 },
-      { N: 1024, r: 0, p: 1 },
-      { N: 1024, r: 8, p: 0 },
+      { N: MIN_KDF_N, r: 0, p: 1 },
+      { N: MIN_KDF_N, r: 8, p: 0 },
     ]) {
       await assert.rejects(
         encodeWalletFile(wallet, PASSPHRASE, params),

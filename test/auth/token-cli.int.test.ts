@@ -14,7 +14,7 @@ import { saveWallet, type Wallet } from '../../src/wallet/index.js';
 import { PASSPHRASE, roam, tempDir } from '../cli/harness.js';
 import { newPatient, openTestNode, registeredPatient, type TestNode } from './fixture.js';
 
-const FAST_KDF = { kdfParams: { N: 1024, r: 8, p: 1 } };
+const FAST_KDF = { kdfParams: { N: 32768, r: 8, p: 1 } };
 
 describe('roam token', () => {
   const { dir, cleanup } = tempDir('roam-token-');

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { patientRegistration, postCommit, roam, startCli, tempDir } from './harness.js';
+import { chainIdOf, patientRegistration, postCommit, roam, startCli, tempDir } from './harness.js';
 
 const LOOPS = 8;
 const LOAD_MS = 1500;
@@ -23,13 +23,14 @@ describe('roam start: crash under load', () => {
     assert.equal(init.status, 0, init.stderr);
 
     const node = await startCli(['start', '--data', data, '--port', '0']);
+    const chainId = await chainIdOf(node.url);
     const acknowledged: string[] = [];
     let refused = 0;
     let running = true;
     const loop = async () => {
       while (running) {
         try {
-          const { status, body } = await postCommit(node.url, patientRegistration().envelope);
+          const { status, body } = await postCommit(node.url, patientRegistration(chainId).envelope);
           const answer = body as { status?: string; id?: string };
           if (status === 200 && answer.status === 'committed' && answer.id) acknowledged.push(answer.id);
           else refused++;

@@ -158,11 +158,18 @@ export function tempDir(prefix = 'roam-cli-'): { dir: string; cleanup: () => voi
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** A `identity.patient.register` envelope from a fresh key, built and signed in the test. */
-export function patientRegistration(): { did: string; envelope: SignedTx } {
+/** The chain id a running node reports (`GET /ledger/status`): what its transactions must name. */
+export async function chainIdOf(url: string): Promise<string> {
+  const response = await fetch(`${url}/ledger/status`);
+  return ((await response.json()) as { chainId: string }).chainId;
+}
+
+/** A `identity.patient.register` envelope for chain `chainId` from a fresh key, built and signed in the test. */
+export function patientRegistration(chainId: string): { did: string; envelope: SignedTx } {
   const signing = generateSigningKeyPair();
   const did = didFromSigningKey(signing.publicKey);
   const tx = createTx({
+    chainId,
     type: TxType.PatientRegister,
     signer: did,
     payload: { encryptionKey: toBase64Url(generateEncryptionKeyPair().publicKey) },

@@ -10,7 +10,7 @@ import { cpSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { patientRegistration, postCommit, roam, startCli, tempDir } from './harness.js';
+import { chainIdOf, patientRegistration, postCommit, roam, startCli, tempDir } from './harness.js';
 
 interface Committed {
   readonly height: number;
@@ -31,10 +31,11 @@ describe('roam ledger verify on a tampered store', () => {
     assert.equal(init.status, 0, init.stderr);
     const node = await startCli(['start', '--data', data, '--port', '0']);
     try {
-      const first = await postCommit(node.url, patientRegistration().envelope);
+      const chainId = await chainIdOf(node.url);
+      const first = await postCommit(node.url, patientRegistration(chainId).envelope);
       assert.equal(first.status, 200, JSON.stringify(first.body));
 
-      const batch = await postCommit(node.url, { txs: [0, 1, 2].map(() => patientRegistration().envelope) });
+      const batch = await postCommit(node.url, { txs: [0, 1, 2].map(() => patientRegistration(chainId).envelope) });
       assert.equal(batch.status, 200, JSON.stringify(batch.body));
       const heights = (batch.body as { results: Committed[] }).results.map((r) => r.height);
       batchHeight = heights[1]!;
@@ -43,10 +44,10 @@ describe('roam ledger verify on a tampered store', () => {
         `one block for the batch, got ${heights.join(',')}`,
       );
 
-      const lone = patientRegistration();
+      const lone = patientRegistration(chainId);
       loneDid = lone.did;
       loneHeight = ((await postCommit(node.url, lone.envelope)).body as Committed).height;
-      await postCommit(node.url, patientRegistration().envelope);
+      await postCommit(node.url, patientRegistration(chainId).envelope);
       assert.ok(loneHeight > batchHeight);
 
       // Verify reads the store while the node runs (WAL, read-only connection).

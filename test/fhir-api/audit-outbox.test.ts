@@ -13,6 +13,7 @@ import { StateKey } from '../../src/ledger/index.js';
 import { vaultPath } from '../../src/node/fhir/index.js';
 import { initNetwork, RoamNode } from '../../src/node/index.js';
 import { FhirIndexStore } from '../../src/store/index.js';
+import { useChain } from '../http/fixture.js';
 import { registeredPatient } from './fixture.js';
 
 describe('FHIR API: audit outbox', () => {
@@ -30,9 +31,10 @@ describe('FHIR API: audit outbox', () => {
       host: '127.0.0.1',
       port: 0,
       publicUrl: 'http://clinic.test:8080',
-      walletKdf: { N: 1024, r: 8, p: 1 },
+      walletKdf: { N: 32768, r: 8, p: 1 },
     });
     let node = await RoamNode.open({ dataDir, blockLimits: { timeoutMs: 5 } });
+    useChain(node.ledger.chainId);
     const patient = await registeredPatient(node);
     await node.close();
 

@@ -35,6 +35,7 @@ describe('FHIR API: authorization by grants, and audit', () => {
   let generalId: string;
   let sensitiveId: string;
   let readGrant: string;
+  let obsId: string;
 
   before(async () => {
     t = await openFhirNode();
@@ -50,6 +51,13 @@ describe('FHIR API: authorization by grants, and audit', () => {
       access: 'read',
       keys: [],
     });
+    // The patient's own Conditions and Observation need the organization's write grant on them
+    // (issue #9: anchors authored by the patient); revoked once they are written, so that its
+    // practitioners' reach is the read grant only.
+    const ownWrites = await grantOrg(t, patient, {
+      resourceTypes: ['Condition', 'Observation'],
+      classes: ['general', 'sensitive'],
+    });
     patientToken = await tokenOf(t, patient);
     doctorToken = await tokenOf(t, doctor);
     patientId = await createPatient(t, patientToken);
@@ -59,6 +67,16 @@ describe('FHIR API: authorization by grants, and audit', () => {
     const sensitive = await fhir<Condition>(t, patientToken, 'POST', 'Condition', condition(patientId, true));
     expectStatus(sensitive, 201);
     sensitiveId = sensitive.body.id!;
+    const obs = await fhir<Observation>(
+      t,
+      patientToken,
+      'POST',
+      'Observation',
+      observation(patientId, '8867-4', '2024-01-01'),
+    );
+    expectStatus(obs, 201);
+    obsId = obs.body.id!;
+    await revoke(t, patient, ownWrites);
   });
   after(async () => {
     await t.close();
@@ -85,7 +103,8 @@ describe('FHIR API: authorization by grants, and audit', () => {
   });
 
   it('a class the grant does not cover is refused (read) and omitted (search)', async () => {
-    assertOutcome(await fhir(t, doctorToken, 'GET', `Condition/${sensitiveId}`), 403, /SCOPE_NOT_COVERED/);
+    // The only grant that covered sensitive Conditions (the patient's own writes) is revoked.
+    assertOutcome(await fhir(t, doctorToken, 'GET', `Condition/${sensitiveId}`), 403, /GRANT_REVOKED/);
     const search = await fhir<Bundle>(t, doctorToken, 'GET', `Condition?patient=Patient/${patientId}`);
     expectStatus(search, 200);
     assert.deepEqual(
@@ -106,7 +125,8 @@ describe('FHIR API: authorization by grants, and audit', () => {
       'Observation',
       observation(patientId, '8867-4', '2024-01-01'),
     );
-    assertOutcome(res, 403, /SCOPE_NOT_COVERED/);
+    // The only write grant of Observations (the patient's own writes) is revoked.
+    assertOutcome(res, 403, /GRANT_REVOKED/);
   });
 
   it('a practitioner of another organization is refused', async () => {
@@ -133,23 +153,15 @@ describe('FHIR API: authorization by grants, and audit', () => {
   });
 
   it('an expired grant is refused once it expires', async () => {
-    const obs = await fhir<Observation>(
-      t,
-      patientToken,
-      'POST',
-      'Observation',
-      observation(patientId, '8867-4', '2024-01-01'),
-    );
-    expectStatus(obs, 201);
     await grantOrg(t, patient, {
       resourceTypes: ['Observation'],
       access: 'read',
       keys: [],
       expiresAt: Date.now() + 1500,
     });
-    expectStatus(await fhir(t, doctorToken, 'GET', `Observation/${obs.body.id!}`), 200);
+    expectStatus(await fhir(t, doctorToken, 'GET', `Observation/${obsId}`), 200);
     await new Promise((r) => setTimeout(r, 1600));
-    assertOutcome(await fhir(t, doctorToken, 'GET', `Observation/${obs.body.id!}`), 403, /GRANT_EXPIRED/);
+    assertOutcome(await fhir(t, doctorToken, 'GET', `Observation/${obsId}`), 403, /GRANT_EXPIRED/);
   });
 
   it('a revoked grant is refused at the next request', async () => {

@@ -24,7 +24,7 @@ import { initNetwork, RoamNode } from '../../src/node/index.js';
 import { sealGrantKeys } from '../../src/vault/index.js';
 import { createWallet, deriveRecordKeySeed, loadWallet, type Wallet } from '../../src/wallet/index.js';
 import { commit, registeredPatient } from '../auth/fixture.js';
-import { envelope } from '../http/fixture.js';
+import { envelope, useChain } from '../http/fixture.js';
 import { observation } from './fixture.js';
 
 const PASSPHRASE = 'test passphrase 1234';
@@ -66,9 +66,10 @@ async function startListeningNode(): Promise<Running> {
         adminPassphrase: PASSPHRASE,
         host: '127.0.0.1',
         port,
-        walletKdf: { N: 1024, r: 8, p: 1 },
+        walletKdf: { N: 32768, r: 8, p: 1 },
       });
       node = await RoamNode.open({ dataDir, blockLimits: { timeoutMs: 5 } });
+      useChain(node.ledger.chainId);
       const http = await startHttp(node, { host: '127.0.0.1', port });
       assert.equal(http.url, init.publicUrl);
       return { node, http, admin: await loadWallet(init.adminWalletPath, PASSPHRASE), dataDir };

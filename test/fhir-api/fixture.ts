@@ -48,6 +48,7 @@ export function nodePort(t: FhirTestNode, replaced: Partial<FhirNodePort> = {}):
   const node = t.node;
   return {
     did: node.did,
+    chainId: node.ledger.chainId,
     orgDid: node.orgDid,
     nodeSecretKey: node.config.keys.node.secretKey,
     orgEncryptionSecretKey: node.config.keys.orgEncryption.secretKey,

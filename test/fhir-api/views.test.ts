@@ -87,7 +87,9 @@ describe('FHIR API: Consent and AuditEvent views of the ledger', () => {
         admin: { did: otherOrgAdmin.did, encryptionKey: toBase64Url(otherOrgAdmin.encryption.publicKey) },
       }),
     );
-    custody = await grantOrg(t, patient, { resourceTypes: ['Patient'], classes: ['general'] });
+    // Custody of what the patient writes below: anchors authored by the patient need the
+    // custodian's write grant on their types (issue #9). The Observation's is revoked below.
+    custody = await grantOrg(t, patient, { resourceTypes: ['Patient', 'Condition'], classes: ['general'] });
     expiresAt = Date.now() + 86_400_000;
     conditionGrant = await grantOrg(t, patient, {
       resourceTypes: ['Condition'],
@@ -96,7 +98,7 @@ describe('FHIR API: Consent and AuditEvent views of the ledger', () => {
       keys: [],
       expiresAt,
     });
-    revoked = await grantOrg(t, patient, { resourceTypes: ['Observation'], access: 'read', keys: [] });
+    revoked = await grantOrg(t, patient, { resourceTypes: ['Observation'], classes: ['general'] });
     otherOrgGrant = randomUUID();
     await commit(
       t.node,
@@ -168,7 +170,10 @@ describe('FHIR API: Consent and AuditEvent views of the ledger', () => {
       c.provision?.securityLabel?.map((l) => l.code),
       ['N'],
     );
-    assert.deepEqual(c.provision?.class, [{ system: 'http://hl7.org/fhir/resource-types', code: 'Patient' }]);
+    assert.deepEqual(
+      c.provision?.class?.map((cls) => cls.code),
+      ['Patient', 'Condition'],
+    );
     assert.deepEqual(c.provision?.purpose, [
       { system: 'http://terminology.hl7.org/CodeSystem/v3-ActReason', code: 'TREAT' },
     ]);

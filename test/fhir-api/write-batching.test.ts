@@ -149,7 +149,7 @@ describe('FHIR API: a refused shared anchor transaction answers each request alo
       const spoilt = anchors.map((a) => (a['recordId'] === doomed ? { ...a, version: 7 } : a));
       const payload =
         spoilt.length === 1 && tx.payload['anchors'] === undefined ? spoilt[0] : { anchors: spoilt };
-      return signTx(createTx({ type: tx.type, signer: tx.signer, payload }), node.config.keys.node.secretKey);
+      return signTx(createTx({ chainId: tx.chainId, type: tx.type, signer: tx.signer, payload }), node.config.keys.node.secretKey);
     };
     const port = nodePort(t, { submit: (envelopes) => node.submit(envelopes.map(spoil)) });
     const repo = new EncryptedFhirRepository(port, node.fhir.vault, node.fhir.index, node.fhir.audit);

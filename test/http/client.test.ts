@@ -60,9 +60,12 @@ test('startHttp listens on a free port and names its URL', async () => {
 
 test('submit with wait, then getTx with the proof verified client-side', async () => {
   const patient = newPatient();
-  const envelope = signedTx(patient, TxType.PatientRegister, {
-    encryptionKey: toBase64Url(patient.encryption.publicKey),
-  });
+  const envelope = signedTx(
+    patient,
+    TxType.PatientRegister,
+    { encryptionKey: toBase64Url(patient.encryption.publicKey) },
+    { chainId: t.init.chainId },
+  );
   assert.equal(envelope.tx.signer, patient.did);
   const committed = await client.submit(envelope, { wait: 'commit', timeoutMs: 10_000 });
   assert.equal(committed.status, 'committed');
@@ -91,8 +94,8 @@ test('submit with wait, then getTx with the proof verified client-side', async (
 test('submit without wait, and a batch', async () => {
   const p1 = newPatient();
   const p2 = newPatient();
-  const e1 = signedTx(p1, TxType.PatientRegister, { encryptionKey: toBase64Url(p1.encryption.publicKey) });
-  const e2 = signedTx(p2, TxType.PatientRegister, { encryptionKey: toBase64Url(p2.encryption.publicKey) });
+  const e1 = signedTx(p1, TxType.PatientRegister, { encryptionKey: toBase64Url(p1.encryption.publicKey) }, { chainId: t.init.chainId });
+  const e2 = signedTx(p2, TxType.PatientRegister, { encryptionKey: toBase64Url(p2.encryption.publicKey) }, { chainId: t.init.chainId });
   const accepted = await client.submit(e1);
   assert.equal(accepted.status, 'accepted');
   const batch = await client.submit([e1, e2], { wait: 'commit' });
@@ -111,7 +114,7 @@ test('submit without wait, and a batch', async () => {
 
 test("an error answer becomes RoamApiError with the node's code and status", async () => {
   const stranger = newPatient();
-  const envelope = signedTx(stranger, TxType.ConsentRevoke, { grantId: 'grant-0000001' });
+  const envelope = signedTx(stranger, TxType.ConsentRevoke, { grantId: 'grant-0000001' }, { chainId: t.init.chainId });
   await rejectsWith(client.submit(envelope), 403, 'UNKNOWN_SIGNER');
   await rejectsWith(client.getTx('ab'.repeat(32)), 404, 'NOT_FOUND');
   await rejectsWith(client.identity(stranger.did), 404, 'UNKNOWN_DID');

@@ -9,6 +9,14 @@ import { createWallet, loadWallet, type Wallet } from '../../src/wallet/index.js
 
 const PASSPHRASE = 'test passphrase 1234';
 
+/** Chain id of the test node opened last: what `envelope` signs for unless told otherwise. */
+let lastChainId = '';
+
+/** Makes `envelope` sign for `chainId` by default (for tests that open their nodes themselves). */
+export function useChain(chainId: string): void {
+  lastChainId = chainId;
+}
+
 export interface TestNode {
   readonly node: RoamNode;
   readonly init: InitResult;
@@ -28,9 +36,10 @@ export async function openTestNode(blockTimeoutMs = 5): Promise<TestNode> {
       host: '127.0.0.1',
       port: 0,
       publicUrl: 'http://clinic.test:8080',
-      walletKdf: { N: 1024, r: 8, p: 1 },
+      walletKdf: { N: 32768, r: 8, p: 1 },
     });
     const node = await RoamNode.open({ dataDir, blockLimits: { timeoutMs: blockTimeoutMs } });
+    useChain(node.ledger.chainId);
     const admin = await loadWallet(init.adminWalletPath, PASSPHRASE);
     return {
       node,
@@ -57,10 +66,10 @@ export function envelope(
   /** A TxType, or any string (to test unknown types). */
   type: string,
   payload: unknown,
-  overrides: { nonce?: string; issuedAt?: number } = {},
+  overrides: { nonce?: string; issuedAt?: number; chainId?: string } = {},
 ): SignedTx {
   return signTx(
-    createTx({ type: type as TxType, signer: wallet.did, payload, ...overrides }),
+    createTx({ chainId: lastChainId, type: type as TxType, signer: wallet.did, payload, ...overrides }),
     wallet.signing.secretKey,
   );
 }

@@ -19,6 +19,7 @@ import type {
 import { verifyTxResponse } from '../../src/client/index.js';
 import { canonicalJson, fromBase64Url, toBase64Url } from '../../src/crypto/index.js';
 import { blockHash, verifyTxInclusion, type SignedTx } from '../../src/ledger/index.js';
+import { testSealedKey } from '../../src/contracts/testing.js';
 import { buildHttpServer, MAX_BATCH_TXS } from '../../src/node/http/index.js';
 import { envelope, grant, newPatient, openTestNode, registerPatient, type TestNode } from './fixture.js';
 
@@ -251,7 +252,8 @@ describe('ledger API: identities and consents', () => {
   test('a patient registers and grants; identities and consents show it', async () => {
     const patient = newPatient();
     await commit(registerPatient(patient));
-    const sealed = { enc: toBase64Url(new Uint8Array(32)), ct: 'AAAA', class: 'general', epoch: 0 };
+    // A grant's keys must have a sealed key's shape (the ledger does not open them).
+    const sealed = testSealedKey(0);
     const granted = await commit(grant(patient, t.init.orgDid, 'grant-0001', [sealed]));
     assert.equal(granted.code, 'OK', granted.message);
     // A practitioner's (here: the org admin's) access request addressed to the patient.

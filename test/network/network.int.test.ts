@@ -61,8 +61,9 @@ describe('a 3-region network on real NATS JetStream and node processes', { timeo
   });
 
   it('orders 10,000 transactions submitted across the three nodes into identical chains, through a node kill -9 and a NATS server stop', async () => {
+    const { chainId } = await net.status('eu');
     const batches: SignedTx[][] = [];
-    for (let i = 0; i < TOTAL_TXS / BATCH; i++) batches.push(Array.from({ length: BATCH }, () => patientRegistration().envelope));
+    for (let i = 0; i < TOTAL_TXS / BATCH; i++) batches.push(Array.from({ length: BATCH }, () => patientRegistration(chainId).envelope));
     const acknowledged: string[] = [];
     const down = new Set<string>();
     let next = 0;
@@ -116,7 +117,7 @@ describe('a 3-region network on real NATS JetStream and node processes', { timeo
     // A patient with a key we hold, registered through eu.
     const signing = generateSigningKeyPair();
     const did = didFromSigningKey(signing.publicKey);
-    const register = signTx(createTx({ type: TxType.PatientRegister, signer: did, payload: { encryptionKey: toBase64Url(generateEncryptionKeyPair().publicKey) } }), signing.secretKey);
+    const register = signTx(createTx({ chainId: (await net.status('eu')).chainId, type: TxType.PatientRegister, signer: did, payload: { encryptionKey: toBase64Url(generateEncryptionKeyPair().publicKey) } }), signing.secretKey);
     assert.equal((await submitBatch(net.url('eu'), [register])).length, 1);
     await eventually(() => net.status('ap'), (s) => s.height >= 1 && s.headHash !== undefined);
     const target = (await net.status('eu')).height;
@@ -132,7 +133,7 @@ describe('a 3-region network on real NATS JetStream and node processes', { timeo
     await net.restart('ap');
 
     // The patient deactivates itself: valid on eu and us, refused on tampered ap → another block there.
-    const deactivate = signTx(createTx({ type: TxType.Deactivate, signer: did, payload: { did } }), signing.secretKey);
+    const deactivate = signTx(createTx({ chainId: register.tx.chainId, type: TxType.Deactivate, signer: did, payload: { did } }), signing.secretKey);
     assert.equal((await submitBatch(net.url('eu'), [deactivate])).length, 1);
     const ap = await eventually(() => net.status('ap'), (s) => s.network?.diverged === true, 60_000);
     assert.match(ap.network!.halted ?? '', /differs from the block .* of 2 of 3 nodes/);
@@ -144,7 +145,7 @@ describe('a 3-region network on real NATS JetStream and node processes', { timeo
     assert.equal(eu.network!.peers.find((p) => p.region === 'us')!.agreement, 'agrees');
     // ap committed no further block after the diverged one: new transactions leave it behind.
     const heightAtHalt = ap.height;
-    await submitBatch(net.url('us'), [patientRegistration().envelope]);
+    await submitBatch(net.url('us'), [patientRegistration((await net.status('eu')).chainId).envelope]);
     const us = await net.status('us');
     assert.ok(us.height > heightAtHalt);
     assert.equal((await net.status('ap')).height, heightAtHalt);
@@ -170,7 +171,7 @@ describe('a 3-region network on real NATS JetStream and node processes', { timeo
     assert.equal(caughtUp.chainId, target.chainId);
     assert.match(readFileSync(join(sa, 'node.log'), 'utf8'), /caught up from height 0 to \d+/);
     // Then it follows the stream: a new transaction reaches it, with the same head as eu and us.
-    await submitBatch(net.url('us'), [patientRegistration().envelope]);
+    await submitBatch(net.url('us'), [patientRegistration((await net.status('eu')).chainId).envelope]);
     const [euNow, saNow] = await eventually(
       () => Promise.all([net.status('eu'), saStatus()]),
       ([e, s]) => s.height === e.height && s.headHash === e.headHash && e.height > target.height,

@@ -24,7 +24,7 @@ export interface TestNetwork {
 export async function startTestNetwork(regions: readonly string[] = ['eu', 'us', 'ap']): Promise<TestNetwork> {
   const { dir, cleanup } = tempDir('roam-net-');
   const basePort = await freePortRange(24);
-  const file = await networkUp({ dir, regions, basePort, cli: CLI, passphrase: PASSPHRASE, walletKdf: { N: 1024, r: 8, p: 1 }, env: ENV });
+  const file = await networkUp({ dir, regions, basePort, cli: CLI, passphrase: PASSPHRASE, walletKdf: { N: 32768, r: 8, p: 1 }, env: ENV });
   const url = (region: string) => file.nodes.find((n) => n.region === region)!.url;
   const status = async (region: string) => {
     const response = await fetch(`${url(region)}/ledger/status`, { signal: AbortSignal.timeout(5_000) });

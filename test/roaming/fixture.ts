@@ -14,6 +14,7 @@ import { buildHttpServer } from '../../src/node/http/server.js';
 import { createGenesis, prepareNode, RoamNode, writeNodeFiles } from '../../src/node/index.js';
 import { DID_IDENTIFIER_SYSTEM } from '../../src/node/fhir/index.js';
 import { expectStatus, fhir, type FhirTestNode } from '../fhir-api/fixture.js';
+import { useChain } from '../http/fixture.js';
 import { OrderingHub } from '../support/ordering-hub.js';
 
 const PASSPHRASE = 'test passphrase 1234';
@@ -67,6 +68,7 @@ export async function openNetwork(
     }),
   );
   const genesis = createGenesis(prepared.map((p) => p.founder));
+  useChain(genesis.chainId);
   const hub = new OrderingHub();
   const nodes: RegionNode[] = [];
   const dirs: string[] = [];
@@ -74,7 +76,7 @@ export async function openNetwork(
     for (const [i, p] of prepared.entries()) {
       const dataDir = mkdtempSync(join(tmpdir(), `roam-roaming-${orgs[i]!.region}-`));
       dirs.push(dataDir);
-      const adminWalletPath = await writeNodeFiles(dataDir, p, genesis, PASSPHRASE, { N: 1024, r: 8, p: 1 });
+      const adminWalletPath = await writeNodeFiles(dataDir, p, genesis, PASSPHRASE, { N: 32768, r: 8, p: 1 });
       const node = await RoamNode.open({ dataDir, orderer: hub.orderer });
       let app: FastifyInstance | undefined = buildHttpServer(node);
       await app.listen({ host: '127.0.0.1', port: ports[i]! });

@@ -42,6 +42,8 @@ export interface TestNetwork {
 }
 
 export const GENESIS_TIME = 1_700_000_000_000;
+/** The chain id of every test network here, and what `signed` names by default. */
+export const TEST_CHAIN_ID = 'roam-test';
 
 export function newNetwork(): TestNetwork {
   const org = newParty();
@@ -50,7 +52,7 @@ export function newNetwork(): TestNetwork {
   const genesis: GenesisDocument = {
     format: 'roam-genesis',
     version: 1,
-    chainId: 'roam-test',
+    chainId: TEST_CHAIN_ID,
     time: GENESIS_TIME,
     params: { txValidityMs: 600_000, txFutureSkewMs: 120_000, joinQuorum: 2 / 3 },
     founders: [
@@ -77,9 +79,10 @@ export function signed(
   party: TestParty,
   type: TxType,
   payload: unknown,
-  options: { issuedAt?: number; nonce?: string; key?: SigningKeyPair } = {},
+  options: { issuedAt?: number; nonce?: string; key?: SigningKeyPair; chainId?: string } = {},
 ): SignedTx {
   const tx = createTx({
+    chainId: options.chainId ?? TEST_CHAIN_ID,
     type,
     signer: party.did,
     payload,

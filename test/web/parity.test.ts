@@ -46,7 +46,7 @@ import * as browserPlatform from '../../web/src/platform.browser.js';
 const PHRASE =
   'abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon ' +
   'abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon art';
-const FAST_KDF = { N: 1024, r: 8, p: 1 };
+const FAST_KDF = { N: 32768, r: 8, p: 1 };
 const seed32 = fc.uint8Array({ minLength: 32, maxLength: 32 });
 
 describe('browser crypto parity', () => {
@@ -171,7 +171,7 @@ describe('browser crypto parity', () => {
 
   it('builds the same signed transaction', async () => {
     const wallet = restoreWallet(PHRASE);
-    const options = { nonce: 'nonce-0001', issuedAt: 1_700_000_000_000 };
+    const options = { chainId: 'roam-parity', nonce: 'nonce-0001', issuedAt: 1_700_000_000_000 };
     const payload = { encryptionKey: 'a'.repeat(43) };
     assert.deepEqual(
       await signedTxAsync(wallet, TxType.PatientRegister, payload, options),

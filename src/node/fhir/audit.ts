@@ -19,6 +19,8 @@ export const AUDIT_COMMIT_WAIT_MS = 10_000;
 /** What the shipper needs of the node. */
 export interface AuditLedger {
   readonly did: string;
+  /** The network's chain id, named in every transaction the node signs. */
+  readonly chainId: string;
   readonly secretKey: Uint8Array;
   submit(
     envelopes: readonly unknown[],
@@ -124,7 +126,7 @@ export class AuditTrail {
       if (rows.length === 0) return;
       const entries = rows.map((r) => JSON.parse(r.entry) as AuditEntry);
       const envelope = signTx(
-        createTx({ type: 'audit.batch', signer: this.ledger.did, payload: { entries } }),
+        createTx({ chainId: this.ledger.chainId, type: 'audit.batch', signer: this.ledger.did, payload: { entries } }),
         this.ledger.secretKey,
       );
       const outcome = await this.ledger.submit([envelope]);

@@ -29,7 +29,7 @@ import type { AuditTrail } from './audit.js';
 import { ANCHOR_COMMIT_WAIT_MS, type FhirNodePort, type FhirRequestContext } from './service.js';
 
 /** What erasure needs of the node. */
-export type ErasureNodePort = Pick<FhirNodePort, 'did' | 'nodeSecretKey' | 'submit' | 'waitForCommit'> & {
+export type ErasureNodePort = Pick<FhirNodePort, 'did' | 'chainId' | 'nodeSecretKey' | 'submit' | 'waitForCommit'> & {
   readonly state: StateReader;
 };
 
@@ -76,7 +76,7 @@ export class RecordErasure {
     const entry = this.node.state.get<RecordEntry>(StateKey.record(id));
     if (entry?.status !== 'erased') {
       const envelope = signTx(
-        createTx({ type: 'records.erase', signer: this.node.did, payload: { recordId: id } }),
+        createTx({ chainId: this.node.chainId, type: 'records.erase', signer: this.node.did, payload: { recordId: id } }),
         this.node.nodeSecretKey,
       );
       const outcome = await this.node.submit([envelope]);

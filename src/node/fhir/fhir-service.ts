@@ -51,6 +51,7 @@ export interface FhirServiceNode {
     readonly file: { readonly publicUrl: string };
   };
   readonly ledger: {
+    readonly chainId: string;
     getState<T>(key: string): T | undefined;
     rangeState<T>(prefix: string): Array<[string, T]>;
   };
@@ -94,6 +95,7 @@ export class FhirService {
       };
       const port: FhirNodePort = {
         did: node.did,
+        chainId: node.ledger.chainId,
         orgDid: node.orgDid,
         nodeSecretKey: node.config.keys.node.secretKey,
         orgEncryptionSecretKey: node.config.keys.orgEncryption.secretKey,
@@ -103,6 +105,7 @@ export class FhirService {
       };
       const audit = new AuditTrail(index, {
         did: node.did,
+        chainId: node.ledger.chainId,
         secretKey: node.config.keys.node.secretKey,
         submit: (envelopes) => node.submit(envelopes),
         waitForCommit: (id, ms) => node.waitForCommit(id, ms),

@@ -129,7 +129,7 @@ export const DID_IDENTIFIER_SYSTEM = 'urn:ietf:rfc:3986';
 const INDEX_KEY_SALT = utf8ToBytes('roam-fhir-index-v1');
 /** How long a write waits for its anchor to commit. */
 export const ANCHOR_COMMIT_WAIT_MS = 30_000;
-/** Most anchors in one `records.anchor` transaction of this node (the contract takes 1,000). */
+/** Most anchors in one `records.anchor` transaction of this node (the contract's MAX_ANCHORS_PER_TX). */
 export const ANCHORS_PER_TX = 250;
 /** Purpose of use recorded in audit entries of the FHIR API. */
 export const DEFAULT_PURPOSE = 'treatment';
@@ -143,6 +143,8 @@ export interface FhirRequestContext {
 /** What the repository needs of its node. */
 export interface FhirNodePort {
   readonly did: string;
+  /** The network's chain id, named in every transaction the node signs. */
+  readonly chainId: string;
   readonly orgDid: string;
   readonly nodeSecretKey: Uint8Array;
   readonly orgEncryptionSecretKey: Uint8Array;
@@ -678,6 +680,7 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
     const envelopes = lists.map((anchors) =>
       signTx(
         createTx({
+          chainId: this.node.chainId,
           type: 'records.anchor',
           signer: this.node.did,
           payload: anchors.length === 1 ? anchors[0]! : { anchors: [...anchors] },

@@ -537,7 +537,7 @@ export class LedgerViews {
       });
     }
     const purpose =
-      r.purpose === undefined ? undefined : (PURPOSE_OF_USE[r.purpose as Purpose] as string | undefined);
+      r.purpose === undefined ? undefined : (PURPOSE_OF_USE[r.purpose] as string | undefined);
     return {
       resourceType: 'AuditEvent',
       id,

@@ -88,7 +88,9 @@ export class Custodian {
     if (state.get<PartyRecord>(StateKey.party(patient))?.kind !== 'patient')
       throw new HttpError('UNKNOWN_PATIENT', `${patient} is not a registered patient`);
     if (request.onBehalfOf !== patient && !isActivePractitionerOf(state, request.onBehalfOf, requester.org)) {
-      audit('denied');
+      // Not one of the requester's people: the attempt is the requesting node's own (the ledger
+      // refuses entries naming an actor the node cannot speak for).
+      audit('denied', { actor: requester.did });
       throw new HttpError(
         'NOT_PRACTITIONER',
         `${request.onBehalfOf} is not an active practitioner of ${requester.org}`,

@@ -21,13 +21,24 @@ import type { KeyRef } from '../../../src/vault/keys.js';
 import { deriveRecordKeySeed, type Wallet } from '../../../src/wallet/wallet.js';
 import { browserFetch, ledger, NODE_URL } from './node.js';
 
+/** The node's chain id (from GET /ledger/status), asked once: every transaction names it. */
+let chainId: Promise<string> | undefined;
+
 /** Signs and submits one transaction and waits for its block; throws unless its result is OK. */
 export async function submit<T extends TxType>(
   wallet: Wallet,
   type: T,
   payload: TxPayloads[T],
 ): Promise<SubmitCommitted> {
-  const envelope = await signedTxAsync(wallet, type, payload);
+  // A failed status call is not kept: the next submit asks again.
+  chainId ??= ledger.status().then(
+    (status) => status.chainId,
+    (error: unknown) => {
+      chainId = undefined;
+      throw error;
+    },
+  );
+  const envelope = await signedTxAsync(wallet, type, payload, { chainId: await chainId });
   const committed = await ledger.submit(envelope, { wait: 'commit' });
   if (committed.code !== 'OK')
     throw new Error(`${committed.code}: ${committed.message ?? 'the ledger refused the transaction'}`);
@@ -160,7 +171,6 @@ export function requestAccess(
     classes: readonly SensitivityClass[];
     access: GrantAccess;
     purpose: Purpose;
-    note: string;
   },
 ): Promise<SubmitCommitted> {
   return submit(wallet, TxType.ConsentRequest, {
@@ -169,6 +179,5 @@ export function requestAccess(
     scope: { resourceTypes: [...input.resourceTypes], classes: [...input.classes] },
     purpose: input.purpose,
     access: input.access,
-    ...(input.note === '' ? {} : { note: input.note }),
   });
 }

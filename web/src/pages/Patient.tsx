@@ -304,8 +304,7 @@ function Sharing({ wallet }: { wallet: Wallet }) {
                   <p>
                     <strong>{org?.name ?? shortDid(r.org)}</strong> asks to{' '}
                     {r.access === 'write' ? 'read and add to' : 'read'} your{' '}
-                    {typesWords(r.scope.resourceTypes)} for {r.purpose}
-                    {r.note ? ` — “${r.note}”` : ''}{' '}
+                    {typesWords(r.scope.resourceTypes)} for {r.purpose}{' '}
                     <span className="muted">({formatTime(r.requestedAt)})</span>
                   </p>
                   <div className="row">

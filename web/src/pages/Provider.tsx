@@ -404,7 +404,6 @@ function AddRecord({
 function RequestAccess({ wallet, patient }: { wallet: Wallet; patient: string }) {
   const [purpose, setPurpose] = useState<Purpose>('treatment');
   const [write, setWrite] = useState(false);
-  const [note, setNote] = useState('');
   const { busy, error, run } = useAction();
   const [done, setDone] = useState(false);
   const submit = run(async () => {
@@ -414,7 +413,6 @@ function RequestAccess({ wallet, patient }: { wallet: Wallet; patient: string })
       classes: ['general'],
       access: write ? 'write' : 'read',
       purpose,
-      note,
     });
     setDone(true);
   });
@@ -431,8 +429,6 @@ function RequestAccess({ wallet, patient }: { wallet: Wallet; patient: string })
             <input type="checkbox" checked={write} onChange={(e) => setWrite(e.target.checked)} /> Also ask to
             add records
           </label>
-          <label htmlFor="req-note">Note for the patient (optional)</label>
-          <input id="req-note" value={note} maxLength={200} onChange={(e) => setNote(e.target.value)} />
           <ErrorBox error={error} title="Request not sent" />
           <button type="submit" className="primary" disabled={busy}>
             {busy ? 'Sending…' : 'Request access'}

@@ -1,0 +1,34 @@
+/**
+ * The size cap of each transaction type: the largest signed transaction (canonical JSON bytes of
+ * `tx`, envelope fields included) that admission and execution take. Each is set from the largest
+ * legitimate transaction of its type with headroom (`limits.test.ts` builds the largest ones and
+ * checks they stay under 90% of their cap), so that nothing but what the type needs fits: a
+ * patient's self-registration is at most ~430 bytes.
+ */
+import type { TxType } from '../ledger/types.js';
+
+const KIB = 1024;
+
+export const MAX_TX_BYTES: Readonly<Record<TxType, number>> = {
+  'gov.org.propose': 2 * KIB,
+  'gov.org.vote': 1 * KIB,
+  // A node URL may be 2,048 characters.
+  'gov.node.register': 4 * KIB,
+  // The only type an unregistered signer may send: kept small.
+  'identity.patient.register': 1 * KIB,
+  'identity.practitioner.register': 1 * KIB,
+  'identity.key.rotate': 1 * KIB,
+  'identity.deactivate': 1 * KIB,
+  // Up to MAX_GRANT_KEYS sealed keys of ~230 bytes and 64 resource types: ~65 KB at most.
+  'consent.grant': 128 * KIB,
+  'consent.approve': 128 * KIB,
+  'consent.rekey': 128 * KIB,
+  'consent.revoke': 1 * KIB,
+  'consent.request': 8 * KIB,
+  'consent.deny': 1 * KIB,
+  // Up to MAX_ANCHORS_PER_TX (250) anchors of at most ~520 bytes: ~130 KB.
+  'records.anchor': 192 * KIB,
+  'records.erase': 1 * KIB,
+  // Up to MAX_AUDIT_BATCH (1,000) entries of at most ~660 bytes: ~665 KB.
+  'audit.batch': 1024 * KIB,
+};
