@@ -92,7 +92,7 @@ export function registerAuthRoutes(app: FastifyInstance, auth: AuthService): Aut
 
 /**
  * A preHandler that refuses a request without a valid access token (401 TOKEN_MISSING,
- * TOKEN_INVALID, TOKEN_EXPIRED, IDENTITY_REVOKED, with `WWW-Authenticate: Bearer`) and otherwise
+ * TOKEN_INVALID, TOKEN_EXPIRED, IDENTITY_REVOKED, TOKEN_KEY_ROTATED, with `WWW-Authenticate: Bearer`) and otherwise
  * sets `request.principal`.
  *
  * @example app.get('/fhir/metadata-private', { preHandler: requireAuth(app.auth) }, handler);
@@ -135,7 +135,8 @@ function httpErrorOf(error: unknown, reply: FastifyReply): unknown {
     const tokenRefused =
       error.code === AuthErrorCode.TOKEN_INVALID ||
       error.code === AuthErrorCode.TOKEN_EXPIRED ||
-      error.code === AuthErrorCode.IDENTITY_REVOKED;
+      error.code === AuthErrorCode.IDENTITY_REVOKED ||
+      error.code === AuthErrorCode.TOKEN_KEY_ROTATED;
     void reply.header(
       'www-authenticate',
       `Bearer realm="${AUTH_REALM}"${tokenRefused ? ', error="invalid_token"' : ''}`,

@@ -42,6 +42,8 @@ export const HTTP_ERRORS = {
   TOKEN_EXPIRED: 401,
   /** The token's party is no longer registered and active on the ledger with the same kind. */
   IDENTITY_REVOKED: 401,
+  /** The token's party rotated its signing key since the token was issued (sign in again with the new key). */
+  TOKEN_KEY_ROTATED: 401,
   // Node-to-node requests (src/node/roaming). Every 401 carries `WWW-Authenticate: RoamNode`.
   /** A node request lacks `x-roam-node`, `x-roam-time`, `x-roam-nonce` or `x-roam-signature`, or one is malformed. */
   NODE_AUTH_MISSING: 401,
@@ -76,6 +78,8 @@ export const HTTP_ERRORS = {
   BATCH_TOO_LARGE: 413,
   /** The body is not `application/json`. */
   UNSUPPORTED_MEDIA_TYPE: 415,
+  /** Too many requests from this principal (or IP, without a valid token) to this group of routes; see `Retry-After`. */
+  RATE_LIMITED: 429,
   /** An unexpected failure; details are in the node's log, never in the answer. */
   INTERNAL: 500,
   /** Ordering did not take the accepted transactions (nothing was ordered; resubmit later). */
