@@ -1,5 +1,6 @@
 /** The CLI's use of a node's API: the typed client plus "sign, submit, wait for the commit". */
-import { RoamClient, signedTx, type SubmitCommitted, type TxSigner } from '../client/index.js';
+import { signIn } from '../client/auth.js';
+import { RoamClient, renewingToken, signedTx, type SubmitCommitted, type TxSigner } from '../client/index.js';
 import type { TxPayloads } from '../contracts/index.js';
 import { ResultCode, type TxType } from '../ledger/index.js';
 import { CliError } from './output.js';
@@ -7,8 +8,18 @@ import { CliError } from './output.js';
 export class NodeApi {
   readonly client: RoamClient;
 
-  constructor(readonly url: string) {
-    this.client = new RoamClient(url);
+  /**
+   * @param reader the wallet ledger reads are made as (signed in on first use): without one
+   *   the node answers as to an anonymous visitor (status and block headers only)
+   */
+  constructor(
+    readonly url: string,
+    reader?: TxSigner,
+  ) {
+    this.client = new RoamClient(
+      url,
+      reader === undefined ? {} : { accessToken: renewingToken({ signIn: () => signIn({ baseUrl: url }, reader) }) },
+    );
   }
 
   /**
@@ -45,6 +56,7 @@ export class NodeApi {
   }
 }
 
-export function connect(url: string): NodeApi {
-  return new NodeApi(url);
+/** The API of the node at `url`; ledger reads are made as `reader` when given (see NodeApi). */
+export function connect(url: string, reader?: TxSigner): NodeApi {
+  return new NodeApi(url, reader);
 }

@@ -4,6 +4,7 @@ export {
   DEFAULT_SUBMIT_WAIT_MS,
   COMMIT_WAIT_MARGIN_MS,
   type RoamClientOptions,
+  type AccessTokenSource,
   type SubmitOptions,
 } from './http-client.js';
 export { RoamApiError, ClientErrorCode } from './errors.js';
@@ -38,3 +39,4 @@ export type {
   RequestRecord,
 } from './types.js';
 export { currentEpoch, grantState, grantKeyRefs, scopeText, type GrantState } from './consent.js';
+export { renewingToken, TOKEN_RENEW_MARGIN_MS, type RenewingTokenOptions } from './token-source.js';

@@ -27,6 +27,7 @@ export { AuthError, AuthErrorCode } from './errors.js';
 export {
   registerAuthRoutes,
   requireAuth,
+  authenticateBearer,
   requirePrincipal,
   AUTH_BODY_LIMIT_BYTES,
   AUTH_REALM,

@@ -99,12 +99,25 @@ export function registerAuthRoutes(app: FastifyInstance, auth: AuthService): Aut
  */
 export function requireAuth(auth: AuthService): preHandlerAsyncHookHandler {
   return async function requireAccessToken(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-    try {
-      request.principal = await auth.verifyAccessToken(bearerToken(request.headers.authorization));
-    } catch (error) {
-      throw httpErrorOf(error, reply);
-    }
+    request.principal = await authenticateBearer(auth, request, reply);
   };
+}
+
+/**
+ * The principal of `request`'s access token, or the registry's HttpError (401 TOKEN_MISSING,
+ * TOKEN_INVALID, TOKEN_EXPIRED, IDENTITY_REVOKED, TOKEN_KEY_ROTATED) with `WWW-Authenticate`
+ * set on `reply`. For routes that decide themselves what an anonymous caller gets.
+ */
+export async function authenticateBearer(
+  auth: AuthService,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): Promise<Principal> {
+  try {
+    return await auth.verifyAccessToken(bearerToken(request.headers.authorization));
+  } catch (error) {
+    throw httpErrorOf(error, reply);
+  }
 }
 
 /** The principal `requireAuth` set on `request`; a route without `requireAuth` is a bug (500). */

@@ -25,6 +25,12 @@ export const HTTP_ERRORS = {
   UNKNOWN_PATIENT: 404,
   /** A route that serves only a patient's own data (e.g. `GET /vault/records`) was called with another kind of token. */
   PATIENT_ONLY: 403,
+  /**
+   * A signed-in caller asked for ledger data outside its reach (another patient's consents, a
+   * transaction that is not its own, sync without being a member): the same answer whether the
+   * data exists or not. The read policy is in `src/node/http/ledger-access.ts`.
+   */
+  LEDGER_ACCESS_DENIED: 403,
   // Sign-in and access tokens (src/node/auth). Every 401 carries `WWW-Authenticate: Bearer`.
   /** POST /auth/token: the nonce was never issued for this DID, was already used, or expired. */
   CHALLENGE_UNKNOWN: 401,

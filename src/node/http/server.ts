@@ -83,7 +83,7 @@ export function buildHttpServer(node: RoamNode, options: HttpServerOptions = {})
     limits: resolveRateLimits(node.config.file.rateLimits, options.rateLimits),
     auth,
   });
-  registerLedgerRoutes(app, node, closing.signal);
+  registerLedgerRoutes(app, { node, closing: closing.signal, auth });
   registerAuthRoutes(app, auth);
   registerFhirRoutes(app, node.fhir, auth);
   registerRoamingRoutes(app, node.fhir.roaming);
