@@ -112,7 +112,10 @@ describe('rate limits', () => {
     );
     const refused = answers.find((a) => a.status === 429);
     assert.ok(refused, 'one request past the limit is refused');
-    const outcome = refused.body as { resourceType: string; issue: Array<{ code: string; details: { text: string } }> };
+    const outcome = refused.body as {
+      resourceType: string;
+      issue: Array<{ code: string; details: { text: string } }>;
+    };
     assert.equal(outcome.resourceType, 'OperationOutcome');
     assert.equal(outcome.issue[0]?.code, 'throttled');
     assert.match(outcome.issue[0]?.details.text ?? '', /^RATE_LIMITED/);

@@ -44,7 +44,10 @@ test('a token issued before identity.key.rotate is refused with TOKEN_KEY_ROTATE
   assert.equal((await me(app, before)).status, 200, 'the token works before the rotation');
 
   const next = generateSigningKeyPair();
-  await commit(t.node, envelope(patient, 'identity.key.rotate', { newSigningKey: toBase64Url(next.publicKey) }));
+  await commit(
+    t.node,
+    envelope(patient, 'identity.key.rotate', { newSigningKey: toBase64Url(next.publicKey) }),
+  );
 
   assertError(await me(app, before), 401, 'TOKEN_KEY_ROTATED');
   const onLedger = await call(app, {

@@ -34,16 +34,12 @@ export const AUTH_REALM = 'roam';
 const challengeBodySchema = z.strictObject({ did: didSchema });
 const tokenBodySchema = z.strictObject({
   did: didSchema,
-  nonce: z
-    .string()
-    .regex(new RegExp(`^[A-Za-z0-9_-]{${NONCE_LENGTH}}$`), {
-      error: `must be the ${NONCE_LENGTH}-character nonce of a challenge`,
-    }),
-  signature: z
-    .string()
-    .regex(/^[A-Za-z0-9_-]{86}$/, {
-      error: 'must be a 64-byte Ed25519 signature in base64url (86 characters)',
-    }),
+  nonce: z.string().regex(new RegExp(`^[A-Za-z0-9_-]{${NONCE_LENGTH}}$`), {
+    error: `must be the ${NONCE_LENGTH}-character nonce of a challenge`,
+  }),
+  signature: z.string().regex(/^[A-Za-z0-9_-]{86}$/, {
+    error: 'must be a 64-byte Ed25519 signature in base64url (86 characters)',
+  }),
 });
 
 /**

@@ -79,23 +79,27 @@ function readerOf(state: StateReader, did: string): LedgerReader {
   const party = state.get<PartyRecord>(StateKey.party(did));
   if (party?.status !== 'active') return { kind: 'outsider', did };
   if (party.kind === 'patient') return { kind: 'patient', did };
-  if (party.org !== undefined && isMemberOrg(state, party.org)) return { kind: 'member', did, org: party.org };
+  if (party.org !== undefined && isMemberOrg(state, party.org))
+    return { kind: 'member', did, org: party.org };
   return { kind: 'outsider', did };
 }
 
 /** 401 TOKEN_MISSING for anonymous callers: sign in first. */
-export function requireSignedIn(reader: LedgerReader, reply: FastifyReply): asserts reader is Exclude<LedgerReader, { kind: 'anonymous' }> {
+export function requireSignedIn(
+  reader: LedgerReader,
+  reply: FastifyReply,
+): asserts reader is Exclude<LedgerReader, { kind: 'anonymous' }> {
   if (reader.kind !== 'anonymous') return;
   void reply.header('www-authenticate', `Bearer realm="${AUTH_REALM}"`);
-  throw new HttpError('TOKEN_MISSING', 'this ledger read needs a signed-in party (Authorization: Bearer <token>)');
+  throw new HttpError(
+    'TOKEN_MISSING',
+    'this ledger read needs a signed-in party (Authorization: Bearer <token>)',
+  );
 }
 
 /** The one refusal of a signed-in caller: the same for what exists and what does not. */
 export function accessDenied(): HttpError {
-  return new HttpError(
-    'LEDGER_ACCESS_DENIED',
-    'this ledger data is not yours to read, or does not exist',
-  );
+  return new HttpError('LEDGER_ACCESS_DENIED', 'this ledger data is not yours to read, or does not exist');
 }
 
 /** Members only (401 for anonymous, 403 LEDGER_ACCESS_DENIED for others). */
@@ -132,7 +136,11 @@ function mentions(value: unknown, did: string, depth = 0): boolean {
 }
 
 /** Whether a patient may read the party or organization record of `did`. */
-export function patientMayReadIdentity(state: StateReader, reader: { readonly did: string }, did: string): boolean {
+export function patientMayReadIdentity(
+  state: StateReader,
+  reader: { readonly did: string },
+  did: string,
+): boolean {
   if (did === reader.did) return true;
   const party = state.get<PartyRecord>(StateKey.party(did));
   if (party !== undefined) return party.kind !== 'patient';

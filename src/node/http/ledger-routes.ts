@@ -101,7 +101,10 @@ export function registerLedgerRoutes(app: FastifyInstance, options: LedgerRoutes
   const { node, closing, auth } = options;
   const version = packageVersion();
   const { ledger, store } = node;
-  const state = { get: <T>(key: string) => ledger.getState<T>(key), range: <T>(prefix: string) => ledger.rangeState<T>(prefix) };
+  const state = {
+    get: <T>(key: string) => ledger.getState<T>(key),
+    range: <T>(prefix: string) => ledger.rangeState<T>(prefix),
+  };
   // Member nodes read (sync) with the signed requests they use for roaming; a verifier of our own
   // keeps its nonce window apart from the custodian endpoint's.
   const sources = { auth, state, nodeRequests: new NodeRequestVerifier(state) };
@@ -235,7 +238,13 @@ export function registerLedgerRoutes(app: FastifyInstance, options: LedgerRoutes
       const envelopes = store.getBlockTxs(block.height).map((tx) => tx.envelope);
       const size = envelopes.reduce((sum, envelope) => sum + envelope.length, block.header.length);
       if (blocks.length > 0 && bytes + size > MAX_BLOCKS_RESPONSE_BYTES) break;
-      blocks.push({ height: block.height, hash: block.hash, header: block.header, position: block.position ?? null, envelopes });
+      blocks.push({
+        height: block.height,
+        hash: block.hash,
+        header: block.header,
+        position: block.position ?? null,
+        envelopes,
+      });
       bytes += size;
     }
     const response: SyncResponse = { head: ledger.height, blocks };

@@ -61,10 +61,13 @@ export async function catchUpFromPeers(options: CatchUpOptions): Promise<CatchUp
       // A diverged peer (its block re-executes to another hash here) or a failing one: the block
       // this node committed is its own execution of the ordered transactions; go on with another
       // peer, and let attestations tell which node is the odd one out.
-      log(`catch-up: stopped fetching from ${peer.url} at height ${ledger.height} (${(error as Error).message})`);
+      log(
+        `catch-up: stopped fetching from ${peer.url} at height ${ledger.height} (${(error as Error).message})`,
+      );
     }
   }
-  if (ledger.height > from) log(`caught up from height ${from} to ${ledger.height} from ${source ?? 'peers'}`);
+  if (ledger.height > from)
+    log(`caught up from height ${from} to ${ledger.height} from ${source ?? 'peers'}`);
   return source === undefined ? { from, to: ledger.height } : { from, to: ledger.height, peer: source };
 }
 
@@ -78,11 +81,18 @@ async function fetchBlocksFrom(
     const path = `/ledger/sync?from=${ledger.height + 1}&limit=${SYNC_PAGE_BLOCKS}`;
     // Signed as a node request (the roaming layer's scheme): the peer serves whole blocks to
     // members of the network only.
-    const headers = signNodeRequest({ method: 'GET', path, body: '', node: signer.did, secretKey: signer.secretKey });
+    const headers = signNodeRequest({
+      method: 'GET',
+      path,
+      body: '',
+      node: signer.did,
+      secretKey: signer.secretKey,
+    });
     const page = (await getJson(`${url}${path}`, PAGE_TIMEOUT_MS, headers)) as SyncResponse;
     if (!page.blocks?.length) return;
     for (const block of page.blocks) {
-      if (block.height !== ledger.height + 1) throw new Error(`peer sent block ${block.height}, expected ${ledger.height + 1}`);
+      if (block.height !== ledger.height + 1)
+        throw new Error(`peer sent block ${block.height}, expected ${ledger.height + 1}`);
       // Without its stream position this node could not resume ordering after the block.
       if (typeof block.position !== 'string') return;
       const header = JSON.parse(block.header) as { time: number };
@@ -97,7 +107,11 @@ async function fetchBlocksFrom(
   }
 }
 
-async function getJson(url: string, timeoutMs: number, headers: Record<string, string> = {}): Promise<unknown> {
+async function getJson(
+  url: string,
+  timeoutMs: number,
+  headers: Record<string, string> = {},
+): Promise<unknown> {
   const response = await fetch(url, { headers, signal: AbortSignal.timeout(timeoutMs) });
   if (!response.ok) throw new Error(`HTTP ${response.status}`);
   return response.json();
