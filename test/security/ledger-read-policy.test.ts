@@ -14,9 +14,9 @@ import type {
   BlockResponse,
   BlocksResponse,
   ConsentsResponse,
-  SyncResponse,
   TxResponse,
 } from '../../src/client/index.js';
+import type { SyncResponse } from '../../src/client/types.js';
 import { didFromSigningKey, generateSigningKeyPair } from '../../src/crypto/index.js';
 import { txIdOf, type SignedTx } from '../../src/ledger/index.js';
 import { buildHttpServer } from '../../src/node/http/index.js';
