@@ -14,6 +14,10 @@ const http = await startHttp(node, {
   rateLimits: { auth: BENCH_LIMIT, ledgerTx: BENCH_LIMIT, fhir: BENCH_LIMIT },
 });
 console.log(JSON.stringify({ url: http.url }));
-const stop = () => void http.close().then(() => node.close()).then(() => process.exit(0));
+const stop = () =>
+  void http
+    .close()
+    .then(() => node.close())
+    .then(() => process.exit(0));
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);

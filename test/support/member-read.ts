@@ -9,6 +9,12 @@ import { signNodeRequest } from '../../src/node/roaming/index.js';
 /** `fetch(baseUrl + path)` signed as the node of `dataDir` (a node of a member organization). */
 export function fetchAsMemberNode(baseUrl: string, path: string, dataDir: string): Promise<Response> {
   const { keys } = loadNodeConfig(dataDir);
-  const headers = signNodeRequest({ method: 'GET', path, body: '', node: keys.nodeDid, secretKey: keys.node.secretKey });
+  const headers = signNodeRequest({
+    method: 'GET',
+    path,
+    body: '',
+    node: keys.nodeDid,
+    secretKey: keys.node.secretKey,
+  });
   return fetch(`${baseUrl}${path}`, { headers, signal: AbortSignal.timeout(10_000) });
 }
