@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import type { ChallengeResponse } from '../../src/client/auth.js';
-import { MAX_OUTSTANDING_CHALLENGES_PER_DID } from '../../src/node/auth/index.js';
+import { createNodeAuthService, MAX_OUTSTANDING_CHALLENGES_PER_DID } from '../../src/node/auth/index.js';
 import { buildHttpServer, DEFAULT_RATE_LIMITS } from '../../src/node/http/index.js';
 import type { Wallet } from '../../src/wallet/index.js';
 import {
@@ -142,6 +142,20 @@ describe('rate limits', () => {
 });
 
 describe('outstanding challenges per DID', () => {
+  test('one DID flooding past the global bound does not evict the challenge of another', async () => {
+    // A small global bound stands for the 10,000 of a node: the flood is 4 times the bound.
+    const auth = createNodeAuthService(t.node, { maxOutstandingChallenges: 50 });
+    const other = await registeredPatient(t.node);
+    const victim = auth.createChallenge(other.did);
+    for (let i = 0; i < 200; i++) auth.createChallenge(patient.did);
+    const token = await auth.issueToken({
+      did: other.did,
+      nonce: victim.nonce,
+      signature: signMessage(other.signing.secretKey, victim.message),
+    });
+    assert.equal(token.did, other.did, "the other party's challenge survived the flood");
+  });
+
   test("a flood of challenges for one DID does not evict another party's challenge", async () => {
     const other = await registeredPatient(t.node);
     const flood = buildHttpServer(t.node, { rateLimits: { auth: { max: 10_000, windowMs: 60_000 } } });
