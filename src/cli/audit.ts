@@ -16,7 +16,6 @@ import {
   openWallet,
   parseNonNegativeInteger,
   passphraseFileOption,
-  readWalletHeader,
   subcommand,
 } from './common.js';
 import { connect } from './connect.js';
@@ -39,7 +38,7 @@ export function registerAudit(program: Command): void {
     .requiredOption('--wallet <file>', 'your patient wallet')
     .addOption(nodeUrlOption())
     .option('--limit <n>', 'show the last n entries', parseNonNegativeInteger, 50)
-    .option('--from-ledger', 'find the entries by scanning the blocks, without signing in (no passphrase)')
+    .option('--from-ledger', 'find the entries by scanning the blocks (as the signed-in patient) rather than the FHIR AuditEvent view')
     .addOption(passphraseFileOption())
     .addHelpText(
       'after',
@@ -54,16 +53,14 @@ the us node, roaming). Exits 1 if any check fails. Entries reach the ledger a mo
 second) after the access.`,
     )
     .action(async (options: AuditOptions) => {
-      const api = connect(options.node);
-      let patient: string;
-      let fhir: FhirClient | undefined;
-      if (options.fromLedger) {
-        patient = (await readWalletHeader(options.wallet)).did;
-      } else {
-        const wallet = await openWallet(options.wallet, options);
-        patient = wallet.did;
-        fhir = new FhirClient(options.node, (await signIn({ baseUrl: options.node }, wallet)).access_token);
-      }
+      // The ledger answers a patient's own transactions to the patient signed in, so both ways
+      // of reading the trail open the wallet.
+      const wallet = await openWallet(options.wallet, options);
+      const api = connect(options.node, wallet);
+      const patient = wallet.did;
+      const fhir = options.fromLedger
+        ? undefined
+        : new FhirClient(options.node, (await signIn({ baseUrl: options.node }, wallet)).access_token);
       const { source, rows } = await readAuditTrail(api.client, patient, options.limit, fhir);
       const did = patient;
       const bad = rows.filter((r) => !r.proofValid);

@@ -1,5 +1,6 @@
 /** The CLI's use of a node's API: the typed client plus "sign, submit, wait for the commit". */
-import { RoamClient, signedTx, type TxSigner } from '../client/index.js';
+import { signIn } from '../client/auth.js';
+import { RoamClient, renewingToken, signedTx, type TxSigner } from '../client/index.js';
 import type { SubmitCommitted } from '../wire/index.js';
 import type { TxPayloads } from '../contracts/index.js';
 import { ResultCode, type TxType } from '../ledger/index.js';
@@ -10,8 +11,18 @@ export class NodeApi {
   /** The node's chain id (from GET /ledger/status), asked once: every transaction names it. */
   private chainId: Promise<string> | undefined;
 
-  constructor(readonly url: string) {
-    this.client = new RoamClient(url);
+  /**
+   * @param reader the wallet ledger reads are made as (signed in on first use): without one
+   *   the node answers as to an anonymous visitor (status and block headers only)
+   */
+  constructor(
+    readonly url: string,
+    reader?: TxSigner,
+  ) {
+    this.client = new RoamClient(
+      url,
+      reader === undefined ? {} : { accessToken: renewingToken({ signIn: () => signIn({ baseUrl: url }, reader) }) },
+    );
   }
 
   /**
@@ -57,6 +68,7 @@ export class NodeApi {
   }
 }
 
-export function connect(url: string): NodeApi {
-  return new NodeApi(url);
+/** The API of the node at `url`; ledger reads are made as `reader` when given (see NodeApi). */
+export function connect(url: string, reader?: TxSigner): NodeApi {
+  return new NodeApi(url, reader);
 }

@@ -74,7 +74,7 @@ export function registerConsent(program: Command): void {
       // Parsed before opening the wallet, so a typo costs no passphrase derivation.
       const expiresAt = options.expires === undefined ? null : parseExpiry(options.expires, Date.now());
       const wallet = await openPatientWallet(options.wallet, options);
-      const api = connect(options.node);
+      const api = connect(options.node, wallet);
       const [orgs, consents] = await Promise.all([api.orgs(), api.consents(wallet.did)]);
       const granteeKey = orgEncryptionKey(orgs, options.to);
       const epoch = currentEpoch(consents.grants);
@@ -119,7 +119,7 @@ export function registerConsent(program: Command): void {
     .action(async (options: WalletNodeOptions & { readonly grant: string }) => {
       // A patient wallet is checked first: the rekey after the revocation needs its record keys.
       const wallet = await openPatientWallet(options.wallet, options);
-      const api = connect(options.node);
+      const api = connect(options.node, wallet);
       const payload: ConsentRevokePayload = { grantId: options.grant };
       const committed = await api.submit(wallet, TxType.ConsentRevoke, payload);
       const { epoch, rekeyed, failed } = await rekeyActiveGrants(api, wallet, options.grant);
@@ -161,7 +161,7 @@ export function registerConsent(program: Command): void {
     .addOption(passphraseFileOption())
     .action(async (options: WalletNodeOptions) => {
       const wallet = await openWallet(options.wallet, options);
-      const api = connect(options.node);
+      const api = connect(options.node, wallet);
       const [consents, orgs] = await Promise.all([api.consents(wallet.did), api.orgs()]);
       const orgName = new Map(orgs.map((o) => [o.did, o.name]));
       const now = Date.now();

@@ -100,12 +100,13 @@ async function seedDemo(
   passphrase: string,
   passphraseFile: string | null,
 ): Promise<DemoSeed> {
-  const api = connect(url);
+  const admin = await loadWallet(DataFiles.adminWallet(dir), passphrase);
+  // The organization's admin reads the directory (ledger reads need a signed-in party).
+  const api = connect(url, admin);
   const walletDir = join(dir, 'wallets');
   mkdirSync(walletDir, { recursive: true, mode: 0o700 });
   const orgDid = (await api.status()).org.did;
   const orgKey = orgEncryptionKey(await api.orgs(), orgDid);
-  const admin = await loadWallet(DataFiles.adminWallet(dir), passphrase);
 
   const practitionerPath = join(walletDir, 'practitioner.wallet.json');
   const { wallet: practitioner } = await createAndSaveWallet(practitionerPath, 'practitioner', passphrase);

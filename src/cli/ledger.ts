@@ -17,8 +17,16 @@ import {
 import { canonicalJson } from '../crypto/index.js';
 import { DataFiles } from '../node/index.js';
 import { LedgerStore } from '../store/index.js';
-import { nodeUrlOption, parseNonNegativeInteger, subcommand, usage } from './common.js';
-import { connect } from './connect.js';
+import {
+  nodeUrlOption,
+  openWallet,
+  parseNonNegativeInteger,
+  passphraseFileOption,
+  subcommand,
+  usage,
+  type PassphraseOptions,
+} from './common.js';
+import { connect, type NodeApi } from './connect.js';
 import {
   CliError,
   CliErrorCode,
@@ -30,9 +38,11 @@ import {
   type OutputOptions,
 } from './output.js';
 
-interface SourceOptions extends OutputOptions {
+interface SourceOptions extends OutputOptions, PassphraseOptions {
   readonly node?: string;
   readonly data?: string;
+  /** The wallet a node's ledger is read as (the ledger API shows anonymous callers headers only). */
+  readonly wallet?: string;
 }
 
 export function registerLedger(program: Command): void {
@@ -67,6 +77,8 @@ export function registerLedger(program: Command): void {
   subcommand(ledger, 'block', 'show a block: header and transactions')
     .argument('<height>', 'block height', parseNonNegativeInteger)
     .addOption(nodeUrlOption(false))
+    .option('--wallet <file>', READ_AS_WALLET_HELP)
+    .addOption(passphraseFileOption())
     .option('--data <dir>', "read offline from a node's data folder")
     .action(async (height: number, options: SourceOptions) => {
       const block = await readBlock(height, options);
@@ -97,6 +109,8 @@ export function registerLedger(program: Command): void {
     .argument('<id>', 'transaction id (hex SHA-256)')
     .option('--proof', 'print the inclusion proof and check it against the block header')
     .addOption(nodeUrlOption(false))
+    .option('--wallet <file>', READ_AS_WALLET_HELP)
+    .addOption(passphraseFileOption())
     .option('--data <dir>', "read offline from a node's data folder")
     .action(async (id: string, options: SourceOptions & { readonly proof?: boolean }) => {
       if (!/^[0-9a-f]{64}$/.test(id)) throw usage('transaction id expected 64 lowercase hex characters');
@@ -186,6 +200,15 @@ async function withStore<T>(dataDir: string, fn: (store: LedgerStore) => Promise
   }
 }
 
+const READ_AS_WALLET_HELP =
+  'with --node: read as this wallet (signed in); without it a node shows block headers only';
+
+/** The API of the node at `url`, read as `--wallet` when given, else anonymously. */
+async function nodeReader(url: string, options: SourceOptions): Promise<NodeApi> {
+  if (options.wallet === undefined) return connect(url);
+  return connect(url, await openWallet(options.wallet, options));
+}
+
 function sourceOf(options: SourceOptions): { kind: 'node'; url: string } | { kind: 'data'; dir: string } {
   if ((options.node === undefined) === (options.data === undefined))
     throw usage('give exactly one of --node <url> or --data <dir>');
@@ -210,7 +233,7 @@ interface BlockView {
 async function readBlock(height: number, options: SourceOptions): Promise<BlockView> {
   const source = sourceOf(options);
   if (source.kind === 'node') {
-    const block = await connect(source.url).client.getBlock(height);
+    const block = await (await nodeReader(source.url, options)).client.getBlock(height);
     const txs = block.txs.map((tx, index) => ({
       index,
       id: tx.id,
@@ -259,7 +282,7 @@ interface TxView {
 async function readTx(id: string, options: SourceOptions, withProof: boolean): Promise<TxView> {
   const source = sourceOf(options);
   if (source.kind === 'node') {
-    const answer = await connect(source.url).client.getTx(id);
+    const answer = await (await nodeReader(source.url, options)).client.getTx(id);
     const envelope = canonicalJson(answer.tx);
     const base = {
       id: answer.id,

@@ -73,7 +73,7 @@ export async function requirePatientId(session: FhirSession): Promise<string> {
 async function refuseWithoutGrant(session: FhirSession): Promise<void> {
   const { org, patientDid } = session;
   if (org === null || session.wallet.did === patientDid) return;
-  const theirs = (await connect(session.node).consents(patientDid)).grants.filter((g) => g.grantee === org);
+  const theirs = (await connect(session.node, session.wallet).consents(patientDid)).grants.filter((g) => g.grantee === org);
   const now = Date.now();
   if (theirs.some((g) => g.status === 'active' && (g.expiresAt === null || g.expiresAt > now))) return;
   const listed = theirs.map((g) => g.id).join(', ');

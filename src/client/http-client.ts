@@ -25,9 +25,20 @@ export const DEFAULT_SUBMIT_WAIT_MS = 30_000;
 /** Time the client allows over a commit wait, for the node to answer after waiting. */
 export const COMMIT_WAIT_MARGIN_MS = 5_000;
 
+/**
+ * The access token ledger reads send (`Authorization: Bearer …`): a token, or a function giving
+ * the current one (e.g. signing in when the last one expired), or undefined to stay anonymous.
+ */
+export type AccessTokenSource = string | (() => Promise<string | undefined> | string | undefined);
+
 export interface RoamClientOptions {
   /** A fetch implementation (default: the global one). */
   readonly fetch?: typeof fetch;
+  /**
+   * Sent with every call. Without one the node answers as to an anonymous visitor: status and
+   * block headers only (see the read policy in `src/node/http/ledger-access.ts`).
+   */
+  readonly accessToken?: AccessTokenSource;
   /** Per-call timeout in ms (default DEFAULT_CLIENT_TIMEOUT_MS); commit waits get theirs plus a margin. */
   readonly timeoutMs?: number;
 }
@@ -54,6 +65,7 @@ export class RoamClient {
   readonly baseUrl: string;
   private readonly fetchFn: typeof fetch;
   private readonly timeoutMs: number;
+  private readonly accessToken: AccessTokenSource | undefined;
 
   constructor(baseUrl: string, options: RoamClientOptions = {}) {
     let url: URL;
@@ -72,6 +84,7 @@ export class RoamClient {
       throw invalid(`"options.timeoutMs" expected a positive integer, got ${String(timeoutMs)}`);
     }
     this.timeoutMs = timeoutMs;
+    this.accessToken = options.accessToken;
     // Bound to globalThis: browsers refuse a fetch called as a method of another object.
     this.fetchFn = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
   }
@@ -184,13 +197,15 @@ export class RoamClient {
     );
   }
 
-  private request<T>(method: 'GET' | 'POST', path: string, body?: unknown, timeoutMs: number = this.timeoutMs): Promise<T> {
+  private async request<T>(method: 'GET' | 'POST', path: string, body?: unknown, timeoutMs: number = this.timeoutMs): Promise<T> {
+    const bearer = typeof this.accessToken === 'function' ? await this.accessToken() : this.accessToken;
     return requestJson<T>({
       fetchFn: this.fetchFn,
       method,
       url: `${this.baseUrl}${path}`,
       timeoutMs,
       ...(body === undefined ? {} : { body }),
+      ...(bearer === undefined ? {} : { bearer }),
     });
   }
 }

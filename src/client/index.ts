@@ -8,9 +8,11 @@ export {
   DEFAULT_SUBMIT_WAIT_MS,
   COMMIT_WAIT_MARGIN_MS,
   type RoamClientOptions,
+  type AccessTokenSource,
   type SubmitOptions,
 } from './http-client.js';
 export { RoamApiError, ClientErrorCode } from './errors.js';
 export { signedTx, signedTxAsync, type TxSigner, type SignedTxOptions } from './tx-builder.js';
 export { verifyTxResponse } from './verify.js';
 export { currentEpoch, grantState, grantKeyRefs, scopeText, type GrantState } from './consent.js';
+export { renewingToken, TOKEN_RENEW_MARGIN_MS, type RenewingTokenOptions } from './token-source.js';

@@ -29,6 +29,12 @@ export const DataFiles = {
   adminWallet: (dir: string) => join(dir, 'admin.wallet.json'),
 } as const;
 
+/** One rate limit of node.json: at most `max` requests per `windowMs` per principal (or IP). */
+const rateLimitSchema = z.strictObject({
+  max: z.number().int().positive(),
+  windowMs: z.number().int().positive(),
+});
+
 const nodeConfigSchema = z.object({
   format: z.literal('roam-node'),
   version: z.literal(1),
@@ -49,6 +55,14 @@ const nodeConfigSchema = z.object({
     }),
   ]),
   block: z.object({ maxTxs: z.number().int().positive(), timeoutMs: z.number().int().positive() }).partial().default({}),
+  /**
+   * Rate limits per group of routes (defaults: DEFAULT_RATE_LIMITS in src/node/http/rate-limits.ts),
+   * e.g. `"rateLimits": { "fhir": { "max": 100000, "windowMs": 60000 } }` for an integration engine.
+   */
+  rateLimits: z
+    .strictObject({ auth: rateLimitSchema, ledgerTx: rateLimitSchema, fhir: rateLimitSchema })
+    .partial()
+    .optional(),
 });
 export type NodeConfigFile = z.infer<typeof nodeConfigSchema>;
 

@@ -78,7 +78,14 @@ export class RoamNode {
       const node = new RoamNode(config, store, ledger, orderer, verifier, blockWriter);
       // A network node first fetches what it missed from its peers (faster than replaying the
       // stream, and the only way when the stream no longer holds the beginning).
-      if (orderer instanceof JetStreamOrderer) await catchUpFromPeers(ledger, peerNodes(ledger, config.keys.nodeDid), log);
+      if (orderer instanceof JetStreamOrderer) {
+        await catchUpFromPeers({
+          ledger,
+          peers: peerNodes(ledger, config.keys.nodeDid),
+          signer: { did: config.keys.nodeDid, secretKey: config.keys.node.secretKey },
+          log,
+        });
+      }
       await orderer.start(async (cut) => {
         await ledger.enqueueCut(cut.envelopes, cut.time, cut.position);
       }, ledger.ordererPosition);

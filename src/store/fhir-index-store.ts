@@ -11,6 +11,7 @@
  */
 import Database from 'better-sqlite3';
 import { StoreError, StoreErrorCode } from './errors.js';
+import { ensureOwnerOnlyDatabaseFile } from './file-mode.js';
 
 /** One resource the node keeps. */
 export interface FhirResourceRow {
@@ -122,6 +123,7 @@ export class FhirIndexStore {
   static open(path: string): FhirIndexStore {
     let db: Database.Database;
     try {
+      ensureOwnerOnlyDatabaseFile(path);
       db = new Database(path);
     } catch (error) {
       throw new StoreError(StoreErrorCode.OPEN_FAILED, `cannot open ${path}: ${(error as Error).message}`);

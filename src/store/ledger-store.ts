@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { sha256Hex } from '../crypto/index.js';
 import { StoreError, StoreErrorCode } from './errors.js';
+import { ensureOwnerOnlyDatabaseFile } from './file-mode.js';
 
 const SCHEMA_VERSION = '2';
 /** Positions per orderer-log row: a submission holds at most this many envelopes. */
@@ -216,6 +217,7 @@ export class LedgerStore {
   static open(path: string, options: { readonly?: boolean } = {}): LedgerStore {
     let db: Database.Database;
     try {
+      if (!options.readonly) ensureOwnerOnlyDatabaseFile(path);
       db = new Database(path, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
     } catch (error) {
       throw new StoreError(StoreErrorCode.OPEN_FAILED, `cannot open store ${path}: ${(error as Error).message}`);

@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { sha256Hex } from '../crypto/index.js';
 import { StoreError, StoreErrorCode } from './errors.js';
+import { ensureOwnerOnlyDatabaseFile } from './file-mode.js';
 
 const SCHEMA_VERSION = '1';
 const VERSION_COLUMNS = `record_id AS recordId, version, patient, resource_type AS resourceType, class, epoch,
@@ -182,6 +183,7 @@ export class VaultStore {
   static open(path: string): VaultStore {
     let db: Database.Database;
     try {
+      ensureOwnerOnlyDatabaseFile(path);
       db = new Database(path);
     } catch (error) {
       throw new StoreError(

@@ -103,7 +103,13 @@ export interface BlockTx {
 export interface BlockResponse {
   readonly hash: string;
   readonly header: BlockHeader;
+  /** Every transaction of the block; or, when `redacted`, only those the caller may see. */
   readonly txs: readonly BlockTx[];
+  /**
+   * Set when the caller is not a member of the network: `txs` holds only the caller's own
+   * transactions (none for an anonymous caller), so it may be shorter than the block.
+   */
+  readonly redacted?: true;
 }
 
 /**

@@ -21,6 +21,7 @@ import {
   ACCESS_TOKEN_TTL_S,
   ChallengeStore,
   CHALLENGE_TTL_MS,
+  keyThumbprint,
   TOKEN_CLOCK_TOLERANCE_S,
 } from '../../src/node/auth/index.js';
 import { withRotatedSigningKey, type Wallet } from '../../src/wallet/index.js';
@@ -62,7 +63,9 @@ async function tokenSignedWith(
   claims: { iss?: string; aud?: string; sub?: string; kind?: string; exp?: number; typ?: string } = {},
 ): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
-  return new SignJWT({ kind: claims.kind ?? 'patient', roles: [], org: null })
+  // The key claim of a token issued to the patient's current key (the test's patient never rotates).
+  const keyClaim = keyThumbprint(toBase64Url(patient.signing.publicKey));
+  return new SignJWT({ kind: claims.kind ?? 'patient', roles: [], org: null, key: keyClaim })
     .setProtectedHeader({ alg: 'EdDSA', kid: t.node.did, typ: claims.typ ?? 'at+jwt' })
     .setIssuer(claims.iss ?? t.node.did)
     .setAudience(claims.aud ?? 'roam')
@@ -397,7 +400,7 @@ describe('with a movable clock', () => {
 
 describe('the challenge store', () => {
   test('holds at most its bound, dropping the oldest', () => {
-    const store = new ChallengeStore(60_000, 3);
+    const store = new ChallengeStore({ ttlMs: 60_000, maxOutstanding: 3, maxOutstandingPerDid: 3 });
     const issued = [1, 2, 3, 4].map(() => store.issue('did:key:zA', 1000));
     assert.equal(store.size, 3);
     assert.equal(store.take('did:key:zA', issued[0]!.nonce, 1000), false, 'the oldest was dropped');
@@ -406,7 +409,7 @@ describe('the challenge store', () => {
   });
 
   test('drops expired challenges when issuing', () => {
-    const store = new ChallengeStore(1000, 10);
+    const store = new ChallengeStore({ ttlMs: 1000, maxOutstanding: 10, maxOutstandingPerDid: 10 });
     store.issue('did:key:zA', 0);
     store.issue('did:key:zA', 500);
     store.issue('did:key:zA', 1200);

@@ -75,7 +75,7 @@ describe('roam consent: record keys sealed in grants, rekeyed on revocation', ()
     return new Map(listed.grants.map((g) => [g.id, g.keyCount]));
   };
 
-  /** The sealed keys in a committed transaction's payload, read with `roam ledger tx`. */
+  /** The sealed keys in a committed transaction's payload, read with `roam ledger tx` as the patient who signed it. */
   const txKeys = async (txId: string): Promise<unknown[]> => {
     const tx = await roamJson<{ code: string; tx: { payload: { keys?: unknown[] } } }>([
       'ledger',
@@ -83,6 +83,8 @@ describe('roam consent: record keys sealed in grants, rekeyed on revocation', ()
       txId,
       '--node',
       node!.url,
+      '--wallet',
+      patientWallet,
     ]);
     assert.equal(tx.code, 'OK');
     return tx.tx.payload.keys ?? [];

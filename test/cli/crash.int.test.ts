@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { chainIdOf, patientRegistration, postCommit, roam, startCli, tempDir } from './harness.js';
+import { fetchAsMemberNode } from '../support/member-read.js';
 
 const LOOPS = 8;
 const LOAD_MS = 1500;
@@ -59,7 +60,7 @@ describe('roam start: crash under load', () => {
       for (let i = 0; i < acknowledged.length; i += LOOPS) {
         const ids = acknowledged.slice(i, i + LOOPS);
         const statuses = await Promise.all(
-          ids.map(async (id) => (await fetch(`${restarted.url}/ledger/tx/${id}`)).status),
+          ids.map(async (id) => (await fetchAsMemberNode(restarted.url, `/ledger/tx/${id}`, data)).status),
         );
         statuses.forEach((status, j) => {
           if (status !== 200) missing.push(`${ids[j]} (${status})`);

@@ -250,7 +250,12 @@ describe('roam: a node and a patient, end to end', () => {
   });
 
   it('ledger tx --proof prints the Merkle path and checks it, online and offline', async () => {
-    const online = await roam(['ledger', 'tx', registerTxId, '--proof', '--node', node!.url]);
+    // A node's ledger is read as a signed-in party: the organization's admin reads it all.
+    const asAdmin = ['--wallet', join(data, 'admin.wallet.json')];
+    const anonymous = await roam(['ledger', 'tx', registerTxId, '--node', node!.url]);
+    assert.equal(anonymous.status, 1);
+    assert.match(anonymous.stderr, /^roam: TOKEN_MISSING: /);
+    const online = await roam(['ledger', 'tx', registerTxId, '--proof', '--node', node!.url, ...asAdmin]);
     assert.equal(online.status, 0, online.stderr);
     assert.match(online.stdout, /type:\s+identity\.patient\.register/);
     assert.match(online.stdout, /Merkle path \(leaf \d+ of \d+/);
@@ -272,11 +277,12 @@ describe('roam: a node and a patient, end to end', () => {
       String(offline.height),
       '--node',
       node!.url,
+      ...asAdmin,
     ]);
     assert.equal(block.header.txRoot, offline.proof.root);
     assert.ok(block.txs.some((t) => t.id === registerTxId));
 
-    const missing = await roam(['ledger', 'tx', 'ab'.repeat(32), '--node', node!.url]);
+    const missing = await roam(['ledger', 'tx', 'ab'.repeat(32), '--node', node!.url, ...asAdmin]);
     assert.equal(missing.status, 1);
     assert.match(missing.stderr, /^roam: NOT_FOUND: /);
   });

@@ -282,11 +282,10 @@ describe('roam record, import and audit', () => {
 
     assert.equal(trail.source, 'fhir-view');
 
-    // Without signing in: found by scanning the blocks, the same entries (a superset: the view
-    // searches above were themselves audited meanwhile).
-    const scanned = await roamJson<AuditOutput>(withNode(['audit', '--limit', '1000', '--from-ledger']), {
-      env: { ROAM_PASSPHRASE: undefined },
-    });
+    // Found by scanning the blocks (as the signed-in patient: the ledger shows a patient its own
+    // transactions only), the same entries (a superset: the view searches above were themselves
+    // audited meanwhile).
+    const scanned = await roamJson<AuditOutput>(withNode(['audit', '--limit', '1000', '--from-ledger']));
     assert.equal(scanned.source, 'ledger-scan');
     assert.equal(scanned.allProofsValid, true);
     const scannedIds = new Set(scanned.entries.map((e) => e.id));

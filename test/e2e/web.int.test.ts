@@ -335,9 +335,17 @@ describe('web app', { timeout: 10 * 60_000 }, () => {
       'read-only grant: no form',
     );
 
-    // The ledger explorer: blocks, a transaction verified in the browser.
-    const explorer = await ctx.newPage();
-    await explorer.goto(`${demo.url}/explorer`);
+    // The ledger explorer shows a visitor block headers only: nothing to verify.
+    const visitor = await ctx.newPage();
+    await visitor.goto(`${demo.url}/explorer`);
+    await visitor.getByTestId('redacted-note').filter({ hasText: 'Block headers only' }).waitFor();
+    assert.equal(await visitor.getByRole('button', { name: 'Verify this transaction' }).count(), 0);
+    await visitor.close();
+
+    // Signed in (the practitioner's tab, navigating in the app): blocks, a transaction verified
+    // in the browser.
+    const explorer = provider;
+    await explorer.getByRole('link', { name: 'Ledger explorer' }).click();
     await explorer.getByRole('heading', { name: 'Latest blocks' }).waitFor();
     await explorer
       .getByRole('button', { name: /^#\d+$/ })

@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { after, before, test } from 'node:test';
-import { RoamApiError, RoamClient, signedTx, verifyTxResponse } from '../../src/client/index.js';
+import { signIn } from '../../src/client/auth.js';
+import { RoamApiError, RoamClient, renewingToken, signedTx, verifyTxResponse } from '../../src/client/index.js';
 import { canonicalJson, toBase64Url } from '../../src/crypto/index.js';
 import { TxType, verifyTxInclusion } from '../../src/ledger/index.js';
 import { startHttp, type RunningHttp } from '../../src/node/http/index.js';
@@ -16,7 +17,12 @@ let client: RoamClient;
 before(async () => {
   t = await openTestNode();
   http = await startHttp(t.node, { host: '127.0.0.1', port: 0 });
-  client = new RoamClient(http.url, { timeoutMs: 10_000 });
+  // Ledger reads as the organization's admin, a member of the network (reads the whole ledger).
+  const url = http.url;
+  client = new RoamClient(url, {
+    timeoutMs: 10_000,
+    accessToken: renewingToken({ signIn: () => signIn({ baseUrl: url }, t.admin) }),
+  });
 });
 
 after(async () => {

@@ -21,15 +21,19 @@ import { canonicalJson, fromBase64Url, toBase64Url } from '../../src/crypto/inde
 import { blockHash, verifyTxInclusion, type SignedTx } from '../../src/ledger/index.js';
 import { testSealedKey } from '../../src/contracts/testing.js';
 import { buildHttpServer, MAX_BATCH_TXS } from '../../src/node/http/index.js';
+import { signInThrough } from '../auth/fixture.js';
 import { envelope, grant, newPatient, openTestNode, registerPatient, type TestNode } from './fixture.js';
 
 let t: TestNode;
 let app: FastifyInstance;
+/** The organization admin's token: a member of the network reads the whole ledger. */
+let memberToken: string;
 
 before(async () => {
   t = await openTestNode();
   app = buildHttpServer(t.node);
   await app.ready();
+  memberToken = (await signInThrough(app, t.admin)).body.access_token;
 });
 
 after(async () => {
@@ -37,10 +41,15 @@ after(async () => {
   await t.close();
 });
 
+/** A request; a bare URL is a GET as the organization's admin (the read policy has its own tests in test/security). */
 async function call<T = unknown>(
   options: InjectOptions | string,
 ): Promise<{ status: number; body: T; headers: Record<string, unknown> }> {
-  const res = await app.inject(options);
+  const res = await app.inject(
+    typeof options === 'string'
+      ? { method: 'GET', url: options, headers: { authorization: `Bearer ${memberToken}` } }
+      : options,
+  );
   return { status: res.statusCode, body: res.json<T>(), headers: res.headers };
 }
 

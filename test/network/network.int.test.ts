@@ -15,6 +15,7 @@ import { patientRegistration, roamJson } from '../cli/harness.js';
 import { freePort } from '../support/nats-cluster.js';
 import { CLI } from './support.js';
 import { eventually, startTestNetwork, type TestNetwork } from './support.js';
+import { fetchAsMemberNode } from '../support/member-read.js';
 
 const REGIONS = ['eu', 'us', 'ap'] as const;
 const TOTAL_TXS = 10_000;
@@ -102,7 +103,8 @@ describe('a 3-region network on real NATS JetStream and node processes', { timeo
     assert.ok(statuses.every((s) => s.stateRoot === statuses[0]!.stateRoot), 'same state root on every node');
     // Same head hash ⇒ same chain (each header commits to its predecessor): every acknowledged tx is on all.
     for (const id of [...acknowledged, ...pending]) {
-      const response = await fetch(`${net.url('ap')}/ledger/tx/${id}`);
+      const apDataDir = net.file.nodes.find((n) => n.region === 'ap')!.dataDir;
+      const response = await fetchAsMemberNode(net.url('ap'), `/ledger/tx/${id}`, apDataDir);
       assert.equal(response.status, 200, `acknowledged tx ${id} is on the restarted node`);
     }
     // Attestations: each node reports the two others as agreeing.

@@ -1,6 +1,7 @@
 /**
- * Outstanding sign-in challenges, in memory: single use, expiring, and bounded (the oldest is
- * dropped when the store is full, so a flood of challenge requests costs memory only up to the
+ * Outstanding sign-in challenges, in memory: single use, expiring, and bounded twice: per DID
+ * (that DID's oldest is dropped, so asking again and again for one DID cannot push out other
+ * parties' challenges) and in all (the oldest is dropped, so a flood costs memory only up to the
  * bound). A node restart forgets them all, which only means signing in again.
  */
 import { constantTimeEqual, fromBase64Url, randomBytes, sha256Hex, toBase64Url } from '../../crypto/index.js';
@@ -23,6 +24,15 @@ export interface IssuedChallenge {
   readonly expiresAt: number;
 }
 
+export interface ChallengeStoreOptions {
+  /** How long a challenge may be answered, in ms. */
+  readonly ttlMs: number;
+  /** Most challenges outstanding in all. */
+  readonly maxOutstanding: number;
+  /** Most challenges outstanding for one DID. */
+  readonly maxOutstandingPerDid: number;
+}
+
 export class ChallengeStore {
   /**
    * Keyed by SHA-256 of the nonce, in issue order (a Map keeps insertion order, so the first
@@ -30,16 +40,26 @@ export class ChallengeStore {
    * timing says nothing about stored nonces; the nonce itself is then compared in constant time.
    */
   private readonly entries = new Map<string, Entry>();
+  /** The keys of `entries` of each DID, oldest first. */
+  private readonly byDid = new Map<string, string[]>();
+  private readonly ttlMs: number;
+  private readonly maxOutstanding: number;
+  private readonly maxOutstandingPerDid: number;
 
-  constructor(
-    private readonly ttlMs: number,
-    private readonly maxOutstanding: number,
-  ) {
-    if (!Number.isSafeInteger(ttlMs) || ttlMs <= 0)
-      throw new RangeError(`"ttlMs" expected a positive integer, got ${ttlMs}`);
-    if (!Number.isSafeInteger(maxOutstanding) || maxOutstanding <= 0) {
-      throw new RangeError(`"maxOutstanding" expected a positive integer, got ${maxOutstanding}`);
+  constructor(options: ChallengeStoreOptions) {
+    for (const name of ['ttlMs', 'maxOutstanding', 'maxOutstandingPerDid'] as const) {
+      const value = options[name];
+      if (!Number.isSafeInteger(value) || value <= 0)
+        throw new RangeError(`"${name}" expected a positive integer, got ${value}`);
     }
+    this.ttlMs = options.ttlMs;
+    this.maxOutstanding = options.maxOutstanding;
+    this.maxOutstandingPerDid = options.maxOutstandingPerDid;
+  }
+
+  /** Challenges outstanding for `did` (expired ones included until the next issue prunes them). */
+  outstandingFor(did: string): number {
+    return this.byDid.get(did)?.length ?? 0;
   }
 
   get size(): number {
@@ -49,14 +69,24 @@ export class ChallengeStore {
   /** A new challenge for `did`, issued at `now` (ms). */
   issue(did: string, now: number): IssuedChallenge {
     this.prune(now);
+    const own = this.byDid.get(did) ?? [];
+    while (own.length >= this.maxOutstandingPerDid) {
+      const oldest = own[0];
+      if (oldest === undefined) break;
+      this.delete(oldest);
+    }
     while (this.entries.size >= this.maxOutstanding) {
       const oldest = this.entries.keys().next();
       if (oldest.done === true) break;
-      this.entries.delete(oldest.value);
+      this.delete(oldest.value);
     }
     const nonce = randomBytes(NONCE_BYTES);
     const expiresAt = now + this.ttlMs;
-    this.entries.set(sha256Hex(nonce), { did, nonce, expiresAt });
+    const key = sha256Hex(nonce);
+    this.entries.set(key, { did, nonce, expiresAt });
+    const keys = this.byDid.get(did);
+    if (keys === undefined) this.byDid.set(did, [key]);
+    else keys.push(key);
     return { nonce: toBase64Url(nonce), expiresAt };
   }
 
@@ -75,7 +105,7 @@ export class ChallengeStore {
     const key = sha256Hex(presented);
     const entry = this.entries.get(key);
     if (entry === undefined) return false;
-    this.entries.delete(key);
+    this.delete(key);
     return constantTimeEqual(entry.nonce, presented) && entry.did === did && now < entry.expiresAt;
   }
 
@@ -83,7 +113,19 @@ export class ChallengeStore {
   private prune(now: number): void {
     for (const [key, entry] of this.entries) {
       if (now < entry.expiresAt) break;
-      this.entries.delete(key);
+      this.delete(key);
     }
+  }
+
+  /** Removes one entry from both maps. */
+  private delete(key: string): void {
+    const entry = this.entries.get(key);
+    if (entry === undefined) return;
+    this.entries.delete(key);
+    const keys = this.byDid.get(entry.did);
+    if (keys === undefined) return;
+    const at = keys.indexOf(key);
+    if (at >= 0) keys.splice(at, 1);
+    if (keys.length === 0) this.byDid.delete(entry.did);
   }
 }

@@ -19,6 +19,8 @@ export const AuthErrorCode = {
   TOKEN_EXPIRED: 'TOKEN_EXPIRED',
   /** The party is deactivated, gone, or of another kind than the token says. */
   IDENTITY_REVOKED: 'IDENTITY_REVOKED',
+  /** The party rotated its signing key after the token was issued (identity.key.rotate). */
+  TOKEN_KEY_ROTATED: 'TOKEN_KEY_ROTATED',
 } as const;
 export type AuthErrorCode = (typeof AuthErrorCode)[keyof typeof AuthErrorCode];
 

@@ -34,16 +34,12 @@ export const AUTH_REALM = 'roam';
 const challengeBodySchema = z.strictObject({ did: didSchema });
 const tokenBodySchema = z.strictObject({
   did: didSchema,
-  nonce: z
-    .string()
-    .regex(new RegExp(`^[A-Za-z0-9_-]{${NONCE_LENGTH}}$`), {
-      error: `must be the ${NONCE_LENGTH}-character nonce of a challenge`,
-    }),
-  signature: z
-    .string()
-    .regex(/^[A-Za-z0-9_-]{86}$/, {
-      error: 'must be a 64-byte Ed25519 signature in base64url (86 characters)',
-    }),
+  nonce: z.string().regex(new RegExp(`^[A-Za-z0-9_-]{${NONCE_LENGTH}}$`), {
+    error: `must be the ${NONCE_LENGTH}-character nonce of a challenge`,
+  }),
+  signature: z.string().regex(/^[A-Za-z0-9_-]{86}$/, {
+    error: 'must be a 64-byte Ed25519 signature in base64url (86 characters)',
+  }),
 });
 
 /**
@@ -92,19 +88,32 @@ export function registerAuthRoutes(app: FastifyInstance, auth: AuthService): Aut
 
 /**
  * A preHandler that refuses a request without a valid access token (401 TOKEN_MISSING,
- * TOKEN_INVALID, TOKEN_EXPIRED, IDENTITY_REVOKED, with `WWW-Authenticate: Bearer`) and otherwise
+ * TOKEN_INVALID, TOKEN_EXPIRED, IDENTITY_REVOKED, TOKEN_KEY_ROTATED, with `WWW-Authenticate: Bearer`) and otherwise
  * sets `request.principal`.
  *
  * @example app.get('/fhir/metadata-private', { preHandler: requireAuth(app.auth) }, handler);
  */
 export function requireAuth(auth: AuthService): preHandlerAsyncHookHandler {
   return async function requireAccessToken(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-    try {
-      request.principal = await auth.verifyAccessToken(bearerToken(request.headers.authorization));
-    } catch (error) {
-      throw httpErrorOf(error, reply);
-    }
+    request.principal = await authenticateBearer(auth, request, reply);
   };
+}
+
+/**
+ * The principal of `request`'s access token, or the registry's HttpError (401 TOKEN_MISSING,
+ * TOKEN_INVALID, TOKEN_EXPIRED, IDENTITY_REVOKED, TOKEN_KEY_ROTATED) with `WWW-Authenticate`
+ * set on `reply`. For routes that decide themselves what an anonymous caller gets.
+ */
+export async function authenticateBearer(
+  auth: AuthService,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): Promise<Principal> {
+  try {
+    return await auth.verifyAccessToken(bearerToken(request.headers.authorization));
+  } catch (error) {
+    throw httpErrorOf(error, reply);
+  }
 }
 
 /** The principal `requireAuth` set on `request`; a route without `requireAuth` is a bug (500). */
@@ -135,7 +144,8 @@ function httpErrorOf(error: unknown, reply: FastifyReply): unknown {
     const tokenRefused =
       error.code === AuthErrorCode.TOKEN_INVALID ||
       error.code === AuthErrorCode.TOKEN_EXPIRED ||
-      error.code === AuthErrorCode.IDENTITY_REVOKED;
+      error.code === AuthErrorCode.IDENTITY_REVOKED ||
+      error.code === AuthErrorCode.TOKEN_KEY_ROTATED;
     void reply.header(
       'www-authenticate',
       `Bearer realm="${AUTH_REALM}"${tokenRefused ? ', error="invalid_token"' : ''}`,

@@ -5,8 +5,10 @@
  * 2. `issueToken({ did, nonce, signature })`: the party signs
  *    `roam-auth-v1\n<node DID>\n<did>\n<nonce>` with its CURRENT ledger signing key and gets an
  *    access token: a JWT (EdDSA / Ed25519) signed by this node's key;
- * 3. `verifyAccessToken(token)`: the token's signature, issuer, audience and expiry, and that the
- *    party is still registered and active on the ledger with the same kind.
+ * 3. `verifyAccessToken(token)`: the token's signature, issuer, audience and expiry, that the
+ *    party is still registered and active on the ledger with the same kind, and that the signing
+ *    key it signed in with is still its current key (the token's `key` claim is a thumbprint of
+ *    that key: after `identity.key.rotate` every token of the old key is refused).
  *
  * Tokens and signatures are never logged nor put into error messages.
  */
@@ -43,6 +45,12 @@ import { AuthError, AuthErrorCode } from './errors.js';
 export const CHALLENGE_TTL_MS = 5 * 60 * 1000;
 /** Most challenges outstanding at once; beyond it the oldest is dropped. */
 export const MAX_OUTSTANDING_CHALLENGES = 10_000;
+/**
+ * Most challenges outstanding for one DID; beyond it that DID's oldest is dropped. One sign-in
+ * needs one; a few cover retries and several devices, and a flood for one DID (or from one
+ * client naming its own DID) cannot push other parties' challenges out of the global bound.
+ */
+export const MAX_OUTSTANDING_CHALLENGES_PER_DID = 5;
 /** Lifetime of an access token. */
 export const ACCESS_TOKEN_TTL_S = 15 * 60;
 /** Clock skew allowed when checking a token's `exp`. */
@@ -75,6 +83,7 @@ export interface AuthServiceOptions {
   readonly now?: () => number;
   readonly challengeTtlMs?: number;
   readonly maxOutstandingChallenges?: number;
+  readonly maxOutstandingChallengesPerDid?: number;
   readonly tokenTtlSeconds?: number;
 }
 
@@ -94,7 +103,7 @@ export interface AuthService {
   createChallenge(did: string): ChallengeResponse;
   /** @throws AuthError CHALLENGE_UNKNOWN, UNKNOWN_DID, BAD_SIGNATURE */
   issueToken(request: TokenRequest): Promise<TokenResponse>;
-  /** @throws AuthError TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED, IDENTITY_REVOKED */
+  /** @throws AuthError TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED, IDENTITY_REVOKED, TOKEN_KEY_ROTATED */
   verifyAccessToken(token: string): Promise<Principal>;
 }
 
@@ -168,10 +177,11 @@ class LedgerAuthService implements AuthService {
     if (!Number.isSafeInteger(this.tokenTtlSeconds) || this.tokenTtlSeconds <= 0) {
       throw new RangeError(`"tokenTtlSeconds" expected a positive integer, got ${this.tokenTtlSeconds}`);
     }
-    this.challenges = new ChallengeStore(
-      options.challengeTtlMs ?? CHALLENGE_TTL_MS,
-      options.maxOutstandingChallenges ?? MAX_OUTSTANDING_CHALLENGES,
-    );
+    this.challenges = new ChallengeStore({
+      ttlMs: options.challengeTtlMs ?? CHALLENGE_TTL_MS,
+      maxOutstanding: options.maxOutstandingChallenges ?? MAX_OUTSTANDING_CHALLENGES,
+      maxOutstandingPerDid: options.maxOutstandingChallengesPerDid ?? MAX_OUTSTANDING_CHALLENGES_PER_DID,
+    });
     const { publicKey, secretKey } = options.nodeKey;
     const x = toBase64Url(publicKey);
     this.privateKey = createPrivateKey({
@@ -220,7 +230,12 @@ class LedgerAuthService implements AuthService {
     }
     const principal = principalOf(party);
     const issuedAt = Math.floor(this.now() / 1000);
-    const token = await new SignJWT({ kind: principal.kind, roles: [...principal.roles], org: principal.org })
+    const token = await new SignJWT({
+      kind: principal.kind,
+      roles: [...principal.roles],
+      org: principal.org,
+      [KEY_THUMBPRINT_CLAIM]: keyThumbprint(party.signingKey),
+    })
       .setProtectedHeader({ alg: TOKEN_ALGORITHM, kid: this.nodeDid, typ: ACCESS_TOKEN_TYPE })
       .setIssuer(this.nodeDid)
       .setAudience(TOKEN_AUDIENCE)
@@ -260,12 +275,19 @@ class LedgerAuthService implements AuthService {
         this.verified.set(key, claims);
       }
     }
-    const { did, kind } = claims;
+    const { did, kind, keyThumbprint: signedInWith } = claims;
     const party = this.parties(did);
     if (party === undefined || party.status !== 'active' || party.kind !== kind) {
       throw new AuthError(
         AuthErrorCode.IDENTITY_REVOKED,
         `${did} is no longer a registered, active ${kind} on the ledger; the access token is refused`,
+      );
+    }
+    // Thumbprints are public values (hashes of public keys): a plain comparison leaks no secret.
+    if (signedInWith !== keyThumbprint(party.signingKey)) {
+      throw new AuthError(
+        AuthErrorCode.TOKEN_KEY_ROTATED,
+        `the signing key of ${did} changed after this token was issued; sign in again with the current key`,
       );
     }
     return principalOf(party);
@@ -303,10 +325,22 @@ class LedgerAuthService implements AuthService {
     }
     const did = payload.sub;
     const kind = payload['kind'];
-    if (typeof did !== 'string' || !isPartyKind(kind) || typeof payload.exp !== 'number') {
-      throw new AuthError(AuthErrorCode.TOKEN_INVALID, 'the access token has no valid "sub" or "kind" claim');
+    const thumbprint = payload[KEY_THUMBPRINT_CLAIM];
+    if (
+      typeof did !== 'string' ||
+      !isPartyKind(kind) ||
+      typeof payload.exp !== 'number' ||
+      typeof thumbprint !== 'string'
+    ) {
+      throw new AuthError(
+        AuthErrorCode.TOKEN_INVALID,
+        `the access token has no valid "sub", "kind" or "${KEY_THUMBPRINT_CLAIM}" claim`,
+      );
     }
-    return { claims: { did, kind, exp: payload.exp }, cacheable: payload.nbf === undefined };
+    return {
+      claims: { did, kind, exp: payload.exp, keyThumbprint: thumbprint },
+      cacheable: payload.nbf === undefined,
+    };
   }
 
   /** Forgets expired tokens, and the oldest one if none expired. */
@@ -338,6 +372,19 @@ interface VerifiedToken {
   readonly kind: PartyKind;
   /** "exp", in seconds since the epoch. */
   readonly exp: number;
+  /** The `key` claim: thumbprint of the signing key the party signed in with. */
+  readonly keyThumbprint: string;
+}
+
+/** Claim naming the signing key a token was issued to (see {@link keyThumbprint}). */
+export const KEY_THUMBPRINT_CLAIM = 'key';
+
+/**
+ * SHA-256 (base64url) of a party's signing key as the ledger holds it (base64url of the raw
+ * Ed25519 public key): binds a token to the key that signed in, without putting the key in it.
+ */
+export function keyThumbprint(signingKey: string): string {
+  return createHash('sha256').update(`roam-token-key-v1\n${signingKey}`).digest('base64url');
 }
 
 /** The principal of a party record: roles and organization as the ledger holds them now. */

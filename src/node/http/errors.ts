@@ -25,6 +25,12 @@ export const HTTP_ERRORS = {
   UNKNOWN_PATIENT: 404,
   /** A route that serves only a patient's own data (e.g. `GET /vault/records`) was called with another kind of token. */
   PATIENT_ONLY: 403,
+  /**
+   * A signed-in caller asked for ledger data outside its reach (another patient's consents, a
+   * transaction that is not its own, sync without being a member): the same answer whether the
+   * data exists or not. The read policy is in `src/node/http/ledger-access.ts`.
+   */
+  LEDGER_ACCESS_DENIED: 403,
   // Sign-in and access tokens (src/node/auth). Every 401 carries `WWW-Authenticate: Bearer`.
   /** POST /auth/token: the nonce was never issued for this DID, was already used, or expired. */
   CHALLENGE_UNKNOWN: 401,
@@ -42,6 +48,8 @@ export const HTTP_ERRORS = {
   TOKEN_EXPIRED: 401,
   /** The token's party is no longer registered and active on the ledger with the same kind. */
   IDENTITY_REVOKED: 401,
+  /** The token's party rotated its signing key since the token was issued (sign in again with the new key). */
+  TOKEN_KEY_ROTATED: 401,
   // Node-to-node requests (src/node/roaming). Every 401 carries `WWW-Authenticate: RoamNode`.
   /** A node request lacks `x-roam-node`, `x-roam-time`, `x-roam-nonce` or `x-roam-signature`, or one is malformed. */
   NODE_AUTH_MISSING: 401,
@@ -76,6 +84,8 @@ export const HTTP_ERRORS = {
   BATCH_TOO_LARGE: 413,
   /** The body is not `application/json`. */
   UNSUPPORTED_MEDIA_TYPE: 415,
+  /** Too many requests from this principal (or IP, without a valid token) to this group of routes; see `Retry-After`. */
+  RATE_LIMITED: 429,
   /** An unexpected failure; details are in the node's log, never in the answer. */
   INTERNAL: 500,
   /** Ordering did not take the accepted transactions (nothing was ordered; resubmit later). */

@@ -17,3 +17,11 @@ export {
   MAX_BLOCKS_PER_PAGE,
   MAX_BLOCKS_RESPONSE_BYTES,
 } from './ledger-routes.js';
+export {
+  DEFAULT_RATE_LIMITS,
+  resolveRateLimits,
+  rateGroupOf,
+  type RateLimit,
+  type RateLimits,
+  type RateLimitOverrides,
+} from './rate-limits.js';

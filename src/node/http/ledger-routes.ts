@@ -1,6 +1,7 @@
 /**
  * The ledger API under `/ledger`: submit signed transactions, read blocks and transactions with
- * inclusion proofs, and read the public parts of world state (organizations, identities, consent).
+ * inclusion proofs, and read world state (organizations, identities, consent). Every read asks
+ * the read policy of `ledger-access.ts` first: anonymous callers see status and block headers.
  */
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -11,6 +12,7 @@ import type {
   BatchSubmitResponse,
   BlockResponse,
   BlocksResponse,
+  BlockTx,
   ConsentsResponse,
   GrantSummary,
   IdentityResponse,
@@ -37,8 +39,19 @@ import {
 } from '../../ledger/index.js';
 import type { StoredBlock } from '../../store/index.js';
 import { DEFAULT_COMMIT_WAIT_MS } from '../config.js';
+import type { AuthService } from '../auth/index.js';
 import type { RoamNode } from '../roam-node.js';
+import { NodeRequestVerifier } from '../roaming/index.js';
 import { HttpError, rejectionStatus, type ErrorBody } from './errors.js';
+import {
+  accessDenied,
+  maySeeTx,
+  patientMayReadIdentity,
+  requireMember,
+  requireSignedIn,
+  resolveLedgerReader,
+  type LedgerReader,
+} from './ledger-access.js';
 import { didSchema, intString, parseInput, txIdSchema } from './params.js';
 
 /** Largest body of POST /ledger/tx (a batch of envelopes). */
@@ -75,10 +88,28 @@ function packageVersion(): string {
   }
 }
 
-/** Registers the `/ledger` routes of `node` on `app`; `closing` aborts when the server starts to close. */
-export function registerLedgerRoutes(app: FastifyInstance, node: RoamNode, closing: AbortSignal): void {
+export interface LedgerRoutesOptions {
+  readonly node: RoamNode;
+  /** Aborts when the server starts to close. */
+  readonly closing: AbortSignal;
+  /** Checks the access tokens of ledger reads. */
+  readonly auth: AuthService;
+}
+
+/** Registers the `/ledger` routes of `options.node` on `app`. */
+export function registerLedgerRoutes(app: FastifyInstance, options: LedgerRoutesOptions): void {
+  const { node, closing, auth } = options;
   const version = packageVersion();
   const { ledger, store } = node;
+  const state = {
+    get: <T>(key: string) => ledger.getState<T>(key),
+    range: <T>(prefix: string) => ledger.rangeState<T>(prefix),
+  };
+  // Member nodes read (sync) with the signed requests they use for roaming; a verifier of our own
+  // keeps its nonce window apart from the custodian endpoint's.
+  const sources = { auth, state, nodeRequests: new NodeRequestVerifier(state) };
+  const readerOf = (request: FastifyRequest, reply: FastifyReply): Promise<LedgerReader> =>
+    resolveLedgerReader(request, reply, sources);
   // Commit waits end when the server closes, rather than holding shutdown for up to their timeout.
   const waitForCommit = (id: string, ms: number) => raceClose(node.waitForCommit(id, ms), closing, id);
 
@@ -120,11 +151,20 @@ export function registerLedgerRoutes(app: FastifyInstance, node: RoamNode, closi
     },
   );
 
-  app.get('/ledger/tx/:id', (request) => {
+  app.get('/ledger/tx/:id', async (request, reply) => {
+    const reader = await readerOf(request, reply);
+    requireSignedIn(reader, reply);
     const { id } = parseInput('path', txParamsSchema, request.params);
     const tx = ledger.getTx(id);
     const block = tx && store.getBlock(tx.height);
-    if (!tx || !block) throw new HttpError('NOT_FOUND', `transaction ${id} is not on the ledger`);
+    if (!tx || !block) {
+      // Only a member may learn that an id is not on the ledger; others get the refusal they
+      // would get for a transaction that is not theirs.
+      if (reader.kind !== 'member') throw accessDenied();
+      throw new HttpError('NOT_FOUND', `transaction ${id} is not on the ledger`);
+    }
+    const envelope = JSON.parse(tx.envelope) as SignedTx;
+    if (!maySeeTx(reader, envelope)) throw accessDenied();
     const header = JSON.parse(block.header) as BlockHeader;
     const response: TxResponse = {
       id: tx.id,
@@ -132,7 +172,7 @@ export function registerLedgerRoutes(app: FastifyInstance, node: RoamNode, closi
       index: tx.index,
       code: tx.code,
       ...withMessage(tx.message),
-      tx: JSON.parse(tx.envelope) as SignedTx,
+      tx: envelope,
       blockHash: block.hash,
       header,
       proof: buildTxInclusionProof(store, header, tx.index),
@@ -140,20 +180,24 @@ export function registerLedgerRoutes(app: FastifyInstance, node: RoamNode, closi
     return response;
   });
 
-  app.get('/ledger/blocks/:height', (request) => {
+  // Block headers are public (heights, hashes, roots, times); the transactions in them are shown
+  // to whom the policy lets see each one, and a block says when some were left out.
+  app.get('/ledger/blocks/:height', async (request, reply) => {
+    const reader = await readerOf(request, reply);
     const { height } = parseInput('path', blockParamsSchema, request.params);
     const block = store.getBlock(height);
     if (!block) throw new HttpError('NOT_FOUND', `block ${height} does not exist (head is ${ledger.height})`);
-    return blockResponse(node, block).body;
+    return blockResponse(node, block, reader).body;
   });
 
-  app.get('/ledger/blocks', (request) => {
+  app.get('/ledger/blocks', async (request, reply) => {
+    const reader = await readerOf(request, reply);
     const query = parseInput('query', blocksQuerySchema, request.query);
     const stored = store.getBlocksFrom(query.from ?? 0, query.limit ?? MAX_BLOCKS_PER_PAGE);
     const blocks: BlockResponse[] = [];
     let bytes = 0;
     for (const block of stored) {
-      const { body, size } = blockResponse(node, block);
+      const { body, size } = blockResponse(node, block, reader);
       if (blocks.length > 0 && bytes + size > MAX_BLOCKS_RESPONSE_BYTES) break;
       blocks.push(body);
       bytes += size;
@@ -184,8 +228,9 @@ export function registerLedgerRoutes(app: FastifyInstance, node: RoamNode, closi
   });
 
   // Blocks with their raw envelopes and ordering positions, for a node catching up from peers
-  // (it re-executes every block and checks the hash, so this serves only public ledger data).
-  app.get('/ledger/sync', (request) => {
+  // (it re-executes every block and checks the hash): members only, as the blocks are whole.
+  app.get('/ledger/sync', async (request, reply) => {
+    requireMember(await readerOf(request, reply), reply);
     const query = parseInput('query', blocksQuerySchema, request.query);
     const blocks: Array<SyncResponse['blocks'][number]> = [];
     let bytes = 0;
@@ -193,14 +238,21 @@ export function registerLedgerRoutes(app: FastifyInstance, node: RoamNode, closi
       const envelopes = store.getBlockTxs(block.height).map((tx) => tx.envelope);
       const size = envelopes.reduce((sum, envelope) => sum + envelope.length, block.header.length);
       if (blocks.length > 0 && bytes + size > MAX_BLOCKS_RESPONSE_BYTES) break;
-      blocks.push({ height: block.height, hash: block.hash, header: block.header, position: block.position ?? null, envelopes });
+      blocks.push({
+        height: block.height,
+        hash: block.hash,
+        header: block.header,
+        position: block.position ?? null,
+        envelopes,
+      });
       bytes += size;
     }
     const response: SyncResponse = { head: ledger.height, blocks };
     return response;
   });
 
-  app.get('/ledger/orgs', () => {
+  app.get('/ledger/orgs', async (request, reply) => {
+    requireSignedIn(await readerOf(request, reply), reply);
     const orgs = ledger.rangeState<OrgRecord>(StateKey.ORG_PREFIX).map(([, org]): OrgSummary => {
       const prefix = StateKey.orgNodesPrefix(org.did);
       const nodes = ledger.rangeState<string>(prefix).flatMap(([key]) => {
@@ -216,8 +268,13 @@ export function registerLedgerRoutes(app: FastifyInstance, node: RoamNode, closi
     return response;
   });
 
-  app.get('/ledger/identities/:did', (request) => {
+  app.get('/ledger/identities/:did', async (request, reply) => {
+    const reader = await readerOf(request, reply);
+    requireSignedIn(reader, reply);
     const { did } = parseInput('path', didParamsSchema, request.params);
+    const allowed =
+      reader.kind === 'member' || (reader.kind === 'patient' && patientMayReadIdentity(state, reader, did));
+    if (!allowed) throw accessDenied();
     const party = ledger.getState<PartyRecord>(StateKey.party(did));
     if (party) return party satisfies IdentityResponse;
     const org = ledger.getState<OrgRecord>(StateKey.org(did));
@@ -225,8 +282,14 @@ export function registerLedgerRoutes(app: FastifyInstance, node: RoamNode, closi
     throw new HttpError('UNKNOWN_DID', `no party or organization ${did} on the ledger`);
   });
 
-  app.get('/ledger/patients/:did/consents', (request) => {
+  app.get('/ledger/patients/:did/consents', async (request, reply) => {
+    const reader = await readerOf(request, reply);
+    requireSignedIn(reader, reply);
     const { did } = parseInput('path', didParamsSchema, request.params);
+    // Decided on the caller and the DID asked for alone, before any lookup: a patient's answer
+    // for another patient is the same whether that patient exists or not.
+    const allowed = reader.kind === 'member' || (reader.kind === 'patient' && reader.did === did);
+    if (!allowed) throw accessDenied();
     const party = ledger.getState<PartyRecord>(StateKey.party(did));
     if (party?.kind !== 'patient')
       throw new HttpError('UNKNOWN_PATIENT', `${did} is not a registered patient`);
@@ -324,19 +387,28 @@ async function submitBatch(
   return { results };
 }
 
-/** A stored block as the API sends it, and its size in bytes of stored JSON (for paging). */
-function blockResponse(node: RoamNode, block: StoredBlock): { body: BlockResponse; size: number } {
+/**
+ * A stored block as `reader` may see it (every transaction for a member; for others only those
+ * the policy lets them see, with `redacted: true`), and its size in bytes of stored JSON (for
+ * paging; counted over what is sent, so a redacted page says nothing of the hidden sizes).
+ */
+function blockResponse(
+  node: RoamNode,
+  block: StoredBlock,
+  reader: LedgerReader,
+): { body: BlockResponse; size: number } {
   let size = block.header.length;
-  const txs = node.store.getBlockTxs(block.height).map((tx) => {
+  const txs: BlockTx[] = [];
+  const stored = reader.kind === 'anonymous' ? [] : node.store.getBlockTxs(block.height);
+  for (const tx of stored) {
+    const envelope = JSON.parse(tx.envelope) as SignedTx;
+    if (!maySeeTx(reader, envelope)) continue;
     size += tx.envelope.length;
-    return {
-      id: tx.id,
-      envelope: JSON.parse(tx.envelope) as SignedTx,
-      code: tx.code as ResultCode,
-      ...withMessage(tx.message ?? undefined),
-    };
-  });
-  return { body: { hash: block.hash, header: JSON.parse(block.header) as BlockHeader, txs }, size };
+    txs.push({ id: tx.id, envelope, code: tx.code as ResultCode, ...withMessage(tx.message ?? undefined) });
+  }
+  const header = JSON.parse(block.header) as BlockHeader;
+  const redacted = reader.kind === 'member' ? {} : { redacted: true as const };
+  return { body: { hash: block.hash, header, txs, ...redacted }, size };
 }
 
 /** `wait`, or UNAVAILABLE once `signal` aborts (the server is closing). */

@@ -23,7 +23,10 @@ export interface RunningHttp {
  * console.log(http.url); await http.close(); await node.close();
  */
 export async function startHttp(node: RoamNode, options: ListenOptions): Promise<RunningHttp> {
-  const app = buildHttpServer(node, options.logger === undefined ? {} : { logger: options.logger });
+  const app = buildHttpServer(node, {
+    ...(options.logger === undefined ? {} : { logger: options.logger }),
+    ...(options.rateLimits === undefined ? {} : { rateLimits: options.rateLimits }),
+  });
   try {
     await app.listen({ host: options.host, port: options.port });
   } catch (error) {

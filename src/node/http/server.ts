@@ -10,6 +10,7 @@ import { createNodeAuthService, registerAuthRoutes } from '../auth/index.js';
 import type { RoamNode } from '../roam-node.js';
 import { errorResponse, type ErrorBody } from './errors.js';
 import { registerLedgerRoutes } from './ledger-routes.js';
+import { registerRateLimits, resolveRateLimits, type RateLimitOverrides } from './rate-limits.js';
 import { registerFhirRoutes } from '../fhir/routes.js';
 import { registerRoamingRoutes } from '../roaming/routes.js';
 import { registerVaultRoutes } from '../web/vault-routes.js';
@@ -21,6 +22,11 @@ export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
 export interface HttpServerOptions {
   /** Log requests (method, URL, status, time; never bodies) and failures as JSON lines. Default false. */
   readonly logger?: boolean;
+  /**
+   * Rate limits, over those of the node's config (node.json `rateLimits`) and the defaults.
+   * Benchmarks and tests that drive one principal hard set theirs here; limits are never off.
+   */
+  readonly rateLimits?: RateLimitOverrides;
 }
 
 /**
@@ -72,8 +78,13 @@ export function buildHttpServer(node: RoamNode, options: HttpServerOptions = {})
     done(null, payload);
   });
 
-  registerLedgerRoutes(app, node, closing.signal);
-  const auth = registerAuthRoutes(app, createNodeAuthService(node));
+  const auth = createNodeAuthService(node);
+  registerRateLimits(app, {
+    limits: resolveRateLimits(node.config.file.rateLimits, options.rateLimits),
+    auth,
+  });
+  registerLedgerRoutes(app, { node, closing: closing.signal, auth });
+  registerAuthRoutes(app, auth);
   registerFhirRoutes(app, node.fhir, auth);
   registerRoamingRoutes(app, node.fhir.roaming);
   registerVaultRoutes(app, node.fhir, auth);

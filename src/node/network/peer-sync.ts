@@ -1,7 +1,22 @@
 import type { SyncResponse } from '../../wire/index.js';
 import type { Ledger } from '../../ledger/index.js';
 import { NodeError, NodeErrorCode } from '../errors.js';
+import { signNodeRequest } from '../roaming/index.js';
 import type { PeerNode } from './peers.js';
+
+/** This node, as it signs its requests to peers (`GET /ledger/sync` answers members only). */
+export interface PeerSyncSigner {
+  readonly did: string;
+  /** The node's Ed25519 secret key (32-byte seed). */
+  readonly secretKey: Uint8Array;
+}
+
+export interface CatchUpOptions {
+  readonly ledger: Ledger;
+  readonly peers: readonly PeerNode[];
+  readonly signer: PeerSyncSigner;
+  readonly log: (line: string) => void;
+}
 
 export interface CatchUpResult {
   readonly from: number;
@@ -21,7 +36,8 @@ export const SYNC_PAGE_BLOCKS = 100;
  * Unreachable peers are skipped, and so is the rest of a peer's chain once one of its blocks
  * re-executes to another hash here (that peer, or this node, diverged: attestations will tell).
  */
-export async function catchUpFromPeers(ledger: Ledger, peers: readonly PeerNode[], log: (line: string) => void): Promise<CatchUpResult> {
+export async function catchUpFromPeers(options: CatchUpOptions): Promise<CatchUpResult> {
+  const { ledger, peers, signer, log } = options;
   const from = ledger.height;
   let source: string | undefined;
   for (const peer of peers) {
@@ -39,25 +55,44 @@ export async function catchUpFromPeers(ledger: Ledger, peers: readonly PeerNode[
     }
     if (typeof status.height !== 'number' || status.height <= ledger.height) continue;
     try {
-      await fetchBlocksFrom(ledger, peer.url, status.height);
+      await fetchBlocksFrom(ledger, { url: peer.url, signer }, status.height);
       source = peer.url;
     } catch (error) {
       // A diverged peer (its block re-executes to another hash here) or a failing one: the block
       // this node committed is its own execution of the ordered transactions; go on with another
       // peer, and let attestations tell which node is the odd one out.
-      log(`catch-up: stopped fetching from ${peer.url} at height ${ledger.height} (${(error as Error).message})`);
+      log(
+        `catch-up: stopped fetching from ${peer.url} at height ${ledger.height} (${(error as Error).message})`,
+      );
     }
   }
-  if (ledger.height > from) log(`caught up from height ${from} to ${ledger.height} from ${source ?? 'peers'}`);
+  if (ledger.height > from)
+    log(`caught up from height ${from} to ${ledger.height} from ${source ?? 'peers'}`);
   return source === undefined ? { from, to: ledger.height } : { from, to: ledger.height, peer: source };
 }
 
-async function fetchBlocksFrom(ledger: Ledger, url: string, target: number): Promise<void> {
+async function fetchBlocksFrom(
+  ledger: Ledger,
+  peer: { readonly url: string; readonly signer: PeerSyncSigner },
+  target: number,
+): Promise<void> {
+  const { url, signer } = peer;
   while (ledger.height < target) {
-    const page = (await getJson(`${url}/ledger/sync?from=${ledger.height + 1}&limit=${SYNC_PAGE_BLOCKS}`, PAGE_TIMEOUT_MS)) as SyncResponse;
+    const path = `/ledger/sync?from=${ledger.height + 1}&limit=${SYNC_PAGE_BLOCKS}`;
+    // Signed as a node request (the roaming layer's scheme): the peer serves whole blocks to
+    // members of the network only.
+    const headers = signNodeRequest({
+      method: 'GET',
+      path,
+      body: '',
+      node: signer.did,
+      secretKey: signer.secretKey,
+    });
+    const page = (await getJson(`${url}${path}`, PAGE_TIMEOUT_MS, headers)) as SyncResponse;
     if (!page.blocks?.length) return;
     for (const block of page.blocks) {
-      if (block.height !== ledger.height + 1) throw new Error(`peer sent block ${block.height}, expected ${ledger.height + 1}`);
+      if (block.height !== ledger.height + 1)
+        throw new Error(`peer sent block ${block.height}, expected ${ledger.height + 1}`);
       // Without its stream position this node could not resume ordering after the block.
       if (typeof block.position !== 'string') return;
       const header = JSON.parse(block.header) as { time: number };
@@ -72,8 +107,12 @@ async function fetchBlocksFrom(ledger: Ledger, url: string, target: number): Pro
   }
 }
 
-async function getJson(url: string, timeoutMs: number): Promise<unknown> {
-  const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+async function getJson(
+  url: string,
+  timeoutMs: number,
+  headers: Record<string, string> = {},
+): Promise<unknown> {
+  const response = await fetch(url, { headers, signal: AbortSignal.timeout(timeoutMs) });
   if (!response.ok) throw new Error(`HTTP ${response.status}`);
   return response.json();
 }

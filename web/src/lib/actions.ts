@@ -3,7 +3,7 @@
  * revoke (with the rekey of the other grants), answer access requests, request access. Every
  * transaction is built and signed here (WebCrypto), then submitted to `/ledger/tx`.
  */
-import { signInWith } from '../../../src/client/auth.js';
+import { requestChallenge, signInWith } from '../../../src/client/auth.js';
 import { currentEpoch, grantKeyRefs, grantState } from '../../../src/client/consent.js';
 import { signedTxAsync } from '../../../src/client/tx-builder.js';
 import type {
@@ -19,7 +19,7 @@ import { TxType, type GrantAccess, type SensitivityClass } from '../../../src/le
 import { sealGrantKeys } from '../../../src/vault/grants.js';
 import type { KeyRef } from '../../../src/vault/keys.js';
 import { deriveRecordKeySeed, type Wallet } from '../../../src/wallet/wallet.js';
-import { browserFetch, ledger, NODE_URL } from './node.js';
+import { browserFetch, ledger, NODE_URL, setLedgerSession } from './node.js';
 
 /** The node's chain id (from GET /ledger/status), asked once: every transaction names it. */
 let chainId: Promise<string> | undefined;
@@ -45,10 +45,13 @@ export async function submit<T extends TxType>(
   return committed;
 }
 
-/** Whether `did` is registered on the ledger. */
+/**
+ * Whether `did` is registered on the ledger: the node issues sign-in challenges to registered
+ * parties only (identities are not readable before signing in).
+ */
 export async function isRegistered(did: string): Promise<boolean> {
   try {
-    await ledger.identity(did);
+    await requestChallenge({ baseUrl: NODE_URL }, did, { fetch: browserFetch });
     return true;
   } catch (error) {
     if ((error as { status?: number }).status === 404) return false;
@@ -63,12 +66,20 @@ export function registerPatient(wallet: Wallet): Promise<SubmitCommitted> {
 
 /** Signs the node's challenge with the wallet key: a 15-minute access token. */
 export function signInWallet(wallet: Wallet): Promise<TokenResponse> {
-  return signInWith(
+  const answer = signInWith(
     { baseUrl: NODE_URL },
     wallet.did,
     (message) => signAsync(wallet.signing.secretKey, message),
     { fetch: browserFetch },
   );
+  // The tab's ledger reads (consents, directory, explorer) are made as this wallet from now on.
+  setLedgerSession(answer.then((token) => token.access_token));
+  return answer;
+}
+
+/** Locking the wallet ends its ledger session: the tab reads anonymously again. */
+export function endLedgerSession(): void {
+  setLedgerSession(undefined);
 }
 
 async function sealKeys(wallet: Wallet, org: OrgSummary, refs: readonly KeyRef[]) {

@@ -11,7 +11,25 @@ export const NODE_URL = globalThis.location.origin;
 
 const browserFetch: typeof fetch = (input, init) => globalThis.fetch(input, init);
 
-export const ledger = new RoamClient(NODE_URL, { fetch: browserFetch });
+/**
+ * The access token of the wallet signed in in this tab (portal or console), pending while the
+ * sign-in runs. The ledger API answers anonymous callers with status and block headers only, so
+ * every ledger read waits for it; the explorer reads as whoever is signed in, or anonymously.
+ */
+let ledgerSession: Promise<string | undefined> | undefined;
+
+/** Ledger reads from now on are made with the token `signIn` resolves to (undefined: anonymous). */
+export function setLedgerSession(signIn: Promise<string> | undefined): void {
+  // A failed sign-in leaves reads anonymous; the page that signed in shows the failure.
+  ledgerSession = signIn?.catch(() => undefined);
+}
+
+/** Whether a wallet is signed in (or signing in) in this tab. */
+export function hasLedgerSession(): boolean {
+  return ledgerSession !== undefined;
+}
+
+export const ledger = new RoamClient(NODE_URL, { fetch: browserFetch, accessToken: () => ledgerSession });
 
 export function fhirClient(token: string): FhirClient {
   return new FhirClient(NODE_URL, token, { fetch: browserFetch });

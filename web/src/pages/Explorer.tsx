@@ -14,7 +14,7 @@ import {
 } from '../components/ui.js';
 import { NetworkNodes } from '../components/NetworkNodes.js';
 import { shortHash } from '../lib/network.js';
-import { ledger } from '../lib/node.js';
+import { hasLedgerSession, ledger } from '../lib/node.js';
 
 const PAGE = 15;
 /** In a network, agreement changes as attestations arrive: the status is fetched again this often. */
@@ -75,6 +75,13 @@ export function ExplorerPage() {
       <NetworkNodes status={status} />
       <VerifyTx />
       <Section title="Latest blocks">
+        {blocks.data?.some((b) => b.redacted === true) && (
+          <p className="hint" data-testid="redacted-note">
+            {hasLedgerSession()
+              ? 'Only your own transactions are shown: the rest of each block is for the network’s members.'
+              : 'Block headers only: sign in (patient portal or provider console) to see transactions.'}
+          </p>
+        )}
         {blocks.loading && <Loading what="blocks" />}
         <ErrorBox error={blocks.error} />
         {blocks.data && (

@@ -26,6 +26,7 @@ import {
   declineRequest,
   grantAccess,
   isRegistered,
+  endLedgerSession,
   registerPatient,
   revokeGrant,
   signInWallet,
@@ -42,6 +43,7 @@ export function PatientPage() {
     <PatientHome
       wallet={wallet}
       onLock={() => {
+        endLedgerSession();
         setLocked(true);
         setWallet(undefined);
       }}

@@ -18,7 +18,7 @@ import {
   useAction,
   useLoad,
 } from '../components/ui.js';
-import { requestAccess, signInWallet } from '../lib/actions.js';
+import { endLedgerSession, requestAccess, signInWallet } from '../lib/actions.js';
 import { accessStateOf, fhirClient, ledger, type AccessState } from '../lib/node.js';
 import { buildResource, FORM_KINDS, validateForm, type FormKind, type FormValues } from '../lib/forms.js';
 import { byDateDesc, seriesOf, titleOf, type Resource } from '../lib/records.js';
@@ -39,7 +39,15 @@ const CHART_TYPES = [
 export function ProviderPage() {
   const [wallet, setWallet] = useState<Wallet>();
   if (!wallet) return <WalletGate role="practitioner" onUnlocked={setWallet} />;
-  return <Console wallet={wallet} onLock={() => setWallet(undefined)} />;
+  return (
+    <Console
+      wallet={wallet}
+      onLock={() => {
+        endLedgerSession();
+        setWallet(undefined);
+      }}
+    />
+  );
 }
 
 function Console({ wallet, onLock }: { wallet: Wallet; onLock: () => void }) {
