@@ -49,6 +49,11 @@ export interface WriteRecordVersionInput {
   readonly custodian: string;
   /** DID of the author (the patient, or a practitioner of the custodian). */
   readonly author: string;
+  /**
+   * Set when the caller decided that the author may write the class the record has now, so the
+   * version may lower it (sensitive → general). Default: a lowering version is refused.
+   */
+  readonly mayLowerClass?: boolean;
 }
 
 /** What the vault knows about a record version without decrypting it. */
@@ -150,7 +155,8 @@ export class Vault {
    *   VAULT_CLASS_MISMATCH when the resource's security labels make it sensitive but `class` is
    *   `general`; VAULT_STALE_EPOCH when `epoch` is older than the patient's current epoch for the
    *   class (the patient rotated, e.g. after a revocation); VAULT_RECORD_MISMATCH when earlier
-   *   versions belong to another patient or resource type; VAULT_VERSION_EXISTS;
+   *   versions belong to another patient or resource type; VAULT_CLASS_DOWNGRADE when the version
+   *   would lower the record's class without `mayLowerClass`; VAULT_VERSION_EXISTS;
    *   VAULT_RECORD_ERASED
    */
   writeRecordVersion(input: WriteRecordVersionInput): { contentHash: string } {
@@ -190,6 +196,12 @@ export class Vault {
       throw new VaultError(
         VaultErrorCode.RECORD_MISMATCH,
         `record ${input.recordId} is a ${latest.resourceType} of patient ${latest.patient}`,
+      );
+    }
+    if (latest?.class === 'sensitive' && input.class === 'general' && input.mayLowerClass !== true) {
+      throw new VaultError(
+        VaultErrorCode.CLASS_DOWNGRADE,
+        `record ${input.recordId}: version ${input.version} would lower its class from sensitive to general`,
       );
     }
     const encrypted = encryptRecord(input);

@@ -46,7 +46,7 @@
  *   ledger pointing to nothing.)
  */
 import { createHmac, randomUUID } from 'node:crypto';
-import { findCoveringGrant, type RecordAnchorPayload, type StateReader } from '../../contracts/index.js';
+import type { RecordAnchorPayload, StateReader } from '../../contracts/index.js';
 import { hkdf, toBase64Url, utf8ToBytes } from '../../crypto/index.js';
 import {
   FhirError,
@@ -106,7 +106,9 @@ import {
   type WriteRecordVersionInput,
 } from '../../vault/index.js';
 import type { Principal } from '../auth/index.js';
+import { AccessPolicy, type AccessDecision, type Reach } from './access.js';
 import type { AuditEvent, AuditTrail } from './audit.js';
+import { recordOnce } from './audit-once.js';
 import type { RemoteRecordSource, RemoteResource } from './remote.js';
 import {
   NO_REMOTE,
@@ -213,10 +215,6 @@ type Anchored =
   | { readonly ok: true; readonly writes: readonly PreparedWrite[]; readonly refusal?: AnchorRefusal }
   | { readonly ok: false; readonly error: FhirError; readonly position: number };
 
-/** A decision on one access. */
-type Access =
-  { readonly ok: true; readonly grantId?: string } | { readonly ok: false; readonly code: string };
-
 interface Item {
   readonly id: string;
   readonly key: SortKey;
@@ -235,7 +233,7 @@ type Staged = Map<string, FhirResourceRow>;
  * tokens. It lives as long as the request.
  */
 interface WriteMemo {
-  readonly decisions: Map<string, Access>;
+  readonly decisions: Map<string, AccessDecision>;
   readonly keys: Map<string, Map<string, Uint8Array>>;
   /** Index tokens by `type|param|value` (a Bundle's resources share most of theirs). */
   readonly tokens: Map<string, string>;
@@ -251,6 +249,8 @@ interface WriteMemo {
 export class EncryptedFhirRepository implements FhirRepository<FhirRequestContext> {
   readonly newId: () => string = randomUUID;
   private readonly indexKey: Uint8Array;
+  /** Who may reach what: asked before any index or vault lookup. */
+  readonly access: AccessPolicy;
   /** Keys opened from grants, by grant id (memory only). */
   private readonly opened = new Map<string, readonly OpenedRecordKey[]>();
   private lastWrite = 0;
@@ -278,6 +278,7 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
     private readonly validator: FhirValidator = inThreadValidator,
   ) {
     this.indexKey = hkdf(node.orgEncryptionSecretKey, INDEX_KEY_SALT, utf8ToBytes(node.orgDid), 32);
+    this.access = new AccessPolicy({ orgDid: node.orgDid, state: node.state });
   }
 
   // -------------------------------------------------------------------------------------------
@@ -345,34 +346,17 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
   // -------------------------------------------------------------------------------------------
   // authorization
 
+  /** One decision of the access policy (see `access.ts`), for a principal of this node's API. */
   private decide(
     principal: Principal,
     patient: string,
     type: string,
     cls: SensitivityClass,
     access: 'read' | 'write',
-  ): Access {
-    switch (principal.kind) {
-      case 'patient':
-        return principal.did === patient ? { ok: true } : { ok: false, code: 'NOT_OWN_RECORD' };
-      case 'practitioner': {
-        if (principal.org !== this.node.orgDid) return { ok: false, code: 'OTHER_ORGANIZATION' };
-        const result = findCoveringGrant(
-          this.node.state,
-          patient,
-          principal.org,
-          type,
-          cls,
-          access,
-          Date.now(),
-        );
-        return result.code === 'OK'
-          ? { ok: true, grantId: result.grant.id }
-          : { ok: false, code: result.code };
-      }
-      case 'node':
-        return { ok: false, code: 'NOT_AUTHORIZED' };
-    }
+  ): AccessDecision {
+    return this.access
+      .reachOf(principal, DEFAULT_PURPOSE)
+      .decide({ patient, resourceType: type, class: cls, action: access });
   }
 
   /**
@@ -389,6 +373,11 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
       const decision = this.decide(ctx.principal, r.patient, r.type, r.class, 'read');
       if (decision.ok && decision.grantId !== undefined) patients.set(r.patient, decision.grantId);
     }
+  }
+
+  /** Appends a request's audit entries, at most one per (patient, action, outcome) per request. */
+  private recordAudit(ctx: FhirRequestContext, events: readonly AuditEvent[]): void {
+    recordOnce(this.audit, ctx, events);
   }
 
   private denied(code: string, what: string): FhirError {
@@ -522,14 +511,25 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
     }
     const cls = sensitivityOf(stored);
     const action = mode === 'create' || previous === undefined ? 'create' : 'update';
-    const which = `${patient}|${type}|${cls}`;
-    let decision = memo.decisions.get(which);
-    if (decision === undefined) {
-      decision = this.decide(ctx.principal, patient, type, cls, 'write');
-      memo.decisions.set(which, decision);
-    }
+    // A new version replaces the current one: the writer needs write access to the class of the
+    // version it replaces too, or an overwrite without the label would downgrade the record.
+    const replacedClass = previous === undefined ? undefined : (previous.class as SensitivityClass);
+    const decisionOf = (c: SensitivityClass): AccessDecision => {
+      const which = `${patient}|${type}|${c}`;
+      let found = memo.decisions.get(which);
+      if (found === undefined) {
+        found = this.decide(ctx.principal, patient, type, c, 'write');
+        memo.decisions.set(which, found);
+      }
+      return found;
+    };
+    const replaced =
+      replacedClass === undefined || replacedClass === cls ? undefined : decisionOf(replacedClass);
+    const decision = replaced !== undefined && !replaced.ok ? replaced : decisionOf(cls);
     if (!decision.ok) {
-      this.audit.record([this.event(ctx, patient, action, 'denied', { resourceType: type, recordId: id })]);
+      this.recordAudit(ctx, [
+        this.event(ctx, patient, action, 'denied', { resourceType: type, recordId: id }),
+      ]);
       throw this.denied(decision.code, `writing ${cls} ${type} records`);
     }
     let keys = memo.keys.get(patient);
@@ -539,7 +539,9 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
     }
     const epoch = EncryptedFhirRepository.highestEpoch(keys, cls);
     if (epoch === undefined) {
-      this.audit.record([this.event(ctx, patient, action, 'denied', { resourceType: type, recordId: id })]);
+      this.recordAudit(ctx, [
+        this.event(ctx, patient, action, 'denied', { resourceType: type, recordId: id }),
+      ]);
       throw new FhirError(forbidden(`no record key granted for class ${cls}`));
     }
     return {
@@ -554,6 +556,8 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
         kek: keys.get(`${cls}|${epoch}`)!,
         custodian: this.node.orgDid,
         author: ctx.principal.did,
+        // Decided above: the writer may write the class the record had.
+        ...(replacedClass === 'sensitive' && cls === 'general' ? { mayLowerClass: true } : {}),
       },
       row: { recordId: id, type, version, patient, lastUpdated: at, class: cls, epoch },
       previous,
@@ -836,32 +840,24 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
 
   /**
    * The other custodians' records of `patients` that a practitioner's (or a patient's own)
-   * `query` names (nothing without roaming). Patients the principal may read nothing of here are
-   * not asked for; `refused` is then the code of that decision.
+   * `query` names (nothing without roaming). Patients `reach` reaches nothing of among `types`
+   * are not asked for.
    */
   private async fetchRemoteFor(
     ctx: FhirRequestContext,
     patients: readonly string[],
     query: Parameters<typeof fetchRemote>[2]['query'],
     types: readonly string[],
-  ): Promise<RemoteFetch & { refused?: string }> {
+  ): Promise<RemoteFetch> {
     if (this.remote === undefined || ctx.principal.kind === 'node') return NO_REMOTE;
-    let refused: string | undefined;
-    const fetched = await fetchRemote(
+    const reach = this.access.reachOf(ctx.principal, ctx.purpose);
+    return fetchRemote(
       this.remote,
       patients,
       { onBehalfOf: ctx.principal.did, purpose: ctx.purpose, query },
       (patient) => this.keysOf(patient),
-      (patient) =>
-        types.some((type) =>
-          (['general', 'sensitive'] as const).some((cls) => {
-            const decision = this.decide(ctx.principal, patient, type, cls, 'read');
-            if (!decision.ok) refused ??= decision.code;
-            return decision.ok;
-          }),
-        ),
+      (patient) => reach.refusalFor(patient, types) === undefined,
     );
-    return refused === undefined ? fetched : { ...fetched, refused };
   }
 
   /**
@@ -882,7 +878,7 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
     const decision = this.decide(ctx.principal, anchor.patient, type, anchor.class, 'read');
     const extra = { resourceType: type, recordId: id };
     if (!decision.ok) {
-      this.audit.record([this.event(ctx, anchor.patient, 'read', 'denied', extra)]);
+      this.recordAudit(ctx, [this.event(ctx, anchor.patient, 'read', 'denied', extra)]);
       throw this.denied(decision.code, `reading ${anchor.class} ${type} records`);
     }
     const result = await this.remote.fetch(
@@ -898,7 +894,7 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
     const found = result.resources.find((r) => r.id === id);
     if (found === undefined) {
       if (result.failures[0]?.kind !== 'unreachable')
-        this.audit.record([this.event(ctx, anchor.patient, 'read', 'denied', extra)]);
+        this.recordAudit(ctx, [this.event(ctx, anchor.patient, 'read', 'denied', extra)]);
       throw remoteReadFailure(type, id, result.failures);
     }
     let resource: StoredResource;
@@ -907,7 +903,7 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
     } catch (error) {
       throw unopenable(type, id, error);
     }
-    this.audit.record([
+    this.recordAudit(ctx, [
       this.event(ctx, anchor.patient, 'read', 'success', { ...extra, grantId: decision.grantId }),
     ]);
     return resource;
@@ -931,7 +927,7 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
   ): string | undefined {
     const decision = this.decide(ctx.principal, row.patient, row.type, cls, 'read');
     if (!decision.ok) {
-      this.audit.record([
+      this.recordAudit(ctx, [
         this.event(ctx, row.patient, action, 'denied', { resourceType: row.type, recordId: row.recordId }),
       ]);
       throw this.denied(decision.code, `reading ${cls} ${row.type} records`);
@@ -990,10 +986,12 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
     try {
       resource = this.decrypt(id, version, keys);
     } catch (error) {
-      this.audit.record([this.event(ctx, row.patient, 'read', 'denied', { resourceType: type, recordId: id })]);
+      this.recordAudit(ctx, [
+        this.event(ctx, row.patient, 'read', 'denied', { resourceType: type, recordId: id }),
+      ]);
       throw vaultFailure(error, cls);
     }
-    this.audit.record([
+    this.recordAudit(ctx, [
       this.event(ctx, row.patient, 'read', 'success', { resourceType: type, recordId: id, grantId }),
     ]);
     return resource as ResourceByType[T];
@@ -1018,7 +1016,7 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
       }
     }
     if (out.length === 0) throw new FhirError(forbidden(`no record key granted for class ${row.class}`));
-    this.audit.record([
+    this.recordAudit(ctx, [
       this.event(ctx, row.patient, 'read', 'success', { resourceType: type, recordId: id, grantId }),
     ]);
     return out;
@@ -1044,12 +1042,10 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
       /** Candidates from other custodians (roaming), readable; decrypted when the page shows them. */
       readonly remote?: readonly RemoteItem[];
     },
-    ctx: FhirRequestContext,
+    reach: Reach,
   ): Promise<{
     page: SearchPage;
     patients: Map<string, string | undefined>;
-    deniedCode: string | undefined;
-    authorized: number;
   }> {
     const { sort, dateFilters } = options;
     const params = [...new Set([sort.param, ...dateFilters.map((f) => f.param)])];
@@ -1059,26 +1055,19 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
     );
     const patients = new Map<string, string | undefined>();
     const keyCache = new Map<string, Map<string, Uint8Array>>();
-    let deniedCode: string | undefined;
-    let authorized = 0;
     const candidates: (
       | { row: FhirResourceRow; id: string; key: SortKey; keys: Map<string, Uint8Array> }
       | { row: undefined; id: string; key: SortKey; open: () => StoredResource }
     )[] = [];
-    // One decision per (patient, type, class): the ledger state does not change within a request.
-    const decisions = new Map<string, Access>();
     for (const row of rows) {
-      const which = `${row.patient}|${row.type}|${row.class}`;
-      let decision = decisions.get(which);
-      if (decision === undefined) {
-        decision = this.decide(ctx.principal, row.patient, row.type, row.class as SensitivityClass, 'read');
-        decisions.set(which, decision);
-      }
-      if (!decision.ok) {
-        deniedCode ??= decision.code;
-        continue;
-      }
-      authorized++;
+      const decision = reach.decide({
+        patient: row.patient,
+        resourceType: row.type,
+        class: row.class as SensitivityClass,
+        action: 'read',
+      });
+      // The caller narrowed `rows` to its reach already; this is the grant the audit names.
+      if (!decision.ok) continue;
       let keys = keyCache.get(row.patient);
       if (keys === undefined) {
         keys = await this.keysOf(row.patient);
@@ -1134,11 +1123,21 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
           ? { ...page, next: { sort: options.cursorSort, key: lastItem.key, id: lastItem.id } }
           : page,
       patients,
-      deniedCode,
-      authorized,
     };
   }
 
+  /**
+   * A type-level search, narrowed to the caller's reach before any filter (see `access.ts`):
+   * - Every patient the query names (`patient=`, or a DID identifier of a Patient search) must
+   *   be reachable for `type`, else 403 with the grant's code, audited once for that patient: the
+   *   answer depends on the grant alone, never on which records exist.
+   * - The candidates are the records of the named patients, or — naming none — of the patients
+   *   the caller reaches (a patient: their own; a practitioner: those granting the organization
+   *   access), of the classes it may read. Records outside that set are never looked at again:
+   *   they count for nothing, write no audit entry and change no status.
+   * - `total` is the number of those reachable candidates the index selects (and whose key the
+   *   node holds).
+   */
   async search<T extends SupportedType>(
     type: T,
     query: SearchQuery,
@@ -1158,6 +1157,24 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
         ),
       );
     }
+    const reach = this.access.reachOf(ctx.principal, ctx.purpose);
+    if (reach.refusal !== undefined) throw this.denied(reach.refusal, `reading ${type} records`);
+    // The patients the query names: each must be reachable, whatever their records.
+    const named = [
+      ...new Set([...this.patientsOfQuery(query), ...didsOfIdentifiers(query, DID_IDENTIFIER_SYSTEM)]),
+    ];
+    for (const did of named) {
+      const refusal = reach.refusalFor(did, [type]);
+      if (refusal !== undefined) {
+        this.recordAudit(ctx, [this.event(ctx, did, 'search', 'denied', { resourceType: type })]);
+        throw this.denied(refusal, `reading ${type} records`);
+      }
+    }
+    const reachable = named.length > 0 ? new Set(named) : reach.unnamedPatients();
+    const readable = (row: FhirResourceRow): boolean =>
+      row.type === type &&
+      reachable.has(row.patient) &&
+      reach.mayRead(row.patient, type, row.class as SensitivityClass);
     // Candidates: the intersection of every token filter's records. A patient reference selects
     // the records of that patient (DID), whichever of its Patient resources here they reference.
     let candidates: Set<string> | undefined;
@@ -1172,28 +1189,19 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
             );
       candidates = candidates === undefined ? found : new Set([...candidates].filter((id) => found.has(id)));
     }
-    const rows =
+    const own = reach.ownRecordsOnly;
+    const rows = (
       candidates === undefined
-        ? this.index.resourcesOfPatient(ctx.principal.did, type)
-        : this.index.getResources(candidates).filter((r) => r.type === type);
-
-    // A search scoped to patients the practitioner has no usable grant for is refused, not empty.
-    const scopedPatients = this.patientsOfQuery(query);
-    if (ctx.principal.kind !== 'patient') {
-      for (const did of scopedPatients) {
-        const general = this.decide(ctx.principal, did, type, 'general', 'read');
-        const sensitive = this.decide(ctx.principal, did, type, 'sensitive', 'read');
-        if (!general.ok && !sensitive.ok) {
-          this.audit.record([this.event(ctx, did, 'search', 'denied', { resourceType: type })]);
-          throw this.denied(general.code, `reading ${type} records`);
-        }
-      }
-    }
+        ? own === undefined
+          ? []
+          : this.index.resourcesOfPatient(own, type)
+        : this.index.getResources(candidates)
+    ).filter(readable);
     // Reference filters are settled by the index (records of the patient's DID).
     const unreferenced = query.filters.filter((f) => f.kind !== 'reference');
     const remote = await this.fetchRemoteFor(
       ctx,
-      [...new Set([...scopedPatients, ...didsOfIdentifiers(query, DID_IDENTIFIER_SYSTEM)])],
+      named,
       {
         kind: 'search',
         type,
@@ -1204,10 +1212,10 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
     const remoteFound = remoteItems(remote.resources, {
       sort: query.sort,
       idOf: (r) => r.id,
-      readable: (r) => r.type === type && this.decide(ctx.principal, r.patient, type, r.class, 'read').ok,
+      readable: (r) => r.type === type && reach.mayRead(r.patient, type, r.class),
     });
     const count = query.summaryCount ? 0 : query.count;
-    const { page, patients, deniedCode, authorized } = await this.pageFromIndex(
+    const { page, patients } = await this.pageFromIndex(
       rows,
       {
         dateFilters: query.filters.filter((f): f is DateFilter => f.kind === 'date'),
@@ -1219,18 +1227,12 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
         idOf: (row) => row.recordId,
         remote: remoteFound,
       },
-      ctx,
+      reach,
     );
-    if (deniedCode !== undefined && authorized === 0 && remoteFound.length === 0) {
-      const events = [...new Set(rows.map((r) => r.patient))].map((p) =>
-        this.event(ctx, p, 'search', 'denied', { resourceType: type }),
-      );
-      this.audit.record(events);
-      throw this.denied(deniedCode, `reading ${type} records`);
-    }
-    for (const did of scopedPatients) if (!patients.has(did)) patients.set(did, undefined);
+    for (const did of named) if (!patients.has(did)) patients.set(did, undefined);
     this.grantsOfRemoteReads(patients, remote.resources, ctx);
-    this.audit.record(
+    this.recordAudit(
+      ctx,
       [...patients].map(([patient, grantId]) =>
         this.event(ctx, patient, 'search', 'success', { resourceType: type, grantId }),
       ),
@@ -1281,16 +1283,27 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
     const patient =
       this.didOfReference(patientReference(patientId)) ?? this.row('Patient', patientId).patient;
     if (options.page !== undefined) checkCursor(options.page, EVERYTHING_SORT, 1);
-    // Every record of the patient's DID, whichever of its Patient resources here it references.
-    const rows = this.index.resourcesOfPatient(patient);
+    // The patient is named: reachable for some type and class, or 403 from the grants alone.
+    const reach = this.access.reachOf(ctx.principal, ctx.purpose);
+    const refusal = reach.refusal ?? reach.refusalFor(patient, SUPPORTED_TYPES);
+    if (refusal !== undefined) {
+      this.recordAudit(ctx, [
+        this.event(ctx, patient, 'search', 'denied', { resourceType: 'Patient', recordId: patientId }),
+      ]);
+      throw this.denied(refusal, 'reading this patient’s records');
+    }
+    // Every readable record of the patient's DID, whichever of its Patient resources it references.
+    const rows = this.index
+      .resourcesOfPatient(patient)
+      .filter((row) => reach.mayRead(patient, row.type, row.class as SensitivityClass));
     const sort: SortSpec = { param: '_lastUpdated', descending: false };
     const remote = await this.fetchRemoteFor(ctx, [patient], { kind: 'everything' }, SUPPORTED_TYPES);
     const remoteFound = remoteItems(remote.resources, {
       sort,
       idOf: (r) => `${r.type}/${r.id}`,
-      readable: (r) => this.decide(ctx.principal, r.patient, r.type, r.class, 'read').ok,
+      readable: (r) => reach.mayRead(r.patient, r.type, r.class),
     });
-    const { page, patients, deniedCode, authorized } = await this.pageFromIndex(
+    const { page, patients } = await this.pageFromIndex(
       rows,
       {
         dateFilters: [],
@@ -1302,24 +1315,12 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
         idOf: (row) => `${row.type}/${row.recordId}`,
         remote: remoteFound,
       },
-      ctx,
+      reach,
     );
-    const refusal =
-      authorized === 0 && remoteFound.length === 0
-        ? (deniedCode ?? remote.refused ?? remote.failures.find((f) => f.kind === 'refused')?.code)
-        : undefined;
-    if (refusal !== undefined) {
-      this.audit.record([
-        this.event(ctx, patient, 'search', 'denied', {
-          resourceType: 'Patient',
-          recordId: patientId,
-        }),
-      ]);
-      throw this.denied(refusal, 'reading this patient’s records');
-    }
     if (!patients.has(patient)) patients.set(patient, undefined);
     this.grantsOfRemoteReads(patients, remote.resources, ctx);
-    this.audit.record(
+    this.recordAudit(
+      ctx,
       [...patients].map(([patient, grantId]) =>
         this.event(ctx, patient, 'search', 'success', {
           resourceType: 'Patient',
@@ -1412,6 +1413,8 @@ function vaultFailure(error: unknown, cls: string): FhirError {
       return new FhirError(conflict('the resource was written concurrently; retry'));
     if (code === VaultErrorCode.CLASS_MISMATCH)
       return new FhirError(badRequest(error.message, 'meta.security'));
+    if (code === VaultErrorCode.CLASS_DOWNGRADE)
+      return new FhirError(forbidden(`writing a ${cls} version over a sensitive record is not granted`));
   }
   return new FhirError(serverError, { cause: error });
 }
