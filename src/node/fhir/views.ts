@@ -32,6 +32,7 @@ import {
 import { VIEW_SEARCH_PARAMETERS, type ViewType } from '../../fhir/capabilities.js';
 import {
   FhirError,
+  SUPPORTED_TYPES,
   badRequest,
   forbidden,
   notFound,
@@ -40,9 +41,12 @@ import {
 } from '../../fhir/index.js';
 import { DEFAULT_COUNT, MAX_COUNT } from '../../fhir/search/params.js';
 import { StateKey } from '../../ledger/index.js';
-import type { GrantRecord, OrgRecord } from '../../ledger/types.js';
+import type { GrantRecord, OrgRecord, SensitivityClass } from '../../ledger/types.js';
+import type { RecordEntry } from '../../contracts/index.js';
 import type { FhirIndexStore } from '../../store/index.js';
+import { AccessPolicy, SENSITIVITY_CLASSES, type Reach } from './access.js';
 import type { AuditEvent, AuditTrail } from './audit.js';
+import { recordOnce } from './audit-once.js';
 import { DID_IDENTIFIER_SYSTEM, type FhirRequestContext } from './service.js';
 
 const CONFIDENTIALITY = 'http://terminology.hl7.org/CodeSystem/v3-Confidentiality';
@@ -121,11 +125,16 @@ function dateMatches(at: number, prefix: string, range: TimeRange): boolean {
  * const page = views.searchConsent(new URLSearchParams('patient=Patient/p1'), ctx);
  */
 export class LedgerViews {
+  /** The one access policy: whose trail a practitioner reaches, and which of its entries. */
+  private readonly access: AccessPolicy;
+
   constructor(
     private readonly node: ViewsNodePort,
     private readonly index: FhirIndexStore,
     private readonly audit: AuditTrail,
-  ) {}
+  ) {
+    this.access = new AccessPolicy({ orgDid: node.orgDid, state: node.state });
+  }
 
   // -------------------------------------------------------------------------------------------
   // query parsing
@@ -206,7 +215,7 @@ export class LedgerViews {
     outcome: AuditEvent['outcome'],
     recordId?: string,
   ): void {
-    this.audit.record([
+    recordOnce(this.audit, ctx, [
       {
         actor: ctx.principal.did,
         patient,
@@ -250,15 +259,6 @@ export class LedgerViews {
       this.record(ctx, patient, type, action, 'denied', id);
       throw new FhirError(forbidden('NOT_OWN_RECORD: a patient may access only their own records'));
     }
-  }
-
-  /** Whether `org` holds an active, unexpired grant of `patient`. */
-  private hasActiveGrant(org: string, patient: string, now: number): boolean {
-    const prefix = StateKey.orgPatientGrantsPrefix(org, patient);
-    return this.node.state.range<unknown>(prefix).some(([key]) => {
-      const grant = this.node.state.get<GrantRecord>(StateKey.grant(key.slice(prefix.length)));
-      return grant?.status === 'active' && (grant.expiresAt === null || grant.expiresAt > now);
-    });
   }
 
   // -------------------------------------------------------------------------------------------
@@ -398,17 +398,46 @@ export class LedgerViews {
   // -------------------------------------------------------------------------------------------
   // AuditEvent
 
-  /** Authorizes reading `patient`'s audit trail (audited when denied). */
-  private authorizeTrail(ctx: FhirRequestContext, patient: string, action: AuditAction, id?: string): void {
+  /**
+   * Authorizes reading `patient`'s audit trail (audited when denied) and answers which of its
+   * entries the caller sees: a patient, all of their own; a practitioner of this node's
+   * organization, the trail of a patient it reaches something of, and of it only the entries
+   * about what the organization's grants let it read (`entryVisible`).
+   */
+  private authorizeTrail(
+    ctx: FhirRequestContext,
+    patient: string,
+    action: AuditAction,
+    id?: string,
+  ): (record: AuditRecord) => boolean {
     if (ctx.principal.kind === 'patient') {
       this.checkOwn(ctx, patient, 'AuditEvent', action, id);
-      return;
+      return () => true;
     }
-    const org = this.practitionerOrg(ctx, { patient, type: 'AuditEvent', action, id });
-    if (!this.hasActiveGrant(org, patient, Date.now())) {
+    this.practitionerOrg(ctx, { patient, type: 'AuditEvent', action, id });
+    const reach = this.access.reachOf(ctx.principal, ctx.purpose);
+    const refusal = reach.refusalFor(patient, ['*', ...SUPPORTED_TYPES]);
+    if (refusal !== undefined) {
       this.record(ctx, patient, 'AuditEvent', action, 'denied', id);
-      throw new FhirError(forbidden('NO_GRANT: the organization holds no active grant of this patient'));
+      throw new FhirError(forbidden(`${refusal}: the organization holds no usable grant of this patient`));
     }
+    return (record) => this.entryVisible(reach, record);
+  }
+
+  /**
+   * Whether an audit entry is about something `reach` may read: an entry naming a record, when
+   * the record's type and class (from its anchor; an erased record counts as sensitive) are
+   * covered; one naming only a resource type, when some class of it is; one naming neither
+   * (consent, break-glass), when a grant covers every type.
+   */
+  private entryVisible(reach: Reach, record: AuditRecord): boolean {
+    const type = record.resourceType;
+    if (type === undefined) return reach.mayRead(record.patient, '*', 'general');
+    if (record.recordId === undefined)
+      return SENSITIVITY_CLASSES.some((cls) => reach.mayRead(record.patient, type, cls));
+    const anchor = this.node.state.get<RecordEntry>(StateKey.record(record.recordId));
+    const cls: SensitivityClass = anchor?.status === 'active' ? anchor.class : 'sensitive';
+    return reach.mayRead(record.patient, type, cls);
   }
 
   /** `GET AuditEvent/<height>-<tx>-<entry>`. */
@@ -437,7 +466,9 @@ export class LedgerViews {
         ? undefined
         : this.node.state.get<AuditRecord>(StateKey.audit(patient, height, txIndex, entryIndex));
     if (patient === undefined || record === undefined) throw new FhirError(notFound('AuditEvent', id));
-    this.authorizeTrail(ctx, patient, 'read', id);
+    // An entry the caller may not see is answered as one that does not exist.
+    if (!this.authorizeTrail(ctx, patient, 'read', id)(record))
+      throw new FhirError(notFound('AuditEvent', id));
     this.record(ctx, patient, 'AuditEvent', 'read', 'success', id);
     return this.auditEventOf(id, record, new Map());
   }
@@ -452,12 +483,12 @@ export class LedgerViews {
     }
     if (q.patient === '') return { page: { resources: [], total: 0 }, params: q.params, offset: q.offset };
     const patient = q.patient ?? ctx.principal.did;
-    this.authorizeTrail(ctx, patient, 'search');
+    const visible = this.authorizeTrail(ctx, patient, 'search');
     const prefix = StateKey.auditPrefix(patient);
     const refs = new Map<string, string | undefined>();
     const matching = this.node.state
       .range<AuditRecord>(prefix)
-      .filter(([, r]) => q.dates.every((d) => dateMatches(r.at, d.prefix, d.range)));
+      .filter(([, r]) => visible(r) && q.dates.every((d) => dateMatches(r.at, d.prefix, d.range)));
     const page = pageOf(matching, q);
     this.record(ctx, patient, 'AuditEvent', 'search', 'success');
     return {
