@@ -45,9 +45,9 @@
  *   if one fails every version is deleted locally, and anchors that did commit remain on the
  *   ledger pointing to nothing.)
  */
-import { createHmac, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { RecordAnchorPayload, StateReader } from '../../contracts/index.js';
-import { hkdf, toBase64Url, utf8ToBytes } from '../../crypto/index.js';
+import { indexToken, indexTokenKey } from '../../crypto/index.js';
 import {
   FhirError,
   assembleResults,
@@ -127,8 +127,6 @@ import { TurnBatch, settle, type Settled } from './turn-batch.js';
 
 /** Identifier system of a Patient's DID. */
 export const DID_IDENTIFIER_SYSTEM = 'urn:ietf:rfc:3986';
-/** HKDF salt of the index-token key. */
-const INDEX_KEY_SALT = utf8ToBytes('roam-fhir-index-v1');
 /** How long a write waits for its anchor to commit. */
 export const ANCHOR_COMMIT_WAIT_MS = 30_000;
 /** Most anchors in one `records.anchor` transaction of this node (the contract takes 1,000). */
@@ -277,7 +275,7 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
     private readonly audit: AuditTrail,
     private readonly validator: FhirValidator = inThreadValidator,
   ) {
-    this.indexKey = hkdf(node.orgEncryptionSecretKey, INDEX_KEY_SALT, utf8ToBytes(node.orgDid), 32);
+    this.indexKey = indexTokenKey(node.orgEncryptionSecretKey, node.orgDid);
     this.access = new AccessPolicy({ orgDid: node.orgDid, state: node.state });
   }
 
@@ -285,7 +283,7 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
   // keys and tokens
 
   private token(type: string, param: string, value: string): string {
-    return toBase64Url(createHmac('sha256', this.indexKey).update(`${type}|${param}|${value}`).digest());
+    return indexToken(this.indexKey, { resourceType: type, param, value });
   }
 
   /** The index rows of `entries`; `tokens` remembers the tokens of one request (many repeat). */
