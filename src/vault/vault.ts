@@ -235,6 +235,31 @@ export class Vault {
   }
 
   /**
+   * Deletes a version written by `writeRecordVersion` whose ledger anchor then failed (and its
+   * blob, unless another version shares it): the rollback of a write that never happened. Only
+   * for a version that was never anchored — an anchored version is erased (`erase`), never
+   * deleted. Nothing happens when the version is not stored.
+   */
+  discardUnanchoredVersion(recordId: string, version: number): void {
+    assertIdentifier('recordId', recordId);
+    assertVersion('version', version);
+    const db = this.store.db;
+    db.transaction(() => {
+      const row = db
+        .prepare<[string, number], { content_hash: string }>(
+          'SELECT content_hash FROM record_versions WHERE record_id = ? AND version = ?',
+        )
+        .get(recordId, version);
+      if (row === undefined) return;
+      db.prepare('DELETE FROM record_versions WHERE record_id = ? AND version = ?').run(recordId, version);
+      const used = db
+        .prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM record_versions WHERE content_hash = ?')
+        .get(row.content_hash);
+      if ((used?.n ?? 0) === 0) db.prepare('DELETE FROM blobs WHERE hash = ?').run(row.content_hash);
+    })();
+  }
+
+  /**
    * A version's metadata (the latest when `version` is undefined), without decrypting.
    *
    * @throws VaultError VAULT_RECORD_ERASED, VAULT_NOT_FOUND

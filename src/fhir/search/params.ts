@@ -220,7 +220,8 @@ function parseSort(type: SupportedType, value: string): SortSpec {
   return { param: param as SortParam, descending };
 }
 
-function parseCount(value: string): number {
+/** A `_count` value: a non-negative integer, at most MAX_COUNT (larger asks get MAX_COUNT). */
+export function parseCount(value: string): number {
   if (!/^\d{1,9}$/.test(value)) fail(`_count "${value}" is not a non-negative integer`, '_count');
   return Math.min(Number(value), MAX_COUNT);
 }
