@@ -13,7 +13,7 @@ import { VaultError } from '../../vault/index.js';
 import { requireAuth, requirePrincipal, type AuthService } from '../auth/index.js';
 import type { SensitivityClass } from '../../ledger/types.js';
 import type { FhirService } from '../fhir/fhir-service.js';
-import { DEFAULT_PURPOSE } from '../fhir/service.js';
+import { DEFAULT_PURPOSE } from '../fhir/request.js';
 import { HttpError } from '../http/errors.js';
 
 const querySchema = z
