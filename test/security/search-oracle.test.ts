@@ -185,6 +185,22 @@ describe('security: search is not an oracle of other patients’ records', () =>
     );
   });
 
+  it('$everything refuses from the grants alone, not from which records the patient has', async () => {
+    // The organization may read this patient's Observations only; the patient has a Patient
+    // resource and a Condition, no Observation yet.
+    const other = await registeredPatient(t.node);
+    await grantOrg(t, other, { resourceTypes: ['Observation'], classes: ['general', 'sensitive'] });
+    const otherToken = await tokenOf(t, other);
+    const patient = await fhir<{ id: string }>(t, otherToken, 'POST', 'Patient', {
+      resourceType: 'Patient',
+      name: [{ family: 'Other' }],
+    });
+    expectStatus(patient, 201);
+    expectStatus(await fhir(t, otherToken, 'POST', 'Condition', diabetes(patient.body.id)), 201);
+    const everything = await fhir(t, doctorToken, 'GET', `Patient/${patient.body.id}/$everything`);
+    assert.deepEqual(shape(everything), { status: 200, total: 0, ids: [] });
+  });
+
   it('the patient still finds their own record by code and by MRN', async () => {
     const byCode = await fhir<Bundle>(t, victimToken, 'GET', `Condition?code=${SNOMED}|86406008`);
     assert.deepEqual(shape(byCode), { status: 200, total: 1, ids: [conditionId] });
