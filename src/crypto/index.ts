@@ -34,6 +34,7 @@ export {
   signingKeyFromDid,
   isSigningDid,
 } from './did.js';
+export { INDEX_TOKEN_KEY_LENGTH, indexToken, indexTokenKey, type IndexTokenInput } from './index-token.js';
 export { AES_KEY_LENGTH, GCM_IV_LENGTH, seal, open, hkdf, scrypt, type ScryptParams } from './aead.js';
 export {
   MERKLE_HASH_LENGTH,

@@ -27,6 +27,11 @@ export const VaultErrorCode = {
   STALE_EPOCH: 'VAULT_STALE_EPOCH',
   /** The resource's security labels make it `sensitive` but it was to be written as `general`. */
   CLASS_MISMATCH: 'VAULT_CLASS_MISMATCH',
+  /**
+   * The version would lower the record's class (sensitive → general) and the caller did not say
+   * it decided the author may (`mayLowerClass`): an overwrite must not strip a record's label.
+   */
+  CLASS_DOWNGRADE: 'VAULT_CLASS_DOWNGRADE',
 } as const;
 export type VaultErrorCode = (typeof VaultErrorCode)[keyof typeof VaultErrorCode];
 

@@ -49,6 +49,11 @@ export interface WriteRecordVersionInput {
   readonly custodian: string;
   /** DID of the author (the patient, or a practitioner of the custodian). */
   readonly author: string;
+  /**
+   * Set when the caller decided that the author may write the class the record has now, so the
+   * version may lower it (sensitive → general). Default: a lowering version is refused.
+   */
+  readonly mayLowerClass?: boolean;
 }
 
 /** What the vault knows about a record version without decrypting it. */
@@ -150,7 +155,8 @@ export class Vault {
    *   VAULT_CLASS_MISMATCH when the resource's security labels make it sensitive but `class` is
    *   `general`; VAULT_STALE_EPOCH when `epoch` is older than the patient's current epoch for the
    *   class (the patient rotated, e.g. after a revocation); VAULT_RECORD_MISMATCH when earlier
-   *   versions belong to another patient or resource type; VAULT_VERSION_EXISTS;
+   *   versions belong to another patient or resource type; VAULT_CLASS_DOWNGRADE when the version
+   *   would lower the record's class without `mayLowerClass`; VAULT_VERSION_EXISTS;
    *   VAULT_RECORD_ERASED
    */
   writeRecordVersion(input: WriteRecordVersionInput): { contentHash: string } {
@@ -192,6 +198,12 @@ export class Vault {
         `record ${input.recordId} is a ${latest.resourceType} of patient ${latest.patient}`,
       );
     }
+    if (latest?.class === 'sensitive' && input.class === 'general' && input.mayLowerClass !== true) {
+      throw new VaultError(
+        VaultErrorCode.CLASS_DOWNGRADE,
+        `record ${input.recordId}: version ${input.version} would lower its class from sensitive to general`,
+      );
+    }
     const encrypted = encryptRecord(input);
     const result = this.store.insertVersion(
       {
@@ -220,6 +232,31 @@ export class Vault {
       case 'erased':
         throw this.erased(input.recordId);
     }
+  }
+
+  /**
+   * Deletes a version written by `writeRecordVersion` whose ledger anchor then failed (and its
+   * blob, unless another version shares it): the rollback of a write that never happened. Only
+   * for a version that was never anchored — an anchored version is erased (`erase`), never
+   * deleted. Nothing happens when the version is not stored.
+   */
+  discardUnanchoredVersion(recordId: string, version: number): void {
+    assertIdentifier('recordId', recordId);
+    assertVersion('version', version);
+    const db = this.store.db;
+    db.transaction(() => {
+      const row = db
+        .prepare<[string, number], { content_hash: string }>(
+          'SELECT content_hash FROM record_versions WHERE record_id = ? AND version = ?',
+        )
+        .get(recordId, version);
+      if (row === undefined) return;
+      db.prepare('DELETE FROM record_versions WHERE record_id = ? AND version = ?').run(recordId, version);
+      const used = db
+        .prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM record_versions WHERE content_hash = ?')
+        .get(row.content_hash);
+      if ((used?.n ?? 0) === 0) db.prepare('DELETE FROM blobs WHERE hash = ?').run(row.content_hash);
+    })();
   }
 
   /**

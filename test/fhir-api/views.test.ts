@@ -329,6 +329,12 @@ describe('FHIR API: Consent and AuditEvent views of the ledger', () => {
     assert.ok((since.body.total ?? 0) >= total);
     assertOutcome(await fhir(t, patientToken, 'GET', 'AuditEvent?date=yesterday'), 400);
     assertOutcome(await fhir(t, patientToken, 'GET', 'AuditEvent?action=R'), 400);
+    // _count follows the common search parser: a larger ask gets the most a page holds.
+    const large = await fhir<Bundle>(t, patientToken, 'GET', 'AuditEvent?_count=5000');
+    expectStatus(large, 200);
+    assert.ok((large.body.total ?? 0) >= total);
+    assert.equal(large.body.entry?.length, large.body.total);
+    assertOutcome(await fhir(t, patientToken, 'GET', 'AuditEvent?_count=-1'), 400, /_count/);
 
     const first = await fhir<Bundle>(t, patientToken, 'GET', 'AuditEvent?_count=2');
     assert.equal(first.body.entry?.length, 2);

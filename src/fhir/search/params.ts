@@ -194,6 +194,12 @@ function parseFilter(info: SearchParameterInfo, value: string, now: number): Sea
     case 'code':
     case 'category':
     case 'identifier':
+      // An identifier search looks one identifier up: `system|` (any value of the system) would
+      // enumerate every resource with an identifier of that system, so a value is required.
+      if (info.index === 'identifier')
+        for (const part of parts)
+          if (splitUnescaped(part, '|')[1] === '')
+            fail(`Search parameter "${name}": "${part}" names no identifier value`, name);
       return { kind: 'token', param: info.index, anyOf: parts.map((part) => parseToken(name, part)) };
     case 'patient':
       return { kind: 'reference', param: 'patient', anyOf: parts.map((part) => parseReference(name, part)) };
@@ -214,7 +220,8 @@ function parseSort(type: SupportedType, value: string): SortSpec {
   return { param: param as SortParam, descending };
 }
 
-function parseCount(value: string): number {
+/** A `_count` value: a non-negative integer, at most MAX_COUNT (larger asks get MAX_COUNT). */
+export function parseCount(value: string): number {
   if (!/^\d{1,9}$/.test(value)) fail(`_count "${value}" is not a non-negative integer`, '_count');
   return Math.min(Number(value), MAX_COUNT);
 }

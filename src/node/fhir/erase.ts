@@ -26,7 +26,8 @@ import { StateKey, createTx, signTx } from '../../ledger/index.js';
 import type { FhirIndexStore } from '../../store/index.js';
 import type { Vault } from '../../vault/index.js';
 import type { AuditTrail } from './audit.js';
-import { ANCHOR_COMMIT_WAIT_MS, type FhirNodePort, type FhirRequestContext } from './service.js';
+import { ANCHOR_COMMIT_WAIT_MS } from './anchoring.js';
+import type { FhirNodePort, FhirRequestContext } from './request.js';
 
 /** What erasure needs of the node. */
 export type ErasureNodePort = Pick<FhirNodePort, 'did' | 'chainId' | 'nodeSecretKey' | 'submit' | 'waitForCommit'> & {

@@ -12,7 +12,8 @@ import { Vault } from '../../vault/index.js';
 import { Roaming } from '../roaming/roaming.js';
 import { AuditTrail } from './audit.js';
 import { RecordErasure } from './erase.js';
-import { EncryptedFhirRepository, isRegisteredPatient, type FhirNodePort } from './service.js';
+import { isRegisteredPatient, type FhirNodePort } from './request.js';
+import { EncryptedFhirRepository } from './service.js';
 import { LedgerViews } from './views.js';
 
 /** The vault file of a node's data folder (also holds the FHIR index and audit outbox). */

@@ -1,5 +1,5 @@
-// The FHIR API of a node: the encrypted repository, its audit trail, the service wiring and the
-// Fastify routes under /fhir/R4.
+// The FHIR API of a node: the access policy, the encrypted repository, its audit trail, the
+// service wiring and the Fastify routes under /fhir/R4.
 export {
   EncryptedFhirRepository,
   DID_IDENTIFIER_SYSTEM,
@@ -9,6 +9,16 @@ export {
   type FhirRequestContext,
   type FhirNodePort,
 } from './service.js';
+export {
+  AccessPolicy,
+  Reach,
+  SENSITIVITY_CLASSES,
+  type AccessDecision,
+  type AccessDenialCode,
+  type AccessLedger,
+  type AccessPrincipal,
+  type AccessQuestion,
+} from './access.js';
 export {
   AuditTrail,
   AUDIT_FLUSH_INTERVAL_MS,

@@ -30,7 +30,7 @@ import {
 } from '../../fhir/index.js';
 import { AUTH_REALM, AuthError, type AuthService } from '../auth/index.js';
 import type { FhirService } from './fhir-service.js';
-import { DEFAULT_PURPOSE, type FhirRequestContext } from './service.js';
+import { DEFAULT_PURPOSE, type FhirRequestContext } from './request.js';
 import { viewBundle } from './views.js';
 
 /** The prefix of the FHIR API. */

@@ -7,55 +7,35 @@
  *   IHE BALP (Basic Audit Log Patterns). Its id is the entry's position in the chain
  *   (`<height>-<tx>-<entry>`, zero-padded as in the state key), so it never changes.
  *
- * Authorization: a patient sees their own; a practitioner of this node's organization sees the
- * grants made to the organization (a search must name the patient), and a patient's audit trail
- * only while the organization holds an active, unexpired grant of that patient. Every read and
- * search is itself audited (resource type `Consent` or `AuditEvent`), denials included.
+ * Authorization (the node's access policy, `access.ts`): a patient sees their own; a practitioner
+ * of this node's organization sees the grants made to the organization (a search must name the
+ * patient), and of a patient's audit trail — while the organization reaches something of that
+ * patient — only the entries about what its grants let it read. Every read and search is itself
+ * audited (resource type `Consent` or `AuditEvent`), denials included, at most once per
+ * (patient, action, outcome) per request. The resources themselves are mapped in
+ * `view-resources.ts`.
  */
-import type {
-  AuditEvent as FhirAuditEvent,
-  AuditEventAgent,
-  AuditEventEntity,
-  Bundle,
-  Coding,
-  Consent,
-  Reference,
-} from '@medplum/fhirtypes';
-import {
-  PURPOSE_OF_USE,
-  PURPOSE_OF_USE_SYSTEM,
-  type AuditAction,
-  type AuditRecord,
-  type Purpose,
-  type StateReader,
-} from '../../contracts/index.js';
+import type { AuditEvent as FhirAuditEvent, Bundle, Consent } from '@medplum/fhirtypes';
+import type { AuditAction, AuditRecord, RecordEntry, StateReader } from '../../contracts/index.js';
 import { VIEW_SEARCH_PARAMETERS, type ViewType } from '../../fhir/capabilities.js';
 import {
   FhirError,
+  SUPPORTED_TYPES,
   badRequest,
   forbidden,
   notFound,
   parseDateRange,
   type TimeRange,
 } from '../../fhir/index.js';
-import { DEFAULT_COUNT, MAX_COUNT } from '../../fhir/search/params.js';
+import { DEFAULT_COUNT, parseCount } from '../../fhir/search/params.js';
 import { StateKey } from '../../ledger/index.js';
-import type { GrantRecord, OrgRecord } from '../../ledger/types.js';
+import type { GrantRecord, OrgRecord, SensitivityClass } from '../../ledger/types.js';
 import type { FhirIndexStore } from '../../store/index.js';
+import { AccessPolicy, SENSITIVITY_CLASSES, type Reach } from './access.js';
 import type { AuditEvent, AuditTrail } from './audit.js';
-import { DID_IDENTIFIER_SYSTEM, type FhirRequestContext } from './service.js';
-
-const CONFIDENTIALITY = 'http://terminology.hl7.org/CodeSystem/v3-Confidentiality';
-const DCM = 'http://dicom.nema.org/resources/ontology/DCM';
-const RESTFUL_INTERACTION = 'http://hl7.org/fhir/restful-interaction';
-const AUDIT_EVENT_TYPE = 'http://terminology.hl7.org/CodeSystem/audit-event-type';
-const ENTITY_TYPE = 'http://terminology.hl7.org/CodeSystem/audit-entity-type';
-const OBJECT_ROLE = 'http://terminology.hl7.org/CodeSystem/object-role';
-const PARTICIPATION = 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType';
-const RESOURCE_TYPES = 'http://hl7.org/fhir/resource-types';
-
-/** A Reference usable wherever any target type is allowed. */
-type Ref = Reference<never>;
+import { recordOnce } from './audit-once.js';
+import { auditEventResource, consentResource, type Ref } from './view-resources.js';
+import { DID_IDENTIFIER_SYSTEM, type FhirRequestContext } from './request.js';
 
 /** What the views need of the node. */
 export interface ViewsNodePort {
@@ -121,11 +101,16 @@ function dateMatches(at: number, prefix: string, range: TimeRange): boolean {
  * const page = views.searchConsent(new URLSearchParams('patient=Patient/p1'), ctx);
  */
 export class LedgerViews {
+  /** The one access policy: whose trail a practitioner reaches, and which of its entries. */
+  private readonly access: AccessPolicy;
+
   constructor(
     private readonly node: ViewsNodePort,
     private readonly index: FhirIndexStore,
     private readonly audit: AuditTrail,
-  ) {}
+  ) {
+    this.access = new AccessPolicy({ orgDid: node.orgDid, state: node.state });
+  }
 
   // -------------------------------------------------------------------------------------------
   // query parsing
@@ -148,9 +133,8 @@ export class LedgerViews {
       }
       kept.append(name, value);
       if (name === '_count') {
-        if (!/^\d{1,9}$/.test(value) || Number(value) > MAX_COUNT)
-          throw new FhirError(badRequest(`_count must be an integer from 0 to ${MAX_COUNT}`, '_count'));
-        count = Number(value);
+        // The common search parser's rule, so that _count behaves the same on every type.
+        count = parseCount(value);
         continue;
       }
       const [base, modifier] = name.split(':', 2) as [string, string | undefined];
@@ -206,7 +190,7 @@ export class LedgerViews {
     outcome: AuditEvent['outcome'],
     recordId?: string,
   ): void {
-    this.audit.record([
+    recordOnce(this.audit, ctx, [
       {
         actor: ctx.principal.did,
         patient,
@@ -250,15 +234,6 @@ export class LedgerViews {
       this.record(ctx, patient, type, action, 'denied', id);
       throw new FhirError(forbidden('NOT_OWN_RECORD: a patient may access only their own records'));
     }
-  }
-
-  /** Whether `org` holds an active, unexpired grant of `patient`. */
-  private hasActiveGrant(org: string, patient: string, now: number): boolean {
-    const prefix = StateKey.orgPatientGrantsPrefix(org, patient);
-    return this.node.state.range<unknown>(prefix).some(([key]) => {
-      const grant = this.node.state.get<GrantRecord>(StateKey.grant(key.slice(prefix.length)));
-      return grant?.status === 'active' && (grant.expiresAt === null || grant.expiresAt > now);
-    });
   }
 
   // -------------------------------------------------------------------------------------------
@@ -333,82 +308,56 @@ export class LedgerViews {
   }
 
   private consentOf(grant: GrantRecord, refs: Map<string, string | undefined>): Consent {
-    const now = Date.now();
-    const expired = grant.expiresAt !== null && grant.expiresAt <= now;
-    const org = this.node.state.get<OrgRecord>(StateKey.org(grant.grantee));
-    const orgRef: Ref = {
-      identifier: { system: DID_IDENTIFIER_SYSTEM, value: grant.grantee },
-      ...(org === undefined ? {} : { display: org.name }),
-    };
-    const purpose = PURPOSE_OF_USE[grant.purpose as Purpose] as string | undefined;
-    const actions = grant.access === 'write' ? ['access', 'collect'] : ['access'];
-    const classes = grant.scope.resourceTypes.includes('*') ? [] : grant.scope.resourceTypes;
-    const patient = this.patientRef(grant.patient, refs);
-    const updated = grant.revokedAt ?? grant.grantedAt;
-    return {
-      resourceType: 'Consent',
-      id: grant.id,
-      meta: { lastUpdated: new Date(updated).toISOString(), source: `urn:roam:tx:${grant.txId}` },
-      status: grant.status === 'revoked' || expired ? 'inactive' : 'active',
-      scope: {
-        coding: [
-          {
-            system: 'http://terminology.hl7.org/CodeSystem/consentscope',
-            code: 'patient-privacy',
-            display: 'Privacy Consent',
-          },
-        ],
-      },
-      category: [{ coding: [{ system: 'http://loinc.org', code: '59284-0', display: 'Patient Consent' }] }],
-      patient,
-      dateTime: new Date(grant.grantedAt).toISOString(),
-      performer: [patient],
-      organization: [orgRef],
-      policyRule: {
-        coding: [
-          { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'OPTIN', display: 'opt-in' },
-        ],
-      },
-      provision: {
-        type: 'permit',
-        period: {
-          start: new Date(grant.grantedAt).toISOString(),
-          ...(grant.expiresAt === null ? {} : { end: new Date(grant.expiresAt).toISOString() }),
-        },
-        actor: [
-          {
-            role: { coding: [{ system: PARTICIPATION, code: 'IRCP', display: 'information recipient' }] },
-            reference: orgRef,
-          },
-        ],
-        action: actions.map((code) => ({
-          coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentaction', code }],
-        })),
-        securityLabel: grant.scope.classes.map((c): Coding =>
-          c === 'sensitive'
-            ? { system: CONFIDENTIALITY, code: 'R', display: 'restricted' }
-            : { system: CONFIDENTIALITY, code: 'N', display: 'normal' },
-        ),
-        ...(purpose === undefined ? {} : { purpose: [{ system: PURPOSE_OF_USE_SYSTEM, code: purpose }] }),
-        ...(classes.length === 0 ? {} : { class: classes.map((code) => ({ system: RESOURCE_TYPES, code })) }),
-      },
-    };
+    return consentResource(grant, {
+      patient: this.patientRef(grant.patient, refs),
+      org: this.node.state.get<OrgRecord>(StateKey.org(grant.grantee)),
+      now: Date.now(),
+    });
   }
 
   // -------------------------------------------------------------------------------------------
   // AuditEvent
 
-  /** Authorizes reading `patient`'s audit trail (audited when denied). */
-  private authorizeTrail(ctx: FhirRequestContext, patient: string, action: AuditAction, id?: string): void {
+  /**
+   * Authorizes reading `patient`'s audit trail (audited when denied) and answers which of its
+   * entries the caller sees: a patient, all of their own; a practitioner of this node's
+   * organization, the trail of a patient it reaches something of, and of it only the entries
+   * about what the organization's grants let it read (`entryVisible`).
+   */
+  private authorizeTrail(
+    ctx: FhirRequestContext,
+    patient: string,
+    action: AuditAction,
+    id?: string,
+  ): (record: AuditRecord) => boolean {
     if (ctx.principal.kind === 'patient') {
       this.checkOwn(ctx, patient, 'AuditEvent', action, id);
-      return;
+      return () => true;
     }
-    const org = this.practitionerOrg(ctx, { patient, type: 'AuditEvent', action, id });
-    if (!this.hasActiveGrant(org, patient, Date.now())) {
+    this.practitionerOrg(ctx, { patient, type: 'AuditEvent', action, id });
+    const reach = this.access.reachOf(ctx.principal, ctx.purpose);
+    const refusal = reach.refusalFor(patient, ['*', ...SUPPORTED_TYPES]);
+    if (refusal !== undefined) {
       this.record(ctx, patient, 'AuditEvent', action, 'denied', id);
-      throw new FhirError(forbidden('NO_GRANT: the organization holds no active grant of this patient'));
+      throw new FhirError(forbidden(`${refusal}: the organization holds no usable grant of this patient`));
     }
+    return (record) => this.entryVisible(reach, record);
+  }
+
+  /**
+   * Whether an audit entry is about something `reach` may read: an entry naming a record, when
+   * the record's type and class (from its anchor; an erased record counts as sensitive) are
+   * covered; one naming only a resource type, when some class of it is; one naming neither
+   * (consent, break-glass), when a grant covers every type.
+   */
+  private entryVisible(reach: Reach, record: AuditRecord): boolean {
+    const type = record.resourceType;
+    if (type === undefined) return reach.mayRead(record.patient, '*', 'general');
+    if (record.recordId === undefined)
+      return SENSITIVITY_CLASSES.some((cls) => reach.mayRead(record.patient, type, cls));
+    const anchor = this.node.state.get<RecordEntry>(StateKey.record(record.recordId));
+    const cls: SensitivityClass = anchor?.status === 'active' ? anchor.class : 'sensitive';
+    return reach.mayRead(record.patient, type, cls);
   }
 
   /** `GET AuditEvent/<height>-<tx>-<entry>`. */
@@ -437,7 +386,9 @@ export class LedgerViews {
         ? undefined
         : this.node.state.get<AuditRecord>(StateKey.audit(patient, height, txIndex, entryIndex));
     if (patient === undefined || record === undefined) throw new FhirError(notFound('AuditEvent', id));
-    this.authorizeTrail(ctx, patient, 'read', id);
+    // An entry the caller may not see is answered as one that does not exist.
+    if (!this.authorizeTrail(ctx, patient, 'read', id)(record))
+      throw new FhirError(notFound('AuditEvent', id));
     this.record(ctx, patient, 'AuditEvent', 'read', 'success', id);
     return this.auditEventOf(id, record, new Map());
   }
@@ -452,12 +403,12 @@ export class LedgerViews {
     }
     if (q.patient === '') return { page: { resources: [], total: 0 }, params: q.params, offset: q.offset };
     const patient = q.patient ?? ctx.principal.did;
-    this.authorizeTrail(ctx, patient, 'search');
+    const visible = this.authorizeTrail(ctx, patient, 'search');
     const prefix = StateKey.auditPrefix(patient);
     const refs = new Map<string, string | undefined>();
     const matching = this.node.state
       .range<AuditRecord>(prefix)
-      .filter(([, r]) => q.dates.every((d) => dateMatches(r.at, d.prefix, d.range)));
+      .filter(([, r]) => visible(r) && q.dates.every((d) => dateMatches(r.at, d.prefix, d.range)));
     const page = pageOf(matching, q);
     this.record(ctx, patient, 'AuditEvent', 'search', 'success');
     return {
@@ -473,98 +424,7 @@ export class LedgerViews {
   }
 
   private auditEventOf(id: string, r: AuditRecord, refs: Map<string, string | undefined>): FhirAuditEvent {
-    const rest =
-      r.action === 'read' || r.action === 'search' || r.action === 'create' || r.action === 'update';
-    const interaction: Record<AuditAction, string> = {
-      read: 'read',
-      search: 'search-type',
-      create: 'create',
-      update: 'update',
-      erase: 'operation',
-      'break-glass': 'operation',
-      consent: 'operation',
-    };
-    const action: Record<AuditAction, NonNullable<FhirAuditEvent['action']>> = {
-      read: 'R',
-      search: 'E',
-      create: 'C',
-      update: 'U',
-      erase: 'D',
-      'break-glass': 'E',
-      consent: 'E',
-    };
-    const did = (value: string): Ref => ({ identifier: { system: DID_IDENTIFIER_SYSTEM, value } });
-    const agents: AuditEventAgent[] = [
-      {
-        type: { coding: [{ system: PARTICIPATION, code: 'IRCP', display: 'information recipient' }] },
-        who: did(r.actor),
-        requestor: true,
-      },
-      {
-        type: { coding: [{ system: DCM, code: '110153', display: 'Source Role ID' }] },
-        who: did(r.recordedBy),
-        requestor: false,
-      },
-    ];
-    if (r.via !== undefined) {
-      agents.push({
-        type: { coding: [{ system: DCM, code: '110152', display: 'Destination Role ID' }] },
-        who: did(r.via),
-        requestor: false,
-      });
-    }
-    const entities: AuditEventEntity[] = [
-      {
-        what: this.patientRef(r.patient, refs),
-        type: { system: ENTITY_TYPE, code: '1', display: 'Person' },
-        role: { system: OBJECT_ROLE, code: '1', display: 'Patient' },
-      },
-    ];
-    if (r.resourceType !== undefined) {
-      entities.push({
-        ...(r.recordId === undefined
-          ? { name: r.resourceType, description: `${r.resourceType} records of the patient` }
-          : { what: { reference: `${r.resourceType}/${r.recordId}` } }),
-        type: { system: ENTITY_TYPE, code: '2', display: 'System Object' },
-        role: { system: OBJECT_ROLE, code: '4', display: 'Domain Resource' },
-      });
-    }
-    if (r.grantId !== undefined) {
-      entities.push({
-        what: { reference: `Consent/${r.grantId}` },
-        type: { system: RESOURCE_TYPES, code: 'Consent', display: 'Consent' },
-        description: 'the consent grant the access was authorized by',
-      });
-    }
-    const purpose =
-      r.purpose === undefined ? undefined : (PURPOSE_OF_USE[r.purpose] as string | undefined);
-    return {
-      resourceType: 'AuditEvent',
-      id,
-      type: rest
-        ? { system: AUDIT_EVENT_TYPE, code: 'rest', display: 'RESTful Operation' }
-        : { system: DCM, code: '110110', display: 'Patient Record' },
-      subtype: [{ system: RESTFUL_INTERACTION, code: interaction[r.action] }],
-      action: action[r.action],
-      recorded: new Date(r.at).toISOString(),
-      outcome: r.outcome === 'success' ? '0' : '4',
-      ...(r.outcome === 'denied' ? { outcomeDesc: 'access denied' } : {}),
-      ...(purpose === undefined
-        ? {}
-        : { purposeOfEvent: [{ coding: [{ system: PURPOSE_OF_USE_SYSTEM, code: purpose }] }] }),
-      agent: agents,
-      source: {
-        observer: did(r.recordedBy),
-        type: [
-          {
-            system: 'http://terminology.hl7.org/CodeSystem/security-source-type',
-            code: '4',
-            display: 'Application Server',
-          },
-        ],
-      },
-      entity: entities,
-    };
+    return auditEventResource(id, r, this.patientRef(r.patient, refs));
   }
 }
 

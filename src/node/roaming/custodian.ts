@@ -4,7 +4,8 @@
  * - the request is made for the patient itself, or for an active practitioner of the requesting
  *   node's organization (else NOT_PRACTITIONER), and
  * - that organization holds an active, unexpired grant of the patient covering each record's
- *   resource type and sensitivity class for reading (`findCoveringGrant`); records not covered
+ *   resource type and sensitivity class for reading (the node's access policy,
+ *   `AccessPolicy.reachOfOrganization`, which is the ledger's `findCoveringGrant`); records not covered
  *   are left out, and when nothing the query names is covered the request is refused with the
  *   grant's code (NO_GRANT, GRANT_REVOKED, GRANT_EXPIRED, SCOPE_NOT_COVERED).
  * The search runs on this node's own index (keyed tokens, date rows). Nothing is decrypted for
@@ -12,7 +13,7 @@
  * (sealed to the requester's organization in the grant) open. Every answer, and every refusal,
  * is written to the audit outbox (actor: the practitioner; via: the requesting node; the grant).
  */
-import { findCoveringGrant, isActivePractitionerOf, type StateReader } from '../../contracts/index.js';
+import { isActivePractitionerOf, type StateReader } from '../../contracts/index.js';
 import {
   FhirError,
   SUPPORTED_TYPES,
@@ -26,6 +27,7 @@ import { StateKey } from '../../ledger/index.js';
 import type { PartyRecord, SensitivityClass } from '../../ledger/types.js';
 import type { FhirIndexStore, FhirResourceRow } from '../../store/index.js';
 import { VaultError, type Vault } from '../../vault/index.js';
+import { AccessPolicy } from '../fhir/access.js';
 import type { AuditEvent, AuditTrail } from '../fhir/audit.js';
 import { HttpError, type HttpErrorCode } from '../http/errors.js';
 import type { VerifiedNode } from './verify.js';
@@ -49,8 +51,6 @@ export interface CustodianPort {
   readonly now?: () => number;
 }
 
-const CLASSES: readonly SensitivityClass[] = ['general', 'sensitive'];
-
 /** Grant codes a refusal may carry (registered HTTP codes of the same meaning). */
 const GRANT_CODES = new Set<string>(['NO_GRANT', 'GRANT_REVOKED', 'GRANT_EXPIRED', 'SCOPE_NOT_COVERED']);
 
@@ -59,7 +59,12 @@ type DateFilter = Extract<SearchFilter, { kind: 'date' }>;
 
 /** Answers node queries from this node's vault and index (see the module comment). */
 export class Custodian {
-  constructor(private readonly port: CustodianPort) {}
+  /** The one access policy of the node: what a requesting organization's grants cover. */
+  private readonly access: AccessPolicy;
+
+  constructor(private readonly port: CustodianPort) {
+    this.access = new AccessPolicy({ orgDid: port.orgDid, state: port.state }, port.now ?? Date.now);
+  }
 
   /**
    * The covered records the request names, as ciphertexts.
@@ -96,27 +101,23 @@ export class Custodian {
         `${request.onBehalfOf} is not an active practitioner of ${requester.org}`,
       );
     }
-    const now = (this.port.now ?? Date.now)();
-    // One decision per (type, class): the ledger state does not change within a request.
-    const decisions = new Map<string, ReturnType<typeof findCoveringGrant>>();
-    const decide = (type: string, cls: SensitivityClass) => {
-      const which = `${type}|${cls}`;
-      let decision = decisions.get(which);
-      if (decision === undefined) {
-        decision = findCoveringGrant(state, patient, requester.org, type, cls, 'read', now);
-        decisions.set(which, decision);
-      }
-      return decision;
-    };
+    // Decided on this node's ledger, once per (type, class) within the request.
+    const reach = this.access.reachOfOrganization(requester.org, request.purpose);
     // Nothing is disclosed, not even whether records exist, unless the query's types are covered.
     const types = query.kind === 'everything' ? SUPPORTED_TYPES : [query.type];
-    const refusal = firstRefusal(types, decide);
+    const refusal = reach.refusalFor(patient, types);
     if (refusal !== undefined) {
       audit('denied');
-      throw new HttpError(refusal, `${requester.org} holds no usable grant of ${patient} for this query`);
+      throw new HttpError(
+        refusalCode(refusal),
+        `${requester.org} holds no usable grant of ${patient} for this query`,
+      );
     }
 
-    const rows = this.select(request);
+    // A read by id answers the refusal of its record's class; other queries leave records out.
+    const rows = this.select(request).filter(
+      (r) => query.kind === 'read' || reach.mayRead(patient, r.type, r.class as SensitivityClass),
+    );
     const dates = this.port.index.datesOf(
       rows.map((r) => r.recordId),
       ['date'],
@@ -125,8 +126,13 @@ export class Custodian {
     const grants = new Set<string>();
     let truncated = false;
     for (const row of rows) {
-      const decision = decide(row.type, row.class as SensitivityClass);
-      if (decision.code !== 'OK') {
+      const decision = reach.decide({
+        patient,
+        resourceType: row.type,
+        class: row.class as SensitivityClass,
+        action: 'read',
+      });
+      if (!decision.ok) {
         if (query.kind === 'read') {
           audit('denied');
           throw new HttpError(
@@ -149,7 +155,7 @@ export class Custodian {
         throw error;
       }
       const { info } = ciphertext;
-      grants.add(decision.grant.id);
+      if (decision.grantId !== undefined) grants.add(decision.grantId);
       records.push({
         id: info.recordId,
         type: info.resourceType,
@@ -237,25 +243,6 @@ export class Custodian {
       );
     });
   }
-}
-
-/**
- * The refusal of a query over `types` when no class of any of them is covered: the code of the
- * first type's general class (the most telling: GRANT_REVOKED, GRANT_EXPIRED…), or undefined.
- */
-function firstRefusal(
-  types: readonly string[],
-  decide: (type: string, cls: SensitivityClass) => ReturnType<typeof findCoveringGrant>,
-): HttpErrorCode | undefined {
-  let first: string | undefined;
-  for (const type of types) {
-    for (const cls of CLASSES) {
-      const decision = decide(type, cls);
-      if (decision.code === 'OK') return undefined;
-      first ??= decision.code;
-    }
-  }
-  return refusalCode(first ?? 'NO_GRANT');
 }
 
 function refusalCode(code: string): HttpErrorCode {

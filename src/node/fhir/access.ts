@@ -1,0 +1,228 @@
+/**
+ * The one access policy of a node: who may reach which patients' records, of which resource
+ * types and sensitivity classes, for which action — decided from this node's own copy of the
+ * ledger, BEFORE any index or vault lookup. Every path that touches patient data asks it: reads,
+ * vreads, history, search, `$everything`, the Consent and AuditEvent views, the roaming
+ * custodian and `/vault/records`. There is no second grant rule: the ledger's
+ * `findCoveringGrant` decides every organization's access, here as in the contracts.
+ *
+ * - A patient reaches their own records (every type and class), nobody else's.
+ * - A practitioner of this node's organization reaches what the patients' grants to the
+ *   organization cover (type, class, read or write; a write grant covers reading).
+ * - A node acting for an organization (the roaming custodian answering another node) reaches
+ *   what the patients' grants to THAT organization cover, for reading.
+ * - Anyone else (a node principal on the FHIR API, a practitioner of another organization)
+ *   reaches nothing, and the refusal depends on who they are only.
+ *
+ * The purpose of use travels with the reach so that audit entries carry it; the ledger's grant
+ * rule does not restrict by purpose yet (grants name one, requests carry one), so neither does
+ * this module — when the contracts do, `findCoveringGrant` is where it changes.
+ */
+import { findCoveringGrant, type StateReader } from '../../contracts/index.js';
+import type { PrincipalResponse } from '../../wire/index.js';
+import { StateKey } from '../../ledger/index.js';
+import type { GrantAccess, GrantRecord, SensitivityClass } from '../../ledger/types.js';
+
+/** Who asks (the shape a verified bearer token gives; `Principal` of `node/auth`). */
+export type AccessPrincipal = PrincipalResponse;
+
+/** Every sensitivity class, in the order decisions try them. */
+export const SENSITIVITY_CLASSES: readonly SensitivityClass[] = ['general', 'sensitive'];
+
+/** Why access was refused: a grant code of the ledger, or who the caller is. */
+export type AccessDenialCode =
+  | 'NO_GRANT'
+  | 'GRANT_EXPIRED'
+  | 'GRANT_REVOKED'
+  | 'SCOPE_NOT_COVERED'
+  | 'NOT_OWN_RECORD'
+  | 'OTHER_ORGANIZATION'
+  | 'NOT_AUTHORIZED';
+
+/** A decision on one (patient, type, class, action). */
+export type AccessDecision =
+  { readonly ok: true; readonly grantId?: string } | { readonly ok: false; readonly code: AccessDenialCode };
+
+/** What the policy reads of its node. */
+export interface AccessLedger {
+  /** This node's organization. */
+  readonly orgDid: string;
+  readonly state: StateReader;
+}
+
+/** What one decision is about. */
+export interface AccessQuestion {
+  readonly patient: string;
+  readonly resourceType: string;
+  readonly class: SensitivityClass;
+  readonly action: GrantAccess;
+}
+
+/** Who is reached through: a patient's own records, or an organization's grants. */
+type Holder =
+  | { readonly kind: 'patient'; readonly did: string }
+  | { readonly kind: 'organization'; readonly org: string }
+  | { readonly kind: 'nobody'; readonly code: AccessDenialCode };
+
+/**
+ * The reach of one principal for one request: decisions are taken once per (patient, type,
+ * class, action) — the ledger state a request sees does not change under it — at the time the
+ * reach was made.
+ */
+export class Reach {
+  private readonly decisions = new Map<string, AccessDecision>();
+
+  constructor(
+    private readonly state: StateReader,
+    private readonly holder: Holder,
+    /** The purpose of use the request states (recorded in audit entries). */
+    readonly purpose: string,
+    private readonly at: number,
+  ) {}
+
+  /**
+   * The refusal that depends only on who asks (a node principal, a practitioner of another
+   * organization), before any patient is looked at; undefined for patients and practitioners
+   * of this node's organization.
+   */
+  get refusal(): AccessDenialCode | undefined {
+    return this.holder.kind === 'nobody' ? this.holder.code : undefined;
+  }
+
+  /** Whether a patient principal asks (it reaches its own records only). */
+  get ownRecordsOnly(): string | undefined {
+    return this.holder.kind === 'patient' ? this.holder.did : undefined;
+  }
+
+  decide(question: AccessQuestion): AccessDecision {
+    const which = `${question.patient}|${question.resourceType}|${question.class}|${question.action}`;
+    let decision = this.decisions.get(which);
+    if (decision === undefined) {
+      decision = this.decideOnce(question);
+      this.decisions.set(which, decision);
+    }
+    return decision;
+  }
+
+  private decideOnce(q: AccessQuestion): AccessDecision {
+    switch (this.holder.kind) {
+      case 'nobody':
+        return { ok: false, code: this.holder.code };
+      case 'patient':
+        return this.holder.did === q.patient ? { ok: true } : { ok: false, code: 'NOT_OWN_RECORD' };
+      case 'organization': {
+        const found = findCoveringGrant(
+          this.state,
+          q.patient,
+          this.holder.org,
+          q.resourceType,
+          q.class,
+          q.action,
+          this.at,
+        );
+        return found.code === 'OK' ? { ok: true, grantId: found.grant.id } : { ok: false, code: found.code };
+      }
+    }
+  }
+
+  /** Whether `patient`'s `type` records of class `cls` may be read. */
+  mayRead(patient: string, type: string, cls: SensitivityClass): boolean {
+    return this.decide({ patient, resourceType: type, class: cls, action: 'read' }).ok;
+  }
+
+  /**
+   * Undefined when some class of some of `types` of `patient` may be read; else the refusal of
+   * the first type's general class (the most telling code: GRANT_REVOKED, GRANT_EXPIRED…). It
+   * depends on the grants alone, never on which records exist.
+   */
+  refusalFor(patient: string, types: readonly string[]): AccessDenialCode | undefined {
+    let first: AccessDenialCode | undefined;
+    for (const type of types) {
+      for (const cls of SENSITIVITY_CLASSES) {
+        const decision = this.decide({ patient, resourceType: type, class: cls, action: 'read' });
+        if (decision.ok) return undefined;
+        first ??= decision.code;
+      }
+    }
+    return first ?? 'NO_GRANT';
+  }
+
+  /**
+   * The patients whose records a query that names no patient may draw from: the patient's own
+   * DID, or every patient with an active, unexpired grant to the organization (which of their
+   * records are readable is `mayRead`'s to say).
+   */
+  unnamedPatients(): ReadonlySet<string> {
+    switch (this.holder.kind) {
+      case 'nobody':
+        return new Set();
+      case 'patient':
+        return new Set([this.holder.did]);
+      case 'organization':
+        return grantingPatients(this.state, this.holder.org, this.at);
+    }
+  }
+}
+
+/** The key prefix of every grant index entry of `org` (`idx/org-grant/<org>/<patient>/<grant>`). */
+function orgGrantsPrefix(org: string): string {
+  const one = StateKey.orgPatientGrantsPrefix(org, '');
+  return one.slice(0, one.length - 1);
+}
+
+/** The patients with an active, unexpired grant to `org` at `at`. */
+function grantingPatients(state: StateReader, org: string, at: number): Set<string> {
+  const prefix = orgGrantsPrefix(org);
+  const out = new Set<string>();
+  for (const [key] of state.range<unknown>(prefix)) {
+    const rest = key.slice(prefix.length);
+    const slash = rest.indexOf('/');
+    if (slash <= 0) continue;
+    const patient = rest.slice(0, slash);
+    if (out.has(patient)) continue;
+    const grant = state.get<GrantRecord>(StateKey.grant(rest.slice(slash + 1)));
+    if (grant?.status === 'active' && (grant.expiresAt === null || grant.expiresAt > at)) out.add(patient);
+  }
+  return out;
+}
+
+/**
+ * The access policy of one node (see the module comment).
+ *
+ * @example
+ * const reach = new AccessPolicy({ orgDid, state }).reachOf(principal, 'treatment');
+ * if (!reach.mayRead(patientDid, 'Condition', 'sensitive')) …
+ */
+export class AccessPolicy {
+  constructor(
+    private readonly ledger: AccessLedger,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** The reach of a principal of this node's API. */
+  reachOf(principal: AccessPrincipal, purpose: string): Reach {
+    return new Reach(this.ledger.state, this.holderOf(principal), purpose, this.now());
+  }
+
+  /**
+   * The reach of another organization's node reading for `onBehalfOf` (the roaming custodian):
+   * what the patients' grants to `org` cover. Whether `onBehalfOf` may speak for `org` is the
+   * custodian's check (an active practitioner of it, or the patient itself).
+   */
+  reachOfOrganization(org: string, purpose: string): Reach {
+    return new Reach(this.ledger.state, { kind: 'organization', org }, purpose, this.now());
+  }
+
+  private holderOf(principal: AccessPrincipal): Holder {
+    switch (principal.kind) {
+      case 'patient':
+        return { kind: 'patient', did: principal.did };
+      case 'practitioner':
+        return principal.org === this.ledger.orgDid
+          ? { kind: 'organization', org: principal.org }
+          : { kind: 'nobody', code: 'OTHER_ORGANIZATION' };
+      case 'node':
+        return { kind: 'nobody', code: 'NOT_AUTHORIZED' };
+    }
+  }
+}
