@@ -91,6 +91,8 @@ export class FhirIndexStore {
       CREATE INDEX IF NOT EXISTS fhir_dates_by_record ON fhir_dates (record_id);
       CREATE INDEX IF NOT EXISTS fhir_dates_by_param ON fhir_dates (param, start_ms);
       CREATE TABLE IF NOT EXISTS fhir_audit_outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, entry TEXT NOT NULL) STRICT;
+      CREATE TABLE IF NOT EXISTS fhir_audit_refused (
+        seq INTEGER PRIMARY KEY, entry TEXT NOT NULL, code TEXT NOT NULL, refused_at INTEGER NOT NULL) STRICT;
     `);
     this.statements = {
       getResource: db.prepare<[string], ResourceSqlRow>('SELECT * FROM fhir_resources WHERE record_id = ?'),
@@ -306,6 +308,32 @@ export class FhirIndexStore {
   /** How many audit entries wait in the outbox. */
   auditBacklog(): number {
     return this.statements.auditBacklog.get()?.n ?? 0;
+  }
+
+  /**
+   * Moves an outbox row the ledger refuses for what it says (e.g. FOREIGN_ACTOR) to
+   * `fhir_audit_refused`, kept for the operator, so that it no longer holds up the rows after it.
+   */
+  setAsideAudit(seq: number, code: string, at: number): void {
+    this.db.transaction(() => {
+      this.db
+        .prepare<[string, number, number]>(
+          `INSERT OR REPLACE INTO fhir_audit_refused (seq, entry, code, refused_at)
+           SELECT seq, entry, ?, ? FROM fhir_audit_outbox WHERE seq = ?`,
+        )
+        .run(code, at, seq);
+      this.db.prepare<[number]>('DELETE FROM fhir_audit_outbox WHERE seq = ?').run(seq);
+    })();
+  }
+
+  /** The audit entries the ledger refused, with the code it gave (oldest first). */
+  refusedAudit(): { seq: number; entry: string; code: string; refusedAt: number }[] {
+    return this.db
+      .prepare<[], { seq: number; entry: string; code: string; refused_at: number }>(
+        'SELECT seq, entry, code, refused_at FROM fhir_audit_refused ORDER BY seq',
+      )
+      .all()
+      .map((r) => ({ seq: r.seq, entry: r.entry, code: r.code, refusedAt: r.refused_at }));
   }
 
   /** Deletes outbox rows (after their batch committed). */

@@ -3,11 +3,17 @@
  * (`fhir_audit_outbox` in vault.sqlite) before the answer leaves, and a shipper sends the outbox
  * as `audit.batch` transactions signed by the node. Rows are deleted only once their batch
  * committed with code OK; what is left when the node stops is shipped at the next start.
+ *
+ * A batch the ledger refuses for what its entries say (a code in CONTENT_REFUSALS) is split in
+ * halves and shipped again, down to single entries; an entry refused on its own is set aside in
+ * `fhir_audit_refused` with the code (for the operator), so that one bad entry cannot hold up
+ * the trail for good. Any other failure (no answer, a timeout, a halted ledger) leaves the rows
+ * in the outbox for the next tick.
  */
 import { randomUUID } from 'node:crypto';
 import type { AuditAction, AuditEntry, AuditOutcome } from '../../contracts/index.js';
 import { createTx, signTx, type CommittedTx } from '../../ledger/index.js';
-import type { FhirIndexStore } from '../../store/index.js';
+import type { FhirIndexStore, OutboxRow } from '../../store/index.js';
 
 /** How often the outbox is shipped. */
 export const AUDIT_FLUSH_INTERVAL_MS = 250;
@@ -16,15 +22,34 @@ export const AUDIT_BATCH_SIZE = 500;
 /** How long the shipper waits for a batch to commit. */
 export const AUDIT_COMMIT_WAIT_MS = 10_000;
 
+/**
+ * Codes with which the ledger refuses an `audit.batch` for its content: shipping the same
+ * entries again cannot succeed, so the batch is split to find the entries at fault.
+ */
+export const CONTENT_REFUSALS: ReadonlySet<string> = new Set([
+  'INVALID_PAYLOAD',
+  'TX_TOO_LARGE',
+  'FOREIGN_ACTOR',
+  'UNKNOWN_PATIENT',
+  'UNKNOWN_PARTY',
+]);
+
+/** How one batch fared: committed, refused for its content (with the code), or not now. */
+type BatchOutcome =
+  | { readonly kind: 'committed' }
+  | { readonly kind: 'refused'; readonly code: string }
+  | { readonly kind: 'retry-later' };
+
 /** What the shipper needs of the node. */
 export interface AuditLedger {
   readonly did: string;
   /** The network's chain id, named in every transaction the node signs. */
   readonly chainId: string;
   readonly secretKey: Uint8Array;
-  submit(
-    envelopes: readonly unknown[],
-  ): Promise<{ readonly accepted: ReadonlyArray<{ readonly id: string }> }>;
+  submit(envelopes: readonly unknown[]): Promise<{
+    readonly accepted: ReadonlyArray<{ readonly id: string }>;
+    readonly rejected?: ReadonlyArray<{ readonly code: string }>;
+  }>;
   waitForCommit(id: string, timeoutMs: number): Promise<CommittedTx>;
   /** Whether `did` is a registered patient (entries of others would make the batch fail). */
   isPatient(did: string): boolean;
@@ -53,6 +78,8 @@ export class AuditTrail {
   private closed = false;
   /** Entries appended since the shipper was last started early (instead of counting the outbox). */
   private appended = 0;
+  /** Entries the ledger refused on their own and this trail set aside (see the module comment). */
+  setAside = 0;
 
   constructor(
     private readonly index: FhirIndexStore,
@@ -124,19 +151,51 @@ export class AuditTrail {
     for (;;) {
       const rows = this.index.readAudit(AUDIT_BATCH_SIZE);
       if (rows.length === 0) return;
-      const entries = rows.map((r) => JSON.parse(r.entry) as AuditEntry);
-      const envelope = signTx(
-        createTx({ chainId: this.ledger.chainId, type: 'audit.batch', signer: this.ledger.did, payload: { entries } }),
-        this.ledger.secretKey,
-      );
-      const outcome = await this.ledger.submit([envelope]);
-      const accepted = outcome.accepted[0];
-      if (accepted === undefined) return; // refused at admission: retried on the next tick
-      const committed = await this.ledger.waitForCommit(accepted.id, AUDIT_COMMIT_WAIT_MS);
-      if (committed.code !== 'OK') return;
-      this.index.deleteAudit(rows.map((r) => r.seq));
+      if (!(await this.shipRows(rows))) return;
       if (rows.length < AUDIT_BATCH_SIZE) return;
     }
+  }
+
+  /**
+   * Ships `rows` as one batch; when the ledger refuses it for its content, ships each half on its
+   * own, and sets aside a single entry it refuses. Answers false when shipping should stop until
+   * the next tick (a failure that is not about the entries).
+   */
+  private async shipRows(rows: readonly OutboxRow[]): Promise<boolean> {
+    const outcome = await this.shipBatch(rows);
+    switch (outcome.kind) {
+      case 'committed':
+        this.index.deleteAudit(rows.map((r) => r.seq));
+        return true;
+      case 'retry-later':
+        return false;
+      case 'refused': {
+        if (rows.length === 1) {
+          this.index.setAsideAudit(rows[0]!.seq, outcome.code, Date.now());
+          this.setAside++;
+          return true;
+        }
+        const half = Math.ceil(rows.length / 2);
+        return (await this.shipRows(rows.slice(0, half))) && (await this.shipRows(rows.slice(half)));
+      }
+    }
+  }
+
+  private async shipBatch(rows: readonly OutboxRow[]): Promise<BatchOutcome> {
+    const entries = rows.map((r) => JSON.parse(r.entry) as AuditEntry);
+    const envelope = signTx(
+      createTx({ chainId: this.ledger.chainId, type: 'audit.batch', signer: this.ledger.did, payload: { entries } }),
+      this.ledger.secretKey,
+    );
+    const outcome = await this.ledger.submit([envelope]);
+    const accepted = outcome.accepted[0];
+    if (accepted === undefined) {
+      const code = outcome.rejected?.[0]?.code;
+      return code !== undefined && CONTENT_REFUSALS.has(code) ? { kind: 'refused', code } : { kind: 'retry-later' };
+    }
+    const committed = await this.ledger.waitForCommit(accepted.id, AUDIT_COMMIT_WAIT_MS);
+    if (committed.code === 'OK') return { kind: 'committed' };
+    return CONTENT_REFUSALS.has(committed.code) ? { kind: 'refused', code: committed.code } : { kind: 'retry-later' };
   }
 }
 
