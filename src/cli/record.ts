@@ -56,7 +56,15 @@ export async function findPatientId(fhir: FhirClient, did: string): Promise<stri
 /** The id of the session patient's Patient resource; else why there is none for the caller. */
 export async function requirePatientId(session: FhirSession): Promise<string> {
   const did = session.patientDid;
-  const id = await findPatientId(session.fhir, did);
+  let id: string | undefined;
+  try {
+    id = await findPatientId(session.fhir, did);
+  } catch (error) {
+    // A search naming a patient the organization holds no usable grant of is refused (403, from
+    // the grant alone): say which grant is missing, as below.
+    if (error instanceof FhirApiError && error.status === 403) await refuseWithoutGrant(session);
+    throw error;
+  }
   if (id !== undefined) return id;
   await refuseWithoutGrant(session);
   throw new CliError(
@@ -66,8 +74,8 @@ export async function requirePatientId(session: FhirSession): Promise<string> {
 }
 
 /**
- * A node answers a practitioner's search of a patient its organization may not read with an empty
- * result: when the patient's grants (on the node's ledger) give the organization no active grant,
+ * A node refuses a practitioner's search naming a patient its organization may not read (or, for
+ * a patient it has no record of, answers it empty): when the patient's grants (on the node's ledger) give the organization no active grant,
  * say so with the code the node would give a read (NO_GRANT, GRANT_REVOKED, GRANT_EXPIRED).
  */
 async function refuseWithoutGrant(session: FhirSession): Promise<void> {

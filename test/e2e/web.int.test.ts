@@ -303,12 +303,12 @@ describe('web app', { timeout: 10 * 60_000 }, () => {
     await shot(provider, '09-provider-access-revoked');
 
     // The practitioner asks again; the patient approves; the chart is back (old records readable).
-    await provider.getByLabel('Note for the patient (optional)').fill('follow-up of your blood pressure');
+    // A request carries coded fields only (no free text on the chain): the purpose of use.
     await provider.getByRole('button', { name: 'Request access' }).click();
     await provider.getByText('Request sent.').waitFor();
     await patient.getByRole('tab', { name: 'Who saw my record' }).click();
     await patient.getByRole('tab', { name: 'Sharing' }).click();
-    await patient.locator('.request').filter({ hasText: 'follow-up of your blood pressure' }).waitFor();
+    await patient.locator('.request').filter({ hasText: 'Roam Demo Hospital asks to' }).waitFor();
     await shot(patient, '10-patient-access-request');
     await patient.getByRole('button', { name: 'Approve' }).click();
     await patient

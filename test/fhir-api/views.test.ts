@@ -292,7 +292,14 @@ describe('FHIR API: Consent and AuditEvent views of the ledger', () => {
     assert.ok(granted);
     assert.equal(granted.outcome, '0');
     assert.equal(granted.type.code, 'rest');
-    assert.ok(granted.entity?.some((x) => x.what?.reference === `Consent/${conditionGrant}`));
+    // Both the custody grant (write, since the patient's own Condition needs it) and the
+    // Condition grant cover this read: the entry names one of them.
+    assert.ok(
+      granted.entity?.some((x) =>
+        [`Consent/${conditionGrant}`, `Consent/${custody}`].includes(x.what?.reference ?? ''),
+      ),
+      JSON.stringify(granted.entity),
+    );
     assert.equal(granted.purposeOfEvent?.[0]?.coding?.[0]?.code, 'TREAT');
     assert.ok(!Number.isNaN(Date.parse(granted.recorded)));
 
