@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Bundle, OperationOutcome } from '@medplum/fhirtypes';
 import { toBase64Url } from '../../src/crypto/index.js';
-import type { AuditRecord } from '../../src/contracts/index.js';
+import { currentEpoch, type AuditRecord } from '../../src/contracts/index.js';
 import { StateKey } from '../../src/ledger/index.js';
 import type { GrantAccess, SensitivityClass } from '../../src/ledger/types.js';
 import type { FhirNodePort } from '../../src/node/fhir/index.js';
@@ -83,6 +83,37 @@ export interface GrantOptions {
   readonly expiresAt?: number | null;
   /** Record keys to seal to the organization (default: epoch 0 of each class; [] for none). */
   readonly keys?: readonly SensitivityClass[];
+  /** The key epoch of the sealed keys (default 0). */
+  readonly keyEpoch?: number;
+}
+
+/**
+ * A time-boxed write grant (every type, both classes, no keys of its own) that lets `patient`'s own
+ * writes be kept by the node's organization: the ledger anchors a version the patient writes only
+ * under an active write grant to the custodian covering its type and class. Tests that then need
+ * the organization to have *no* grant for those records call `ended()`, which waits until the
+ * grant has expired (an expiry, unlike a revocation, leaves the patient's key epoch where it is).
+ */
+export async function writeWindow(
+  t: FhirTestNode,
+  patient: Wallet,
+  ms = 10_000,
+): Promise<{ readonly grantId: string; ended(): Promise<void> }> {
+  const expiresAt = Date.now() + ms;
+  const grantId = await grantOrg(t, patient, {
+    resourceTypes: ['*'],
+    classes: ['general', 'sensitive'],
+    access: 'write',
+    keys: [],
+    expiresAt,
+  });
+  return {
+    grantId,
+    async ended() {
+      const wait = expiresAt + 50 - Date.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    },
+  };
 }
 
 /** `patient` grants the node's organization access, with sealed keys; returns the grant id. */
@@ -102,7 +133,7 @@ export async function grantOrg(
           patient: patient.did,
           grantee: t.node.orgDid,
           granteePublicKey: t.node.config.keys.orgEncryption.publicKey,
-          keys: keyClasses.map((c) => ({ class: c, epoch: 0 })),
+          keys: keyClasses.map((c) => ({ class: c, epoch: options.keyEpoch ?? 0 })),
         });
   await commit(
     t.node,
@@ -117,6 +148,34 @@ export async function grantOrg(
     }),
   );
   return grantId;
+}
+
+/**
+ * Runs `write` (the patient's own writes) under a write grant to the node's organization that is
+ * revoked right after: records the organization keeps but may not use (the ledger anchors a
+ * patient's own version only under such a grant, at the patient's current key epoch, whose keys
+ * this grant carries). The revocation moves the patient to the next epoch.
+ */
+export async function underPassingWriteGrant<T>(
+  t: FhirTestNode,
+  patient: Wallet,
+  write: () => Promise<T>,
+): Promise<T> {
+  const reader = {
+    get: <V>(key: string) => t.node.ledger.getState<V>(key),
+    range: <V>(prefix: string) => t.node.ledger.rangeState<V>(prefix),
+  };
+  const grantId = await grantOrg(t, patient, {
+    resourceTypes: ['*'],
+    classes: ['general', 'sensitive'],
+    access: 'write',
+    keyEpoch: currentEpoch(reader, patient.did),
+  });
+  try {
+    return await write();
+  } finally {
+    await revoke(t, patient, grantId);
+  }
 }
 
 export async function revoke(t: FhirTestNode, patient: Wallet, grantId: string): Promise<void> {

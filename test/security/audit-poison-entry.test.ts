@@ -52,7 +52,6 @@ describe('security: a refused audit entry is set aside, the others reach the led
     assert.equal(entry.patient, ana.did);
     assert.equal(trail.setAside, 1);
 
-
     // The trail goes on: a later entry is shipped as usual.
     trail.record([read(ana.did, ana.did)]);
     await trail.flush();

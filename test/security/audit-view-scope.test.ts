@@ -16,6 +16,7 @@ import {
   expectStatus,
   fhir,
   grantOrg,
+  writeWindow,
   observation,
   openFhirNode,
   registeredPatient,
@@ -58,6 +59,7 @@ describe('security: the AuditEvent view follows the grant’s scope', () => {
       access: 'read',
       keys: [],
     });
+    const writing = await writeWindow(t, patient);
     patientToken = await tokenOf(t, patient);
     doctorToken = await tokenOf(t, await registeredPractitioner(t));
     patientId = await createPatient(t, patientToken);
@@ -74,6 +76,7 @@ describe('security: the AuditEvent view follows the grant’s scope', () => {
     generalId = general.body.id!;
     sensitiveId = sensitive.body.id!;
     obsId = obs.body.id!;
+    await writing.ended();
     for (const url of [`Condition/${generalId}`, `Condition/${sensitiveId}`, `Observation/${obsId}`])
       expectStatus(await fhir(t, patientToken, 'GET', url), 200);
     await waitForAudit(t, patient.did, (entries) => entries.filter((e) => e.action === 'read').length >= 3);

@@ -16,6 +16,7 @@ import {
   expectStatus,
   fhir,
   grantOrg,
+  writeWindow,
   openFhirNode,
   registeredPatient,
   registeredPractitioner,
@@ -72,6 +73,8 @@ describe('security: search is not an oracle of other patients’ records', () =>
     // Custody only: the organization keeps the victim's records, but its practitioners may use
     // the grant for the Patient resource only; no grant covers Conditions.
     await grantOrg(t, victim, { resourceTypes: ['Patient'], classes: ['general', 'sensitive'] });
+    // The victim's own writes are kept under a write grant that then expires.
+    const writing = await writeWindow(t, victim);
     victimToken = await tokenOf(t, victim);
     const patient = await fhir<{ id: string }>(t, victimToken, 'POST', 'Patient', {
       resourceType: 'Patient',
@@ -83,6 +86,7 @@ describe('security: search is not an oracle of other patients’ records', () =>
     const created = await fhir<Condition>(t, victimToken, 'POST', 'Condition', diabetes(victimPatientId));
     expectStatus(created, 201);
     conditionId = created.body.id!;
+    await writing.ended();
     attacker = await registeredPatient(t.node);
     attackerToken = await tokenOf(t, attacker);
     doctor = await registeredPractitioner(t);
@@ -173,7 +177,7 @@ describe('security: search is not an oracle of other patients’ records', () =>
       'GET',
       `Condition?patient=Patient/${victimPatientId}&code=${SNOMED}|1111111`,
     );
-    assertOutcome(had, 403, /SCOPE_NOT_COVERED/);
+    assertOutcome(had, 403, /SCOPE_NOT_COVERED|GRANT_EXPIRED/);
     assert.deepEqual(had.body, not.body);
     const added = (await auditOf(t, victim.did)).slice(before);
     assert.deepEqual(
@@ -190,6 +194,7 @@ describe('security: search is not an oracle of other patients’ records', () =>
     // resource and a Condition, no Observation yet.
     const other = await registeredPatient(t.node);
     await grantOrg(t, other, { resourceTypes: ['Observation'], classes: ['general', 'sensitive'] });
+    const writing = await writeWindow(t, other);
     const otherToken = await tokenOf(t, other);
     const patient = await fhir<{ id: string }>(t, otherToken, 'POST', 'Patient', {
       resourceType: 'Patient',
@@ -197,6 +202,7 @@ describe('security: search is not an oracle of other patients’ records', () =>
     });
     expectStatus(patient, 201);
     expectStatus(await fhir(t, otherToken, 'POST', 'Condition', diabetes(patient.body.id)), 201);
+    await writing.ended();
     const everything = await fhir(t, doctorToken, 'GET', `Patient/${patient.body.id}/$everything`);
     assert.deepEqual(shape(everything), { status: 200, total: 0, ids: [] });
   });
