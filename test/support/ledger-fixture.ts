@@ -2,7 +2,7 @@
  * A one-organization network in memory or in a temp SQLite file, with parties that hold real keys,
  * for tests of the ledger and its contracts through the real executor.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createContractSuite } from '../../src/contracts/index.js';
@@ -66,8 +66,16 @@ export function newNetwork(): TestNetwork {
   return { genesis, org, admin, node };
 }
 
+/** Folders `tempStorePath` made, removed when the test process exits (tests do not close every store). */
+const tempFolders: string[] = [];
+process.on('exit', () => {
+  for (const folder of tempFolders) rmSync(folder, { recursive: true, force: true });
+});
+
 export function tempStorePath(): string {
-  return join(mkdtempSync(join(tmpdir(), 'roam-ledger-')), 'ledger.sqlite');
+  const folder = mkdtempSync(join(tmpdir(), 'roam-ledger-'));
+  tempFolders.push(folder);
+  return join(folder, 'ledger.sqlite');
 }
 
 export function openLedger(network: TestNetwork, path = ':memory:'): Ledger {
