@@ -38,11 +38,14 @@ async function saturate(node: RoamNode, txs: readonly SignedTx[]) {
   const latencies: number[] = [];
   let committed = 0;
   let lastCommit = 0;
-  const onBlock = (block: { txs: ReadonlyArray<{ id: string }> }) => {
+  /** A transaction the block refused (a workload of refusals measures something else). */
+  let refused: { code: string; message?: string } | undefined;
+  const onBlock = (block: { txs: ReadonlyArray<{ id: string; code: string; message?: string }> }) => {
     const now = performance.now();
     for (const tx of block.txs) {
       const at = submittedAt.get(tx.id);
       if (at !== undefined) {
+        if (tx.code !== 'OK') refused ??= tx;
         latencies.push(now - at);
         committed++;
         submittedAt.delete(tx.id);
@@ -70,6 +73,7 @@ async function saturate(node: RoamNode, txs: readonly SignedTx[]) {
   while (committed < txs.length) await new Promise((r) => setTimeout(r, 5));
   clearInterval(rssTimer);
   node.ledger.off('block', onBlock);
+  if (refused !== undefined) throw new Error(`the workload was refused in a block: ${refused.code}: ${refused.message ?? ''}`);
   latencies.sort((a, b) => a - b);
   return { txPerS: committed / ((lastCommit - start) / 1000), latencies, peakRss };
 }

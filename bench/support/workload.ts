@@ -50,7 +50,9 @@ export function consentAndAnchorTxs(
 ): SignedTx[] {
   const txs: SignedTx[] = [];
   for (let i = 0; i < count; i++) {
-    const patient = patients[i % patients.length]!;
+    // Pairs: a grant, then an anchor of the same patient, which the ledger keeps only under
+    // that write grant (a record the patient writes needs the custodian's write grant).
+    const patient = patients[Math.floor(i / 2) % patients.length]!;
     const id = toBase64Url(randomBytes(12));
     if (i % 2 === 0) {
       txs.push(

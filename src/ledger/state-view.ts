@@ -13,6 +13,13 @@ export interface StateSource {
  */
 export class BlockStateView {
   private readonly blockWrites = new Map<string, string | null>();
+  /**
+   * The keys of `blockWrites` by each of their prefixes that ends in '/' (`idx/org-grant/`,
+   * `idx/org-grant/<org>/`, …). Contracts range over such prefixes for every transaction (a
+   * patient's grants, its epoch); scanning the whole block's write-set each time made a block's
+   * execution quadratic in its size.
+   */
+  private readonly blockKeysByFolder = new Map<string, Set<string>>();
   private txWrites = new Map<string, string | null>();
 
   constructor(private readonly source: StateSource) {}
@@ -40,17 +47,32 @@ export class BlockStateView {
 
   range<T>(prefix: string): Array<[string, T]> {
     const merged = new Map<string, string | null>(this.source.range(prefix));
-    for (const overlay of [this.blockWrites, this.txWrites]) {
-      for (const [key, value] of overlay) if (key.startsWith(prefix)) merged.set(key, value);
+    if (prefix.endsWith('/')) {
+      for (const key of this.blockKeysByFolder.get(prefix) ?? []) merged.set(key, this.blockWrites.get(key)!);
+    } else {
+      for (const [key, value] of this.blockWrites) if (key.startsWith(prefix)) merged.set(key, value);
     }
+    for (const [key, value] of this.txWrites) if (key.startsWith(prefix)) merged.set(key, value);
     const out: Array<[string, T]> = [];
     for (const [key, value] of merged) if (value !== null) out.push([key, JSON.parse(value) as T]);
     return out.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   }
 
   commitTx(): void {
-    for (const [key, value] of this.txWrites) this.blockWrites.set(key, value);
+    for (const [key, value] of this.txWrites) {
+      if (!this.blockWrites.has(key)) this.indexKey(key);
+      this.blockWrites.set(key, value);
+    }
     this.txWrites = new Map();
+  }
+
+  private indexKey(key: string): void {
+    for (let at = key.indexOf('/'); at !== -1; at = key.indexOf('/', at + 1)) {
+      const folder = key.slice(0, at + 1);
+      let keys = this.blockKeysByFolder.get(folder);
+      if (keys === undefined) this.blockKeysByFolder.set(folder, (keys = new Set()));
+      keys.add(key);
+    }
   }
 
   rollbackTx(): void {
