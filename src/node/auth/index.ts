@@ -28,6 +28,7 @@ export {
   registerAuthRoutes,
   requireAuth,
   authenticateBearer,
+  verifyRequestToken,
   requirePrincipal,
   AUTH_BODY_LIMIT_BYTES,
   AUTH_REALM,

@@ -110,10 +110,29 @@ export async function authenticateBearer(
   reply: FastifyReply,
 ): Promise<Principal> {
   try {
-    return await auth.verifyAccessToken(bearerToken(request.headers.authorization));
+    return await verifyRequestToken(auth, request);
   } catch (error) {
     throw httpErrorOf(error, reply);
   }
+}
+
+/** Each request's token verification, shared by everything that asks during the request. */
+const verifications = new WeakMap<FastifyRequest, Promise<Principal>>();
+
+/**
+ * The principal of `request`'s `Authorization: Bearer` token, verified once per request: the rate
+ * limits (which count a valid token's principal) and the route's guard share the answer. Rejects
+ * with the AuthError (TOKEN_MISSING when there is no token).
+ */
+export function verifyRequestToken(auth: AuthService, request: FastifyRequest): Promise<Principal> {
+  let verification = verifications.get(request);
+  if (verification === undefined) {
+    verification = Promise.resolve().then(() =>
+      auth.verifyAccessToken(bearerToken(request.headers.authorization)),
+    );
+    verifications.set(request, verification);
+  }
+  return verification;
 }
 
 /** The principal `requireAuth` set on `request`; a route without `requireAuth` is a bug (500). */

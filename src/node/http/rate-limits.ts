@@ -12,7 +12,7 @@
  */
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { AuthService } from '../auth/index.js';
+import { verifyRequestToken, type AuthService } from '../auth/index.js';
 import type { ErrorBody } from './errors.js';
 import { HTTP_ERRORS } from './errors.js';
 
@@ -114,13 +114,6 @@ export class WindowCounterStore {
   }
 }
 
-/** `Authorization: Bearer <token>`'s token, or undefined. */
-function bearerOf(request: FastifyRequest): string | undefined {
-  const header = request.headers.authorization;
-  if (header === undefined) return undefined;
-  return /^Bearer\s+(\S+)\s*$/i.exec(header.trim())?.[1];
-}
-
 export interface RateLimitsOptions {
   readonly limits: RateLimits;
   /** Checks access tokens, so that a valid token's principal is the key. */
@@ -176,10 +169,10 @@ function createLimiter(
 
 /** `principal <did>` for a valid access token, else `ip <address>`. */
 async function principalKey(auth: AuthService, request: FastifyRequest): Promise<string> {
-  const token = bearerOf(request);
-  if (token !== undefined) {
+  if (request.headers.authorization !== undefined) {
     try {
-      return `principal ${(await auth.verifyAccessToken(token)).did}`;
+      // Verified once for the request: the route's guard reuses this answer.
+      return `principal ${(await verifyRequestToken(auth, request)).did}`;
     } catch {
       // An invalid token counts against the IP; the route refuses it on its own terms.
     }
