@@ -710,7 +710,8 @@ describe('findCoveringGrant', () => {
         fc.constantFrom('read', 'write' as const),
         fc.integer({ min: 0, max: 250 }),
         (grants, type, cls, access, now) => {
-          const entries: Array<[string, unknown]> = [];
+          // The grantee is an active member: grants to anyone else are never honoured.
+          const entries: Array<[string, unknown]> = [[StateKey.org(org), { did: org, status: 'active' }]];
           for (const g of grants) {
             const record: GrantRecord = {
               id: g.id,

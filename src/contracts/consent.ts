@@ -284,8 +284,9 @@ export type CoveringGrantResult =
  * unexpired grant from the patient to the org that covers it ('write' grants cover 'read').
  * Otherwise the most informative failure: when some grant would cover but none is usable, the
  * state of the most recently granted of those (GRANT_REVOKED, or GRANT_EXPIRED when
- * `expiresAt <= now`); SCOPE_NOT_COVERED when grants exist but none covers; NO_GRANT when none.
- * Pure and deterministic: reads only `reader`, in key order.
+ * `expiresAt <= now`); SCOPE_NOT_COVERED when grants exist but none covers; NO_GRANT when none,
+ * or when `org` is not an active member (a suspended or expelled organization's grants are not
+ * honoured, and it learns nothing of them). Pure and deterministic: reads only `reader`, in key order.
  *
  * @example findCoveringGrant(ctx, patientDid, orgDid, 'Observation', 'general', 'read', ctx.block.time)
  */
@@ -298,6 +299,7 @@ export function findCoveringGrant(
   access: GrantAccess,
   now: number,
 ): CoveringGrantResult {
+  if (!isMemberOrg(reader, org)) return { code: ResultCode.NO_GRANT };
   let anyGrant = false;
   let latestUnusable: GrantRecord | undefined;
   const prefix = StateKey.orgPatientGrantsPrefix(org, patient);

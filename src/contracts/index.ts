@@ -15,7 +15,7 @@ import {
   consentRequest,
   consentRevoke,
 } from './consent.js';
-import { applyGenesis, nodeRegister, orgPropose, orgVote } from './governance.js';
+import { applyGenesis, nodeRegister, orgPropose, orgVote, proposalOpen } from './governance.js';
 import { deactivate, keyRotate, patientRegister, practitionerRegister } from './identity.js';
 import { MAX_TX_BYTES } from './limits.js';
 import { recordAnchor, recordErase } from './records.js';
@@ -28,7 +28,7 @@ import type {
   ConsentRequestPayload,
   ConsentRevokePayload,
 } from './consent.js';
-import type { NodeRegisterPayload, OrgProposePayload, OrgVotePayload } from './governance.js';
+import type { NodeRegisterPayload, OrgProposePayload, OrgVotePayload, ProposalOpenPayload } from './governance.js';
 import type {
   DeactivatePayload,
   KeyRotatePayload,
@@ -48,8 +48,16 @@ export {
   type OrgProposePayload,
   type OrgVotePayload,
   type NodeRegisterPayload,
+  type ProposalOpenPayload,
+  type ProposalKind,
   type ProposalRecord,
   type ProposalStatus,
+  type OrgAddProposal,
+  type OrgStandingProposal,
+  type OrgRotateKeyProposal,
+  type NodeRotateKeyProposal,
+  STANDING_KINDS,
+  type StandingKind,
 } from './governance.js';
 export {
   type PatientRegisterPayload,
@@ -104,6 +112,7 @@ export interface TxPayloads {
   'gov.org.propose': OrgProposePayload;
   'gov.org.vote': OrgVotePayload;
   'gov.node.register': NodeRegisterPayload;
+  'gov.proposal.open': ProposalOpenPayload;
   'identity.patient.register': PatientRegisterPayload;
   'identity.practitioner.register': PractitionerRegisterPayload;
   'identity.key.rotate': KeyRotatePayload;
@@ -133,6 +142,7 @@ export function createContractRegistry(): ContractRegistry {
     [TxType.GovOrgPropose]: orgPropose,
     [TxType.GovOrgVote]: orgVote,
     [TxType.GovNodeRegister]: nodeRegister,
+    [TxType.GovProposalOpen]: proposalOpen,
     [TxType.PatientRegister]: patientRegister,
     [TxType.PractitionerRegister]: practitionerRegister,
     [TxType.KeyRotate]: keyRotate,
@@ -179,6 +189,8 @@ export const CONTRACT_RESULT_CODES: readonly Exclude<ResultCode, 'OK'>[] = [
   ResultCode.PROPOSAL_CLOSED,
   ResultCode.ALREADY_VOTED,
   ResultCode.NODE_EXISTS,
+  ResultCode.NODE_LIMIT_REACHED,
+  ResultCode.WRONG_ORG_STATUS,
   ResultCode.ALREADY_REGISTERED,
   ResultCode.UNKNOWN_PARTY,
   ResultCode.UNKNOWN_PATIENT,

@@ -14,6 +14,8 @@ export const MAX_TX_BYTES: Readonly<Record<TxType, number>> = {
   'gov.org.vote': 1 * KIB,
   // A node URL may be 2,048 characters.
   'gov.node.register': 4 * KIB,
+  // Two keys and two DIDs at most.
+  'gov.proposal.open': 1 * KIB,
   // The only type an unregistered signer may send: kept small.
   'identity.patient.register': 1 * KIB,
   'identity.practitioner.register': 1 * KIB,

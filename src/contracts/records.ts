@@ -13,6 +13,7 @@ import {
   fhirTypeSchema,
   idSchema,
   isActivePractitionerOf,
+  isMemberOrg,
   parsePayload,
   requireNode,
   requirePatient,
@@ -194,8 +195,12 @@ export const recordErase: Contract<RecordErasePayload> = {
       throw new TxRejected(ResultCode.RECORD_ERASED, `record ${payload.recordId} is already erased`);
     const signer = ctx.signerParty;
     const isPatient = ctx.signer === record.patient;
+    // A node of a suspended or expelled custodian no longer acts for it.
     const isCustodianNode =
-      signer?.kind === 'node' && signer.status === 'active' && signer.org === record.custodian;
+      signer?.kind === 'node' &&
+      signer.status === 'active' &&
+      signer.org === record.custodian &&
+      isMemberOrg(ctx, signer.org);
     if (!isPatient && !isCustodianNode) {
       throw new TxRejected(
         ResultCode.NOT_AUTHORIZED,

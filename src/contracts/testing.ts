@@ -21,6 +21,7 @@ import {
   type ContractRegistry,
   type NetworkParams,
 } from '../ledger/contract.js';
+import { paramsOf } from '../ledger/executor.js';
 import { StateKey } from '../ledger/keys.js';
 import type {
   GenesisDocument,
@@ -110,7 +111,7 @@ export class TestLedger {
     readonly genesis: GenesisDocument,
     private readonly registry: ContractRegistry = createContractRegistry(),
   ) {
-    this.params = { ...genesis.params };
+    this.params = paramsOf(genesis);
     this.time = genesis.time + TEST_BLOCK_MS;
     applyGenesis(
       { get: (key) => this.get(key), put: (key, value) => this.state.set(key, canonicalJson(value)) },

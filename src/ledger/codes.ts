@@ -35,6 +35,10 @@ export const ResultCode = {
   PROPOSAL_CLOSED: 'PROPOSAL_CLOSED',
   ALREADY_VOTED: 'ALREADY_VOTED',
   NODE_EXISTS: 'NODE_EXISTS',
+  /** The organization already has `maxNodesPerOrg` active nodes. */
+  NODE_LIMIT_REACHED: 'NODE_LIMIT_REACHED',
+  /** The proposal's action does not apply to the organization's current status (e.g. reinstating an active one). */
+  WRONG_ORG_STATUS: 'WRONG_ORG_STATUS',
   // Identity.
   ALREADY_REGISTERED: 'ALREADY_REGISTERED',
   UNKNOWN_PARTY: 'UNKNOWN_PARTY',

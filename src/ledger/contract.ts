@@ -29,8 +29,10 @@ export interface NetworkParams {
   readonly txValidityMs: number;
   /** Largest allowed distance into the future (clock skew). */
   readonly txFutureSkewMs: number;
-  /** Fraction of active member organizations whose yes-votes admit a new organization. */
+  /** Fraction of active member organizations whose yes-votes accept a governance proposal. */
   readonly joinQuorum: number;
+  /** Most active nodes per organization (genesis `maxNodesPerOrg`, default applied). */
+  readonly maxNodesPerOrg: number;
 }
 
 /** Throw from a contract to reject a transaction: its writes are discarded and the code committed. */

@@ -16,7 +16,7 @@ import { StateKey } from './keys.js';
 import { BlockStateView, type StateSource } from './state-view.js';
 import { parseSignedTxJson, type ParsedTx } from './tx.js';
 import { checkTxFrame } from './tx-rules.js';
-import type { GenesisDocument, PartyRecord, TxResult } from './types.js';
+import { DEFAULT_MAX_NODES_PER_ORG, type GenesisDocument, type PartyRecord, type TxResult } from './types.js';
 import { canonicalJson } from '../crypto/index.js';
 
 /** Answers whether a (signer, nonce) pair was spent by an earlier block. */
@@ -86,6 +86,7 @@ export function paramsOf(genesis: GenesisDocument): NetworkParams {
     txValidityMs: genesis.params.txValidityMs,
     txFutureSkewMs: genesis.params.txFutureSkewMs,
     joinQuorum: genesis.params.joinQuorum,
+    maxNodesPerOrg: genesis.params.maxNodesPerOrg ?? DEFAULT_MAX_NODES_PER_ORG,
   };
 }
 

@@ -9,6 +9,7 @@ export const TxType = {
   GovOrgPropose: 'gov.org.propose',
   GovOrgVote: 'gov.org.vote',
   GovNodeRegister: 'gov.node.register',
+  GovProposalOpen: 'gov.proposal.open',
   PatientRegister: 'identity.patient.register',
   PractitionerRegister: 'identity.practitioner.register',
   KeyRotate: 'identity.key.rotate',
@@ -85,6 +86,14 @@ export interface PartyRecord {
   readonly registeredAt: number;
 }
 
+/**
+ * A member organization's standing: only an `active` one is a member (its parties sign, its nodes
+ * attest and serve, grants to it are honoured). `suspended` can be reinstated by vote;
+ * `expelled` is final.
+ */
+export type OrgStatus = 'active' | 'suspended' | 'expelled';
+export const ORG_STATUSES: readonly OrgStatus[] = ['active', 'suspended', 'expelled'];
+
 /** `org/<did>`: a member organization of the consortium. */
 export interface OrgRecord {
   readonly did: string;
@@ -92,8 +101,10 @@ export interface OrgRecord {
   readonly region: string;
   /** X25519 key to which patients seal record keys in grants, base64url. */
   readonly encryptionKey: string;
-  readonly status: 'active';
+  readonly status: OrgStatus;
   readonly joinedAt: number;
+  /** Block time of the last change of `status` (absent until the first suspension). */
+  readonly statusChangedAt?: number;
 }
 
 export interface GrantScope {
@@ -131,6 +142,9 @@ export interface BlockInfo {
   readonly time: number;
 }
 
+/** `maxNodesPerOrg` of a genesis document that does not set it. */
+export const DEFAULT_MAX_NODES_PER_ORG = 2;
+
 /** The network's founding document; every node of a network starts from the same one. */
 export interface GenesisDocument {
   readonly format: 'roam-genesis';
@@ -143,6 +157,11 @@ export interface GenesisDocument {
     readonly txValidityMs: number;
     readonly txFutureSkewMs: number;
     readonly joinQuorum: number;
+    /**
+     * Most active nodes one organization may have (default {@link DEFAULT_MAX_NODES_PER_ORG}):
+     * bounds what one member's own admin can add to the network on its own.
+     */
+    readonly maxNodesPerOrg?: number | undefined;
   };
   readonly founders: readonly GenesisFounder[];
 }

@@ -18,7 +18,7 @@
  * rule does not restrict by purpose yet (grants name one, requests carry one), so neither does
  * this module — when the contracts do, `findCoveringGrant` is where it changes.
  */
-import { findCoveringGrant, type StateReader } from '../../contracts/index.js';
+import { findCoveringGrant, isMemberOrg, type StateReader } from '../../contracts/index.js';
 import type { PrincipalResponse } from '../../wire/index.js';
 import { StateKey } from '../../ledger/index.js';
 import type { GrantAccess, GrantRecord, SensitivityClass } from '../../ledger/types.js';
@@ -170,10 +170,11 @@ function orgGrantsPrefix(org: string): string {
   return one.slice(0, one.length - 1);
 }
 
-/** The patients with an active, unexpired grant to `org` at `at`. */
+/** The patients with an active, unexpired grant to `org` at `at` (none while `org` is not a member). */
 function grantingPatients(state: StateReader, org: string, at: number): Set<string> {
-  const prefix = orgGrantsPrefix(org);
   const out = new Set<string>();
+  if (!isMemberOrg(state, org)) return out;
+  const prefix = orgGrantsPrefix(org);
   for (const [key] of state.range<unknown>(prefix)) {
     const rest = key.slice(prefix.length);
     const slash = rest.indexOf('/');

@@ -2,7 +2,8 @@ import { canonicalBytes, fromBase64Url, sign, toBase64Url, verify, type SigningK
 import type { CommittedBlock, Ledger } from '../../ledger/index.js';
 import { NodeError, NodeErrorCode } from '../errors.js';
 import type { Agreement, Attestation, NetworkAgreement, PeerAgreement } from '../../wire/index.js';
-import { activeNodes, type PeerNode } from './peers.js';
+import { activeNodes, memberOrgDids, type PeerNode } from './peers.js';
+import { organizationVoices, outvotingValue } from './org-majority.js';
 
 /** How the messages travel: NATS core subjects in a network (not JetStream: nothing to keep). */
 export interface AttestationTransport {
@@ -28,8 +29,10 @@ const REMEMBERED_HEIGHTS = 1024;
  * Signs (height, block hash, state root) after every committed block and publishes it; collects
  * the other nodes' attestations (signatures checked against their keys on the ledger) and compares
  * them with this node's own blocks. A peer whose block differs is reported as diverged; when a
- * strict majority of the network's nodes agree on a block that differs from this node's, this
- * node is the one diverged: it halts its ledger (no further commits) and says so.
+ * strict majority of the active member organizations agree on a block that differs from this
+ * node's (one voice per organization, see org-majority.ts; this node's own organization's voice
+ * is this node's block), this node is the one diverged: it halts its ledger (no further commits)
+ * and says so. Nodes of suspended or expelled organizations are not heard at all.
  */
 export class AttestationMonitor {
   private self: Attestation | undefined;
@@ -161,19 +164,21 @@ export class AttestationMonitor {
 
   private checkMinority(height: number, ours: string): void {
     if (this.halted) return;
-    const nodes = activeNodes(this.options.ledger);
-    const votes = new Map<string, number>();
-    for (const node of nodes) {
-      const value = node.did === this.options.nodeDid ? ours : this.seen.get(node.did)?.get(height);
-      if (value !== undefined) votes.set(value, (votes.get(value) ?? 0) + 1);
-    }
-    for (const [value, count] of votes) {
-      if (value !== ours && count > nodes.length / 2) {
-        this.halted = `at height ${height} this node's block ${ours.split(' ')[0]} differs from the block ${value.split(' ')[0]} of ${count} of ${nodes.length} nodes`;
-        this.options.log(`DIVERGED: this node is in the minority and stops committing: ${this.halted}. Restore its data from a healthy node (or resync) and restart it.`);
-        this.options.ledger.halt(new NodeError(NodeErrorCode.DIVERGED, `this node diverged from the network ${this.halted}`));
-        return;
-      }
-    }
+    const { ledger, nodeDid } = this.options;
+    const nodes = activeNodes(ledger);
+    const ownOrg = nodes.find((node) => node.did === nodeDid)?.org;
+    // The other nodes of this node's organization do not outvote it: its organization's voice is its own block.
+    const voices = organizationVoices(
+      nodes
+        .filter((node) => node.org !== ownOrg)
+        .map((node) => ({ org: node.org, value: this.seen.get(node.did)?.get(height) })),
+    );
+    if (ownOrg !== undefined) voices.set(ownOrg, ours);
+    const members = memberOrgDids(ledger).length;
+    const outvoted = outvotingValue(voices, ours, members);
+    if (outvoted === undefined) return;
+    this.halted = `at height ${height} this node's block ${ours.split(' ')[0]} differs from the block ${outvoted.value.split(' ')[0]} of ${outvoted.orgs} of ${members} member organizations`;
+    this.options.log(`DIVERGED: this node is in the minority and stops committing: ${this.halted}. Restore its data from a healthy node (or resync) and restart it.`);
+    ledger.halt(new NodeError(NodeErrorCode.DIVERGED, `this node diverged from the network ${this.halted}`));
   }
 }

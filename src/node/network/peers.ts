@@ -15,10 +15,22 @@ export function peerNodes(ledger: Ledger, selfDid: string): PeerNode[] {
   return activeNodes(ledger).filter((node) => node.did !== selfDid);
 }
 
-/** Every active node registered on the ledger. */
+/** DIDs of the active member organizations (suspended and expelled ones are not members). */
+export function memberOrgDids(ledger: Ledger): string[] {
+  return ledger
+    .rangeState<OrgRecord>(StateKey.ORG_PREFIX)
+    .filter(([, org]) => org.status === 'active')
+    .map(([, org]) => org.did);
+}
+
+/**
+ * Every active node of an active member organization: the nodes of a suspended or expelled
+ * organization are no peers, their attestations do not count and they are not synced from.
+ */
 export function activeNodes(ledger: Ledger): PeerNode[] {
   const nodes: PeerNode[] = [];
   for (const [, org] of ledger.rangeState<OrgRecord>(StateKey.ORG_PREFIX)) {
+    if (org.status !== 'active') continue;
     const prefix = StateKey.orgNodesPrefix(org.did);
     for (const [key] of ledger.rangeState<string>(prefix)) {
       const party = ledger.getState<PartyRecord>(StateKey.party(key.slice(prefix.length)));
