@@ -184,7 +184,7 @@ export function registerLedger(program: Command): void {
 // ---------------------------------------------------------------------------------------------
 
 /** Opens a data folder's store read-only for the duration of `fn`. */
-async function withStore<T>(dataDir: string, fn: (store: LedgerStore) => Promise<T> | T): Promise<T> {
+export async function withStore<T>(dataDir: string, fn: (store: LedgerStore) => Promise<T> | T): Promise<T> {
   const path = DataFiles.store(dataDir);
   if (!existsSync(path)) {
     const hint = existsSync(DataFiles.config(dataDir))

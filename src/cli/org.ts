@@ -17,6 +17,7 @@ import {
   usage,
 } from './common.js';
 import { connect } from './connect.js';
+import { registerGovernance } from './org-governance.js';
 import { emit, fields, type OutputOptions } from './output.js';
 
 interface AddPractitionerOptions extends OutputOptions {
@@ -30,8 +31,9 @@ interface AddPractitionerOptions extends OutputOptions {
 }
 
 export function registerOrg(program: Command): void {
-  const org = program.command('org').description("manage your organization: practitioners, nodes, and the admission of new members");
+  const org = program.command('org').description("manage your organization: practitioners, nodes, and the network's membership by vote");
   registerMembership(org);
+  registerGovernance(org);
 
   subcommand(
     org,
@@ -131,7 +133,7 @@ function registerMembership(org: Command): void {
       ]);
     });
 
-  subcommand(org, 'vote', "cast your organization's vote on an open membership proposal")
+  subcommand(org, 'vote', "cast your organization's vote on an open proposal (membership, standing or keys)")
     .requiredOption('--wallet <file>', 'an admin wallet of a member organization')
     .requiredOption('--proposal <id>', 'the proposal id')
     .option('--reject', 'vote no (default: yes)')
