@@ -7,7 +7,7 @@
 import type { BlockHeader } from '../ledger/block.js';
 import type { ResultCode } from '../ledger/codes.js';
 import type { TxInclusionProof } from '../ledger/proof.js';
-import type { GrantRecord, OrgRecord, PartyRecord, PartyStatus, SignedTx } from '../ledger/types.js';
+import type { GrantRecord, OrgRecord, OrgStatus, PartyRecord, PartyStatus, SignedTx } from '../ledger/types.js';
 import type { RequestRecord } from '../contracts/consent.js';
 import type { ApiErrorDetail } from './errors.js';
 
@@ -208,6 +208,8 @@ export interface OrgSummary {
   readonly name: string;
   readonly region: string;
   readonly encryptionKey: string;
+  /** Only an `active` organization is a member: grants to a suspended or expelled one are refused. */
+  readonly status: OrgStatus;
   readonly nodes: readonly OrgNodeSummary[];
 }
 

@@ -119,6 +119,7 @@ describe('ledger API: reads', () => {
     assert.equal(org.did, t.init.orgDid);
     assert.equal(org.name, 'Clinic of Test');
     assert.equal(org.region, 'eu-west');
+    assert.equal(org.status, 'active');
     assert.equal(fromBase64Url(org.encryptionKey).length, 32);
     assert.deepEqual(org.nodes, [
       { did: t.init.nodeDid, url: 'http://clinic.test:8080', region: 'eu-west', status: 'active' },

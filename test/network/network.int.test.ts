@@ -138,7 +138,7 @@ describe('a 3-region network on real NATS JetStream and node processes', { timeo
     const deactivate = signTx(createTx({ chainId: register.tx.chainId, type: TxType.Deactivate, signer: did, payload: { did } }), signing.secretKey);
     assert.equal((await submitBatch(net.url('eu'), [deactivate])).length, 1);
     const ap = await eventually(() => net.status('ap'), (s) => s.network?.diverged === true, 60_000);
-    assert.match(ap.network!.halted ?? '', /differs from the block .* of 2 of 3 nodes/);
+    assert.match(ap.network!.halted ?? '', /differs from the block .* of 2 of 3 member organizations/);
     const eu = await eventually(
       () => net.status('eu'),
       (s) => s.network?.peers.find((p) => p.region === 'ap')?.agreement === 'diverged',

@@ -262,7 +262,7 @@ export function registerLedgerRoutes(app: FastifyInstance, options: LedgerRoutes
           { did: party.did, url: party.url ?? '', region: party.region ?? org.region, status: party.status },
         ];
       });
-      return { did: org.did, name: org.name, region: org.region, encryptionKey: org.encryptionKey, nodes };
+      return { did: org.did, name: org.name, region: org.region, encryptionKey: org.encryptionKey, status: org.status, nodes };
     });
     const response: OrgsResponse = { orgs };
     return response;
