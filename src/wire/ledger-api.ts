@@ -175,7 +175,7 @@ export interface PeerAgreement {
 export interface NetworkAgreement {
   readonly self?: Attestation;
   readonly peers: readonly PeerAgreement[];
-  /** True when this node's block differs from that of a majority of the network's nodes. */
+  /** True when this node's block differs from that of a strict majority of the member organizations (one voice each). */
   readonly diverged: boolean;
   /** Why this node stopped committing (it is in the minority), when it did. */
   readonly halted?: string;
