@@ -25,11 +25,11 @@ export function subjectAbstains(proposal: ProposalRecord): boolean {
   return proposal.kind === 'org.suspend' || proposal.kind === 'org.expel';
 }
 
-/** The statuses from which each change of standing may be made. */
-const STANDING_FROM: Readonly<Record<'org.suspend' | 'org.reinstate' | 'org.expel', readonly OrgStatus[]>> = {
-  'org.suspend': ['active'],
-  'org.reinstate': ['suspended'],
-  'org.expel': ['active', 'suspended'],
+/** The statuses from which each change of standing may be made, and its verb for messages. */
+const STANDING_CHANGES: Readonly<Record<'org.suspend' | 'org.reinstate' | 'org.expel', { from: readonly OrgStatus[]; verb: string }>> = {
+  'org.suspend': { from: ['active'], verb: 'suspend it' },
+  'org.reinstate': { from: ['suspended'], verb: 'reinstate it' },
+  'org.expel': { from: ['active', 'suspended'], verb: 'expel it' },
 };
 
 function requireOrg(reader: Pick<StateReader, 'get'>, did: string, allowed: readonly OrgStatus[], action: string): OrgRecord {
@@ -54,7 +54,7 @@ export function checkApplicable(ctx: ContractContext, proposal: ProposalRecord):
     case 'org.suspend':
     case 'org.reinstate':
     case 'org.expel':
-      requireOrg(ctx, proposal.target, STANDING_FROM[proposal.kind], proposal.kind.slice(4));
+      requireOrg(ctx, proposal.target, STANDING_CHANGES[proposal.kind].from, STANDING_CHANGES[proposal.kind].verb);
       return;
     case 'org.rotate-key': {
       const org = requireOrg(ctx, proposal.target, ['active'], 'rotate its key');

@@ -18,6 +18,7 @@ import { TxRejected, type ContractContext } from '../ledger/contract.js';
 import { StateKey } from '../ledger/keys.js';
 import {
   didSchema,
+  getParty,
   idSchema,
   key32Schema,
   parsePayload,
@@ -194,7 +195,7 @@ function proposalOf(ctx: ContractContext, admin: { org: string }, payload: Propo
       if (payload.signingKey === undefined && payload.encryptionKey === undefined) {
         throw new TxRejected(ResultCode.INVALID_PAYLOAD, '"payload" expected signingKey, encryptionKey or both');
       }
-      const target = ctx.get<{ org?: string }>(StateKey.party(payload.node))?.org;
+      const target = getParty(ctx, payload.node)?.org;
       if (target === undefined) throw new TxRejected(ResultCode.UNKNOWN_PARTY, `${payload.node} is not a node`);
       return {
         ...base,

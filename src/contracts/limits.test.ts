@@ -22,6 +22,13 @@ function letter(n: number): string {
 /** The largest payload its schema takes (as far as the ledger's own clients build them). */
 const largest: Partial<Record<TxType, unknown>> = {
   'identity.patient.register': { encryptionKey: makeWallet(2).encryptionKey },
+  'gov.proposal.open': {
+    proposalId: 'p'.repeat(64),
+    kind: 'node.rotate-key',
+    node: did,
+    signingKey: makeWallet(3).encryptionKey,
+    encryptionKey: makeWallet(4).encryptionKey,
+  },
   'records.anchor': {
     anchors: Array.from({ length: MAX_ANCHORS_PER_TX }, (_, i) => ({
       recordId: `${i}`.padStart(128, 'r'),
