@@ -14,6 +14,7 @@ import {
   getParty,
   idSchema,
   key32Schema,
+  nodeUrlRefusal,
   parsePayload,
   regionSchema,
   requireOrgAdmin,
@@ -75,6 +76,7 @@ const genesisSchema = z.strictObject({
     txValidityMs: z.number().int().positive(),
     txFutureSkewMs: z.number().int().nonnegative(),
     joinQuorum: z.number().gt(0).lte(1),
+    allowHttpNodeUrls: z.boolean().optional(),
   }),
   founders: z
     .array(
@@ -263,6 +265,8 @@ export const nodeRegister: Contract<NodeRegisterPayload> = {
   parse: (payload) => parsePayload(nodeRegisterSchema, payload),
   execute(ctx, payload) {
     const admin = requireOrgAdmin(ctx);
+    const refused = nodeUrlRefusal(payload.url, { allowHttp: ctx.params.allowHttpNodeUrls });
+    if (refused !== undefined) throw new TxRejected(ResultCode.INVALID_PAYLOAD, `"payload.url" ${refused}`);
     const existing = getParty(ctx, payload.node);
     if (existing !== undefined) {
       if (existing.kind !== 'node' || existing.org !== admin.org) {
@@ -328,6 +332,10 @@ export function validateGenesis(genesis: unknown, state?: Pick<GenesisContext, '
         throw genesisError(field, 'names a party twice');
       parties.add(did);
     }
+    founder.nodes.forEach((node, n) => {
+      const refused = nodeUrlRefusal(node.url, { allowHttp: doc.params.allowHttpNodeUrls === true });
+      if (refused !== undefined) throw genesisError(`genesis.founders[${f}].nodes[${n}].url`, refused);
+    });
   });
   return doc;
 }

@@ -110,7 +110,7 @@ export class TestLedger {
     readonly genesis: GenesisDocument,
     private readonly registry: ContractRegistry = createContractRegistry(),
   ) {
-    this.params = { ...genesis.params };
+    this.params = { ...genesis.params, allowHttpNodeUrls: genesis.params.allowHttpNodeUrls ?? false };
     this.time = genesis.time + TEST_BLOCK_MS;
     applyGenesis(
       { get: (key) => this.get(key), put: (key, value) => this.state.set(key, canonicalJson(value)) },

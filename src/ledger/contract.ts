@@ -31,6 +31,8 @@ export interface NetworkParams {
   readonly txFutureSkewMs: number;
   /** Fraction of active member organizations whose yes-votes admit a new organization. */
   readonly joinQuorum: number;
+  /** Node URLs may be plain `http:` for any host, not only loopback (local development networks). */
+  readonly allowHttpNodeUrls: boolean;
 }
 
 /** Throw from a contract to reject a transaction: its writes are discarded and the code committed. */

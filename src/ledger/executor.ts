@@ -86,6 +86,7 @@ export function paramsOf(genesis: GenesisDocument): NetworkParams {
     txValidityMs: genesis.params.txValidityMs,
     txFutureSkewMs: genesis.params.txFutureSkewMs,
     joinQuorum: genesis.params.joinQuorum,
+    allowHttpNodeUrls: genesis.params.allowHttpNodeUrls ?? false,
   };
 }
 

@@ -143,6 +143,8 @@ export interface GenesisDocument {
     readonly txValidityMs: number;
     readonly txFutureSkewMs: number;
     readonly joinQuorum: number;
+    /** Optional (default false): accept `http:` node URLs for any host, as the demo does. */
+    readonly allowHttpNodeUrls?: boolean | undefined;
   };
   readonly founders: readonly GenesisFounder[];
 }
