@@ -111,14 +111,15 @@ export const urlSchema = z
   .string()
   .max(MAX_URL_LENGTH)
   .refine((value) => shapeOfNodeUrl(value) !== undefined, {
-    error: 'expected https://host[:port][/path] (no credentials, query or fragment; port 1-65535)',
+    error: 'expected https://host[:port][/path] (no credentials, query or fragment; port 0-65535)',
   });
 
 function shapeOfNodeUrl(value: string): { readonly scheme: string; readonly host: string } | undefined {
   const match = NODE_URL_PATTERN.exec(value);
   if (match === null) return undefined;
   const port = match[3];
-  if (port !== undefined && (Number(port) < 1 || Number(port) > 65535)) return undefined;
+  // Port 0 passes: `roam init --port 0` (any free port) announces it until the node registers its real URL.
+  if (port !== undefined && Number(port) > 65535) return undefined;
   return { scheme: match[1]!, host: match[2]! };
 }
 
@@ -132,7 +133,7 @@ function shapeOfNodeUrl(value: string): { readonly scheme: string; readonly host
  */
 export function nodeUrlRefusal(url: string, rules: { readonly allowHttp: boolean }): string | undefined {
   const shape = url.length > MAX_URL_LENGTH ? undefined : shapeOfNodeUrl(url);
-  if (shape === undefined) return 'expected https://host[:port][/path] (no credentials, query or fragment; port 1-65535)';
+  if (shape === undefined) return 'expected https://host[:port][/path] (no credentials, query or fragment; port 0-65535)';
   if (shape.scheme === 'http' && !rules.allowHttp && !LOOPBACK_HOST.test(shape.host)) {
     return 'is http: — node URLs are https: (http: only for loopback hosts, or when the genesis param allowHttpNodeUrls is true)';
   }

@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes, toBase64Url, toHex } from '../crypto/index.js';
+import { nodeUrlRefusal } from '../contracts/index.js';
 import type { GenesisDocument, GenesisFounder } from '../ledger/index.js';
 import { createWallet, saveWallet, type Wallet } from '../wallet/index.js';
 import {
@@ -92,6 +93,15 @@ export function prepareNode(options: Omit<InitOptions, 'dataDir' | 'adminPassphr
   return { keyFile, keys, admin, founder, config };
 }
 
+/**
+ * Refuses, before anything is written, a public URL the network's ledger would refuse (genesis
+ * or `gov.node.register`), rather than leaving a node that cannot start or register.
+ */
+function checkPublicUrl(publicUrl: string, allowHttp: boolean): void {
+  const refused = nodeUrlRefusal(publicUrl, { allowHttp });
+  if (refused !== undefined) throw new NodeError(NodeErrorCode.BAD_CONFIG, `public URL ${publicUrl.slice(0, 200)}: ${refused}`);
+}
+
 /** True when `url`'s host is 127.0.0.0/8, [::1] or localhost. */
 function isLoopbackUrl(url: string): boolean {
   try {
@@ -150,6 +160,7 @@ export async function writeNodeFiles(
 /** `roam init`: a new one-organization network whose founder is this node's organization. */
 export async function initNetwork(options: InitOptions): Promise<InitResult> {
   const prepared = prepareNode(options);
+  checkPublicUrl(prepared.config.publicUrl, options.allowHttpNodeUrls === true);
   const genesis = createGenesis([prepared.founder], { allowHttpNodeUrls: options.allowHttpNodeUrls === true });
   const adminWalletPath = await writeNodeFiles(options.dataDir, prepared, genesis, options.adminPassphrase, options.walletKdf);
   return {
@@ -194,6 +205,7 @@ export const joinRequestPath = (dataDir: string): string => join(dataDir, 'join-
  */
 export async function joinNetwork(options: JoinOptions): Promise<InitResult & { joinRequestPath: string }> {
   const prepared = prepareNode(options);
+  checkPublicUrl(prepared.config.publicUrl, options.genesis.params.allowHttpNodeUrls === true);
   const config: NodeConfigFile = {
     ...prepared.config,
     ordering: { kind: 'jetstream', servers: [...options.natsServers], replicas: options.replicas ?? 3 },

@@ -73,8 +73,8 @@ describe('nodes over HTTPS', () => {
     trusting = new Agent({ connect: { ca: ca.certPem } });
   });
   after(async () => {
-    await trusting.close();
-    await running.stop();
+    await trusting?.close();
+    await running?.stop();
     rmSync(dataDir, { recursive: true, force: true });
   });
 

@@ -38,7 +38,7 @@ const REFUSED_SHAPE = [
   'https://node.example.org#frag',
   'https://user:pass@node.example.org',
   'https://node.example.org@169.254.169.254',
-  'https://node.example.org:0',
+  'https://node.example.org:65536',
   'https://node.example.org:99999',
   'https://node.example.org/a b',
   'https://node.example.org/\\evil',
