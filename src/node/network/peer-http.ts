@@ -81,7 +81,7 @@ export interface PeerResponse {
 export class PeerHttpClient {
   private readonly agent: Agent;
 
-  constructor(private readonly options: PeerHttpOptions = {}) {
+  constructor(options: PeerHttpOptions = {}) {
     const allowPrivate = options.allowPrivateAddresses === true;
     const connector = buildConnector({
       ...(options.caPem === undefined ? {} : { ca: options.caPem }),
@@ -149,11 +149,6 @@ export class PeerHttpClient {
   /** Closes the pooled connections. */
   async close(): Promise<void> {
     await this.agent.close();
-  }
-
-  /** Whether this client connects to private addresses (for log lines and tests). */
-  get allowsPrivateAddresses(): boolean {
-    return this.options.allowPrivateAddresses === true;
   }
 }
 
