@@ -16,7 +16,10 @@ import { StateKey } from '../../src/ledger/index.js';
 import type { PartyRecord } from '../../src/ledger/types.js';
 import { createCertificateAuthority, issueCertificate, type CertificateFiles } from '../../src/network/pki.js';
 import { PeerHttpClient } from '../../src/node/network/peer-http.js';
+import { catchUpFromPeers } from '../../src/node/network/peer-sync.js';
+import type { PeerNode } from '../../src/node/network/peers.js';
 import { MAX_ANSWER_BYTES, RoamingClient } from '../../src/node/roaming/client.js';
+import { openTestNode } from '../http/fixture.js';
 import type { RecordQueryRequest } from '../../src/node/roaming/index.js';
 
 const requester = generateSigningKeyPair();
@@ -212,6 +215,43 @@ describe('node-to-node HTTP: redirects, answer caps, addresses, network CA', () 
     } finally {
       await client.close();
       await Promise.all([stop(good), stop(impostor)]);
+    }
+  });
+
+  test('catch-up: a peer URL at an internal address is never contacted, a redirecting peer is not followed', async () => {
+    const t = await openTestNode();
+    const hits: string[] = [];
+    const internal = createHttpServer((request, response) => {
+      hits.push(request.url ?? '');
+      response.end(JSON.stringify({ chainId: t.node.ledger.chainId, genesisHash: t.node.ledger.genesisHash, height: 99 }));
+    });
+    const internalPort = await listen(internal);
+    const redirecting = createHttpServer((_request, response) => {
+      response.writeHead(302, { location: `http://127.0.0.1:${internalPort}/ledger/status` });
+      response.end();
+    });
+    const redirectPort = await listen(redirecting);
+    const strict = new PeerHttpClient();
+    const peer = (url: string): PeerNode => ({ did: t.node.did, org: t.node.orgDid, orgName: 'Peer', region: 'eu', url, signingKey: '' });
+    const run = async (http: PeerHttpClient, url: string) => {
+      const log: string[] = [];
+      await catchUpFromPeers({
+        ledger: t.node.ledger,
+        peers: [peer(url)],
+        signer: { did: t.node.did, secretKey: t.node.config.keys.node.secretKey },
+        http,
+        log: (line) => log.push(line),
+      });
+      return log.join('\n');
+    };
+    try {
+      assert.match(await run(strict, `http://127.0.0.1:${internalPort}`), /PEER_ADDRESS_REFUSED/);
+      assert.match(await run(local, `http://127.0.0.1:${redirectPort}`), /PEER_REDIRECT/);
+      assert.deepEqual(hits, [], 'the internal server was never reached');
+    } finally {
+      await strict.close();
+      await Promise.all([stop(internal), stop(redirecting)]);
+      await t.close();
     }
   });
 });

@@ -56,7 +56,7 @@ export async function catchUpFromPeers(options: CatchUpOptions): Promise<CatchUp
     try {
       status = (await getJson(http, `${peer.url}/ledger/status`, { timeoutMs: STATUS_TIMEOUT_MS, maxBytes: STATUS_MAX_BYTES })) as typeof status;
     } catch (error) {
-      log(`catch-up: peer ${peer.url} not reachable (${(error as Error).message})`);
+      log(`catch-up: peer ${peer.url} not reachable (${failure(error)})`);
       continue;
     }
     if (status.chainId !== ledger.chainId || status.genesisHash !== ledger.genesisHash) {
@@ -72,7 +72,7 @@ export async function catchUpFromPeers(options: CatchUpOptions): Promise<CatchUp
       // this node committed is its own execution of the ordered transactions; go on with another
       // peer, and let attestations tell which node is the odd one out.
       log(
-        `catch-up: stopped fetching from ${peer.url} at height ${ledger.height} (${(error as Error).message})`,
+        `catch-up: stopped fetching from ${peer.url} at height ${ledger.height} (${failure(error)})`,
       );
     }
   }
@@ -127,4 +127,10 @@ async function getJson(
   const response = await http.request(url, { method: 'GET', ...call });
   if (response.status < 200 || response.status >= 300) throw new Error(`HTTP ${response.status}`);
   return JSON.parse(response.text());
+}
+
+/** A failure for the log: the peer client's (or node's) stable code, then its message. */
+function failure(error: unknown): string {
+  const code = (error as { code?: unknown }).code;
+  return `${typeof code === 'string' ? `${code}: ` : ''}${(error as Error).message}`;
 }
