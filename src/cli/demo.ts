@@ -67,6 +67,8 @@ export function registerDemo(program: Command): void {
           orgName: DEMO_ORG,
           region: DEMO_REGION,
           adminPassphrase: passphrase.value,
+          // The demo serves plain HTTP, also when listening beyond loopback (--host).
+          allowHttpNodeUrls: true,
           ...definedListen(options),
           ...(walletKdf ? { walletKdf } : {}),
         });

@@ -1,7 +1,9 @@
 /** `roam start`: run a node and its HTTP API until SIGINT or SIGTERM. */
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { RoamNode } from '../node/index.js';
-import { startHttp } from '../node/http/index.js';
+import { NodeError, NodeErrorCode } from '../node/errors.js';
+import { loadTlsCredentials, startHttp, type TlsFiles } from '../node/http/index.js';
 import { parsePort, subcommand } from './common.js';
 import { emit, type OutputOptions } from './output.js';
 
@@ -9,6 +11,8 @@ interface StartOptions extends OutputOptions {
   readonly data: string;
   readonly host?: string;
   readonly port?: number;
+  readonly tlsCert?: string;
+  readonly tlsKey?: string;
 }
 
 /** A node serving HTTP, and how to stop both. */
@@ -19,17 +23,27 @@ export interface RunningNode {
   readonly stop: () => Promise<void>;
 }
 
-/** Opens the node in `dataDir` and serves its API; `host`/`port` override node.json. */
+/**
+ * Opens the node in `dataDir` and serves its API; `host`/`port` override node.json, and so do
+ * `tls` files over node.json `tls` (HTTPS only, HSTS, an https publicUrl).
+ */
 export async function startNode(
   dataDir: string,
-  listen: { host?: string; port?: number },
+  listen: { host?: string; port?: number; tls?: TlsFiles },
 ): Promise<RunningNode> {
   const node = await RoamNode.open({ dataDir, log: (line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`) });
   let http: Awaited<ReturnType<typeof startHttp>>;
   try {
+    const tls = loadTlsCredentials(dataDir, node.config.file.tls, listen.tls);
+    // The public URL is what the ledger and FHIR answers name: an HTTPS node announced at an
+    // http: URL would send every client to a port that does not speak plain HTTP.
+    if (tls !== undefined && !node.config.file.publicUrl.startsWith('https://')) {
+      throw new NodeError(NodeErrorCode.BAD_CONFIG, `the node serves HTTPS but node.json publicUrl is ${node.config.file.publicUrl}; make it https:// (and register it with gov.node.register)`);
+    }
     http = await startHttp(node, {
       host: listen.host ?? node.config.file.host,
       port: listen.port ?? node.config.file.port,
+      ...(tls === undefined ? {} : { tls }),
     });
   } catch (error) {
     await node.close();
@@ -76,9 +90,16 @@ export function registerStart(program: Command): void {
     .requiredOption('--data <dir>', "the node's data folder (see roam init)")
     .option('--port <port>', 'port to listen on, overriding node.json (0: any free port)', parsePort)
     .option('--host <host>', 'address to listen on, overriding node.json')
-    .addHelpText('after', '\nStops cleanly on SIGINT (Ctrl-C) or SIGTERM.')
+    .option('--tls-cert <file>', 'serve HTTPS with this PEM certificate (chain), overriding node.json tls.certFile')
+    .option('--tls-key <file>', 'the PEM private key of --tls-cert, overriding node.json tls.keyFile')
+    .addHelpText(
+      'after',
+      '\nServes HTTPS only (with HSTS) when node.json has tls.certFile and tls.keyFile or both flags are given;' +
+        '\nrelative paths are read from the data folder. Clients of a node whose certificate is from a' +
+        '\nprivate CA trust it with NODE_EXTRA_CA_CERTS=<ca.crt>.\nStops cleanly on SIGINT (Ctrl-C) or SIGTERM.',
+    )
     .action(async (options: StartOptions) => {
-      const running = await startNode(options.data, definedListen(options));
+      const running = await startNode(options.data, { ...definedListen(options), tls: tlsFlags(options) });
       stopOnSignals(running, () => {
         if (!options.json) process.stdout.write('roam node stopped\n');
       });
@@ -108,5 +129,13 @@ export function definedListen(options: { readonly host?: string; readonly port?:
   return {
     ...(options.host === undefined ? {} : { host: options.host }),
     ...(options.port === undefined ? {} : { port: options.port }),
+  };
+}
+
+/** `--tls-cert`/`--tls-key` as given (relative to the working directory, as flags are). */
+function tlsFlags(options: StartOptions): TlsFiles {
+  return {
+    ...(options.tlsCert === undefined ? {} : { certFile: resolve(options.tlsCert) }),
+    ...(options.tlsKey === undefined ? {} : { keyFile: resolve(options.tlsKey) }),
   };
 }

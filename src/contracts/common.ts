@@ -91,17 +91,54 @@ export const regionSchema = z.string().min(1).max(64);
 
 /** Longest node URL accepted. */
 export const MAX_URL_LENGTH = 2048;
+const LABEL = '[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?';
 /**
- * http(s) URL with a host name, IPv4 or bracketed IPv6 host, optional port, then printable ASCII.
+ * A node URL: `https://host[:port][/path]`, or `http:` (see `nodeUrlRefusal`). The host is a DNS
+ * name, an IPv4 address or a bracketed IPv6 address; the path holds RFC 3986 path characters and
+ * percent escapes only. No userinfo, query, fragment or anything after the path: a node URL is a
+ * base that node requests append their paths to, and other nodes connect to it as it stands.
  * A regular expression rather than the WHATWG parser so that every node, whatever its runtime
  * version, accepts exactly the same strings.
  */
-const URL_PATTERN =
-  /^https?:\/\/([A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?(?:[/?#][!-~]*)?$/;
+const NODE_URL_PATTERN = new RegExp(
+  `^(https?)://(${LABEL}(?:\\.${LABEL})*|\\[[0-9A-Fa-f:.]+\\])(?::([0-9]{1,5}))?((?:/(?:[A-Za-z0-9._~!$&'()*+,;=:@-]|%[0-9A-Fa-f]{2})*)*)$`,
+);
+/** Hosts a plain `http:` node URL may name without the genesis param `allowHttpNodeUrls`. */
+const LOOPBACK_HOST = /^(?:localhost|\[::1\]|127\.(?:25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])(?:\.(?:25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])){2})$/i;
+
+/** A node URL as registered on the ledger (the shape; `nodeUrlRefusal` adds the network's rules). */
 export const urlSchema = z
   .string()
   .max(MAX_URL_LENGTH)
-  .refine((value) => URL_PATTERN.test(value), { error: 'expected an http(s) URL' });
+  .refine((value) => shapeOfNodeUrl(value) !== undefined, {
+    error: 'expected https://host[:port][/path] (no credentials, query or fragment; port 0-65535)',
+  });
+
+function shapeOfNodeUrl(value: string): { readonly scheme: string; readonly host: string } | undefined {
+  const match = NODE_URL_PATTERN.exec(value);
+  if (match === null) return undefined;
+  const port = match[3];
+  // Port 0 passes: `roam init --port 0` (any free port) announces it until the node registers its real URL.
+  if (port !== undefined && Number(port) > 65535) return undefined;
+  return { scheme: match[1]!, host: match[2]! };
+}
+
+/**
+ * Why a network does not accept `url` as a node URL, or undefined when it does: the shape of
+ * `urlSchema`, and `http:` only for loopback hosts (127.0.0.0/8, [::1], localhost) unless the
+ * network's genesis allows plain HTTP (`params.allowHttpNodeUrls`, local development). Node HTTP
+ * carries bearer tokens and decrypted health data: on any real network it is HTTPS.
+ *
+ * @example nodeUrlRefusal('http://10.0.0.7:8080', { allowHttp: false }) // 'http: is allowed …'
+ */
+export function nodeUrlRefusal(url: string, rules: { readonly allowHttp: boolean }): string | undefined {
+  const shape = url.length > MAX_URL_LENGTH ? undefined : shapeOfNodeUrl(url);
+  if (shape === undefined) return 'expected https://host[:port][/path] (no credentials, query or fragment; port 0-65535)';
+  if (shape.scheme === 'http' && !rules.allowHttp && !LOOPBACK_HOST.test(shape.host)) {
+    return 'is http: — node URLs are https: (http: only for loopback hosts, or when the genesis param allowHttpNodeUrls is true)';
+  }
+  return undefined;
+}
 
 /** Byte length of a value's RFC 8785 canonical JSON, or undefined when it has none. */
 export function canonicalSize(value: unknown): number | undefined {

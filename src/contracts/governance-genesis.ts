@@ -10,6 +10,7 @@ import {
   describeIssue,
   didSchema,
   key32Schema,
+  nodeUrlRefusal,
   regionSchema,
   urlSchema,
   writeNode,
@@ -45,6 +46,7 @@ const genesisSchema = z.strictObject({
     txFutureSkewMs: z.number().int().nonnegative(),
     joinQuorum: z.number().gt(0).lte(1),
     maxNodesPerOrg: z.number().int().min(1).max(MAX_NODES_PER_ORG_LIMIT).optional(),
+    allowHttpNodeUrls: z.boolean().optional(),
   }),
   founders: z
     .array(
@@ -108,6 +110,10 @@ export function validateGenesis(genesis: unknown, state?: Pick<GenesisContext, '
         throw genesisError(field, 'names a party twice');
       parties.add(did);
     }
+    founder.nodes.forEach((node, n) => {
+      const refused = nodeUrlRefusal(node.url, { allowHttp: doc.params.allowHttpNodeUrls === true });
+      if (refused !== undefined) throw genesisError(`genesis.founders[${f}].nodes[${n}].url`, refused);
+    });
   });
   return doc;
 }

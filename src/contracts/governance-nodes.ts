@@ -13,6 +13,7 @@ import {
   didSchema,
   getParty,
   key32Schema,
+  nodeUrlRefusal,
   parsePayload,
   regionSchema,
   requireOrgAdmin,
@@ -48,6 +49,8 @@ export const nodeRegister: Contract<NodeRegisterPayload> = {
   parse: (payload) => parsePayload(nodeRegisterSchema, payload),
   execute(ctx, payload) {
     const admin = requireOrgAdmin(ctx);
+    const refused = nodeUrlRefusal(payload.url, { allowHttp: ctx.params.allowHttpNodeUrls });
+    if (refused !== undefined) throw new TxRejected(ResultCode.INVALID_PAYLOAD, `"payload.url" ${refused}`);
     const existing = getParty(ctx, payload.node);
     if (existing !== undefined) {
       if (existing.kind !== 'node' || existing.org !== admin.org) {

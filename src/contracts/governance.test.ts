@@ -393,7 +393,7 @@ describe('gov.node.register', () => {
     expectOk(
       ledger.submit(a.admin, 'gov.node.register', {
         node: node.did,
-        url: 'http://10.0.0.7:8080/',
+        url: 'https://10.0.0.7:8443/',
         region: 'eu-north',
         encryptionKey: a.org.encryptionKey,
       }),
@@ -401,7 +401,7 @@ describe('gov.node.register', () => {
     const party = ledger.party(node.did);
     assert.equal(party?.kind, 'node');
     assert.equal(party?.org, a.org.did);
-    assert.equal(party?.url, 'http://10.0.0.7:8080/');
+    assert.equal(party?.url, 'https://10.0.0.7:8443/');
     assert.equal(party?.registeredAt, ledger.time);
     assert.equal(ledger.get(StateKey.orgNode(a.org.did, node.did)), node.did);
   });

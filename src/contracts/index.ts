@@ -39,7 +39,7 @@ import type { RecordAnchorTxPayload, RecordErasePayload } from './records.js';
 
 export type { StateReader } from './common.js';
 export { MAX_TX_BYTES } from './limits.js';
-export { isActivePractitionerOf, isMemberOrg } from './common.js';
+export { isActivePractitionerOf, isMemberOrg, nodeUrlRefusal } from './common.js';
 export {
   applyGenesis,
   validateGenesis,

@@ -33,6 +33,8 @@ export interface NetworkParams {
   readonly joinQuorum: number;
   /** Most active nodes per organization (genesis `maxNodesPerOrg`, default applied). */
   readonly maxNodesPerOrg: number;
+  /** Node URLs may be plain `http:` for any host, not only loopback (local development networks). */
+  readonly allowHttpNodeUrls: boolean;
 }
 
 /** Throw from a contract to reject a transaction: its writes are discarded and the code committed. */

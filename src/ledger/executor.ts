@@ -87,6 +87,7 @@ export function paramsOf(genesis: GenesisDocument): NetworkParams {
     txFutureSkewMs: genesis.params.txFutureSkewMs,
     joinQuorum: genesis.params.joinQuorum,
     maxNodesPerOrg: genesis.params.maxNodesPerOrg ?? DEFAULT_MAX_NODES_PER_ORG,
+    allowHttpNodeUrls: genesis.params.allowHttpNodeUrls ?? false,
   };
 }
 

@@ -162,6 +162,8 @@ export interface GenesisDocument {
      * bounds what one member's own admin can add to the network on its own.
      */
     readonly maxNodesPerOrg?: number | undefined;
+    /** Optional (default false): accept `http:` node URLs for any host, as the demo does. */
+    readonly allowHttpNodeUrls?: boolean | undefined;
   };
   readonly founders: readonly GenesisFounder[];
 }

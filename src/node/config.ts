@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { z } from 'zod';
 import {
   didFromSigningKey,
@@ -35,6 +35,24 @@ const rateLimitSchema = z.strictObject({
   windowMs: z.number().int().positive(),
 });
 
+/**
+ * node.json `tls`: serve HTTPS with this certificate and key (PEM). `caFile` is the network's CA
+ * bundle: peers' certificates are verified against it (instead of the system roots). Paths are
+ * relative to the data folder (absolute paths accepted).
+ */
+const tlsSchema = z.strictObject({
+  certFile: z.string().min(1),
+  keyFile: z.string().min(1),
+  caFile: z.string().min(1).optional(),
+});
+
+/**
+ * node.json `peers`: `allowPrivateAddresses` lets this node call peers at private, loopback and
+ * link-local addresses (a network on one machine or one LAN). Default false: a node URL on the
+ * ledger that resolves to such an address is refused when connecting.
+ */
+const peersSchema = z.strictObject({ allowPrivateAddresses: z.boolean().optional() });
+
 const nodeConfigSchema = z.object({
   format: z.literal('roam-node'),
   version: z.literal(1),
@@ -63,6 +81,8 @@ const nodeConfigSchema = z.object({
     .strictObject({ auth: rateLimitSchema, ledgerTx: rateLimitSchema, fhir: rateLimitSchema })
     .partial()
     .optional(),
+  tls: tlsSchema.optional(),
+  peers: peersSchema.optional(),
 });
 export type NodeConfigFile = z.infer<typeof nodeConfigSchema>;
 
@@ -134,6 +154,11 @@ export function loadNodeConfig(dataDir: string): NodeConfig {
   const keys = keysFromFile(parseWith(nodeKeySchema, readJson(DataFiles.nodeKey(dataDir), 'node key'), 'node key'));
   if (keys.orgDid !== file.org.did) throw new NodeError(NodeErrorCode.BAD_CONFIG, 'node key belongs to another organization than node.json names');
   return Object.freeze({ dataDir, file: Object.freeze(file), genesis, keys });
+}
+
+/** A path of node.json, resolved against the data folder unless it is absolute. */
+export function dataPath(dataDir: string, path: string): string {
+  return isAbsolute(path) ? path : join(dataDir, path);
 }
 
 export function parseNodeConfigFile(value: unknown): NodeConfigFile {

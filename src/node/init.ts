@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes, toBase64Url, toHex } from '../crypto/index.js';
+import { nodeUrlRefusal } from '../contracts/index.js';
 import type { GenesisDocument, GenesisFounder } from '../ledger/index.js';
 import { createWallet, saveWallet, type Wallet } from '../wallet/index.js';
 import {
@@ -26,6 +27,11 @@ export interface InitOptions {
   readonly port?: number;
   /** URL other parties reach this node at; defaults to http://host:port. */
   readonly publicUrl?: string;
+  /**
+   * Genesis param `allowHttpNodeUrls` of a new network: `http:` node URLs for any host, not only
+   * loopback ones (the demo; development networks). Default false.
+   */
+  readonly allowHttpNodeUrls?: boolean;
   /** Lower scrypt cost for tests. */
   readonly walletKdf?: { N: number; r: number; p: number };
 }
@@ -50,7 +56,7 @@ export interface PreparedNode {
 }
 
 /** Generates keys, an admin wallet and a founder entry for one organization's node. */
-export function prepareNode(options: Omit<InitOptions, 'dataDir' | 'adminPassphrase' | 'walletKdf'>): PreparedNode {
+export function prepareNode(options: Omit<InitOptions, 'dataDir' | 'adminPassphrase' | 'walletKdf' | 'allowHttpNodeUrls'>): PreparedNode {
   const seed = () => toBase64Url(randomBytes(32));
   const keyFile: NodeKeyFile = {
     format: 'roam-node-key',
@@ -80,17 +86,51 @@ export function prepareNode(options: Omit<InitOptions, 'dataDir' | 'adminPassphr
     publicUrl,
     ordering: { kind: 'local' },
     block: {},
+    // A node announced at a loopback URL belongs to a network on one machine (the demo, `roam
+    // network up`, tests): its peers are on loopback too. Any other node refuses private peers.
+    ...(isLoopbackUrl(publicUrl) ? { peers: { allowPrivateAddresses: true } } : {}),
   };
   return { keyFile, keys, admin, founder, config };
 }
 
-export function createGenesis(founders: readonly GenesisFounder[], time: number = Date.now()): GenesisDocument {
+/**
+ * Refuses, before anything is written, a public URL the network's ledger would refuse (genesis
+ * or `gov.node.register`), rather than leaving a node that cannot start or register.
+ */
+function checkPublicUrl(publicUrl: string, allowHttp: boolean): void {
+  const refused = nodeUrlRefusal(publicUrl, { allowHttp });
+  if (refused !== undefined) throw new NodeError(NodeErrorCode.BAD_CONFIG, `public URL ${publicUrl.slice(0, 200)}: ${refused}`);
+}
+
+/** True when `url`'s host is 127.0.0.0/8, [::1] or localhost. */
+function isLoopbackUrl(url: string): boolean {
+  try {
+    const host = new URL(url).hostname;
+    return host === 'localhost' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
+  } catch {
+    return false;
+  }
+}
+
+export interface GenesisOptions {
+  /** Genesis time, ms since the epoch (default now). */
+  readonly time?: number;
+  /** Sets the genesis param `allowHttpNodeUrls` (left out when false, its default). */
+  readonly allowHttpNodeUrls?: boolean;
+}
+
+export function createGenesis(founders: readonly GenesisFounder[], options: GenesisOptions = {}): GenesisDocument {
   return {
     format: 'roam-genesis',
     version: 1,
     chainId: `roam-${toHex(randomBytes(8))}`,
-    time,
-    params: { txValidityMs: DEFAULT_TX_VALIDITY_MS, txFutureSkewMs: DEFAULT_TX_FUTURE_SKEW_MS, joinQuorum: DEFAULT_JOIN_QUORUM },
+    time: options.time ?? Date.now(),
+    params: {
+      txValidityMs: DEFAULT_TX_VALIDITY_MS,
+      txFutureSkewMs: DEFAULT_TX_FUTURE_SKEW_MS,
+      joinQuorum: DEFAULT_JOIN_QUORUM,
+      ...(options.allowHttpNodeUrls === true ? { allowHttpNodeUrls: true } : {}),
+    },
     founders,
   };
 }
@@ -120,7 +160,8 @@ export async function writeNodeFiles(
 /** `roam init`: a new one-organization network whose founder is this node's organization. */
 export async function initNetwork(options: InitOptions): Promise<InitResult> {
   const prepared = prepareNode(options);
-  const genesis = createGenesis([prepared.founder]);
+  checkPublicUrl(prepared.config.publicUrl, options.allowHttpNodeUrls === true);
+  const genesis = createGenesis([prepared.founder], { allowHttpNodeUrls: options.allowHttpNodeUrls === true });
   const adminWalletPath = await writeNodeFiles(options.dataDir, prepared, genesis, options.adminPassphrase, options.walletKdf);
   return {
     dataDir: options.dataDir,
@@ -164,6 +205,7 @@ export const joinRequestPath = (dataDir: string): string => join(dataDir, 'join-
  */
 export async function joinNetwork(options: JoinOptions): Promise<InitResult & { joinRequestPath: string }> {
   const prepared = prepareNode(options);
+  checkPublicUrl(prepared.config.publicUrl, options.genesis.params.allowHttpNodeUrls === true);
   const config: NodeConfigFile = {
     ...prepared.config,
     ordering: { kind: 'jetstream', servers: [...options.natsServers], replicas: options.replicas ?? 3 },

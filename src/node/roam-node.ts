@@ -3,6 +3,7 @@ import { Ledger, WorkerVerifierPool, type AdmissionRejection, type CommittedTx, 
 import type { NatsConnection } from '@nats-io/transport-node';
 import { JetStreamOrderer, LocalOrderer, type BlockLimits, type Orderer } from '../ordering/index.js';
 import { AttestationMonitor, type AttestationTransport } from './network/attestations.js';
+import { peerHttpClientFor, type PeerHttpClient } from './network/peer-http.js';
 import { catchUpFromPeers } from './network/peer-sync.js';
 import { peerNodes } from './network/peers.js';
 import { BlockWriter, LedgerStore } from '../store/index.js';
@@ -46,6 +47,8 @@ export class RoamNode {
     readonly orderer: Orderer,
     private readonly verifier: SignatureVerifier,
     private readonly writer: BlockWriter,
+    /** The one client of every node-to-node call (network CA, address rules, capped answers). */
+    readonly peerHttp: PeerHttpClient,
   ) {}
 
   private fhirService: FhirService | undefined;
@@ -63,6 +66,7 @@ export class RoamNode {
   /** Opens a node's data folder and starts ordering (no HTTP; see `startHttp`). */
   static async open(options: RoamNodeOptions): Promise<RoamNode> {
     const config = loadNodeConfig(options.dataDir);
+    const peerHttp = peerHttpClientFor(config);
     const store = LedgerStore.open(DataFiles.store(options.dataDir));
     const verifier = new WorkerVerifierPool();
     let writer: BlockWriter | undefined;
@@ -75,7 +79,7 @@ export class RoamNode {
       const context: OrdererContext = { config, ledger, store, writer: blockWriter, limits };
       const log = options.log ?? (() => undefined);
       const orderer = options.orderer ? await options.orderer(context) : defaultOrderer(context, log);
-      const node = new RoamNode(config, store, ledger, orderer, verifier, blockWriter);
+      const node = new RoamNode(config, store, ledger, orderer, verifier, blockWriter, peerHttp);
       // A network node first fetches what it missed from its peers (faster than replaying the
       // stream, and the only way when the stream no longer holds the beginning).
       if (orderer instanceof JetStreamOrderer) {
@@ -83,6 +87,7 @@ export class RoamNode {
           ledger,
           peers: peerNodes(ledger, config.keys.nodeDid),
           signer: { did: config.keys.nodeDid, secretKey: config.keys.node.secretKey },
+          http: peerHttp,
           log,
         });
       }
@@ -106,6 +111,7 @@ export class RoamNode {
       await writer?.close();
       store.close();
       await verifier.close();
+      await peerHttp.close();
       throw error;
     }
   }
@@ -155,6 +161,7 @@ export class RoamNode {
     await this.writer.close();
     this.store.close();
     await this.verifier.close();
+    await this.peerHttp.close();
   }
 }
 

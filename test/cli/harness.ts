@@ -125,7 +125,7 @@ export function startCli(args: readonly string[], options: RunOptions = {}): Pro
     }, timeoutMs);
     const onData = () => {
       // Human output says "listening on <url>"; with --json the object carries "url".
-      const match = /listening on (http:\/\/\S+)/.exec(stdout) ?? /"url":"(http:\/\/[^"]+)"/.exec(stdout);
+      const match = /listening on (https?:\/\/\S+)/.exec(stdout) ?? /"url":"(https?:\/\/[^"]+)"/.exec(stdout);
       if (!match) return;
       clearTimeout(timer);
       child.stdout!.off('data', onData);

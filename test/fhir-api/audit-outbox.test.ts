@@ -30,7 +30,7 @@ describe('FHIR API: audit outbox', () => {
       adminPassphrase: 'test passphrase 1234',
       host: '127.0.0.1',
       port: 0,
-      publicUrl: 'http://clinic.test:8080',
+      publicUrl: 'https://clinic.test:8080',
       walletKdf: { N: 32768, r: 8, p: 1 },
     });
     let node = await RoamNode.open({ dataDir, blockLimits: { timeoutMs: 5 } });

@@ -35,7 +35,7 @@ export async function openTestNode(blockTimeoutMs = 5): Promise<TestNode> {
       adminPassphrase: PASSPHRASE,
       host: '127.0.0.1',
       port: 0,
-      publicUrl: 'http://clinic.test:8080',
+      publicUrl: 'https://clinic.test:8080',
       walletKdf: { N: 32768, r: 8, p: 1 },
     });
     const node = await RoamNode.open({ dataDir, blockLimits: { timeoutMs: blockTimeoutMs } });

@@ -105,7 +105,7 @@ describe('ledger API: reads', () => {
     assert.equal(body.nodeDid, t.init.nodeDid);
     assert.deepEqual(body.org, { did: t.init.orgDid, name: 'Clinic of Test' });
     assert.equal(body.region, 'eu-west');
-    assert.equal(body.url, 'http://clinic.test:8080');
+    assert.equal(body.url, 'https://clinic.test:8080');
     assert.equal(body.ordering, 'local');
     assert.equal(body.version, '0.1.0');
     assert.equal(typeof body.headTime, 'number');
@@ -122,7 +122,7 @@ describe('ledger API: reads', () => {
     assert.equal(org.status, 'active');
     assert.equal(fromBase64Url(org.encryptionKey).length, 32);
     assert.deepEqual(org.nodes, [
-      { did: t.init.nodeDid, url: 'http://clinic.test:8080', region: 'eu-west', status: 'active' },
+      { did: t.init.nodeDid, url: 'https://clinic.test:8080', region: 'eu-west', status: 'active' },
     ]);
   });
 

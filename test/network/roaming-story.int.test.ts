@@ -438,6 +438,7 @@ describe('the roaming story on a real 3-region network, through the CLI', { time
         body,
         node: usNode.keys.nodeDid,
         secretKey: usNode.keys.node.secretKey,
+        audience: net.file.nodes.find((n) => n.region === 'eu')!.nodeDid,
       });
       const response = await fetch(`${EU}${RECORDS_QUERY_PATH}`, {
         method: 'POST',

@@ -22,6 +22,7 @@ import {
   RECORDS_QUERY_PATH,
   signNodeRequest,
   type RecordQueryAnswer,
+  type RoamingClientOptions,
 } from '../../src/node/roaming/index.js';
 import type { Wallet } from '../../src/wallet/index.js';
 import {
@@ -89,6 +90,7 @@ async function nodeQuery(
       body: payload,
       node: options.node ?? options.from!.node.did,
       secretKey: options.secretKey ?? options.from!.node.config.keys.node.secretKey,
+      audience: custodian.node.did,
       ...(options.time === undefined ? {} : { time: options.time }),
     });
   const res = await custodian.app.inject({
@@ -386,6 +388,7 @@ describe('roaming reads across regions', () => {
       body: JSON.stringify({ ...body, query: { kind: 'read', type: 'Observation', id: euObs[0] } }),
       node: us.node.did,
       secretKey: us.node.config.keys.node.secretKey,
+      audience: eu.node.did,
     });
     const swapped = await nodeQuery(eu, body, { headers });
     assertNodeError(swapped, 401, 'NODE_SIGNATURE_INVALID');
@@ -402,6 +405,7 @@ describe('roaming reads across regions', () => {
       body: JSON.stringify(body),
       node: us.node.did,
       secretKey: us.node.config.keys.node.secretKey,
+      audience: eu.node.did,
     });
     const first = await nodeQuery(eu, body, { headers: once });
     assert.equal(first.status, 200, JSON.stringify(first.body));
@@ -467,17 +471,20 @@ describe('roaming reads across regions', () => {
 
   test('records a custodian altered are left out: checked against the ledger anchors, or they do not open', async () => {
     // A custodian that alters what it serves: the us node's answers, tampered in transit.
-    const tampering: typeof fetch = async (input, init) => {
-      const response = await fetch(input, init);
-      const answer = (await response.json()) as RecordQueryAnswer;
-      const [first, second] = answer.records;
-      assert.ok(first && second);
-      const flip = (text: string) => `${text.slice(0, 20)}${text[20] === 'A' ? 'B' : 'A'}${text.slice(21)}`;
-      const records = [
-        { ...first, ciphertext: flip(first.ciphertext) }, // fails the anchored content hash
-        { ...second, wrappedDek: { ...second.wrappedDek, ct: flip(second.wrappedDek.ct) } }, // does not open
-      ];
-      return new Response(JSON.stringify({ ...answer, records }), { status: response.status });
+    const tampering: RoamingClientOptions['http'] = {
+      request: async (url, call) => {
+        const response = await eu.node.peerHttp.request(url, call);
+        const answer = JSON.parse(response.text()) as RecordQueryAnswer;
+        const [first, second] = answer.records;
+        assert.ok(first && second);
+        const flip = (text: string) => `${text.slice(0, 20)}${text[20] === 'A' ? 'B' : 'A'}${text.slice(21)}`;
+        const records = [
+          { ...first, ciphertext: flip(first.ciphertext) }, // fails the anchored content hash
+          { ...second, wrappedDek: { ...second.wrappedDek, ct: flip(second.wrappedDek.ct) } }, // does not open
+        ];
+        const body = Buffer.from(JSON.stringify({ ...answer, records }));
+        return { status: response.status, body, text: () => body.toString('utf8') };
+      },
     };
     const state = {
       get: <T>(key: string) => eu.node.ledger.getState<T>(key),
@@ -488,7 +495,7 @@ describe('roaming reads across regions', () => {
       nodeDid: eu.node.did,
       secretKey: eu.node.config.keys.node.secretKey,
       state: port.state,
-      fetch: tampering,
+      http: tampering,
     });
     eu.node.fhir.repository.useRemote(new RemoteRecords(port, client));
     try {

@@ -45,9 +45,11 @@ async function decide(ledger: Ledger, by: Member, second: Member, body: { kind: 
 async function nodeRequest(ledger: Ledger, node: TestParty, secretKey = node.keys.secretKey): Promise<string> {
   const body = '{"patient":"did:key:z"}';
   const path = '/node/v1/records/query';
-  const headers = signNodeRequest({ method: 'POST', path, body, node: node.did, secretKey });
+  // Addressed to a receiving node of its own (the audience the verifier expects).
+  const audience = 'did:key:z6MkReceivingNodeOfTheTest';
+  const headers = signNodeRequest({ method: 'POST', path, body, node: node.did, secretKey, audience });
   try {
-    await new NodeRequestVerifier(stateOf(ledger)).verify({ method: 'POST', path, body: Buffer.from(body), headers });
+    await new NodeRequestVerifier(stateOf(ledger), { audience }).verify({ method: 'POST', path, body: Buffer.from(body), headers });
     return 'OK';
   } catch (error) {
     assert.ok(error instanceof HttpError, String(error));

@@ -201,6 +201,7 @@ describe('members: practitioners and admins of member organizations, member node
       body: '',
       node: nodeDid,
       secretKey: node.secretKey,
+      audience: nodeDid,
     });
     const answer = await get<SyncResponse>(path, undefined, headers);
     assert.equal(answer.status, 200, JSON.stringify(answer.body));
@@ -216,6 +217,7 @@ describe('members: practitioners and admins of member organizations, member node
       body: '',
       node: didFromSigningKey(stranger.publicKey),
       secretKey: stranger.secretKey,
+      audience: t.node.did,
     });
     const refused = await get(path, undefined, forged);
     assert.equal(refused.status, 401);
@@ -227,6 +229,7 @@ describe('members: practitioners and admins of member organizations, member node
       body: '',
       node: nodeDid,
       secretKey: node.secretKey,
+      audience: nodeDid,
     });
     const tampered = await get(path, undefined, signedForOtherPath);
     assert.equal(tampered.status, 401);

@@ -9,6 +9,7 @@ import type { CommittedTx } from '../../ledger/index.js';
 import { ValidationPool } from '../../fhir/validation-pool.js';
 import { FhirIndexStore } from '../../store/index.js';
 import { Vault } from '../../vault/index.js';
+import type { PeerHttpClient } from '../network/peer-http.js';
 import { Roaming } from '../roaming/roaming.js';
 import { AuditTrail } from './audit.js';
 import { RecordErasure } from './erase.js';
@@ -56,6 +57,8 @@ export interface FhirServiceNode {
     getState<T>(key: string): T | undefined;
     rangeState<T>(prefix: string): Array<[string, T]>;
   };
+  /** The node's client for node-to-node calls (roaming queries to custodians). */
+  readonly peerHttp: PeerHttpClient;
   /** The ledger store: the AuditEvent view finds an entry's patient in its block. */
   readonly store: {
     getBlockTxs(height: number): ReadonlyArray<{ readonly envelope: string; readonly code: string }>;
@@ -125,6 +128,7 @@ export class FhirService {
         orgDid: node.orgDid,
         nodeSecretKey: port.nodeSecretKey,
         state,
+        peerHttp: node.peerHttp,
         index,
         vault,
         audit,

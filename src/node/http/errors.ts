@@ -53,6 +53,8 @@ export const HTTP_ERRORS = {
   // Node-to-node requests (src/node/roaming). Every 401 carries `WWW-Authenticate: RoamNode`.
   /** A node request lacks `x-roam-node`, `x-roam-time`, `x-roam-nonce` or `x-roam-signature`, or one is malformed. */
   NODE_AUTH_MISSING: 401,
+  /** `x-roam-audience` is not this node's DID: the request was signed for another node. */
+  NODE_WRONG_AUDIENCE: 401,
   /** `x-roam-node` is not a registered, active node of a member organization on this node's ledger. */
   NODE_UNKNOWN: 401,
   /** `x-roam-time` is more than the allowed skew (60 s) away from this node's clock. */
@@ -64,6 +66,8 @@ export const HTTP_ERRORS = {
   NODE_REQUEST_REPLAYED: 401,
   /** `x-roam-signature` does not verify with the node's current key over the request. */
   NODE_SIGNATURE_INVALID: 401,
+  /** The requesting node sent more requests within the time window than one node may (retry later). */
+  NODE_REQUEST_QUOTA: 429,
   /**
    * A custodian refused a node request on its own ledger state (same meaning as the ledger's
    * result codes of these names): the practitioner is not an active practitioner of the

@@ -1,5 +1,6 @@
 export { buildHttpServer, DEFAULT_BODY_LIMIT_BYTES, type HttpServerOptions } from './server.js';
 export { startHttp, type ListenOptions, type RunningHttp } from './listen.js';
+export { HSTS_HEADER_VALUE, loadTlsCredentials, type TlsCredentials, type TlsFiles } from './tls.js';
 export {
   HTTP_ERRORS,
   HTTP_ERROR_CODES,

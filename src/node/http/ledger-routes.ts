@@ -107,7 +107,7 @@ export function registerLedgerRoutes(app: FastifyInstance, options: LedgerRoutes
   };
   // Member nodes read (sync) with the signed requests they use for roaming; a verifier of our own
   // keeps its nonce window apart from the custodian endpoint's.
-  const sources = { auth, state, nodeRequests: new NodeRequestVerifier(state) };
+  const sources = { auth, state, nodeRequests: new NodeRequestVerifier(state, { audience: node.did }) };
   const readerOf = (request: FastifyRequest, reply: FastifyReply): Promise<LedgerReader> =>
     resolveLedgerReader(request, reply, sources);
   // Commit waits end when the server closes, rather than holding shutdown for up to their timeout.

@@ -15,6 +15,7 @@ import { registerFhirRoutes } from '../fhir/routes.js';
 import { registerRoamingRoutes } from '../roaming/routes.js';
 import { registerVaultRoutes } from '../web/vault-routes.js';
 import { registerWebRoutes } from '../web/web-routes.js';
+import { registerHsts, type TlsCredentials } from './tls.js';
 
 /** Largest body of any route that does not set its own limit. */
 export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
@@ -27,6 +28,8 @@ export interface HttpServerOptions {
    * Benchmarks and tests that drive one principal hard set theirs here; limits are never off.
    */
   readonly rateLimits?: RateLimitOverrides;
+  /** Serve HTTPS (only) with this certificate and key, with HSTS on every answer. Default: plain HTTP. */
+  readonly tls?: TlsCredentials;
 }
 
 /**
@@ -38,12 +41,19 @@ export interface HttpServerOptions {
  * const res = await app.inject({ method: 'GET', url: '/ledger/status' });
  */
 export function buildHttpServer(node: RoamNode, options: HttpServerOptions = {}): FastifyInstance {
-  const app = Fastify({
+  const common = {
     logger: options.logger ?? false,
     bodyLimit: DEFAULT_BODY_LIMIT_BYTES,
     // Route parameters hold DIDs and hashes; a longer one is a bad request, not a lookup.
     routerOptions: { maxParamLength: 256 },
-  });
+  };
+  // Fastify types an HTTPS instance apart from an HTTP one; the routes use nothing that differs
+  // (no raw socket access), so both are handled as the HTTP instance type.
+  const app =
+    options.tls === undefined
+      ? Fastify(common)
+      : (Fastify({ ...common, https: { cert: options.tls.cert, key: options.tls.key } }) as unknown as FastifyInstance);
+  if (options.tls !== undefined) registerHsts(app);
 
   app.setErrorHandler((error, request, reply) => {
     const { status, body, internal } = errorResponse(error);

@@ -2,6 +2,7 @@ import type { SyncResponse } from '../../wire/index.js';
 import type { Ledger } from '../../ledger/index.js';
 import { NodeError, NodeErrorCode } from '../errors.js';
 import { signNodeRequest } from '../roaming/index.js';
+import type { PeerHttpClient } from './peer-http.js';
 import type { PeerNode } from './peers.js';
 
 /** This node, as it signs its requests to peers (`GET /ledger/sync` answers members only). */
@@ -15,6 +16,8 @@ export interface CatchUpOptions {
   readonly ledger: Ledger;
   readonly peers: readonly PeerNode[];
   readonly signer: PeerSyncSigner;
+  /** The node's client for node-to-node calls (network CA, address rules, capped answers). */
+  readonly http: Pick<PeerHttpClient, 'request'>;
   readonly log: (line: string) => void;
 }
 
@@ -26,6 +29,13 @@ export interface CatchUpResult {
 
 const STATUS_TIMEOUT_MS = 3_000;
 const PAGE_TIMEOUT_MS = 60_000;
+/** A status answer is a few hundred bytes. */
+const STATUS_MAX_BYTES = 64 * 1024;
+/**
+ * A sync page holds about MAX_BLOCKS_RESPONSE_BYTES (8 MiB) of envelopes, or one larger block;
+ * JSON escaping adds a little. A peer that sends more is cut off rather than buffered.
+ */
+const PAGE_MAX_BYTES = 64 * 1024 * 1024;
 export const SYNC_PAGE_BLOCKS = 100;
 
 /**
@@ -37,16 +47,16 @@ export const SYNC_PAGE_BLOCKS = 100;
  * re-executes to another hash here (that peer, or this node, diverged: attestations will tell).
  */
 export async function catchUpFromPeers(options: CatchUpOptions): Promise<CatchUpResult> {
-  const { ledger, peers, signer, log } = options;
+  const { ledger, peers, signer, http, log } = options;
   const from = ledger.height;
   let source: string | undefined;
   for (const peer of peers) {
     if (ledger.haltReason) break;
     let status: { chainId?: unknown; genesisHash?: unknown; height?: unknown };
     try {
-      status = (await getJson(`${peer.url}/ledger/status`, STATUS_TIMEOUT_MS)) as typeof status;
+      status = (await getJson(http, `${peer.url}/ledger/status`, { timeoutMs: STATUS_TIMEOUT_MS, maxBytes: STATUS_MAX_BYTES })) as typeof status;
     } catch (error) {
-      log(`catch-up: peer ${peer.url} not reachable (${(error as Error).message})`);
+      log(`catch-up: peer ${peer.url} not reachable (${failure(error)})`);
       continue;
     }
     if (status.chainId !== ledger.chainId || status.genesisHash !== ledger.genesisHash) {
@@ -55,14 +65,14 @@ export async function catchUpFromPeers(options: CatchUpOptions): Promise<CatchUp
     }
     if (typeof status.height !== 'number' || status.height <= ledger.height) continue;
     try {
-      await fetchBlocksFrom(ledger, { url: peer.url, signer }, status.height);
+      await fetchBlocksFrom(ledger, { peer, signer, http }, status.height);
       source = peer.url;
     } catch (error) {
       // A diverged peer (its block re-executes to another hash here) or a failing one: the block
       // this node committed is its own execution of the ordered transactions; go on with another
       // peer, and let attestations tell which node is the odd one out.
       log(
-        `catch-up: stopped fetching from ${peer.url} at height ${ledger.height} (${(error as Error).message})`,
+        `catch-up: stopped fetching from ${peer.url} at height ${ledger.height} (${failure(error)})`,
       );
     }
   }
@@ -73,10 +83,11 @@ export async function catchUpFromPeers(options: CatchUpOptions): Promise<CatchUp
 
 async function fetchBlocksFrom(
   ledger: Ledger,
-  peer: { readonly url: string; readonly signer: PeerSyncSigner },
+  from: { readonly peer: PeerNode; readonly signer: PeerSyncSigner; readonly http: CatchUpOptions['http'] },
   target: number,
 ): Promise<void> {
-  const { url, signer } = peer;
+  const { peer, signer, http } = from;
+  const url = peer.url;
   while (ledger.height < target) {
     const path = `/ledger/sync?from=${ledger.height + 1}&limit=${SYNC_PAGE_BLOCKS}`;
     // Signed as a node request (the roaming layer's scheme): the peer serves whole blocks to
@@ -87,8 +98,9 @@ async function fetchBlocksFrom(
       body: '',
       node: signer.did,
       secretKey: signer.secretKey,
+      audience: peer.did,
     });
-    const page = (await getJson(`${url}${path}`, PAGE_TIMEOUT_MS, headers)) as SyncResponse;
+    const page = (await getJson(http, `${url}${path}`, { timeoutMs: PAGE_TIMEOUT_MS, maxBytes: PAGE_MAX_BYTES, headers })) as SyncResponse;
     if (!page.blocks?.length) return;
     for (const block of page.blocks) {
       if (block.height !== ledger.height + 1)
@@ -108,11 +120,17 @@ async function fetchBlocksFrom(
 }
 
 async function getJson(
+  http: CatchUpOptions['http'],
   url: string,
-  timeoutMs: number,
-  headers: Record<string, string> = {},
+  call: { readonly timeoutMs: number; readonly maxBytes: number; readonly headers?: Record<string, string> },
 ): Promise<unknown> {
-  const response = await fetch(url, { headers, signal: AbortSignal.timeout(timeoutMs) });
-  if (!response.ok) throw new Error(`HTTP ${response.status}`);
-  return response.json();
+  const response = await http.request(url, { method: 'GET', ...call });
+  if (response.status < 200 || response.status >= 300) throw new Error(`HTTP ${response.status}`);
+  return JSON.parse(response.text());
+}
+
+/** A failure for the log: the peer client's (or node's) stable code, then its message. */
+function failure(error: unknown): string {
+  const code = (error as { code?: unknown }).code;
+  return `${typeof code === 'string' ? `${code}: ` : ''}${(error as Error).message}`;
 }

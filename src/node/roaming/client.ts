@@ -1,10 +1,12 @@
 /**
  * The requester side of the custodian endpoint: one signed `POST /node/v1/records/query` to a
- * custodian organization's node (found on the ledger), with a timeout. A node of the
- * organization that cannot be reached is skipped for the next one; the answer is typed as ok,
- * refused (the custodian's error code) or unreachable.
+ * custodian organization's node (found on the ledger), addressed to that node's DID, through the
+ * node's peer HTTP client (network CA, no redirects, answer capped while it streams, timeout). A
+ * node of the organization that cannot be reached is skipped for the next one; the answer is
+ * typed as ok, refused (the custodian's error code) or unreachable.
  */
 import type { StateReader } from '../../contracts/index.js';
+import type { PeerHttpClient, PeerRequest, PeerResponse } from '../network/peer-http.js';
 import { nodesOfOrg } from './directory.js';
 import { signNodeRequest } from './signing.js';
 import { RECORDS_QUERY_PATH, type RecordQueryAnswer, type RecordQueryRequest } from './wire.js';
@@ -32,18 +34,16 @@ export interface RoamingClientOptions {
   readonly secretKey: Uint8Array;
   readonly state: StateReader;
   readonly timeoutMs?: number;
-  /** Default: the global fetch. */
-  readonly fetch?: typeof fetch;
+  /** The node's peer HTTP client (tests wrap it to tamper with answers). */
+  readonly http: Pick<PeerHttpClient, 'request'>;
 }
 
 /** Sends signed queries to custodians. */
 export class RoamingClient {
   private readonly timeoutMs: number;
-  private readonly fetch: typeof fetch;
 
   constructor(private readonly options: RoamingClientOptions) {
     this.timeoutMs = options.timeoutMs ?? CUSTODIAN_TIMEOUT_MS;
-    this.fetch = options.fetch ?? fetch;
   }
 
   /** Asks `custodian` (an organization DID) through its nodes on the ledger, in order. */
@@ -60,34 +60,30 @@ export class RoamingClient {
         body,
         node: this.options.nodeDid,
         secretKey: this.options.secretKey,
+        audience: node.did,
       });
-      let response: Response;
-      let text: string;
+      const call: PeerRequest = {
+        method: 'POST',
+        headers: { ...headers, 'content-type': 'application/json' },
+        body,
+        timeoutMs: this.timeoutMs,
+        maxBytes: MAX_ANSWER_BYTES,
+      };
+      let response: PeerResponse;
       try {
-        response = await this.fetch(`${node.url}${RECORDS_QUERY_PATH}`, {
-          method: 'POST',
-          headers: { ...headers, 'content-type': 'application/json' },
-          body,
-          signal: AbortSignal.timeout(this.timeoutMs),
-        });
-        if (Number(response.headers.get('content-length') ?? 0) > MAX_ANSWER_BYTES) {
-          await response.body?.cancel();
-          last = `${node.url}: the answer is larger than ${MAX_ANSWER_BYTES} bytes`;
-          continue;
-        }
-        text = await response.text();
+        response = await this.options.http.request(`${node.url}${RECORDS_QUERY_PATH}`, call);
       } catch (error) {
         last = `${node.url}: ${describe(error)}`;
         continue;
       }
       let json: unknown;
       try {
-        json = JSON.parse(text);
+        json = JSON.parse(response.text());
       } catch {
         last = `${node.url}: answered ${response.status} with a body that is not JSON`;
         continue;
       }
-      if (response.ok) return { kind: 'ok', custodian, answer: json as RecordQueryAnswer };
+      if (response.status >= 200 && response.status < 300) return { kind: 'ok', custodian, answer: json as RecordQueryAnswer };
       const error = (json as { error?: { code?: unknown; message?: unknown } }).error;
       if (response.status >= 500 || typeof error?.code !== 'string') {
         last = `${node.url}: answered ${response.status}`;
@@ -105,11 +101,11 @@ export class RoamingClient {
   }
 }
 
+/** A failed call in a line for the requester's warning (the peer client's code and message). */
 function describe(error: unknown): string {
   if (error instanceof Error) {
-    if (error.name === 'TimeoutError') return 'no answer in time';
-    const cause = (error as { cause?: { code?: unknown } }).cause;
-    return typeof cause?.code === 'string' ? cause.code : error.message.slice(0, 200);
+    const code = (error as { code?: unknown }).code;
+    return `${typeof code === 'string' ? `${code}: ` : ''}${error.message.slice(0, 200)}`;
   }
   return 'failed';
 }

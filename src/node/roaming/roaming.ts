@@ -7,6 +7,7 @@ import type { StateReader } from '../../contracts/index.js';
 import type { FhirIndexStore } from '../../store/index.js';
 import type { Vault } from '../../vault/index.js';
 import type { AuditTrail } from '../fhir/audit.js';
+import type { PeerHttpClient } from '../network/peer-http.js';
 import { RoamingClient } from './client.js';
 import { Custodian } from './custodian.js';
 import { RemoteRecords } from './remote-records.js';
@@ -18,6 +19,8 @@ export interface RoamingPort {
   readonly orgDid: string;
   readonly nodeSecretKey: Uint8Array;
   readonly state: StateReader;
+  /** The node's client for node-to-node calls (network CA, address rules). */
+  readonly peerHttp: PeerHttpClient;
   readonly index: FhirIndexStore;
   readonly vault: Vault;
   readonly audit: AuditTrail;
@@ -36,12 +39,13 @@ export class Roaming {
   readonly remote: RemoteRecords;
 
   constructor(port: RoamingPort, options: RoamingOptions = {}) {
-    this.verifier = new NodeRequestVerifier(port.state);
+    this.verifier = new NodeRequestVerifier(port.state, { audience: port.did });
     this.custodian = new Custodian(port);
     const client = new RoamingClient({
       nodeDid: port.did,
       secretKey: port.nodeSecretKey,
       state: port.state,
+      http: port.peerHttp,
       ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
     });
     this.remote = new RemoteRecords({ orgDid: port.orgDid, state: port.state }, client);

@@ -2,13 +2,16 @@
  * Signed node-to-node requests. A node signs, with its node key (Ed25519), the RFC 8785 canonical
  * JSON of
  *
- *   { domain: "roam-node-request-v1", method, path, bodySha256, time, nonce, node }
+ *   { domain: "roam-node-request-v2", method, path, bodySha256, time, nonce, node, audience }
  *
  * (`path` with its query string, `bodySha256` the lowercase hex SHA-256 of the exact body bytes,
- * `time` ms since the epoch, `node` the signing node's DID) and sends it in four headers:
- * `x-roam-node`, `x-roam-time`, `x-roam-nonce`, `x-roam-signature` (base64url). The `domain`
- * member keeps these signatures apart from anything else the node key signs (transactions,
- * tokens). The receiver's checks are in `verify.ts`.
+ * `time` ms since the epoch, `node` the signing node's DID, `audience` the DID of the node the
+ * request is addressed to) and sends it in five headers: `x-roam-node`, `x-roam-audience`,
+ * `x-roam-time`, `x-roam-nonce`, `x-roam-signature` (base64url). The `domain` member keeps these
+ * signatures apart from anything else the node key signs (transactions, tokens). The audience
+ * binds a request to its receiver: a request a custodian received cannot be replayed, within the
+ * time window, to another node (v1 signatures had no audience). The receiver's checks are in
+ * `verify.ts`.
  */
 import {
   canonicalBytes,
@@ -22,13 +25,14 @@ import {
 /** The headers of a signed node request. */
 export const NODE_HEADERS = {
   node: 'x-roam-node',
+  audience: 'x-roam-audience',
   time: 'x-roam-time',
   nonce: 'x-roam-nonce',
   signature: 'x-roam-signature',
 } as const;
 
 /** Domain separation tag of the signed message. */
-export const NODE_REQUEST_DOMAIN = 'roam-node-request-v1';
+export const NODE_REQUEST_DOMAIN = 'roam-node-request-v2';
 /** Nonces: 16–64 characters of base64url. */
 export const NONCE_PATTERN = /^[A-Za-z0-9_-]{16,64}$/;
 
@@ -41,6 +45,8 @@ export interface NodeRequestFields {
   readonly time: number;
   readonly nonce: string;
   readonly node: string;
+  /** The receiving node's DID. */
+  readonly audience: string;
 }
 
 /** The bytes a node signs for a request (see the module comment). */
@@ -53,6 +59,7 @@ export function nodeRequestMessage(fields: NodeRequestFields): Uint8Array {
     time: fields.time,
     nonce: fields.nonce,
     node: fields.node,
+    audience: fields.audience,
   });
 }
 
@@ -68,6 +75,8 @@ export interface SignNodeRequestInput {
   /** The signing node's DID and its Ed25519 secret key (32-byte seed). */
   readonly node: string;
   readonly secretKey: Uint8Array;
+  /** The DID of the node the request is sent to (its entry on the ledger). */
+  readonly audience: string;
   /** ms since the epoch (default Date.now()). */
   readonly time?: number;
   /** Default: 16 random bytes, base64url. */
@@ -75,11 +84,11 @@ export interface SignNodeRequestInput {
 }
 
 /**
- * The four headers of a signed node request.
+ * The five headers of a signed node request.
  *
  * @example
- * const headers = signNodeRequest({ method: 'POST', path: RECORDS_QUERY_PATH, body, node: nodeDid, secretKey });
- * await fetch(url + RECORDS_QUERY_PATH, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body });
+ * const headers = signNodeRequest({ method: 'POST', path: RECORDS_QUERY_PATH, body, node: nodeDid, secretKey, audience: peer.did });
+ * await peerHttp.request(peer.url + RECORDS_QUERY_PATH, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body });
  */
 export function signNodeRequest(input: SignNodeRequestInput): Record<string, string> {
   const time = input.time ?? Date.now();
@@ -91,9 +100,11 @@ export function signNodeRequest(input: SignNodeRequestInput): Record<string, str
     time,
     nonce,
     node: input.node,
+    audience: input.audience,
   });
   return {
     [NODE_HEADERS.node]: input.node,
+    [NODE_HEADERS.audience]: input.audience,
     [NODE_HEADERS.time]: String(time),
     [NODE_HEADERS.nonce]: nonce,
     [NODE_HEADERS.signature]: toBase64Url(sign(input.secretKey, message)),

@@ -50,14 +50,17 @@ async function codeOf(promise: Promise<unknown>): Promise<string> {
   }
 }
 
+/** The receiving node's DID. */
+const SELF = didFromSigningKey(generateSigningKeyPair().publicKey);
+
 describe('signed node requests', () => {
   const body = '{"patient":"did:key:z"}';
   const path = '/node/v1/records/query';
 
   test('a request signed by an active node verifies once; its replay is refused', async () => {
     const { keys, did, party } = nodeParty();
-    const verifier = new NodeRequestVerifier(stateWith([party]));
-    const headers = signNodeRequest({ method: 'POST', path, body, node: did, secretKey: keys.secretKey });
+    const verifier = new NodeRequestVerifier(stateWith([party]), { audience: SELF });
+    const headers = signNodeRequest({ method: 'POST', path, body, node: did, secretKey: keys.secretKey, audience: SELF });
     const node = await verifier.verify({ method: 'POST', path, body: Buffer.from(body), headers });
     assert.deepEqual(node, { did, org: ORG });
     assert.equal(
@@ -66,10 +69,10 @@ describe('signed node requests', () => {
     );
   });
 
-  test('what the signature covers: method, path with query, body, time, nonce, node', async () => {
+  test('what the signature covers: method, path with query, body, time, nonce, node, audience', async () => {
     const { keys, did, party } = nodeParty();
-    const verifier = new NodeRequestVerifier(stateWith([party]));
-    const sign = () => signNodeRequest({ method: 'POST', path, body, node: did, secretKey: keys.secretKey });
+    const verifier = new NodeRequestVerifier(stateWith([party]), { audience: SELF });
+    const sign = () => signNodeRequest({ method: 'POST', path, body, node: did, secretKey: keys.secretKey, audience: SELF });
     const cases: Array<
       [string, (h: Record<string, string>) => Parameters<NodeRequestVerifier['verify']>[0]]
     > = [
@@ -90,6 +93,13 @@ describe('signed node requests', () => {
         (h) => ({ method: 'POST', path, body, headers: { ...h, [NODE_HEADERS.nonce]: 'A'.repeat(22) } }),
       ],
     ];
+    // The audience header is checked against this node's DID before the signature: a request
+    // whose header is rewritten to this node still carries a signature over the other audience.
+    const other = didFromSigningKey(generateSigningKeyPair().publicKey);
+    const forOther = signNodeRequest({ method: 'POST', path, body, node: did, secretKey: keys.secretKey, audience: other });
+    assert.equal(await codeOf(verifier.verify({ method: 'POST', path, body, headers: forOther })), 'NODE_WRONG_AUDIENCE');
+    const relabelled = { ...forOther, [NODE_HEADERS.audience]: SELF };
+    assert.equal(await codeOf(verifier.verify({ method: 'POST', path, body, headers: relabelled })), 'NODE_SIGNATURE_INVALID');
     for (const [what, tamper] of cases) {
       const request = tamper(sign());
       assert.equal(await codeOf(verifier.verify(request)), 'NODE_SIGNATURE_INVALID', what);
@@ -99,7 +109,7 @@ describe('signed node requests', () => {
   test('unknown, deactivated and non-node parties; stale times; missing headers', async () => {
     const active = nodeParty();
     const gone = nodeParty('deactivated');
-    const verifier = new NodeRequestVerifier(stateWith([active.party, gone.party]));
+    const verifier = new NodeRequestVerifier(stateWith([active.party, gone.party]), { audience: SELF });
     const stranger = generateSigningKeyPair();
     const as = (did: string, secretKey: Uint8Array, time?: number) => ({
       method: 'POST',
@@ -111,6 +121,7 @@ describe('signed node requests', () => {
         body,
         node: did,
         secretKey,
+        audience: SELF,
         ...(time === undefined ? {} : { time }),
       }),
     });
@@ -151,5 +162,14 @@ describe('NonceWindow', () => {
     assert.equal(window.remember('n', 'c', 1001), 'full');
     assert.equal(window.remember('n', 'a', 1600), 'new', 'the replay window of "a" is over');
     assert.equal(window.size, 2);
+  });
+
+  test('one node holds at most `maxPerNode` nonces; the others keep theirs', () => {
+    const window = new NonceWindow(1000, 10, 2);
+    assert.equal(window.remember('n', 'a', 0), 'new');
+    assert.equal(window.remember('n', 'b', 0), 'new');
+    assert.equal(window.remember('n', 'c', 0), 'node-full');
+    assert.equal(window.remember('m', 'a', 0), 'new');
+    assert.equal(window.remember('n', 'c', 1000), 'new', 'expired nonces give the quota back');
   });
 });
