@@ -1,14 +1,15 @@
 /** `roam start`: run a node and its HTTP API until SIGINT or SIGTERM. */
 import type { Command } from 'commander';
-import { RoamNode } from '../node/index.js';
+import { ENCRYPT_KEY_HINT, RoamNode } from '../node/index.js';
 import { startHttp } from '../node/http/index.js';
-import { parsePort, subcommand } from './common.js';
+import { nodePassphraseFileOption, nodePassphraseFrom, parsePort, subcommand } from './common.js';
 import { emit, type OutputOptions } from './output.js';
 
 interface StartOptions extends OutputOptions {
   readonly data: string;
   readonly host?: string;
   readonly port?: number;
+  readonly nodePassphraseFile?: string;
 }
 
 /** A node serving HTTP, and how to stop both. */
@@ -19,12 +20,16 @@ export interface RunningNode {
   readonly stop: () => Promise<void>;
 }
 
-/** Opens the node in `dataDir` and serves its API; `host`/`port` override node.json. */
+/**
+ * Opens the node in `dataDir` and serves its API; `host`/`port` override node.json;
+ * `key.nodePassphrase` opens an encrypted node key.
+ */
 export async function startNode(
   dataDir: string,
   listen: { host?: string; port?: number },
+  key: { readonly nodePassphrase?: string | undefined } = {},
 ): Promise<RunningNode> {
-  const node = await RoamNode.open({ dataDir, log: (line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`) });
+  const node = await RoamNode.open({ dataDir, nodePassphrase: key.nodePassphrase, log: logLine });
   let http: Awaited<ReturnType<typeof startHttp>>;
   try {
     http = await startHttp(node, {
@@ -45,6 +50,10 @@ export async function startNode(
       }
     })());
   return { node, url: http.url, stop };
+}
+
+function logLine(line: string): void {
+  process.stderr.write(`${new Date().toISOString()} ${line}\n`);
 }
 
 /**
@@ -76,9 +85,13 @@ export function registerStart(program: Command): void {
     .requiredOption('--data <dir>', "the node's data folder (see roam init)")
     .option('--port <port>', 'port to listen on, overriding node.json (0: any free port)', parsePort)
     .option('--host <host>', 'address to listen on, overriding node.json')
+    .addOption(nodePassphraseFileOption())
     .addHelpText('after', '\nStops cleanly on SIGINT (Ctrl-C) or SIGTERM.')
     .action(async (options: StartOptions) => {
-      const running = await startNode(options.data, definedListen(options));
+      const running = await startNode(options.data, definedListen(options), {
+        nodePassphrase: await nodePassphraseFrom(options),
+      });
+      if (!running.node.config.keyEncrypted) logLine(`warning: node.key.json is not encrypted; ${ENCRYPT_KEY_HINT}`);
       stopOnSignals(running, () => {
         if (!options.json) process.stdout.write('roam node stopped\n');
       });

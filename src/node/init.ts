@@ -16,6 +16,7 @@ import {
   type NodeKeys,
 } from './config.js';
 import { NodeError, NodeErrorCode } from './errors.js';
+import { writeNewNodeKeyFile } from './key-file.js';
 
 export interface InitOptions {
   readonly dataDir: string;
@@ -26,8 +27,10 @@ export interface InitOptions {
   readonly port?: number;
   /** URL other parties reach this node at; defaults to http://host:port. */
   readonly publicUrl?: string;
-  /** Lower scrypt cost for tests. */
+  /** scrypt cost of the admin wallet and of an encrypted node key (lower in tests). */
   readonly walletKdf?: { N: number; r: number; p: number };
+  /** Encrypts node.key.json with this passphrase; without it the key is written in clear. */
+  readonly nodePassphrase?: string;
 }
 
 export interface InitResult {
@@ -38,6 +41,8 @@ export interface InitResult {
   readonly adminDid: string;
   readonly adminWalletPath: string;
   readonly publicUrl: string;
+  /** Whether node.key.json was written encrypted. */
+  readonly keyEncrypted: boolean;
 }
 
 /** A freshly generated node: its key file, the keys, and the founder entry it contributes to genesis. */
@@ -50,7 +55,7 @@ export interface PreparedNode {
 }
 
 /** Generates keys, an admin wallet and a founder entry for one organization's node. */
-export function prepareNode(options: Omit<InitOptions, 'dataDir' | 'adminPassphrase' | 'walletKdf'>): PreparedNode {
+export function prepareNode(options: Omit<InitOptions, 'dataDir' | 'adminPassphrase' | 'walletKdf' | 'nodePassphrase'>): PreparedNode {
   const seed = () => toBase64Url(randomBytes(32));
   const keyFile: NodeKeyFile = {
     format: 'roam-node-key',
@@ -95,33 +100,56 @@ export function createGenesis(founders: readonly GenesisFounder[], time: number 
   };
 }
 
-/** Writes a prepared node's files into `dataDir` (which must not hold a node yet). */
-export async function writeNodeFiles(
-  dataDir: string,
-  prepared: PreparedNode,
-  genesis: GenesisDocument,
-  adminPassphrase: string,
-  walletKdf?: { N: number; r: number; p: number },
-): Promise<string> {
+export interface WriteNodeFilesOptions {
+  /** Must not hold a node yet. */
+  readonly dataDir: string;
+  readonly prepared: PreparedNode;
+  readonly genesis: GenesisDocument;
+  readonly adminPassphrase: string;
+  /** scrypt cost of the admin wallet and of an encrypted node key (lower in tests). */
+  readonly walletKdf?: { N: number; r: number; p: number } | undefined;
+  /** Encrypts node.key.json (version 2) with this passphrase; without it the key is in clear (version 1). */
+  readonly nodePassphrase?: string | undefined;
+}
+
+/** Writes a prepared node's files into `dataDir`; returns the admin wallet's path. */
+export async function writeNodeFiles(options: WriteNodeFilesOptions): Promise<string> {
+  const { dataDir, prepared, walletKdf } = options;
   if (existsSync(DataFiles.config(dataDir)) || existsSync(DataFiles.store(dataDir))) {
     throw new NodeError(NodeErrorCode.ALREADY_INITIALIZED, `${dataDir} already holds a node`);
   }
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const adminWalletPath = DataFiles.adminWallet(dataDir);
-  await saveWallet(adminWalletPath, prepared.admin, adminPassphrase, walletKdf ? { kdfParams: walletKdf } : {});
-  // The node key is read unattended at every start, so it is protected by file mode, as
-  // Fabric's and Besu's node keys are; wallets of people are passphrase-encrypted.
-  writeFileSync(DataFiles.nodeKey(dataDir), JSON.stringify(prepared.keyFile, null, 2) + '\n', { mode: 0o600 });
-  writeFileSync(DataFiles.genesis(dataDir), JSON.stringify(genesis, null, 2) + '\n');
+  await saveWallet(adminWalletPath, prepared.admin, options.adminPassphrase, walletKdf ? { kdfParams: walletKdf } : {});
+  // The node key is read unattended at every start: with a passphrase (ROAM_NODE_PASSPHRASE or a
+  // passphrase file, kept away from the data folder) a copy of the folder does not give the key;
+  // without one it is protected by file mode only, as Fabric's and Besu's node keys are.
+  await writeNewNodeKeyFile(DataFiles.nodeKey(dataDir), prepared.keyFile, {
+    ...(options.nodePassphrase === undefined ? {} : { passphrase: options.nodePassphrase }),
+    ...(walletKdf ? { kdfParams: walletKdf } : {}),
+  });
+  writeFileSync(DataFiles.genesis(dataDir), JSON.stringify(options.genesis, null, 2) + '\n');
   writeFileSync(DataFiles.config(dataDir), JSON.stringify(prepared.config, null, 2) + '\n');
   return adminWalletPath;
+}
+
+/** The files of a new node as `options` (of `roam init`) asks. */
+function writeInitFiles(options: InitOptions, prepared: PreparedNode, genesis: GenesisDocument): Promise<string> {
+  return writeNodeFiles({
+    dataDir: options.dataDir,
+    prepared,
+    genesis,
+    adminPassphrase: options.adminPassphrase,
+    walletKdf: options.walletKdf,
+    nodePassphrase: options.nodePassphrase,
+  });
 }
 
 /** `roam init`: a new one-organization network whose founder is this node's organization. */
 export async function initNetwork(options: InitOptions): Promise<InitResult> {
   const prepared = prepareNode(options);
   const genesis = createGenesis([prepared.founder]);
-  const adminWalletPath = await writeNodeFiles(options.dataDir, prepared, genesis, options.adminPassphrase, options.walletKdf);
+  const adminWalletPath = await writeInitFiles(options, prepared, genesis);
   return {
     dataDir: options.dataDir,
     chainId: genesis.chainId,
@@ -130,6 +158,7 @@ export async function initNetwork(options: InitOptions): Promise<InitResult> {
     adminDid: prepared.admin.did,
     adminWalletPath,
     publicUrl: prepared.config.publicUrl,
+    keyEncrypted: options.nodePassphrase !== undefined,
   };
 }
 
@@ -168,7 +197,7 @@ export async function joinNetwork(options: JoinOptions): Promise<InitResult & { 
     ...prepared.config,
     ordering: { kind: 'jetstream', servers: [...options.natsServers], replicas: options.replicas ?? 3 },
   };
-  const adminWalletPath = await writeNodeFiles(options.dataDir, { ...prepared, config }, options.genesis, options.adminPassphrase, options.walletKdf);
+  const adminWalletPath = await writeInitFiles(options, { ...prepared, config }, options.genesis);
   const request: JoinRequest = {
     format: 'roam-join-request',
     version: 1,
@@ -186,6 +215,7 @@ export async function joinNetwork(options: JoinOptions): Promise<InitResult & { 
     adminDid: prepared.admin.did,
     adminWalletPath,
     publicUrl: config.publicUrl,
+    keyEncrypted: options.nodePassphrase !== undefined,
     joinRequestPath: joinRequestPath(options.dataDir),
   };
 }

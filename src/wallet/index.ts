@@ -38,6 +38,8 @@ export {
   WALLET_FILE_MODE,
   PASSPHRASE_ENV_VAR,
   saveWallet,
+  writeFileAtomically,
+  type AtomicWriteOptions,
   loadWallet,
   resolvePassphrase,
 } from './files.js';

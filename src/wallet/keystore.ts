@@ -18,8 +18,6 @@ import {
   bytesToUtf8,
   canonicalBytes,
   constantTimeEqual,
-  CryptoError,
-  CryptoErrorCode,
   didFromSigningKey,
   encryptionKeyPairFromSeedAsync,
   fromBase64Url,
@@ -249,21 +247,10 @@ export async function decodeWalletFile(text: string, passphrase: string): Promis
   if (typeof text !== 'string')
     throw new WalletError(WalletErrorCode.WALLET_CORRUPT, 'wallet file is not text');
   const { header, iv, ciphertext } = parseFile(text);
-  let plaintext: Uint8Array;
-  try {
-    plaintext = await openWithPassphrase({ passphrase, kdf: header.kdf, iv, ciphertext, aad: headerAad(header) });
-  } catch (error) {
-    if (error instanceof CryptoError && error.code === CryptoErrorCode.DECRYPT_FAILED) {
-      throw new WalletError(
-        WalletErrorCode.BAD_PASSPHRASE,
-        'cannot open the wallet file: wrong passphrase, or the file was modified',
-      );
-    }
-    throw error;
-  }
-  try {
-    return await parseSecrets(plaintext, header);
-  } finally {
-    plaintext.fill(0);
-  }
+  const wrongPassphrase = () =>
+    new WalletError(WalletErrorCode.BAD_PASSPHRASE, 'cannot open the wallet file: wrong passphrase, or the file was modified');
+  return openWithPassphrase(
+    { passphrase, kdf: header.kdf, iv, ciphertext, aad: headerAad(header), wrongPassphrase },
+    (plaintext) => parseSecrets(plaintext, header),
+  );
 }

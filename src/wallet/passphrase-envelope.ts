@@ -171,20 +171,34 @@ export async function sealWithPassphrase(options: SealOptions): Promise<CipherFi
 export interface OpenOptions extends EnvelopeParts {
   readonly iv: Uint8Array;
   readonly ciphertext: Uint8Array;
+  /**
+   * The format's error for a wrong passphrase or any edit of the AAD or ciphertext (AES-GCM
+   * cannot tell which).
+   */
+  readonly wrongPassphrase: () => Error;
 }
 
 /**
- * Opens what {@link sealWithPassphrase} sealed; the caller zeroes the plaintext when done.
+ * Opens what {@link sealWithPassphrase} sealed and hands the plaintext to `use`; the plaintext
+ * is zeroed when `use` is done.
  *
- * @throws CryptoError DECRYPT_FAILED for a wrong passphrase or any edit of the AAD or
- *   ciphertext (AES-GCM cannot tell which); each format turns it into its own code
+ * @throws `options.wrongPassphrase()` when the passphrase does not open the envelope
  */
-export async function openWithPassphrase(options: OpenOptions): Promise<Uint8Array> {
+export async function openWithPassphrase<T>(options: OpenOptions, use: (plaintext: Uint8Array) => Promise<T> | T): Promise<T> {
   const key = await deriveFileKey(options.passphrase, options.kdf);
+  let plaintext: Uint8Array;
   try {
-    return await openAsync(key, options.iv, options.ciphertext, options.aad);
+    plaintext = await openAsync(key, options.iv, options.ciphertext, options.aad);
+  } catch (error) {
+    if (error instanceof CryptoError && error.code === CryptoErrorCode.DECRYPT_FAILED) throw options.wrongPassphrase();
+    throw error;
   } finally {
     key.fill(0);
+  }
+  try {
+    return await use(plaintext);
+  } finally {
+    plaintext.fill(0);
   }
 }
 

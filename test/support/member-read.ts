@@ -6,9 +6,17 @@
 import { loadNodeConfig } from '../../src/node/index.js';
 import { signNodeRequest } from '../../src/node/roaming/index.js';
 
-/** `fetch(baseUrl + path)` signed as the node of `dataDir` (a node of a member organization). */
-export function fetchAsMemberNode(baseUrl: string, path: string, dataDir: string): Promise<Response> {
-  const { keys } = loadNodeConfig(dataDir);
+/**
+ * `fetch(baseUrl + path)` signed as the node of `dataDir` (a node of a member organization);
+ * `nodePassphrase` opens an encrypted node key (a `roam network up` network's: readNodePassphrase).
+ */
+export async function fetchAsMemberNode(
+  baseUrl: string,
+  path: string,
+  dataDir: string,
+  options: { readonly nodePassphrase?: string | undefined } = {},
+): Promise<Response> {
+  const { keys } = await loadNodeConfig(dataDir, options);
   const headers = signNodeRequest({
     method: 'GET',
     path,
