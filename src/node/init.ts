@@ -16,7 +16,7 @@ import {
   type NodeKeys,
 } from './config.js';
 import { NodeError, NodeErrorCode } from './errors.js';
-import { writeNewNodeKeyFile } from './key-file.js';
+import { encodeNodeKeyFile, writeNewNodeKeyFile } from './key-file.js';
 
 export interface InitOptions {
   readonly dataDir: string;
@@ -118,16 +118,18 @@ export async function writeNodeFiles(options: WriteNodeFilesOptions): Promise<st
   if (existsSync(DataFiles.config(dataDir)) || existsSync(DataFiles.store(dataDir))) {
     throw new NodeError(NodeErrorCode.ALREADY_INITIALIZED, `${dataDir} already holds a node`);
   }
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const adminWalletPath = DataFiles.adminWallet(dataDir);
-  await saveWallet(adminWalletPath, prepared.admin, options.adminPassphrase, walletKdf ? { kdfParams: walletKdf } : {});
   // The node key is read unattended at every start: with a passphrase (ROAM_NODE_PASSPHRASE or a
   // passphrase file, kept away from the data folder) a copy of the folder does not give the key;
   // without one it is protected by file mode only, as Fabric's and Besu's node keys are.
-  await writeNewNodeKeyFile(DataFiles.nodeKey(dataDir), prepared.keyFile, {
+  // Encoded first, so a refused passphrase leaves the folder untouched.
+  const keyText = await encodeNodeKeyFile(prepared.keyFile, {
     ...(options.nodePassphrase === undefined ? {} : { passphrase: options.nodePassphrase }),
     ...(walletKdf ? { kdfParams: walletKdf } : {}),
   });
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const adminWalletPath = DataFiles.adminWallet(dataDir);
+  await saveWallet(adminWalletPath, prepared.admin, options.adminPassphrase, walletKdf ? { kdfParams: walletKdf } : {});
+  await writeNewNodeKeyFile(DataFiles.nodeKey(dataDir), keyText);
   writeFileSync(DataFiles.genesis(dataDir), JSON.stringify(options.genesis, null, 2) + '\n');
   writeFileSync(DataFiles.config(dataDir), JSON.stringify(prepared.config, null, 2) + '\n');
   return adminWalletPath;

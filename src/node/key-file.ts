@@ -102,7 +102,8 @@ export function keysFromFile(seeds: NodeKeySeeds): NodeKeys {
   };
 }
 
-function seedsOf(record: Record<string, unknown>, prefix: string): NodeKeySeeds {
+/** The seeds of a version-1 file (`prefix` '') or of the sealed secrets ('secrets.'), checked. */
+function seedsOf(record: Record<string, unknown>, prefix: '' | 'secrets.'): NodeKeySeeds {
   read.onlyFields(record, prefix === '' ? ['format', 'version', ...SEED_FIELDS] : SEED_FIELDS, prefix);
   const seed = (name: (typeof SEED_FIELDS)[number]) => toBase64Url(read.bytes(record, name, prefix, { min: SEED_LENGTH }));
   return {
@@ -234,9 +235,9 @@ async function readKeyText(path: string): Promise<string> {
   }
 }
 
-/** Writes a new node key file (never over an existing one), mode 0600. */
-export async function writeNewNodeKeyFile(path: string, seeds: NodeKeySeeds, options: EncodeNodeKeyOptions = {}): Promise<void> {
-  await writeFileAtomically(path, await encodeNodeKeyFile(seeds, options), {
+/** Writes the text of a new node key file ({@link encodeNodeKeyFile}), never over an existing one, mode 0600. */
+export async function writeNewNodeKeyFile(path: string, text: string): Promise<void> {
+  await writeFileAtomically(path, text, {
     overwrite: false,
     exists: () => new NodeError(NodeErrorCode.ALREADY_INITIALIZED, `a node key already exists at ${path}`),
   });

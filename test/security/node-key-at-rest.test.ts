@@ -7,9 +7,9 @@
  * envelope (scrypt + AES-256-GCM), its DIDs bound as associated data; a clear file still loads.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { generateSigningKeyPair, didFromSigningKey, toBase64Url, toHex } from '../../src/crypto/index.js';
 import { DataFiles, encodeNodeKeyFile, encryptNodeKeyFile, initNetwork, loadNodeConfig, type NodeKeys } from '../../src/node/index.js';
@@ -108,6 +108,16 @@ describe('node.key.json at rest', () => {
       { passphrase: NODE_PASSPHRASE },
     );
     assert.equal((JSON.parse(text) as { kdf: { N: number } }).kdf.N, 2 ** 17);
+  });
+
+  test('a node passphrase under 8 characters is refused before anything is written', async () => {
+    const dataDir = join(mkdtempSync(join(tmpdir(), 'roam-node-key-')), 'data');
+    folders.push(dirname(dataDir));
+    await assert.rejects(
+      initNetwork({ dataDir, orgName: 'Key Clinic', region: 'eu', adminPassphrase: ADMIN_PASSPHRASE, walletKdf: FAST_KDF, nodePassphrase: 'short' }),
+      codeIs('WEAK_PASSPHRASE', 'short'),
+    );
+    assert.equal(existsSync(dataDir), false, 'no half-initialized data folder');
   });
 
   test('a version-1 (clear) key file still loads, and says it is not encrypted', async () => {
