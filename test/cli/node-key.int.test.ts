@@ -60,15 +60,23 @@ describe('roam init / start with a node passphrase', () => {
     assert.match(result.stderr, /^roam: NODE_KEY_PASSPHRASE_REQUIRED: .*--node-passphrase-file.*ROAM_NODE_PASSPHRASE/m);
   });
 
-  it('init without a passphrase says how to encrypt; node encrypt-key does it and start reads ROAM_NODE_PASSPHRASE', async () => {
+  it('a clear key starts with a warning; node encrypt-key encrypts it, and start reads ROAM_NODE_PASSPHRASE', async () => {
     const data = file('clear');
-    const init = await roam(['init', '--data', data, '--org', 'Clear Clinic', '--region', 'eu'], { env: { ROAM_NODE_PASSPHRASE: undefined } });
+    const noPassphrase = { env: { ROAM_NODE_PASSPHRASE: undefined } };
+    const init = await roam(['init', '--data', data, '--org', 'Clear Clinic', '--region', 'eu'], noPassphrase);
     assert.equal(init.status, 0, init.stderr);
     assert.match(init.stdout, /NOT encrypted/);
     assert.match(init.stdout, /roam node encrypt-key --data /);
     assert.equal(keyFile(data).version, 1);
+    const clear = await startCli(['start', '--data', data, '--port', '0'], noPassphrase);
+    await clear.stop();
+    assert.match(clear.output().stderr, /warning: node\.key\.json is not encrypted; .*roam node encrypt-key/);
 
-    const encrypted = await roamJson<{ encrypted: boolean }>(['node', 'encrypt-key', '--data', data], { env: { ROAM_NODE_PASSPHRASE: NODE_PASSPHRASE } });
+    // The file's final newline is not part of the passphrase: the variable without it opens the key.
+    const encrypted = await roamJson<{ encrypted: boolean }>(
+      ['node', 'encrypt-key', '--data', data, '--node-passphrase-file', file('node-passphrase.txt')],
+      noPassphrase,
+    );
     assert.equal(encrypted.encrypted, true);
     assert.equal(keyFile(data).version, 2);
 
