@@ -3,8 +3,24 @@
  * and block headers only): the request is signed with the node key kept in `dataDir`, as nodes
  * sign their own requests to peers (src/node/roaming/signing.ts).
  */
-import { loadNodeConfig } from '../../src/node/index.js';
+import { loadNodeConfig, type NodeKeys } from '../../src/node/index.js';
 import { signNodeRequest } from '../../src/node/roaming/index.js';
+
+/**
+ * Keys per data folder, opened once: an encrypted node key costs a scrypt derivation to open, and
+ * tests read thousands of transactions as the same node. A data folder keeps its keys for its life.
+ */
+const keysByDataDir = new Map<string, Promise<NodeKeys>>();
+
+function memberNodeKeys(dataDir: string, nodePassphrase: string | undefined): Promise<NodeKeys> {
+  let keys = keysByDataDir.get(dataDir);
+  if (keys === undefined) {
+    keys = loadNodeConfig(dataDir, { nodePassphrase }).then((config) => config.keys);
+    keys.catch(() => keysByDataDir.delete(dataDir));
+    keysByDataDir.set(dataDir, keys);
+  }
+  return keys;
+}
 
 /**
  * `fetch(baseUrl + path)` signed as the node of `dataDir` (a node of a member organization);
@@ -16,7 +32,7 @@ export async function fetchAsMemberNode(
   dataDir: string,
   options: { readonly nodePassphrase?: string | undefined } = {},
 ): Promise<Response> {
-  const { keys } = await loadNodeConfig(dataDir, options);
+  const keys = await memberNodeKeys(dataDir, options.nodePassphrase);
   const headers = signNodeRequest({
     method: 'GET',
     path,
