@@ -17,7 +17,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { StatusResponse } from '../src/wire/index.js';
 import { networkDown, networkUp, type NetworkFile } from '../src/network/network.js';
-import { loadNodeConfig } from '../src/node/index.js';
+import { readNodePassphrase } from '../src/network/node-passphrase.js';
+import { loadNodeConfig, type NodeKeys } from '../src/node/index.js';
 import { loadWallet } from '../src/wallet/index.js';
 import { freePortRange } from '../test/support/nats-cluster.js';
 import {
@@ -81,6 +82,11 @@ function networkCpu(): { nodes: number; nats: number } {
   return { nodes: sum(pids.nodes), nats: sum(pids.nats) };
 }
 
+/** The keys of a node of the benchmark's network (encrypted with the network's node passphrase). */
+async function nodeKeysOf(dataDir: string): Promise<NodeKeys> {
+  return (await loadNodeConfig(dataDir, { nodePassphrase: readNodePassphrase(dir) })).keys;
+}
+
 async function throughput(network: NetworkFile): Promise<void> {
   const urls = network.nodes.map((n) => n.url);
   // The workload of bench:ledger, per region: patients' consent grants to that region's
@@ -90,8 +96,8 @@ async function throughput(network: NetworkFile): Promise<void> {
   const { chainId } = await status(urls[0]!);
   const registration = registrations(patients, chainId);
   for (let i = 0; i < registration.length; i += 1000) await post(urls[0]!, JSON.stringify({ txs: registration.slice(i, i + 1000) }));
-  const bodiesByNode = network.nodes.map((entry) => {
-    const { keys } = loadNodeConfig(entry.dataDir);
+  const nodeKeys = await Promise.all(network.nodes.map((entry) => nodeKeysOf(entry.dataDir)));
+  const bodiesByNode = nodeKeys.map((keys) => {
     const txs = consentAndAnchorTxs(Math.ceil(TXS / network.nodes.length), patients, keys.orgDid, { did: keys.nodeDid, keys: keys.node }, chainId);
     const bodies: string[] = [];
     for (let i = 0; i < txs.length; i += BATCH) bodies.push(JSON.stringify({ txs: txs.slice(i, i + BATCH) }));
@@ -144,7 +150,7 @@ async function throughput(network: NetworkFile): Promise<void> {
 /** A node of the network as the FHIR bench setup sees it. */
 async function benchNode(network: NetworkFile, region: string): Promise<FhirEndpoint> {
   const entry = network.nodes.find((n) => n.region === region)!;
-  const { keys } = loadNodeConfig(entry.dataDir);
+  const keys = await nodeKeysOf(entry.dataDir);
   return {
     url: entry.url,
     chainId: (await status(entry.url)).chainId,

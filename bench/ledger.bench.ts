@@ -116,7 +116,7 @@ async function inProcess(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'roam-bench-'));
   const node = await newNode(dir);
   try {
-    const { keys } = loadNodeConfig(dir);
+    const { keys } = await loadNodeConfig(dir);
     const patients = newPatients(PATIENTS);
     const setup = await node.submit(registrations(patients, node.ledger.chainId));
     await node.waitForCommit(setup.accepted[setup.accepted.length - 1]!.id, 60_000);

@@ -43,7 +43,7 @@ export async function startFhirNode(): Promise<BenchFhirNode> {
     adminPassphrase: PASSPHRASE,
     walletKdf: { N: 32768, r: 8, p: 1 },
   });
-  const { keys } = loadNodeConfig(dir);
+  const { keys } = await loadNodeConfig(dir);
   const admin = await loadWallet(init.adminWalletPath, PASSPHRASE);
   const child = spawn(
     process.execPath,

@@ -91,7 +91,7 @@ async function paced(url: string, bodies: readonly string[], ratePerS: number) {
 export async function runHttpScenarios(options: HttpScenarioOptions): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'roam-bench-http-'));
   const { chainId } = await initNetwork({ dataDir: dir, orgName: 'Bench Hospital', region: 'eu', adminPassphrase: 'bench-passphrase', walletKdf: { N: 32768, r: 8, p: 1 } });
-  const { keys } = loadNodeConfig(dir);
+  const { keys } = await loadNodeConfig(dir);
   const { child, url } = await startNodeProcess(dir);
   try {
     const patients = newPatients(options.patients);

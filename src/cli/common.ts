@@ -5,12 +5,14 @@
 import { readFile } from 'node:fs/promises';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { fromBase64Url, isSigningDid, PUBLIC_KEY_LENGTH } from '../crypto/index.js';
+import { NODE_PASSPHRASE_ENV_VAR } from '../node/index.js';
 import {
   createWallet,
   loadWallet,
   resolvePassphrase,
   saveWallet,
   MIN_KDF_N,
+  PASSPHRASE_ENV_VAR,
   type KdfParams,
   type PartyRole,
   type Wallet,
@@ -45,6 +47,25 @@ export function passphraseFrom(options: PassphraseOptions): Promise<string> {
   return resolvePassphrase({
     env: process.env,
     ...(options.passphraseFile === undefined ? {} : { passphraseFile: options.passphraseFile }),
+  });
+}
+
+export interface NodePassphraseOptions {
+  readonly nodePassphraseFile?: string;
+}
+
+/**
+ * The node key's passphrase from --node-passphrase-file or ROAM_NODE_PASSPHRASE (never from an
+ * argument), or undefined when neither is given (the node key is then in clear).
+ */
+export async function nodePassphraseFrom(options: NodePassphraseOptions): Promise<string | undefined> {
+  const fromEnv = process.env[NODE_PASSPHRASE_ENV_VAR];
+  if (options.nodePassphraseFile === undefined && (fromEnv === undefined || fromEnv === '')) return undefined;
+  // The wallets' lookup reads the file the same way (less one final newline); the node's variable
+  // stands in for the wallets' one so the two passphrases never mix.
+  return resolvePassphrase({
+    env: { [PASSPHRASE_ENV_VAR]: fromEnv },
+    ...(options.nodePassphraseFile === undefined ? {} : { passphraseFile: options.nodePassphraseFile }),
   });
 }
 
@@ -121,6 +142,13 @@ export function passphraseFileOption(): Option {
   return new Option(
     '--passphrase-file <file>',
     'file holding the wallet passphrase (else the ROAM_PASSPHRASE environment variable)',
+  );
+}
+
+export function nodePassphraseFileOption(): Option {
+  return new Option(
+    '--node-passphrase-file <file>',
+    `file holding the passphrase of the node key, node.key.json (else the ${NODE_PASSPHRASE_ENV_VAR} environment variable)`,
   );
 }
 

@@ -2,8 +2,10 @@
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import type { GenesisDocument } from '../ledger/index.js';
-import { initNetwork, joinNetwork, type InitOptions } from '../node/index.js';
+import { initNetwork, joinNetwork, NODE_PASSPHRASE_ENV_VAR, type InitOptions } from '../node/index.js';
 import {
+  nodePassphraseFileOption,
+  nodePassphraseFrom,
   parseList,
   parsePort,
   parseUrl,
@@ -23,6 +25,7 @@ interface InitCommandOptions extends OutputOptions {
   readonly port?: number;
   readonly publicUrl?: string;
   readonly passphraseFile?: string;
+  readonly nodePassphraseFile?: string;
   readonly join?: string;
   readonly nats?: string[];
 }
@@ -38,15 +41,19 @@ export function registerInit(program: Command): void {
     .option('--join <genesis.json>', "join an existing network instead: its genesis file (a new organization, admitted by the members' vote)")
     .option('--nats <urls>', 'with --join: the network\'s NATS servers, comma-separated (nats://host:port,…)', parseList)
     .addOption(passphraseFileOption())
+    .addOption(nodePassphraseFileOption())
     .addHelpText(
       'after',
       '\nThe admin wallet is encrypted with the passphrase from --passphrase-file or ROAM_PASSPHRASE.\n' +
+        `The node key (node.key.json) is encrypted with the one from --node-passphrase-file or ${NODE_PASSPHRASE_ENV_VAR}\n` +
+        '(give the same to `roam start`); without either it is written in clear.\n' +
         'With --join, the node writes join-request.json: a member admin proposes it (roam org propose),\n' +
         'members vote (roam org vote), then your admin registers the node (roam org add-node) and starts it.',
     )
     .action(async (options: InitCommandOptions) => {
       const adminPassphrase = await passphraseFrom(options);
       const walletKdf = walletKdfParams();
+      const nodePassphrase = await nodePassphraseFrom(options);
       const common: InitOptions = {
         dataDir: options.data,
         orgName: options.org,
@@ -56,6 +63,7 @@ export function registerInit(program: Command): void {
         ...(options.port === undefined ? {} : { port: options.port }),
         ...(options.publicUrl === undefined ? {} : { publicUrl: options.publicUrl }),
         ...(walletKdf ? { walletKdf } : {}),
+        ...(nodePassphrase === undefined ? {} : { nodePassphrase }),
       };
       if (options.join !== undefined) {
         if (!options.nats?.length) throw usage('--join needs --nats <urls>: the network\'s NATS servers');
@@ -73,7 +81,8 @@ export function registerInit(program: Command): void {
           '',
           'Next: a member admin runs `roam org propose --request <join-request.json>`, members vote with',
           '`roam org vote`, then your admin runs `roam org add-node --request <join-request.json>`, and',
-          `you start the node with: roam start --data ${joined.dataDir}`,
+          `you start the node with: roam start --data ${joined.dataDir}${startKeyHint(joined.keyEncrypted)}`,
+          ...clearKeyAdvice(joined.keyEncrypted, joined.dataDir),
         ]);
         return;
       }
@@ -90,7 +99,24 @@ export function registerInit(program: Command): void {
           ['public URL', result.publicUrl],
         ]),
         '',
-        `Start the node with: roam start --data ${result.dataDir}`,
+        `Start the node with: roam start --data ${result.dataDir}${startKeyHint(result.keyEncrypted)}`,
+        ...clearKeyAdvice(result.keyEncrypted, result.dataDir),
       ]);
     });
+}
+
+/** How `roam start` gets the passphrase of an encrypted node key. */
+function startKeyHint(keyEncrypted: boolean): string {
+  return keyEncrypted ? ` and the same --node-passphrase-file or ${NODE_PASSPHRASE_ENV_VAR}` : '';
+}
+
+/** What `roam init` says about a node key it wrote in clear. */
+function clearKeyAdvice(keyEncrypted: boolean, dataDir: string): string[] {
+  if (keyEncrypted) return [];
+  return [
+    '',
+    'The node key (node.key.json) is NOT encrypted: it opens every record key granted to your organization.',
+    `Encrypt it with: roam node encrypt-key --data ${dataDir} --node-passphrase-file <file> (or ${NODE_PASSPHRASE_ENV_VAR}),`,
+    'then start the node with the same passphrase file or variable.',
+  ];
 }

@@ -19,6 +19,7 @@ import { registerImport } from './import.js';
 import { registerInit } from './init.js';
 import { registerLedger } from './ledger.js';
 import { registerNetwork } from './network.js';
+import { registerNodeKey } from './node-key.js';
 import { registerOrg } from './org.js';
 import { CliError, CliErrorCode, EXIT_USAGE, reportError } from './output.js';
 import { registerPatient } from './patient.js';
@@ -58,6 +59,7 @@ Failures print "roam: <CODE>: <message>" on stderr and exit 2 (usage) or 1; ROAM
   registerImport(program);
   registerAudit(program);
   registerNetwork(program);
+  registerNodeKey(program);
   return program;
 }
 

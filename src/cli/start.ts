@@ -1,10 +1,10 @@
 /** `roam start`: run a node and its HTTP API until SIGINT or SIGTERM. */
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { RoamNode } from '../node/index.js';
+import { ENCRYPT_KEY_HINT, RoamNode } from '../node/index.js';
 import { NodeError, NodeErrorCode } from '../node/errors.js';
 import { loadTlsCredentials, startHttp, type TlsFiles } from '../node/http/index.js';
-import { parsePort, subcommand } from './common.js';
+import { nodePassphraseFileOption, nodePassphraseFrom, parsePort, subcommand } from './common.js';
 import { emit, type OutputOptions } from './output.js';
 
 interface StartOptions extends OutputOptions {
@@ -13,6 +13,7 @@ interface StartOptions extends OutputOptions {
   readonly port?: number;
   readonly tlsCert?: string;
   readonly tlsKey?: string;
+  readonly nodePassphraseFile?: string;
 }
 
 /** A node serving HTTP, and how to stop both. */
@@ -25,13 +26,15 @@ export interface RunningNode {
 
 /**
  * Opens the node in `dataDir` and serves its API; `host`/`port` override node.json, and so do
- * `tls` files over node.json `tls` (HTTPS only, HSTS, an https publicUrl).
+ * `tls` files over node.json `tls` (HTTPS only, HSTS, an https publicUrl); `key.nodePassphrase`
+ * opens an encrypted node key.
  */
 export async function startNode(
   dataDir: string,
   listen: { host?: string; port?: number; tls?: TlsFiles },
+  key: { readonly nodePassphrase?: string | undefined } = {},
 ): Promise<RunningNode> {
-  const node = await RoamNode.open({ dataDir, log: (line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`) });
+  const node = await RoamNode.open({ dataDir, nodePassphrase: key.nodePassphrase, log: logLine });
   let http: Awaited<ReturnType<typeof startHttp>>;
   try {
     const tls = loadTlsCredentials(dataDir, node.config.file.tls, listen.tls);
@@ -59,6 +62,10 @@ export async function startNode(
       }
     })());
   return { node, url: http.url, stop };
+}
+
+function logLine(line: string): void {
+  process.stderr.write(`${new Date().toISOString()} ${line}\n`);
 }
 
 /**
@@ -92,6 +99,7 @@ export function registerStart(program: Command): void {
     .option('--host <host>', 'address to listen on, overriding node.json')
     .option('--tls-cert <file>', 'serve HTTPS with this PEM certificate (chain), overriding node.json tls.certFile')
     .option('--tls-key <file>', 'the PEM private key of --tls-cert, overriding node.json tls.keyFile')
+    .addOption(nodePassphraseFileOption())
     .addHelpText(
       'after',
       '\nServes HTTPS only (with HSTS) when node.json has tls.certFile and tls.keyFile or both flags are given;' +
@@ -99,7 +107,12 @@ export function registerStart(program: Command): void {
         '\nprivate CA trust it with NODE_EXTRA_CA_CERTS=<ca.crt>.\nStops cleanly on SIGINT (Ctrl-C) or SIGTERM.',
     )
     .action(async (options: StartOptions) => {
-      const running = await startNode(options.data, { ...definedListen(options), tls: tlsFlags(options) });
+      const running = await startNode(
+        options.data,
+        { ...definedListen(options), tls: tlsFlags(options) },
+        { nodePassphrase: await nodePassphraseFrom(options) },
+      );
+      if (!running.node.config.keyEncrypted) logLine(`warning: node.key.json is not encrypted; ${ENCRYPT_KEY_HINT}`);
       stopOnSignals(running, () => {
         if (!options.json) process.stdout.write('roam node stopped\n');
       });

@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import { randomBytes, toBase64Url } from '../crypto/index.js';
 import { createGenesis, prepareNode, writeNodeFiles } from '../node/index.js';
 import { NetworkError, NetworkErrorCode } from './errors.js';
+import { createNodePassphrase, nodePassphraseEnv } from './node-passphrase.js';
 import {
   clusterSpecs,
   findNatsServer,
@@ -109,7 +110,7 @@ export function startNodeProcess(dir: string, region: string, options: Pick<Netw
     const child = spawn(options.cli.execPath, [...options.cli.args, 'start', '--data', NetworkFiles.node(dir, region)], {
       detached: true,
       stdio: ['ignore', out, out],
-      env: { ...process.env, ...options.env },
+      env: { ...process.env, ...nodePassphraseEnv(dir), ...options.env },
     });
     return detachedPid(child);
   } finally {
@@ -177,10 +178,11 @@ async function createNetwork(dir: string, options: NetworkUpOptions): Promise<Ne
     passphraseFile = NetworkFiles.passphrase(dir);
     writeFileSync(passphraseFile, passphrase + '\n', { mode: 0o600 });
   }
+  const nodePassphrase = createNodePassphrase(dir);
   const nodes: Array<NetworkFile['nodes'][number]> = [];
   for (const { region, node } of prepared) {
     const dataDir = NetworkFiles.node(dir, region);
-    const adminWallet = await writeNodeFiles(dataDir, node, genesis, passphrase, options.walletKdf);
+    const adminWallet = await writeNodeFiles({ dataDir, prepared: node, genesis, adminPassphrase: passphrase, walletKdf: options.walletKdf, nodePassphrase });
     nodes.push({ region, url: node.config.publicUrl, orgDid: node.keys.orgDid, nodeDid: node.keys.nodeDid, adminWallet, dataDir });
   }
   const network: NetworkFile = {

@@ -1,16 +1,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { z } from 'zod';
-import {
-  didFromSigningKey,
-  encryptionKeyPairFromSeed,
-  fromBase64Url,
-  signingKeyPairFromSeed,
-  type EncryptionKeyPair,
-  type SigningKeyPair,
-} from '../crypto/index.js';
 import type { GenesisDocument } from '../ledger/index.js';
 import { NodeError, NodeErrorCode } from './errors.js';
+import { readNodeKeyFile, type NodeKeys } from './key-file.js';
+
+export { keysFromFile, type NodeKeyFile, type NodeKeys } from './key-file.js';
 
 export const DEFAULT_HOST = '127.0.0.1';
 export const DEFAULT_PORT = 8080;
@@ -86,33 +81,19 @@ const nodeConfigSchema = z.object({
 });
 export type NodeConfigFile = z.infer<typeof nodeConfigSchema>;
 
-const nodeKeySchema = z.object({
-  format: z.literal('roam-node-key'),
-  version: z.literal(1),
-  nodeSigningSeed: z.string(),
-  nodeEncryptionSeed: z.string(),
-  orgSigningSeed: z.string(),
-  orgEncryptionSeed: z.string(),
-});
-export type NodeKeyFile = z.infer<typeof nodeKeySchema>;
-
-/** Keys a node holds: its own (signs blocks, attestations, node requests) and its organization's. */
-export interface NodeKeys {
-  readonly nodeDid: string;
-  readonly node: SigningKeyPair;
-  readonly nodeEncryption: EncryptionKeyPair;
-  readonly orgDid: string;
-  readonly org: SigningKeyPair;
-  /** The organization's X25519 key, to which patients seal record keys. */
-  readonly orgEncryption: EncryptionKeyPair;
-}
-
 /** A node's configuration, validated and frozen. */
 export interface NodeConfig {
   readonly dataDir: string;
   readonly file: Readonly<NodeConfigFile>;
   readonly genesis: GenesisDocument;
   readonly keys: NodeKeys;
+  /** Whether node.key.json is encrypted (version 2); a clear one makes `roam start` warn. */
+  readonly keyEncrypted: boolean;
+}
+
+export interface LoadNodeConfigOptions {
+  /** Opens an encrypted node.key.json (from --node-passphrase-file or ROAM_NODE_PASSPHRASE). */
+  readonly nodePassphrase?: string | undefined;
 }
 
 function readJson(path: string, what: string): unknown {
@@ -133,27 +114,20 @@ function parseWith<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   return result.data;
 }
 
-export function keysFromFile(file: NodeKeyFile): NodeKeys {
-  const node = signingKeyPairFromSeed(fromBase64Url(file.nodeSigningSeed));
-  const org = signingKeyPairFromSeed(fromBase64Url(file.orgSigningSeed));
-  return {
-    nodeDid: didFromSigningKey(node.publicKey),
-    node,
-    nodeEncryption: encryptionKeyPairFromSeed(fromBase64Url(file.nodeEncryptionSeed)),
-    orgDid: didFromSigningKey(org.publicKey),
-    org,
-    orgEncryption: encryptionKeyPairFromSeed(fromBase64Url(file.orgEncryptionSeed)),
-  };
-}
-
-/** Loads and validates a node's data folder. */
-export function loadNodeConfig(dataDir: string): NodeConfig {
+/**
+ * Loads and validates a node's data folder; an encrypted node key is opened with
+ * `options.nodePassphrase`.
+ *
+ * @throws NodeError NODE_NOT_INITIALIZED, NODE_BAD_CONFIG, and the NODE_KEY_* errors of
+ *   {@link readNodeKeyFile} (passphrase required, wrong passphrase, corrupt file)
+ */
+export async function loadNodeConfig(dataDir: string, options: LoadNodeConfigOptions = {}): Promise<NodeConfig> {
   const file = parseWith(nodeConfigSchema, readJson(DataFiles.config(dataDir), 'node config'), 'node config');
   const genesis = readJson(DataFiles.genesis(dataDir), 'genesis document') as GenesisDocument;
   if (genesis?.format !== 'roam-genesis') throw new NodeError(NodeErrorCode.BAD_CONFIG, 'genesis.json is not a Roam genesis document');
-  const keys = keysFromFile(parseWith(nodeKeySchema, readJson(DataFiles.nodeKey(dataDir), 'node key'), 'node key'));
+  const { keys, encrypted } = await readNodeKeyFile(DataFiles.nodeKey(dataDir), { passphrase: options.nodePassphrase });
   if (keys.orgDid !== file.org.did) throw new NodeError(NodeErrorCode.BAD_CONFIG, 'node key belongs to another organization than node.json names');
-  return Object.freeze({ dataDir, file: Object.freeze(file), genesis, keys });
+  return Object.freeze({ dataDir, file: Object.freeze(file), genesis, keys, keyEncrypted: encrypted });
 }
 
 /** A path of node.json, resolved against the data folder unless it is absolute. */

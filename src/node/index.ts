@@ -5,9 +5,22 @@ export {
   DEFAULT_HOST,
   DEFAULT_PORT,
   DEFAULT_COMMIT_WAIT_MS,
+  type LoadNodeConfigOptions,
   type NodeConfig,
   type NodeKeys,
 } from './config.js';
+export {
+  NODE_PASSPHRASE_ENV_VAR,
+  ENCRYPT_KEY_HINT,
+  decodeNodeKeyFile,
+  encodeNodeKeyFile,
+  encryptNodeKeyFile,
+  readNodeKeyFile,
+  type EncodeNodeKeyOptions,
+  type EncryptKeyOptions,
+  type LoadedNodeKey,
+  type NodeKeySeeds,
+} from './key-file.js';
 export {
   initNetwork,
   joinNetwork,
@@ -15,6 +28,7 @@ export {
   prepareNode,
   createGenesis,
   writeNodeFiles,
+  type WriteNodeFilesOptions,
   type InitOptions,
   type InitResult,
   type JoinOptions,

@@ -17,6 +17,7 @@ import {
   type NodeKeys,
 } from './config.js';
 import { NodeError, NodeErrorCode } from './errors.js';
+import { encodeNodeKeyFile, writeNewNodeKeyFile } from './key-file.js';
 
 export interface InitOptions {
   readonly dataDir: string;
@@ -32,8 +33,10 @@ export interface InitOptions {
    * loopback ones (the demo; development networks). Default false.
    */
   readonly allowHttpNodeUrls?: boolean;
-  /** Lower scrypt cost for tests. */
+  /** scrypt cost of the admin wallet and of an encrypted node key (lower in tests). */
   readonly walletKdf?: { N: number; r: number; p: number };
+  /** Encrypts node.key.json with this passphrase; without it the key is written in clear. */
+  readonly nodePassphrase?: string;
 }
 
 export interface InitResult {
@@ -44,6 +47,8 @@ export interface InitResult {
   readonly adminDid: string;
   readonly adminWalletPath: string;
   readonly publicUrl: string;
+  /** Whether node.key.json was written encrypted. */
+  readonly keyEncrypted: boolean;
 }
 
 /** A freshly generated node: its key file, the keys, and the founder entry it contributes to genesis. */
@@ -56,7 +61,9 @@ export interface PreparedNode {
 }
 
 /** Generates keys, an admin wallet and a founder entry for one organization's node. */
-export function prepareNode(options: Omit<InitOptions, 'dataDir' | 'adminPassphrase' | 'walletKdf' | 'allowHttpNodeUrls'>): PreparedNode {
+export function prepareNode(
+  options: Omit<InitOptions, 'dataDir' | 'adminPassphrase' | 'walletKdf' | 'nodePassphrase' | 'allowHttpNodeUrls'>,
+): PreparedNode {
   const seed = () => toBase64Url(randomBytes(32));
   const keyFile: NodeKeyFile = {
     format: 'roam-node-key',
@@ -135,26 +142,51 @@ export function createGenesis(founders: readonly GenesisFounder[], options: Gene
   };
 }
 
-/** Writes a prepared node's files into `dataDir` (which must not hold a node yet). */
-export async function writeNodeFiles(
-  dataDir: string,
-  prepared: PreparedNode,
-  genesis: GenesisDocument,
-  adminPassphrase: string,
-  walletKdf?: { N: number; r: number; p: number },
-): Promise<string> {
+export interface WriteNodeFilesOptions {
+  /** Must not hold a node yet. */
+  readonly dataDir: string;
+  readonly prepared: PreparedNode;
+  readonly genesis: GenesisDocument;
+  readonly adminPassphrase: string;
+  /** scrypt cost of the admin wallet and of an encrypted node key (lower in tests). */
+  readonly walletKdf?: { N: number; r: number; p: number } | undefined;
+  /** Encrypts node.key.json (version 2) with this passphrase; without it the key is in clear (version 1). */
+  readonly nodePassphrase?: string | undefined;
+}
+
+/** Writes a prepared node's files into `dataDir`; returns the admin wallet's path. */
+export async function writeNodeFiles(options: WriteNodeFilesOptions): Promise<string> {
+  const { dataDir, prepared, walletKdf } = options;
   if (existsSync(DataFiles.config(dataDir)) || existsSync(DataFiles.store(dataDir))) {
     throw new NodeError(NodeErrorCode.ALREADY_INITIALIZED, `${dataDir} already holds a node`);
   }
+  // The node key is read unattended at every start: with a passphrase (ROAM_NODE_PASSPHRASE or a
+  // passphrase file, kept away from the data folder) a copy of the folder does not give the key;
+  // without one it is protected by file mode only, as Fabric's and Besu's node keys are.
+  // Encoded first, so a refused passphrase leaves the folder untouched.
+  const keyText = await encodeNodeKeyFile(prepared.keyFile, {
+    ...(options.nodePassphrase === undefined ? {} : { passphrase: options.nodePassphrase }),
+    ...(walletKdf ? { kdfParams: walletKdf } : {}),
+  });
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const adminWalletPath = DataFiles.adminWallet(dataDir);
-  await saveWallet(adminWalletPath, prepared.admin, adminPassphrase, walletKdf ? { kdfParams: walletKdf } : {});
-  // The node key is read unattended at every start, so it is protected by file mode, as
-  // Fabric's and Besu's node keys are; wallets of people are passphrase-encrypted.
-  writeFileSync(DataFiles.nodeKey(dataDir), JSON.stringify(prepared.keyFile, null, 2) + '\n', { mode: 0o600 });
-  writeFileSync(DataFiles.genesis(dataDir), JSON.stringify(genesis, null, 2) + '\n');
+  await saveWallet(adminWalletPath, prepared.admin, options.adminPassphrase, walletKdf ? { kdfParams: walletKdf } : {});
+  await writeNewNodeKeyFile(DataFiles.nodeKey(dataDir), keyText);
+  writeFileSync(DataFiles.genesis(dataDir), JSON.stringify(options.genesis, null, 2) + '\n');
   writeFileSync(DataFiles.config(dataDir), JSON.stringify(prepared.config, null, 2) + '\n');
   return adminWalletPath;
+}
+
+/** The files of a new node as `options` (of `roam init`) asks. */
+function writeInitFiles(options: InitOptions, prepared: PreparedNode, genesis: GenesisDocument): Promise<string> {
+  return writeNodeFiles({
+    dataDir: options.dataDir,
+    prepared,
+    genesis,
+    adminPassphrase: options.adminPassphrase,
+    walletKdf: options.walletKdf,
+    nodePassphrase: options.nodePassphrase,
+  });
 }
 
 /** `roam init`: a new one-organization network whose founder is this node's organization. */
@@ -162,7 +194,7 @@ export async function initNetwork(options: InitOptions): Promise<InitResult> {
   const prepared = prepareNode(options);
   checkPublicUrl(prepared.config.publicUrl, options.allowHttpNodeUrls === true);
   const genesis = createGenesis([prepared.founder], { allowHttpNodeUrls: options.allowHttpNodeUrls === true });
-  const adminWalletPath = await writeNodeFiles(options.dataDir, prepared, genesis, options.adminPassphrase, options.walletKdf);
+  const adminWalletPath = await writeInitFiles(options, prepared, genesis);
   return {
     dataDir: options.dataDir,
     chainId: genesis.chainId,
@@ -171,6 +203,7 @@ export async function initNetwork(options: InitOptions): Promise<InitResult> {
     adminDid: prepared.admin.did,
     adminWalletPath,
     publicUrl: prepared.config.publicUrl,
+    keyEncrypted: options.nodePassphrase !== undefined,
   };
 }
 
@@ -210,7 +243,7 @@ export async function joinNetwork(options: JoinOptions): Promise<InitResult & { 
     ...prepared.config,
     ordering: { kind: 'jetstream', servers: [...options.natsServers], replicas: options.replicas ?? 3 },
   };
-  const adminWalletPath = await writeNodeFiles(options.dataDir, { ...prepared, config }, options.genesis, options.adminPassphrase, options.walletKdf);
+  const adminWalletPath = await writeInitFiles(options, { ...prepared, config }, options.genesis);
   const request: JoinRequest = {
     format: 'roam-join-request',
     version: 1,
@@ -228,6 +261,7 @@ export async function joinNetwork(options: JoinOptions): Promise<InitResult & { 
     adminDid: prepared.admin.did,
     adminWalletPath,
     publicUrl: config.publicUrl,
+    keyEncrypted: options.nodePassphrase !== undefined,
     joinRequestPath: joinRequestPath(options.dataDir),
   };
 }

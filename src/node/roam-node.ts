@@ -27,6 +27,8 @@ export interface RoamNodeOptions {
   readonly orderer?: (context: OrdererContext) => Orderer | Promise<Orderer>;
   /** Operational log lines (ordering, peers, divergence); never health data. Default: none. */
   readonly log?: (line: string) => void;
+  /** Opens an encrypted node.key.json (the CLI reads it from --node-passphrase-file or ROAM_NODE_PASSPHRASE). */
+  readonly nodePassphrase?: string | undefined;
 }
 
 export interface SubmitOutcome {
@@ -65,7 +67,7 @@ export class RoamNode {
 
   /** Opens a node's data folder and starts ordering (no HTTP; see `startHttp`). */
   static async open(options: RoamNodeOptions): Promise<RoamNode> {
-    const config = loadNodeConfig(options.dataDir);
+    const config = await loadNodeConfig(options.dataDir, { nodePassphrase: options.nodePassphrase });
     const peerHttp = peerHttpClientFor(config);
     const store = LedgerStore.open(DataFiles.store(options.dataDir));
     const verifier = new WorkerVerifierPool();

@@ -76,7 +76,23 @@ export async function saveWallet(
   // Fail before the (deliberately slow) key derivation; the link below still guards the race.
   if (!overwrite && (await exists(path))) throw walletExists(path);
   const text = await encodeWalletFile(wallet, passphrase, options.kdfParams);
+  await writeFileAtomically(path, text, overwrite ? { overwrite } : { overwrite, exists: () => walletExists(path) });
+}
 
+/**
+ * `overwrite`: replace an existing file at the path; without it, an existing file is never
+ * touched and `exists()` is the error thrown.
+ */
+export type AtomicWriteOptions =
+  | { readonly overwrite: true }
+  | { readonly overwrite: false; readonly exists: () => Error };
+
+/**
+ * Writes `text` at `path` with mode 0600, atomically: the text goes to a temporary file in the
+ * same directory, is flushed, then takes the name. A reader never sees a half-written file, and a
+ * crash leaves the old file (or none) intact. Shared by every file holding secrets (wallets, node key).
+ */
+export async function writeFileAtomically(path: string, text: string, options: AtomicWriteOptions): Promise<void> {
   const temp = join(dirname(path), `.${basename(path)}.${toHex(randomBytes(6))}.tmp`);
   const handle = await openFile(temp, 'wx', WALLET_FILE_MODE);
   try {
@@ -88,10 +104,10 @@ export async function saveWallet(
     } finally {
       await handle.close();
     }
-    if (overwrite) {
+    if (options.overwrite) {
       await rename(temp, path);
     } else {
-      await linkWithoutReplacing(temp, path);
+      await linkWithoutReplacing(temp, path, options.exists);
     }
   } finally {
     // After rename the temp name is gone; after link (or on failure) it must go.
@@ -101,15 +117,15 @@ export async function saveWallet(
 }
 
 /** link(2) fails if the target exists, so no other writer's file is ever replaced. */
-async function linkWithoutReplacing(temp: string, path: string): Promise<void> {
+async function linkWithoutReplacing(temp: string, path: string, existsError: () => Error): Promise<void> {
   try {
     await link(temp, path);
   } catch (error) {
     const code = errnoCode(error);
-    if (code === 'EEXIST') throw walletExists(path);
+    if (code === 'EEXIST') throw existsError();
     // File systems without hard links: fall back to check-then-rename.
     if (code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP' || code === 'ENOSYS') {
-      if (await exists(path)) throw walletExists(path);
+      if (await exists(path)) throw existsError();
       await rename(temp, path);
       return;
     }

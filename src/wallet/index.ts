@@ -15,21 +15,31 @@ export {
   deriveRecordKeySeed,
   withRotatedSigningKey,
 } from './wallet.js';
+export { WALLET_FORMAT, WALLET_VERSION, encodeWalletFile, decodeWalletFile } from './keystore.js';
 export {
   type KdfParams,
-  WALLET_FORMAT,
-  WALLET_VERSION,
+  type KdfHeader,
+  type CipherFields,
+  type FieldError,
+  type FieldReader,
+  type SealOptions,
+  type OpenOptions,
   MIN_PASSPHRASE_LENGTH,
   DEFAULT_KDF_PARAMS,
   MIN_KDF_N,
-  encodeWalletFile,
-  decodeWalletFile,
-} from './keystore.js';
+  checkNewPassphrase,
+  createFieldReader,
+  newKdfHeader,
+  sealWithPassphrase,
+  openWithPassphrase,
+} from './passphrase-envelope.js';
 export {
   type SaveWalletOptions,
   WALLET_FILE_MODE,
   PASSPHRASE_ENV_VAR,
   saveWallet,
+  writeFileAtomically,
+  type AtomicWriteOptions,
   loadWallet,
   resolvePassphrase,
 } from './files.js';

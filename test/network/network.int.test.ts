@@ -11,6 +11,7 @@ import { didFromSigningKey, generateEncryptionKeyPair, generateSigningKeyPair, t
 import { createTx, signTx, TxType, type SignedTx } from '../../src/ledger/index.js';
 import { readFileSync } from 'node:fs';
 import { recordNodePid, restartNatsServer, startNodeProcess, stopNatsServer } from '../../src/network/network.js';
+import { readNodePassphrase } from '../../src/network/node-passphrase.js';
 import { patientRegistration, roamJson } from '../cli/harness.js';
 import { freePort } from '../support/nats-cluster.js';
 import { CLI } from './support.js';
@@ -104,7 +105,7 @@ describe('a 3-region network on real NATS JetStream and node processes', { timeo
     // Same head hash ⇒ same chain (each header commits to its predecessor): every acknowledged tx is on all.
     for (const id of [...acknowledged, ...pending]) {
       const apDataDir = net.file.nodes.find((n) => n.region === 'ap')!.dataDir;
-      const response = await fetchAsMemberNode(net.url('ap'), `/ledger/tx/${id}`, apDataDir);
+      const response = await fetchAsMemberNode(net.url('ap'), `/ledger/tx/${id}`, apDataDir, { nodePassphrase: readNodePassphrase(net.dir) });
       assert.equal(response.status, 200, `acknowledged tx ${id} is on the restarted node`);
     }
     // Attestations: each node reports the two others as agreeing.

@@ -13,6 +13,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { readNodePassphrase } from '../../src/network/node-passphrase.js';
 import { loadNodeConfig, RECORDS_QUERY_PATH, signNodeRequest } from '../../src/node/index.js';
 import { roam, roamJson } from '../cli/harness.js';
 import { SYNTHEA_SAMPLE } from '../support/testdata.js';
@@ -424,7 +425,7 @@ describe('the roaming story on a real 3-region network, through the CLI', { time
   });
 
   it('a revocation stops the us clinic at its own node and at the eu custodian', async () => {
-    const usNode = loadNodeConfig(join(dir, 'us'));
+    const usNode = await loadNodeConfig(join(dir, 'us'), { nodePassphrase: readNodePassphrase(dir) });
     const body = JSON.stringify({
       patient: ANA,
       onBehalfOf: DR_US,

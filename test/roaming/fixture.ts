@@ -76,7 +76,7 @@ export async function openNetwork(
     for (const [i, p] of prepared.entries()) {
       const dataDir = mkdtempSync(join(tmpdir(), `roam-roaming-${orgs[i]!.region}-`));
       dirs.push(dataDir);
-      const adminWalletPath = await writeNodeFiles(dataDir, p, genesis, PASSPHRASE, { N: 32768, r: 8, p: 1 });
+      const adminWalletPath = await writeNodeFiles({ dataDir, prepared: p, genesis, adminPassphrase: PASSPHRASE, walletKdf: { N: 32768, r: 8, p: 1 } });
       const node = await RoamNode.open({ dataDir, orderer: hub.orderer });
       let app: FastifyInstance | undefined = buildHttpServer(node);
       await app.listen({ host: '127.0.0.1', port: ports[i]! });
@@ -100,6 +100,7 @@ export async function openNetwork(
           adminDid: p.admin.did,
           adminWalletPath,
           publicUrl: url,
+          keyEncrypted: false,
         },
         get app(): FastifyInstance {
           assert.ok(app, `the HTTP server of ${url} is stopped`);

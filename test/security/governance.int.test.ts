@@ -18,6 +18,7 @@ import { loadNodeConfig } from '../../src/node/index.js';
 import { loadWallet } from '../../src/wallet/index.js';
 import { PASSPHRASE, patientRegistration } from '../cli/harness.js';
 import { eventually, startTestNetwork, type TestNetwork } from '../network/support.js';
+import { readNodePassphrase } from '../../src/network/node-passphrase.js';
 import { fetchAsMemberNode } from '../support/member-read.js';
 
 const REGIONS = ['eu', 'us', 'ap'] as const;
@@ -76,7 +77,7 @@ describe('governance between organizations, on a real network', { timeout: 300_0
     const height = (await net.status('eu')).height;
     await eventually(() => net.status('us'), (s) => s.height >= height);
     // Every key the organization holds forges: its registered extras and its own node, three times over.
-    const apNode = loadNodeConfig(node('ap').dataDir).keys;
+    const apNode = (await loadNodeConfig(node('ap').dataDir, { nodePassphrase: readNodePassphrase(net.dir) })).keys;
     const forgers: Array<[string, SigningKeyPair]> = [
       ...extras.map((key): [string, SigningKeyPair] => [didFromSigningKey(key.publicKey), key]),
       [apNode.nodeDid, apNode.node],
@@ -102,7 +103,7 @@ describe('governance between organizations, on a real network', { timeout: 300_0
 
   it('a suspended organization: its node is refused by the others and is no longer their peer; reinstated, it is again', async () => {
     const ap = node('ap');
-    const asAp = async () => (await fetchAsMemberNode(net.url('eu'), '/ledger/sync?from=1&limit=1', ap.dataDir)).status;
+    const asAp = async () => (await fetchAsMemberNode(net.url('eu'), '/ledger/sync?from=1&limit=1', ap.dataDir, { nodePassphrase: readNodePassphrase(net.dir) })).status;
     assert.equal(await asAp(), 200);
 
     const proposalId = 'suspend-ap-0001';
