@@ -9,6 +9,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
+import { NodeSecurityFiles } from '../node/index.js';
 import { connectToNats, createOrderingStream, type NatsClientCredentials } from '../ordering/index.js';
 import { NetworkError, NetworkErrorCode } from './errors.js';
 import { clusterSpecs, writeClusterConfigs, type NatsServerSecurity, type NatsServerSpec } from './nats-servers.js';
@@ -22,14 +23,6 @@ export const SecurityFiles = {
   operatorSeed: (dir: string) => join(dir, 'nats', 'operator.nk'),
   /** The NATS users (public keys and roles) the servers' configs are written from. */
   users: (dir: string) => join(dir, 'nats', 'users.json'),
-} as const;
-
-/** Where a node's NATS credentials and TLS files sit in its data folder (relative: node.json's form). */
-export const NodeSecurityFiles = {
-  caFile: 'tls/ca.crt',
-  nkeySeedFile: 'nats/user.nk',
-  nodeCert: 'tls/node.crt',
-  nodeKey: 'tls/node.key',
 } as const;
 
 export interface NetworkMember {
@@ -67,7 +60,9 @@ export function serverSecurity(dir: string, chainId: string): NatsServerSecurity
 
 /** The operator's client credentials (the network folder's CA and operator seed). */
 export function operatorCredentials(dir: string): NatsClientCredentials {
-  return { caPem: readFileSync(SecurityFiles.caCert(dir), 'utf8'), nkeySeed: readFileSync(SecurityFiles.operatorSeed(dir)) };
+  // The seed file ends with a newline; the nkey codec reads bare base32.
+  const seed = readFileSync(SecurityFiles.operatorSeed(dir), 'utf8').trim();
+  return { caPem: readFileSync(SecurityFiles.caCert(dir), 'utf8'), nkeySeed: new TextEncoder().encode(seed) };
 }
 
 /**

@@ -7,9 +7,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync, closeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { randomBytes, toBase64Url } from '../crypto/index.js';
-import { createGenesis, prepareNode, writeNodeFiles } from '../node/index.js';
+import { createGenesis, NodeSecurityFiles, prepareNode, writeNodeFiles } from '../node/index.js';
 import { NetworkError, NetworkErrorCode } from './errors.js';
-import { addNatsMember, createNetworkSecurity, createStreamAsOperator, NodeSecurityFiles, SecurityFiles } from './network-security.js';
+import { addNatsMember, createNetworkSecurity, createStreamAsOperator, SecurityFiles } from './network-security.js';
 import {
   clusterSpecs,
   findNatsServer,

@@ -30,6 +30,19 @@ export const DataFiles = {
   adminWallet: (dir: string) => join(dir, 'admin.wallet.json'),
 } as const;
 
+/**
+ * Where `roam network up` and `roam init --join` put a node's NATS credentials and TLS files in its
+ * data folder (relative paths, as node.json names them).
+ */
+export const NodeSecurityFiles = {
+  /** The network CA bundle (verifies the NATS servers and, with HTTPS, the peers). */
+  caFile: 'tls/ca.crt',
+  /** The organization's NATS user seed (0600). */
+  nkeySeedFile: 'nats/user.nk',
+  nodeCert: 'tls/node.crt',
+  nodeKey: 'tls/node.key',
+} as const;
+
 /** One rate limit of node.json: at most `max` requests per `windowMs` per principal (or IP). */
 const rateLimitSchema = z.strictObject({
   max: z.number().int().positive(),
