@@ -11,6 +11,10 @@
  *
  * Each scenario prints one JSON line. Targets (issue 4): ≥ 3,000 committed tx/s with the three
  * nodes in agreement; roaming `$everything` of a 500-resource patient p99 ≤ 300 ms.
+ *
+ * The network is secured as `roam network up` makes it (NATS over TLS with nkey users). To state
+ * what that costs, run it again with ROAM_BENCH_CLUSTER_NATS=open (clear text, no users) and
+ * compare; each line carries `nats: "tls" | "open"`.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -34,6 +38,7 @@ import { consentAndAnchorTxs, newPatients, percentile, registrations, round } fr
 
 const PASSPHRASE = 'bench-passphrase';
 const TXS = Number(process.env['ROAM_BENCH_CLUSTER_TXS'] ?? 60_000);
+const NATS_MODE = process.env['ROAM_BENCH_CLUSTER_NATS'] === 'open' ? 'open' : 'tls';
 const BATCH = 100;
 const CONNECTIONS_PER_NODE = 6;
 const ROAMING_RESOURCES = 500;
@@ -46,7 +51,7 @@ async function post(url: string, body: string): Promise<void> {
 }
 
 function report(name: string, fields: Record<string, unknown>): void {
-  process.stdout.write(JSON.stringify({ bench: name, ...fields }) + '\n');
+  process.stdout.write(JSON.stringify({ bench: name, nats: NATS_MODE, ...fields }) + '\n');
 }
 
 async function status(url: string): Promise<StatusResponse> {
@@ -213,6 +218,7 @@ try {
     },
     passphrase: PASSPHRASE,
     walletKdf: { N: 32768, r: 8, p: 1 },
+    secure: NATS_MODE === 'tls',
   });
   if (process.env['ROAM_BENCH_CLUSTER_SKIP_ROAMING'] !== '1') await roaming(network);
   await throughput(network);
