@@ -2,15 +2,16 @@
  * NATS users and TLS of a secured network (`roam network up`): who may publish and read what.
  *
  * Every organization is one nkey user that may only publish its chain's transactions and cut
- * markers, send and hear attestations, and make the JetStream API calls a consumer of the
- * ordering stream needs (create an ephemeral consumer, read its info, pull, delete it, read the
- * stream's info); it may never create, update, purge or delete the stream nor delete a message.
+ * markers, send and hear attestations, make the JetStream API calls a consumer of the ordering
+ * stream needs (create an ephemeral consumer, read its info, pull, delete it, read the stream's
+ * info), and hear replies on its own inboxes only; it may never create, update, purge or delete
+ * the stream nor delete a message.
  * One operator user (kept by whoever runs `network up`) administers JetStream: it creates the
  * stream. Servers hold only public keys; each user's seed stays with its owner (0600 files).
  */
 import { writeFileSync } from 'node:fs';
 import { createUser, fromSeed } from '@nats-io/nkeys';
-import { orderingSubjects } from '../ordering/index.js';
+import { natsInboxPrefix, orderingSubjects } from '../ordering/index.js';
 import { issueCertificate, type CertificateFiles } from './pki.js';
 import { NatsServerFiles, type NatsServerSpec } from './nats-servers.js';
 import { NetworkError, NetworkErrorCode } from './errors.js';
@@ -51,7 +52,7 @@ export function natsPublicKeyOfSeed(seed: string): string {
  * (docs.nats.io, "JetStream API": `$JS.API.CONSUMER.CREATE.{stream}.{consumer}` and friends);
  * anything not listed is refused by the server.
  */
-export function memberPermissions(chainId: string): NatsPermissions {
+export function memberPermissions(chainId: string, publicKey: string): NatsPermissions {
   const { stream, tx, cut, attest } = orderingSubjects(chainId);
   return {
     publish: [
@@ -67,8 +68,9 @@ export function memberPermissions(chainId: string): NatsPermissions {
       `$JS.API.CONSUMER.MSG.NEXT.${stream}.*`,
       `$JS.API.CONSUMER.DELETE.${stream}.*`,
     ],
-    // Replies (publish acknowledgements, API answers, pulled messages) arrive on the client's inboxes.
-    subscribe: [attest, '_INBOX.>'],
+    // Replies (publish acknowledgements, API answers, pulled messages) arrive on the client's own
+    // inboxes (nats-connection.ts sets the prefix), never on another member's.
+    subscribe: [attest, `${natsInboxPrefix(publicKey)}.>`],
   };
 }
 
@@ -78,7 +80,7 @@ export function natsAuthorizationBlock(users: readonly NatsUser[], chainId: stri
   const entries = users.map((user) => {
     if (!/^U[A-Z2-7]{55}$/.test(user.publicKey)) throw new NetworkError(NetworkErrorCode.BAD_OPTIONS, `"${user.publicKey}" is not a NATS user public key`);
     // The operator administers JetStream: every subject, the whole API.
-    const permissions = user.role === 'operator' ? { publish: ['>'], subscribe: ['>'] } : memberPermissions(chainId);
+    const permissions = user.role === 'operator' ? { publish: ['>'], subscribe: ['>'] } : memberPermissions(chainId, user.publicKey);
     return [
       `    # ${user.role}: ${user.name.replace(/[\r\n]/g, ' ')}`,
       `    { nkey: "${user.publicKey}", permissions: { publish: { allow: ${list(permissions.publish)} }, subscribe: { allow: ${list(permissions.subscribe)} } } }`,

@@ -4,6 +4,7 @@
  * cluster started without security, and the benchmark's baseline).
  */
 import { nkeyAuthenticator, type ConnectionOptions } from '@nats-io/nats-core';
+import { fromSeed } from '@nats-io/nkeys';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 
 /** What a client presents to a secured NATS cluster. Both are optional for an open cluster. */
@@ -33,11 +34,18 @@ export function natsConnectionOptions(options: NatsConnectOptions): ConnectionOp
     servers: [...options.servers],
     name: options.name,
     ...(caPem !== undefined ? { tls: { ca: caPem } } : {}),
-    ...(nkeySeed !== undefined ? { authenticator: nkeyAuthenticator(nkeySeed) } : {}),
+    // Replies come to inboxes under the user's own prefix, the only inboxes a member may subscribe
+    // to: one member cannot read the answers the servers send another.
+    ...(nkeySeed !== undefined ? { authenticator: nkeyAuthenticator(nkeySeed), inboxPrefix: natsInboxPrefix(fromSeed(nkeySeed).getPublicKey()) } : {}),
     ...(options.reconnectForever ? { maxReconnectAttempts: -1, reconnectTimeWait: 250, waitOnFirstConnect: true } : {}),
   };
 }
 
 export function connectToNats(options: NatsConnectOptions): Promise<NatsConnection> {
   return connect(natsConnectionOptions(options));
+}
+
+/** The inbox prefix of the NATS user `publicKey` (`U…`): its replies arrive under `<prefix>.>`. */
+export function natsInboxPrefix(publicKey: string): string {
+  return `_INBOX_${publicKey}`;
 }

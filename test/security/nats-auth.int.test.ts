@@ -10,7 +10,7 @@ import { createConnection } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { jetstream, jetstreamManager, StorageType, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { connectToNats, createOrderingStream, JetStreamOrderer, orderingSubjects, type BlockCut, type NatsClientCredentials } from '../../src/ordering/index.js';
+import { connectToNats, createOrderingStream, JetStreamOrderer, natsInboxPrefix, orderingSubjects, type BlockCut, type NatsClientCredentials } from '../../src/ordering/index.js';
 import { startNatsCluster, type NatsCluster } from '../support/nats-cluster.js';
 
 const CHAIN = 'roam-secured';
@@ -121,6 +121,27 @@ describe('NATS with TLS and nkey users (a secured cluster as `roam network up` m
     assert.deepEqual(heard, [], 'the server dropped the member\'s message on a subject it may not publish to');
   });
 
+  it("a member cannot hear the replies the servers send another member", async () => {
+    const { fromSeed } = await import('@nats-io/nkeys');
+    const firstMember = fromSeed(cluster.security!.members[0]!.nkeySeed!).getPublicKey();
+    const other = await connectAs(cluster.security!.members[1]!, 'test-member-2');
+    const overheard: string[] = [];
+    const refused: string[] = [];
+    for (const subject of [`${natsInboxPrefix(firstMember)}.>`, '_INBOX.>']) {
+      other.subscribe(subject, {
+        callback: (error, message) => void (error ? refused.push(error.message) : overheard.push(message.subject)),
+      });
+    }
+    await other.flush().catch(() => undefined);
+    // The first member's publish is acknowledged on its own inbox.
+    await jetstream(member).publish(SUBJECTS.tx, '{"t":1}\n{"tx":"member-1-again"}', { timeout: 10_000 });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await other.close();
+    assert.deepEqual(overheard, []);
+    assert.equal(refused.length, 2, 'the server refused both subscriptions');
+    for (const message of refused) assert.match(message, /permission/i);
+  });
+
   it('a member cannot create, update, purge or delete the stream, nor delete a message; the operator can', async () => {
     const count = await streamMessages(operatorJsm);
     assert.ok(count > 0);
@@ -168,8 +189,8 @@ describe('NATS with TLS and nkey users (a secured cluster as `roam network up` m
       await Promise.all(nodes.map((node, n) => node.orderer.submit(Array.from({ length: 5 }, (_, i) => `{"tx":"n${n}r${round}i${i}"}`))));
     }
     const total = (cuts: BlockCut[]) => cuts.reduce((sum, cut) => sum + cut.envelopes.length, 0);
-    // 30 submitted by the orderers, plus the member's message published in `before`.
-    await until(() => nodes.every((node) => total(node.cuts) === 31));
+    // 30 submitted by the orderers, plus the member's two messages published before.
+    await until(() => nodes.every((node) => total(node.cuts) === 32));
     assert.equal(JSON.stringify(nodes[0]!.cuts), JSON.stringify(nodes[1]!.cuts));
     for (const node of nodes) await node.orderer.close();
   });
