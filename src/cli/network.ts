@@ -44,7 +44,7 @@ export function registerNetwork(program: Command): void {
           started.nodes.map((n) => [n.region, n.url, n.orgDid, n.adminWallet]),
         ),
         '',
-        `NATS JetStream: ${started.nats.map((n) => n.url).join(', ')}`,
+        `NATS JetStream: ${started.nats.map((n) => n.url).join(', ')}${started.natsSecurity ? ` (TLS with the CA ${started.natsSecurity.caFile}; nkey users; operator seed ${started.natsSecurity.operatorSeedFile})` : ''}`,
         `Described in ${options.dir}/network.json${started.passphraseFile ? `; admin wallet passphrase in ${started.passphraseFile}` : ''}.`,
         `Stop it with: roam network down --dir ${options.dir}`,
       ]);

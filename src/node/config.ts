@@ -176,10 +176,12 @@ export function readOrderingCredentials(config: Pick<NodeConfig, 'dataDir' | 'fi
   };
   let nkeySeed: Uint8Array | undefined;
   if (ordering.nkeySeedFile !== undefined) {
-    nkeySeed = new TextEncoder().encode(read(ordering.nkeySeedFile, 'the NATS seed (ordering.nkeySeedFile)').toString('utf8').trim());
+    const seed = read(ordering.nkeySeedFile, 'the NATS seed (ordering.nkeySeedFile)');
     if ((statSync(path(ordering.nkeySeedFile)).mode & 0o077) !== 0) {
       throw new NodeError(NodeErrorCode.BAD_CONFIG, `the NATS seed ${path(ordering.nkeySeedFile)} is readable by other users: chmod 600 it`);
     }
+    // The file ends with a newline; the nkey codec reads bare base32.
+    nkeySeed = new TextEncoder().encode(seed.toString('utf8').trim());
   }
   return {
     ...(ordering.caFile !== undefined ? { caPem: read(ordering.caFile, 'the NATS CA bundle (ordering.caFile)').toString('utf8') } : {}),
