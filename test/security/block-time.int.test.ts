@@ -72,4 +72,28 @@ describe('block time on a real NATS server: publishers cannot set it', { timeout
     const times = cuts.map((cut) => cut.time);
     assert.deepEqual(times, [...times].sort((a, b) => a - b), 'block times never go backwards');
   });
+
+  it("warns in the node's own log when a block's time is far from the node's clock (and still takes the server's time)", async () => {
+    const lines: string[] = [];
+    const cuts: BlockCut[] = [];
+    const tenMinutes = 10 * 60 * 1000;
+    const orderer = new JetStreamOrderer({
+      servers: cluster.urls,
+      chainId: 'roam-clock-gap',
+      head: () => ({ height: 0, time: 0 }),
+      limits: { maxTxs: 1, timeoutMs: 50 },
+      // This node's clock is ten minutes slow.
+      clock: () => Date.now() - tenMinutes,
+      log: (line) => lines.push(line),
+    });
+    await orderer.start((cut) => {
+      cuts.push(cut);
+      return Promise.resolve();
+    }, undefined);
+    await orderer.submit(['{"tx":"one"}']);
+    await until(() => cuts.length === 1);
+    await orderer.close();
+    assert.ok(Math.abs(cuts[0]!.time - Date.now()) < SLACK_MS, "the block has the server's time, not the node's");
+    assert.ok(lines.some((line) => /^warning: block 1 has time .* \d+ s from this node's clock$/.test(line)), lines.join('\n'));
+  });
 });
