@@ -61,8 +61,8 @@ export function memberPermissions(chainId: string, publicKey: string): NatsPermi
       attest,
       '$JS.API.INFO',
       `$JS.API.STREAM.INFO.${stream}`,
-      // Ephemeral, unfiltered consumers only: no durable ones (DURABLE.CREATE) that outlive a node.
-      `$JS.API.CONSUMER.CREATE.${stream}`,
+      // Named, unfiltered consumers only (the 2.9 API the v3 client uses): not the legacy unnamed
+      // CREATE.<stream>, nor durable ones (DURABLE.CREATE) that outlive a node.
       `$JS.API.CONSUMER.CREATE.${stream}.*`,
       `$JS.API.CONSUMER.INFO.${stream}.*`,
       `$JS.API.CONSUMER.MSG.NEXT.${stream}.*`,
