@@ -42,7 +42,7 @@ const LAYERS = {
     noBuiltins: 'the wire types are shared with the browser',
   },
   node: { dependsOn: all(...BELOW_NODE) },
-  network: { dependsOn: all('crypto', 'node') },
+  network: { dependsOn: all('crypto', 'ordering', 'node') },
   client: {
     dependsOn: { ...all('crypto', 'wire'), ledger: { modules: LEDGER_PURE }, contracts: { typesOnly: true } },
     noBuiltins: 'the client runs in browsers (fetch only)',

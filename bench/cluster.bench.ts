@@ -11,10 +11,16 @@
  *
  * Each scenario prints one JSON line. Targets (issue 4): ≥ 3,000 committed tx/s with the three
  * nodes in agreement; roaming `$everything` of a 500-resource patient p99 ≤ 300 ms.
+ *
+ * The network is secured as `roam network up` makes it (NATS over TLS with nkey users, nodes over
+ * HTTPS under the network's CA). To state what that costs, run it again with
+ * ROAM_BENCH_CLUSTER_NATS=open (clear text everywhere, no NATS users) and compare; each line
+ * carries `nats: "tls" | "open"` (the node HTTP follows the same mode).
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { getCACertificates, setDefaultCACertificates } from 'node:tls';
 import type { StatusResponse } from '../src/wire/index.js';
 import { networkDown, networkUp, type NetworkFile } from '../src/network/network.js';
 import { readNodePassphrase } from '../src/network/node-passphrase.js';
@@ -35,6 +41,7 @@ import { consentAndAnchorTxs, newPatients, percentile, registrations, round } fr
 
 const PASSPHRASE = 'bench-passphrase';
 const TXS = Number(process.env['ROAM_BENCH_CLUSTER_TXS'] ?? 60_000);
+const NATS_MODE = process.env['ROAM_BENCH_CLUSTER_NATS'] === 'open' ? 'open' : 'tls';
 const BATCH = 100;
 const CONNECTIONS_PER_NODE = 6;
 const ROAMING_RESOURCES = 500;
@@ -47,7 +54,7 @@ async function post(url: string, body: string): Promise<void> {
 }
 
 function report(name: string, fields: Record<string, unknown>): void {
-  process.stdout.write(JSON.stringify({ bench: name, ...fields }) + '\n');
+  process.stdout.write(JSON.stringify({ bench: name, nats: NATS_MODE, ...fields }) + '\n');
 }
 
 async function status(url: string): Promise<StatusResponse> {
@@ -219,7 +226,10 @@ try {
     },
     passphrase: PASSPHRASE,
     walletKdf: { N: 32768, r: 8, p: 1 },
+    secure: NATS_MODE === 'tls',
   });
+  // A secured network's nodes serve HTTPS under the network's own CA: the bench trusts it.
+  if (network.natsSecurity) setDefaultCACertificates([...getCACertificates('default'), readFileSync(network.natsSecurity.caFile, 'utf8')]);
   if (process.env['ROAM_BENCH_CLUSTER_SKIP_ROAMING'] !== '1') await roaming(network);
   await throughput(network);
 } finally {

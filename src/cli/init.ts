@@ -28,6 +28,8 @@ interface InitCommandOptions extends OutputOptions {
   readonly nodePassphraseFile?: string;
   readonly join?: string;
   readonly nats?: string[];
+  readonly natsCa?: string;
+  readonly natsSeed?: string;
 }
 
 export function registerInit(program: Command): void {
@@ -40,6 +42,8 @@ export function registerInit(program: Command): void {
     .option('--public-url <url>', 'URL other parties reach the node at (default http://host:port)', parseUrl)
     .option('--join <genesis.json>', "join an existing network instead: its genesis file (a new organization, admitted by the members' vote)")
     .option('--nats <urls>', 'with --join: the network\'s NATS servers, comma-separated (nats://host:port,…)', parseList)
+    .option('--nats-ca <file>', "with --join, on a secured network: the CA bundle of the network's NATS servers")
+    .option('--nats-seed <file>', 'with --join, on a secured network: your NATS user seed (from the operator: roam network nats-user)')
     .addOption(passphraseFileOption())
     .addOption(nodePassphraseFileOption())
     .addHelpText(
@@ -68,7 +72,9 @@ export function registerInit(program: Command): void {
       if (options.join !== undefined) {
         if (!options.nats?.length) throw usage('--join needs --nats <urls>: the network\'s NATS servers');
         const genesis = JSON.parse(readFileSync(options.join, 'utf8')) as GenesisDocument;
-        const joined = await joinNetwork({ ...common, genesis, natsServers: options.nats });
+        if ((options.natsCa === undefined) !== (options.natsSeed === undefined)) throw usage('--nats-ca and --nats-seed go together');
+        const natsCredentials = options.natsCa !== undefined && options.natsSeed !== undefined ? { caFile: options.natsCa, nkeySeedFile: options.natsSeed } : undefined;
+        const joined = await joinNetwork({ ...common, genesis, natsServers: options.nats, ...(natsCredentials ? { natsCredentials } : {}) });
         emit(options, joined, () => [
           `Prepared a node of ${options.org} to join network ${joined.chainId} in ${joined.dataDir}`,
           ...fields([
@@ -86,7 +92,7 @@ export function registerInit(program: Command): void {
         ]);
         return;
       }
-      if (options.nats !== undefined) throw usage('--nats goes with --join');
+      if (options.nats !== undefined || options.natsCa !== undefined || options.natsSeed !== undefined) throw usage('--nats, --nats-ca and --nats-seed go with --join');
       const result = await initNetwork(common);
       emit(options, result, () => [
         `Initialized a new Roam network in ${result.dataDir}`,

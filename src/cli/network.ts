@@ -1,6 +1,6 @@
 /** `roam network up|down`: a multi-region network (NATS JetStream cluster + one node per region) on this machine. */
 import type { Command } from 'commander';
-import { DEFAULT_BASE_PORT, DEFAULT_REGIONS, networkDown, networkUp } from '../network/network.js';
+import { DEFAULT_BASE_PORT, DEFAULT_REGIONS, issueOrganizationNatsUser, networkDown, networkUp } from '../network/network.js';
 import { PASSPHRASE_ENV_VAR } from '../wallet/index.js';
 import { parsePort, subcommand, walletKdfParams } from './common.js';
 import { emit, table, type OutputOptions } from './output.js';
@@ -44,9 +44,22 @@ export function registerNetwork(program: Command): void {
           started.nodes.map((n) => [n.region, n.url, n.orgDid, n.adminWallet]),
         ),
         '',
-        `NATS JetStream: ${started.nats.map((n) => n.url).join(', ')}`,
+        `NATS JetStream: ${started.nats.map((n) => n.url).join(', ')}${started.natsSecurity ? ` (TLS with the CA ${started.natsSecurity.caFile}; nkey users; operator seed ${started.natsSecurity.operatorSeedFile})` : ''}`,
         `Described in ${options.dir}/network.json${started.passphraseFile ? `; admin wallet passphrase in ${started.passphraseFile}` : ''}.`,
         `Stop it with: roam network down --dir ${options.dir}`,
+      ]);
+    });
+
+  subcommand(network, 'nats-user', 'issue a NATS user for a newly admitted organization (operator side of a secured network)')
+    .requiredOption('--dir <dir>', 'folder of the network')
+    .requiredOption('--org <name>', "the organization it is for (its DID, as a label in the servers' config)")
+    .requiredOption('--out <file>', "where to write the user's seed (mode 0600; a secret: hand it over privately)")
+    .addHelpText('after', '\nThe organization then runs: roam init --join <genesis.json> --nats <urls> --nats-ca <ca file> --nats-seed <seed file> …')
+    .action((options: OutputOptions & { dir: string; org: string; out: string }) => {
+      const issued = issueOrganizationNatsUser({ dir: options.dir, name: options.org, seedFile: options.out });
+      emit(options, issued, () => [
+        `NATS user ${issued.publicKey} issued for ${options.org}; the running servers reloaded their config.`,
+        `Seed: ${issued.seedFile} (0600). CA bundle: ${issued.caFile}.`,
       ]);
     });
 

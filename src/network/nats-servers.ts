@@ -42,37 +42,66 @@ export function clusterSpecs(dir: string, count: number, clientPortBase: number,
   }));
 }
 
-/** The nats-server configuration of `spec` as a member of `cluster` (JetStream on, loopback only). */
-export function natsConfig(spec: NatsServerSpec, cluster: readonly NatsServerSpec[]): string {
+/**
+ * TLS and users of a secured cluster (see nats-security.ts): each server presents
+ * `<server dir>/server.crt` to clients and to its routes, and verifies routes against `caFile`.
+ */
+export interface NatsServerSecurity {
+  readonly caFile: string;
+  /** The `authorization { … }` block (users and their permissions), the same on every server. */
+  readonly authorization: string;
+}
+
+/** Where a secured server's certificate and key live (written by `issueNatsServerCertificates`). */
+export const NatsServerFiles = {
+  cert: (spec: NatsServerSpec) => join(spec.dir, 'server.crt'),
+  key: (spec: NatsServerSpec) => join(spec.dir, 'server.key'),
+} as const;
+
+/**
+ * The nats-server configuration of `spec` as a member of `cluster` (JetStream on, loopback only).
+ * With `security`, client connections require TLS and a known user, and routes are TLS both ways
+ * with certificates of the network's CA: nothing reaches a server's ports in clear text.
+ */
+export function natsConfig(spec: NatsServerSpec, cluster: readonly NatsServerSpec[], security?: NatsServerSecurity): string {
   const routes = cluster.filter((s) => s.name !== spec.name).map((s) => `    "nats-route://127.0.0.1:${s.clusterPort}"`);
+  const tlsBlock = (indent: string, verify: boolean) => [
+    `${indent}tls {`,
+    `${indent}  cert_file: "${NatsServerFiles.cert(spec)}"`,
+    `${indent}  key_file: "${NatsServerFiles.key(spec)}"`,
+    `${indent}  ca_file: "${security!.caFile}"`,
+    // Routes present a client certificate of the CA; clients authenticate with nkeys instead.
+    ...(verify ? [`${indent}  verify: true`] : []),
+    `${indent}  timeout: 5`,
+    `${indent}}`,
+  ];
+  const clusterBlock =
+    cluster.length > 1
+      ? [`cluster {`, `  name: "roam"`, `  host: "127.0.0.1"`, `  port: ${spec.clusterPort}`, ...(security ? tlsBlock('  ', true) : []), `  routes: [`, routes.join('\n'), `  ]`, `}`]
+      : [];
   return [
     `server_name: "${spec.name}"`,
     `host: "127.0.0.1"`,
     `port: ${spec.clientPort}`,
     // Block messages carry up to a few thousand signed transactions.
     `max_payload: 8MB`,
+    ...(security ? [...tlsBlock('', false), security.authorization] : []),
     `jetstream {`,
     `  store_dir: "${join(spec.dir, 'jetstream')}"`,
     `  max_memory_store: 256MB`,
     `}`,
-    `cluster {`,
-    `  name: "roam"`,
-    `  host: "127.0.0.1"`,
-    `  port: ${spec.clusterPort}`,
-    `  routes: [`,
-    routes.join('\n'),
-    `  ]`,
-    `}`,
+    ...clusterBlock,
     '',
   ].join('\n');
 }
 
 /** Writes the config of every server of `cluster`; returns the config paths. */
-export function writeClusterConfigs(cluster: readonly NatsServerSpec[]): string[] {
+export function writeClusterConfigs(cluster: readonly NatsServerSpec[], security?: NatsServerSecurity): string[] {
   return cluster.map((spec) => {
     mkdirSync(spec.dir, { recursive: true });
     const path = join(spec.dir, 'nats.conf');
-    writeFileSync(path, natsConfig(spec, cluster));
+    // The authorization block names users' public keys only; 0600 all the same (it maps the network).
+    writeFileSync(path, natsConfig(spec, cluster, security), { mode: 0o600 });
     return path;
   });
 }

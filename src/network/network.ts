@@ -6,10 +6,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync, closeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { Agent, fetch as undiciFetch } from 'undici';
 import { randomBytes, toBase64Url } from '../crypto/index.js';
-import { createGenesis, prepareNode, writeNodeFiles } from '../node/index.js';
+import { createGenesis, NodeSecurityFiles, prepareNode, writeNodeFiles } from '../node/index.js';
 import { NetworkError, NetworkErrorCode } from './errors.js';
 import { createNodePassphrase, nodePassphraseEnv } from './node-passphrase.js';
+import { addNatsMember, createNetworkSecurity, createStreamAsOperator, SecurityFiles } from './network-security.js';
 import {
   clusterSpecs,
   findNatsServer,
@@ -38,6 +40,11 @@ export interface NetworkFile {
   readonly chainId: string;
   /** File holding the admin wallets' passphrase, when it was generated. */
   readonly passphraseFile: string | null;
+  /**
+   * NATS TLS and users (absent: an open cluster, made with `secure: false`): the CA bundle that
+   * verifies the servers and the operator's seed (administers JetStream; 0600).
+   */
+  readonly natsSecurity?: { readonly caFile: string; readonly operatorSeedFile: string };
 }
 
 /** DIR/pids.json: the running processes (absent when the network is down). */
@@ -59,6 +66,11 @@ export interface NetworkUpOptions {
   readonly env?: Readonly<Record<string, string>>;
   readonly startTimeoutMs?: number;
   readonly log?: (line: string) => void;
+  /**
+   * TLS and NATS users (default true). False makes an open cluster in clear text: only for
+   * measuring what security costs (bench:cluster); not offered by the CLI.
+   */
+  readonly secure?: boolean;
 }
 
 export const NetworkFiles = {
@@ -90,12 +102,22 @@ export async function networkUp(options: NetworkUpOptions): Promise<NetworkFile>
       writePids(dir, pids);
     }
     await Promise.all(specs.map((spec) => waitForPort(spec.clientPort)));
-    log(`NATS JetStream cluster up: ${network.nats.map((n) => n.url).join(', ')}`);
+    log(`NATS JetStream cluster up: ${network.nats.map((n) => n.url).join(', ')}${network.natsSecurity ? ' (TLS, nkey users)' : ' (open, clear text)'}`);
+    if (network.natsSecurity) {
+      // Members may not create the stream: the operator does, before any node starts.
+      await createStreamAsOperator({ dir, servers: network.nats.map((n) => n.url), chainId: network.chainId, replicas: NATS_CLUSTER_SIZE, timeoutMs: options.startTimeoutMs ?? 120_000 });
+    }
     for (const node of network.nodes) {
       pids.nodes[node.region] = startNodeProcess(dir, node.region, options);
       writePids(dir, pids);
     }
-    await Promise.all(network.nodes.map((node) => waitForNode(dir, node.region, node.url, options.startTimeoutMs ?? 120_000)));
+    // The nodes of a secured network serve HTTPS under the network's CA, which no system trusts.
+    const agent = network.natsSecurity ? new Agent({ connect: { ca: readFileSync(network.natsSecurity.caFile, 'utf8') } }) : new Agent();
+    try {
+      await Promise.all(network.nodes.map((node) => waitForNode({ dir, region: node.region, url: node.url, timeoutMs: options.startTimeoutMs ?? 120_000, agent })));
+    } finally {
+      await agent.close();
+    }
   } catch (error) {
     await networkDown(options.dir);
     throw error;
@@ -164,11 +186,27 @@ async function createNetwork(dir: string, options: NetworkUpOptions): Promise<Ne
   const basePort = options.basePort ?? DEFAULT_BASE_PORT;
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const specs = clusterSpecs(NetworkFiles.nats(dir), NATS_CLUSTER_SIZE, basePort + 11, basePort + 21);
-  writeClusterConfigs(specs);
+  const secure = options.secure ?? true;
   const servers = specs.map((s) => `nats://127.0.0.1:${s.clientPort}`);
+  const credentialFiles = secure ? { caFile: NodeSecurityFiles.caFile, nkeySeedFile: NodeSecurityFiles.nkeySeedFile } : {};
+  // A secured network's nodes serve HTTPS with certificates from the network's CA (written by
+  // createNetworkSecurity below), and verify each other against that CA only.
+  const https = secure
+    ? { tls: { certFile: NodeSecurityFiles.nodeCert, keyFile: NodeSecurityFiles.nodeKey, caFile: NodeSecurityFiles.caFile } }
+    : {};
   const prepared = regions.map((region, i) => {
-    const node = prepareNode({ orgName: `${region.toUpperCase()} Health`, region, host: '127.0.0.1', port: basePort + 1 + i });
-    return { region, node: { ...node, config: { ...node.config, ordering: { kind: 'jetstream' as const, servers, replicas: NATS_CLUSTER_SIZE } } } };
+    const port = basePort + 1 + i;
+    const node = prepareNode({
+      orgName: `${region.toUpperCase()} Health`,
+      region,
+      host: '127.0.0.1',
+      port,
+      ...(secure ? { publicUrl: `https://127.0.0.1:${port}` } : {}),
+    });
+    return {
+      region,
+      node: { ...node, config: { ...node.config, ...https, ordering: { kind: 'jetstream' as const, servers, replicas: NATS_CLUSTER_SIZE, ...credentialFiles } } },
+    };
   });
   const genesis = createGenesis(prepared.map((p) => p.node.founder));
   let passphrase = options.passphrase;
@@ -185,11 +223,17 @@ async function createNetwork(dir: string, options: NetworkUpOptions): Promise<Ne
     const adminWallet = await writeNodeFiles({ dataDir, prepared: node, genesis, adminPassphrase: passphrase, walletKdf: options.walletKdf, nodePassphrase });
     nodes.push({ region, url: node.config.publicUrl, orgDid: node.keys.orgDid, nodeDid: node.keys.nodeDid, adminWallet, dataDir });
   }
+  if (secure) {
+    await createNetworkSecurity({ dir, chainId: genesis.chainId, specs, members: nodes.map((n) => ({ name: n.orgDid, dataDir: n.dataDir })) });
+  } else {
+    writeClusterConfigs(specs);
+  }
   const network: NetworkFile = {
     nodes,
     nats: specs.map((s) => ({ name: s.name, url: `nats://127.0.0.1:${s.clientPort}` })),
     chainId: genesis.chainId,
     passphraseFile,
+    ...(secure ? { natsSecurity: { caFile: SecurityFiles.caCert(dir), operatorSeedFile: SecurityFiles.operatorSeed(dir) } } : {}),
   };
   writeFileSync(NetworkFiles.network(dir), JSON.stringify(network, null, 2) + '\n');
   return network;
@@ -202,11 +246,13 @@ function natsSpecs(dir: string, network: NetworkFile): NatsServerSpec[] {
   return clusterSpecs(NetworkFiles.nats(dir), network.nats.length, first, first + 10);
 }
 
-async function waitForNode(dir: string, region: string, url: string, timeoutMs: number): Promise<void> {
+async function waitForNode(options: { dir: string; region: string; url: string; timeoutMs: number; agent: Agent }): Promise<void> {
+  const { dir, region, url, timeoutMs, agent } = options;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
-      const response = await fetch(`${url}/ledger/status`, { signal: AbortSignal.timeout(2_000) });
+      const response = await undiciFetch(`${url}/ledger/status`, { dispatcher: agent, signal: AbortSignal.timeout(2_000) });
+      await response.body?.cancel();
       if (response.ok) return;
     } catch {
       // not up yet
@@ -271,4 +317,20 @@ export async function restartNatsServer(dirOption: string, name: string): Promis
   const pids = readPids(dir) ?? { nats: {}, nodes: {} };
   writePids(dir, { ...pids, nats: { ...pids.nats, [name]: pid } });
   await waitForPort(spec.clientPort);
+}
+
+/**
+ * Operator side of admitting an organization to the secured network in `dir`: a NATS member user
+ * whose seed is written to `seedFile` (0600; hand it to the organization with the CA bundle, for
+ * `roam init --join … --nats-ca <ca> --nats-seed <seed>`). Running servers reload their config.
+ */
+export function issueOrganizationNatsUser(options: { dir: string; name: string; seedFile: string }): { publicKey: string; caFile: string; seedFile: string } {
+  const dir = resolve(options.dir);
+  const network = readNetworkFile(dir);
+  const firstClientPort = Number(new URL(network.nats[0]!.url).port);
+  const seedFile = resolve(options.seedFile);
+  const issued = addNatsMember({ dir, chainId: network.chainId, clusterSize: network.nats.length, firstClientPort, name: options.name, seedFile });
+  // nats-server re-reads its config on SIGHUP: the new user can connect without a restart.
+  for (const pid of Object.values(readPids(dir)?.nats ?? {}).filter(isAlive)) process.kill(pid, 'SIGHUP');
+  return { ...issued, seedFile };
 }

@@ -1,7 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { isAbsolute, join } from 'node:path';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 import type { GenesisDocument } from '../ledger/index.js';
+import type { NatsClientCredentials } from '../ordering/index.js';
 import { NodeError, NodeErrorCode } from './errors.js';
 import { readNodeKeyFile, type NodeKeys } from './key-file.js';
 
@@ -22,6 +23,19 @@ export const DataFiles = {
   nodeKey: (dir: string) => join(dir, 'node.key.json'),
   store: (dir: string) => join(dir, 'ledger.sqlite'),
   adminWallet: (dir: string) => join(dir, 'admin.wallet.json'),
+} as const;
+
+/**
+ * Where `roam network up` and `roam init --join` put a node's NATS credentials and TLS files in its
+ * data folder (relative paths, as node.json names them).
+ */
+export const NodeSecurityFiles = {
+  /** The network CA bundle (verifies the NATS servers and, with HTTPS, the peers). */
+  caFile: 'tls/ca.crt',
+  /** The organization's NATS user seed (0600). */
+  nkeySeedFile: 'nats/user.nk',
+  nodeCert: 'tls/node.crt',
+  nodeKey: 'tls/node.key',
 } as const;
 
 /** One rate limit of node.json: at most `max` requests per `windowMs` per principal (or IP). */
@@ -65,6 +79,10 @@ const nodeConfigSchema = z.object({
       servers: z.array(z.string().min(1)).min(1),
       /** Stream replicas (the cluster's size, 3 or 5). */
       replicas: z.number().int().min(1).max(5).default(3),
+      /** PEM bundle of the CA that issued the NATS servers' certificates (relative to the data folder): TLS required when set. */
+      caFile: z.string().min(1).optional(),
+      /** This organization's NATS user seed (nkey, file mode 0600; relative to the data folder). */
+      nkeySeedFile: z.string().min(1).optional(),
     }),
   ]),
   block: z.object({ maxTxs: z.number().int().positive(), timeoutMs: z.number().int().positive() }).partial().default({}),
@@ -137,4 +155,35 @@ export function dataPath(dataDir: string, path: string): string {
 
 export function parseNodeConfigFile(value: unknown): NodeConfigFile {
   return parseWith(nodeConfigSchema, value, 'node config');
+}
+
+/**
+ * The NATS credentials named by node.json `ordering` (kind jetstream): the CA bundle and the
+ * organization's nkey seed, read from the data folder. A seed readable by other users of the
+ * machine is refused, as ssh refuses such a key: whoever reads it publishes as this organization.
+ */
+export function readOrderingCredentials(config: Pick<NodeConfig, 'dataDir' | 'file'>): NatsClientCredentials | undefined {
+  const ordering = config.file.ordering;
+  if (ordering.kind !== 'jetstream' || (ordering.caFile === undefined && ordering.nkeySeedFile === undefined)) return undefined;
+  const path = (file: string) => resolve(config.dataDir, file);
+  const read = (file: string, what: string): Buffer => {
+    try {
+      return readFileSync(path(file));
+    } catch (error) {
+      throw new NodeError(NodeErrorCode.BAD_CONFIG, `${what} at ${path(file)} cannot be read: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
+    }
+  };
+  let nkeySeed: Uint8Array | undefined;
+  if (ordering.nkeySeedFile !== undefined) {
+    const seed = read(ordering.nkeySeedFile, 'the NATS seed (ordering.nkeySeedFile)');
+    if ((statSync(path(ordering.nkeySeedFile)).mode & 0o077) !== 0) {
+      throw new NodeError(NodeErrorCode.BAD_CONFIG, `the NATS seed ${path(ordering.nkeySeedFile)} is readable by other users: chmod 600 it`);
+    }
+    // The file ends with a newline; the nkey codec reads bare base32.
+    nkeySeed = new TextEncoder().encode(seed.toString('utf8').trim());
+  }
+  return {
+    ...(ordering.caFile !== undefined ? { caPem: read(ordering.caFile, 'the NATS CA bundle (ordering.caFile)').toString('utf8') } : {}),
+    ...(nkeySeed !== undefined ? { nkeySeed } : {}),
+  };
 }

@@ -2,6 +2,7 @@ export { RoamNode, type RoamNodeOptions, type SubmitOutcome } from './roam-node.
 export {
   loadNodeConfig,
   DataFiles,
+  NodeSecurityFiles,
   DEFAULT_HOST,
   DEFAULT_PORT,
   DEFAULT_COMMIT_WAIT_MS,

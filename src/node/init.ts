@@ -1,5 +1,5 @@
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { randomBytes, toBase64Url, toHex } from '../crypto/index.js';
 import { nodeUrlRefusal } from '../contracts/index.js';
 import type { GenesisDocument, GenesisFounder } from '../ledger/index.js';
@@ -12,6 +12,7 @@ import {
   DEFAULT_TX_FUTURE_SKEW_MS,
   DEFAULT_TX_VALIDITY_MS,
   keysFromFile,
+  NodeSecurityFiles,
   type NodeConfigFile,
   type NodeKeyFile,
   type NodeKeys,
@@ -227,6 +228,11 @@ export interface JoinOptions extends InitOptions {
   /** The network's NATS JetStream servers. */
   readonly natsServers: readonly string[];
   readonly replicas?: number;
+  /**
+   * A secured network's NATS CA bundle and this organization's user seed, as the network's
+   * operator issued them (`roam network nats-user`): copied into the data folder (seed 0600).
+   */
+  readonly natsCredentials?: { readonly caFile: string; readonly nkeySeedFile: string };
 }
 
 export const joinRequestPath = (dataDir: string): string => join(dataDir, 'join-request.json');
@@ -241,9 +247,15 @@ export async function joinNetwork(options: JoinOptions): Promise<InitResult & { 
   checkPublicUrl(prepared.config.publicUrl, options.genesis.params.allowHttpNodeUrls === true);
   const config: NodeConfigFile = {
     ...prepared.config,
-    ordering: { kind: 'jetstream', servers: [...options.natsServers], replicas: options.replicas ?? 3 },
+    ordering: {
+      kind: 'jetstream',
+      servers: [...options.natsServers],
+      replicas: options.replicas ?? 3,
+      ...(options.natsCredentials ? { caFile: NodeSecurityFiles.caFile, nkeySeedFile: NodeSecurityFiles.nkeySeedFile } : {}),
+    },
   };
   const adminWalletPath = await writeInitFiles(options, { ...prepared, config }, options.genesis);
+  if (options.natsCredentials) copyNatsCredentials(options.dataDir, options.natsCredentials);
   const request: JoinRequest = {
     format: 'roam-join-request',
     version: 1,
@@ -264,4 +276,14 @@ export async function joinNetwork(options: JoinOptions): Promise<InitResult & { 
     keyEncrypted: options.nodePassphrase !== undefined,
     joinRequestPath: joinRequestPath(options.dataDir),
   };
+}
+
+/** Copies a secured network's NATS CA bundle and the organization's seed into the data folder. */
+function copyNatsCredentials(dataDir: string, credentials: { caFile: string; nkeySeedFile: string }): void {
+  const target = (file: string) => join(dataDir, file);
+  mkdirSync(dirname(target(NodeSecurityFiles.caFile)), { recursive: true, mode: 0o700 });
+  mkdirSync(dirname(target(NodeSecurityFiles.nkeySeedFile)), { recursive: true, mode: 0o700 });
+  copyFileSync(credentials.caFile, target(NodeSecurityFiles.caFile));
+  copyFileSync(credentials.nkeySeedFile, target(NodeSecurityFiles.nkeySeedFile));
+  chmodSync(target(NodeSecurityFiles.nkeySeedFile), 0o600);
 }

@@ -7,7 +7,7 @@ import { peerHttpClientFor, type PeerHttpClient } from './network/peer-http.js';
 import { catchUpFromPeers } from './network/peer-sync.js';
 import { peerNodes } from './network/peers.js';
 import { BlockWriter, LedgerStore } from '../store/index.js';
-import { DataFiles, loadNodeConfig, type NodeConfig } from './config.js';
+import { DataFiles, loadNodeConfig, readOrderingCredentials, type NodeConfig } from './config.js';
 import { NodeError, NodeErrorCode } from './errors.js';
 import { FhirService } from './fhir/fhir-service.js';
 
@@ -170,9 +170,13 @@ export class RoamNode {
 function defaultOrderer(context: OrdererContext, log: (line: string) => void): Orderer {
   const ordering = context.config.file.ordering;
   if (ordering.kind === 'local') return localOrderer(context);
+  const credentials = readOrderingCredentials(context.config);
   return new JetStreamOrderer({
     servers: ordering.servers,
     replicas: ordering.replicas,
+    ...(credentials ? { credentials } : {}),
+    // A member credential may not create the stream: the network's operator does (roam network up).
+    createStream: credentials?.nkeySeed === undefined,
     chainId: context.config.genesis.chainId,
     head: () => ({ height: context.ledger.height, time: context.ledger.headTime }),
     limits: context.limits,

@@ -5,12 +5,12 @@ import { JetStreamOrderer } from './jetstream-orderer.js';
 import type { BlockCut } from './orderer.js';
 
 /** An orderer that records its cuts, as a node's ledger would consume them. */
-function recordingOrderer(cluster: NatsCluster, chainId: string, options: { height?: number; maxTxs?: number; timeoutMs?: number } = {}) {
+function recordingOrderer(cluster: NatsCluster, chainId: string, options: { height?: number; time?: number; maxTxs?: number; timeoutMs?: number } = {}) {
   const cuts: BlockCut[] = [];
   const orderer = new JetStreamOrderer({
     servers: cluster.urls,
     chainId,
-    head: () => ({ height: options.height ?? 0, time: 0 }),
+    head: () => ({ height: options.height ?? 0, time: options.time ?? 0 }),
     replicas: 3,
     limits: { maxTxs: options.maxTxs ?? 100, timeoutMs: options.timeoutMs ?? 30 },
   });
@@ -67,7 +67,7 @@ describe('JetStreamOrderer on a real 3-server NATS cluster', { timeout: 120_000 
     await until(() => first.cuts.reduce((s, c) => s + c.envelopes.length, 0) === 60);
     await first.orderer.close();
     // A node that committed only the first block resumes from its position and re-cuts the rest identically.
-    const resumed = recordingOrderer(cluster, chain, { maxTxs: 25, height: 1 });
+    const resumed = recordingOrderer(cluster, chain, { maxTxs: 25, height: 1, time: first.cuts[0]!.time });
     await resumed.orderer.start(resumed.handler, first.cuts[0]!.position);
     await until(() => resumed.cuts.length === first.cuts.length - 1);
     assert.deepEqual(resumed.cuts, first.cuts.slice(1));

@@ -1,7 +1,10 @@
-import { DeliverPolicy, jetstream, jetstreamManager, StorageType, type ConsumerMessages, type JetStreamClient, type JsMsg } from '@nats-io/jetstream';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages, type JetStreamClient, type JsMsg } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { sha256Hex } from '../crypto/index.js';
 import { BlockCutter, type Batch } from './block-cutter.js';
+import { BLOCK_CLOCK_WARNING_MS, millisFromNanos, nextBlockTime } from './block-time.js';
+import { connectToNats, type NatsClientCredentials } from './nats-connection.js';
+import { createOrderingStream, orderingStreamExists, orderingSubjects } from './ordering-stream.js';
 import { DEFAULT_BLOCK_LIMITS, type BlockLimits, type CutHandler, type Orderer } from './orderer.js';
 import { OrderingError, OrderingErrorCode } from './errors.js';
 
@@ -27,6 +30,13 @@ export interface JetStreamOrdererOptions {
   readonly limits?: Partial<BlockLimits>;
   /** Stream replicas when this node creates the stream (3 for a 3-server cluster). */
   readonly replicas?: number;
+  /** TLS CA and nkey user of a secured cluster (`roam network up`); none for an open one. */
+  readonly credentials?: NatsClientCredentials;
+  /**
+   * Whether this node creates the stream when it is missing (default true). A member of a secured
+   * network may not: it waits for the operator to create it, up to `connectTimeoutMs`.
+   */
+  readonly createStream?: boolean;
   /** How long to keep trying to reach JetStream at start (cluster forming, leader election). */
   readonly connectTimeoutMs?: number;
   readonly clock?: () => number;
@@ -36,8 +46,6 @@ export interface JetStreamOrdererOptions {
 
 /** Largest message this orderer publishes: below nats-server's default max_payload of 1 MiB. */
 export const MAX_MESSAGE_BYTES = 900 * 1024;
-/** JetStream drops a message whose id it saw within this window: retried publishes and racing cut markers. */
-export const DUPLICATE_WINDOW_MS = 2 * 60 * 1000;
 
 /**
  * Ordering on a NATS JetStream stream replicated across a cluster (R3 on three servers): every
@@ -48,11 +56,11 @@ export const DUPLICATE_WINDOW_MS = 2 * 60 * 1000;
  * markers carry a message id per height, so the racing markers of several nodes are one.
  *
  * Message formats (UTF-8):
- * - `roam.<chain>.tx`: first line `{"t":<ms>}` (publisher's clock), then one canonical JSON
- *   envelope per line (canonical JSON never contains a raw newline).
- * - `roam.<chain>.cut`: `{"height":<h>,"t":<ms>}`.
- * A block's time is the `t` of the message that ended it (never before the previous block's):
- * every node computes the same.
+ * - `roam.<chain>.tx`: first line `{"t":<ms>}` (publisher's clock, ignored: see below), then one
+ *   canonical JSON envelope per line (canonical JSON never contains a raw newline).
+ * - `roam.<chain>.cut`: `{"height":<h>,"t":<ms>}` (`t` ignored).
+ * A block's time is the JetStream server's timestamp of the message that ended it, bounded as
+ * block-time.ts explains: every node computes the same, and no publisher chooses it.
  */
 export class JetStreamOrderer implements Orderer {
   readonly kind = 'jetstream';
@@ -65,6 +73,7 @@ export class JetStreamOrderer implements Orderer {
   private readonly log: (line: string) => void;
   private nextHeight: number;
   private lastTime: number;
+  private lastClockWarning = 0;
   private nc: NatsConnection | undefined;
   private js: JetStreamClient | undefined;
   private messages: ConsumerMessages | undefined;
@@ -75,9 +84,10 @@ export class JetStreamOrderer implements Orderer {
   private failure: Error | undefined;
 
   constructor(private readonly options: JetStreamOrdererOptions) {
-    this.streamName = streamNameOf(options.chainId);
-    this.txSubject = `roam.${options.chainId}.tx`;
-    this.cutSubject = `roam.${options.chainId}.cut`;
+    const subjects = orderingSubjects(options.chainId);
+    this.streamName = subjects.stream;
+    this.txSubject = subjects.tx;
+    this.cutSubject = subjects.cut;
     this.limits = { ...DEFAULT_BLOCK_LIMITS, ...options.limits };
     this.cutter = new BlockCutter(this.limits);
     this.clock = options.clock ?? Date.now;
@@ -86,17 +96,16 @@ export class JetStreamOrderer implements Orderer {
     this.lastTime = 0;
   }
 
-  /** Connects, creates the stream if no node has yet, and consumes it from `position` on. */
+  /** Connects, creates the stream if no node has yet (and it may), and consumes it from `position` on. */
   async start(onCut: CutHandler, position: string | undefined): Promise<void> {
     const head = this.options.head();
     this.nextHeight = head.height + 1;
     this.lastTime = head.time;
-    const nc = await connect({
-      servers: [...this.options.servers],
+    const nc = await connectToNats({
+      servers: this.options.servers,
       name: `roam-${this.options.chainId}`,
-      maxReconnectAttempts: -1,
-      reconnectTimeWait: 250,
-      waitOnFirstConnect: true,
+      ...(this.options.credentials ? { credentials: this.options.credentials } : {}),
+      reconnectForever: true,
     });
     this.nc = nc;
     try {
@@ -164,22 +173,17 @@ export class JetStreamOrderer implements Orderer {
 
   private async ensureStream(nc: NatsConnection): Promise<void> {
     const deadline = this.clock() + (this.options.connectTimeoutMs ?? 60_000);
+    const mayCreate = this.options.createStream ?? true;
     for (let attempt = 0; ; attempt++) {
       try {
         const jsm = await jetstreamManager(nc, { checkAPI: false });
-        try {
-          await jsm.streams.info(this.streamName);
-        } catch {
-          await jsm.streams.add({
-            name: this.streamName,
-            subjects: [this.txSubject, this.cutSubject],
-            num_replicas: this.options.replicas ?? 1,
-            storage: StorageType.File,
-            duplicate_window: DUPLICATE_WINDOW_MS * 1_000_000,
-          });
-          this.log(`created stream ${this.streamName} (${this.options.replicas ?? 1} replicas)`);
+        if (mayCreate) {
+          const replicas = this.options.replicas ?? 1;
+          if (await createOrderingStream(jsm, { chainId: this.options.chainId, replicas })) this.log(`created stream ${this.streamName} (${replicas} replicas)`);
+          return;
         }
-        return;
+        if (await orderingStreamExists(jsm, this.streamName)) return;
+        throw new OrderingError(OrderingErrorCode.UNAVAILABLE, `stream ${this.streamName} does not exist yet (the network operator creates it)`);
       } catch (error) {
         if (this.clock() > deadline) {
           throw new OrderingError(OrderingErrorCode.UNAVAILABLE, `JetStream not reachable at ${this.options.servers.join(', ')}: ${(error as Error).message}`);
@@ -193,18 +197,19 @@ export class JetStreamOrderer implements Orderer {
   private async handle(message: JsMsg, onCut: CutHandler, startSeq: number, skip: number): Promise<void> {
     this.caughtUp = message.info.pending === 0;
     const text = message.string();
+    // The server's stamp, replicated with the message: the same on every node, whatever `t` says.
+    const time = millisFromNanos(message.timestampNanos);
     if (message.subject === this.cutSubject) {
-      const marker = parseMarker(text);
+      const height = parseMarkerHeight(text);
       // Only the first marker for the pending height cuts; later ones and stale ones are no-ops.
-      if (marker && marker.height === this.nextHeight) {
+      if (height === this.nextHeight) {
         const batch = this.cutter.cut('timeout');
-        if (batch) await this.deliver(batch, marker.t, onCut);
+        if (batch) await this.deliver(batch, time, onCut);
       }
     } else if (message.subject === this.txSubject) {
       const newline = text.indexOf('\n');
-      const time = newline > 0 ? parseTime(text.slice(0, newline)) : undefined;
       // A message not in the format is skipped whole, the same way on every node.
-      if (time !== undefined) {
+      if (newline > 0 && hasTimeField(text.slice(0, newline))) {
         const lines = text.slice(newline + 1).split('\n');
         const first = message.seq === startSeq ? skip : 0;
         for (let i = first; i < lines.length; i++) {
@@ -222,8 +227,20 @@ export class JetStreamOrderer implements Orderer {
     // The timer was for the block just cut; the next one arms its own.
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    this.lastTime = Math.max(this.lastTime, time);
+    this.lastTime = nextBlockTime({ previousHeight: this.nextHeight - 2, previousTime: this.lastTime, stampedTime: time });
+    this.warnOnClockGap(this.lastTime);
     await onCut({ envelopes: batch.items.map((item) => item.envelope), time: this.lastTime, position: `${last.seq}:${last.next}` });
+  }
+
+  /**
+   * Node-local only (never changes the block): a caught-up node whose clock is far from the
+   * servers' stamps says so, at most once a minute. Either clock may be wrong; operators check both.
+   */
+  private warnOnClockGap(blockTime: number): void {
+    const now = this.clock();
+    if (!this.caughtUp || Math.abs(now - blockTime) <= BLOCK_CLOCK_WARNING_MS || now - this.lastClockWarning < 60_000) return;
+    this.lastClockWarning = now;
+    this.log(`warning: block ${this.nextHeight - 1} has time ${new Date(blockTime).toISOString()}, ${Math.round((blockTime - now) / 1000)} s from this node's clock`);
   }
 
   /** While this node is caught up and a block is pending, publish its cut marker when it times out. */
@@ -248,10 +265,6 @@ export class JetStreamOrderer implements Orderer {
   }
 }
 
-export function streamNameOf(chainId: string): string {
-  return `ROAM_${chainId.replace(/[^A-Za-z0-9_-]/g, '_')}`;
-}
-
 /** `seq:next` → where to start consuming; no position → the stream's first message. */
 function parsePosition(position: string | undefined): { seq: number; skip: number } {
   if (position === undefined) return { seq: 1, skip: 0 };
@@ -260,21 +273,22 @@ function parsePosition(position: string | undefined): { seq: number; skip: numbe
   return { seq: Number(match[1]), skip: Number(match[2]) };
 }
 
-function parseTime(line: string): number | undefined {
+/** The first line of a transaction message: `{"t":<integer>}` (kept for the format; the value is not used). */
+function hasTimeField(line: string): boolean {
   try {
     const value = JSON.parse(line) as { t?: unknown };
-    return typeof value.t === 'number' && Number.isSafeInteger(value.t) ? value.t : undefined;
+    return typeof value.t === 'number' && Number.isSafeInteger(value.t);
   } catch {
-    return undefined;
+    return false;
   }
 }
 
-function parseMarker(text: string): { height: number; t: number } | undefined {
+/** A marker's height; like a transaction message, a marker without its integer `t` is not in the format. */
+function parseMarkerHeight(text: string): number | undefined {
   try {
     const value = JSON.parse(text) as { height?: unknown; t?: unknown };
-    if (typeof value.height !== 'number' || !Number.isSafeInteger(value.height)) return undefined;
     if (typeof value.t !== 'number' || !Number.isSafeInteger(value.t)) return undefined;
-    return { height: value.height, t: value.t };
+    return typeof value.height === 'number' && Number.isSafeInteger(value.height) ? value.height : undefined;
   } catch {
     return undefined;
   }

@@ -158,8 +158,12 @@ describe('a 3-region network on real NATS JetStream and node processes', { timeo
     const sa = join(net.dir, 'sa');
     const port = await freePort();
     const nats = net.file.nats.map((n) => n.url).join(',');
+    // On the secured network the operator first issues the new organization a NATS user.
+    const seedFile = join(net.dir, 'sa-nats.nk');
+    const natsUser = await roamJson<{ caFile: string }>(['network', 'nats-user', '--dir', net.dir, '--org', 'SA Health', '--out', seedFile]);
     const joined = await roamJson<{ orgDid: string; joinRequestPath: string }>([
-      'init', '--join', join(net.dir, 'eu', 'genesis.json'), '--nats', nats, '--data', sa, '--org', 'SA Health', '--region', 'sa', '--port', String(port),
+      'init', '--join', join(net.dir, 'eu', 'genesis.json'), '--nats', nats, '--nats-ca', natsUser.caFile, '--nats-seed', seedFile,
+      '--data', sa, '--org', 'SA Health', '--region', 'sa', '--port', String(port),
     ]);
     const proposal = await roamJson<{ proposalId: string }>([
       'org', 'propose', '--wallet', join(net.dir, 'eu', 'admin.wallet.json'), '--request', joined.joinRequestPath, '--node', net.url('eu'),

@@ -2,7 +2,9 @@
  * A real 3-region network for tests: `networkUp` with three `nats-server` processes and three
  * node processes (`roam start`, run from the TypeScript sources), on free loopback ports.
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { getCACertificates, setDefaultCACertificates } from 'node:tls';
 import type { StatusResponse } from '../../src/wire/index.js';
 import { isAlive, networkDown, networkUp, nodePid, recordNodePid, startNodeProcess, type NetworkFile } from '../../src/network/network.js';
 import { PASSPHRASE, REPO, tempDir } from '../cli/harness.js';
@@ -25,6 +27,7 @@ export async function startTestNetwork(regions: readonly string[] = ['eu', 'us',
   const { dir, cleanup } = tempDir('roam-net-');
   const basePort = await freePortRange(24);
   const file = await networkUp({ dir, regions, basePort, cli: CLI, passphrase: PASSPHRASE, walletKdf: { N: 32768, r: 8, p: 1 }, env: ENV });
+  if (file.natsSecurity) trustNetworkCa(file.natsSecurity.caFile);
   const url = (region: string) => file.nodes.find((n) => n.region === region)!.url;
   const status = async (region: string) => {
     const response = await fetch(`${url(region)}/ledger/status`, { signal: AbortSignal.timeout(5_000) });
@@ -75,4 +78,14 @@ export async function eventually<T>(probe: () => Promise<T>, predicate: (value: 
     if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms; last value: ${JSON.stringify(value)?.slice(0, 2000)}`);
     await new Promise((r) => setTimeout(r, 250));
   }
+}
+
+/**
+ * The nodes of a `network up` network serve HTTPS under the network's own CA: this test process
+ * trusts it (fetch here), and so do the CLI processes it starts (NODE_EXTRA_CA_CERTS, inherited),
+ * as a user of such a network does.
+ */
+function trustNetworkCa(caFile: string): void {
+  setDefaultCACertificates([...getCACertificates('default'), readFileSync(caFile, 'utf8')]);
+  process.env['NODE_EXTRA_CA_CERTS'] = caFile;
 }

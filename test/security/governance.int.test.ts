@@ -9,7 +9,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { readOrderingCredentials } from '../../src/node/config.js';
+import { connectToNats } from '../../src/ordering/index.js';
 import { signedTx } from '../../src/client/index.js';
 import type { TxPayloads } from '../../src/contracts/index.js';
 import { canonicalBytes, didFromSigningKey, generateEncryptionKeyPair, generateSigningKeyPair, sign, toBase64Url, type SigningKeyPair } from '../../src/crypto/index.js';
@@ -50,7 +52,9 @@ describe('governance between organizations, on a real network', { timeout: 300_0
 
   before(async () => {
     net = await startTestNetwork(REGIONS);
-    nats = await connect({ servers: net.file.nats.map((n) => n.url) });
+    // The forging organization publishes with the NATS credential the network gave it.
+    const ap = (await loadNodeConfig(node('ap').dataDir, { nodePassphrase: readNodePassphrase(net.dir) }));
+    nats = await connectToNats({ servers: net.file.nats.map((n) => n.url), name: 'forger', credentials: readOrderingCredentials(ap)! });
   });
 
   after(async () => {
