@@ -9,20 +9,27 @@
  *
  * Two deterministic rules bound what one stamp can do:
  * - block times never go backwards (a stamp behind the previous block's time gives that time);
- * - one block moves the clock at most MAX_BLOCK_TIME_STEP_MS past the previous block. A stream
- *   leader whose clock jumped a century ahead moves the ledger by a day per block, not by a
- *   century at once, and operators see the node-local warning below long before that adds up.
- *   The cost: after a network was idle for longer than the step, the first blocks lag real time
+ * - one block moves the clock at most MAX_BLOCK_TIME_STEP_MS past the previous block. The cost:
+ *   after a network was stopped or idle for longer than the step, the first blocks lag real time
  *   and a transaction signed "now" is refused as from the future until the blocks catch up (one
- *   step per block). Idle periods up to the step (a night, a day) cost nothing.
+ *   step per block); a week is longer than any routine stop of a hospital network.
  * The first block after genesis takes the stamp as it is: genesis may be signed long before the
  * network starts.
+ *
+ * And one node-local rule, which never changes a block, only when a node commits it: a node does
+ * not commit a block stamped more than BLOCK_CLOCK_HOLD_MS ahead of its own clock until its clock
+ * gets there (the orderer holds it and says so). Committing it would expire every honest
+ * transaction until real time caught up, so a stream leader whose clock jumped ahead stalls the
+ * network visibly (the operator fixes the server's clock and removes the message) instead of
+ * moving the ledger's clock for good; blocks are the same on every node either way.
  */
 
 /** Furthest one block may move the ledger's clock past the previous block's time. */
-export const MAX_BLOCK_TIME_STEP_MS = 24 * 60 * 60 * 1000;
+export const MAX_BLOCK_TIME_STEP_MS = 7 * 24 * 60 * 60 * 1000;
 /** A caught-up node warns (in its own log) when a block's time is this far from its clock. */
 export const BLOCK_CLOCK_WARNING_MS = 60 * 1000;
+/** A node holds a block stamped further than this ahead of its clock (half the default tx validity). */
+export const BLOCK_CLOCK_HOLD_MS = 5 * 60 * 1000;
 
 export interface BlockTimeInput {
   /** Height and time of the block before this one (height 0: genesis). */

@@ -2,7 +2,7 @@ import { DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages, type
 import type { NatsConnection } from '@nats-io/transport-node';
 import { sha256Hex } from '../crypto/index.js';
 import { BlockCutter, type Batch } from './block-cutter.js';
-import { BLOCK_CLOCK_WARNING_MS, millisFromNanos, nextBlockTime } from './block-time.js';
+import { BLOCK_CLOCK_HOLD_MS, BLOCK_CLOCK_WARNING_MS, millisFromNanos, nextBlockTime } from './block-time.js';
 import { connectToNats, type NatsClientCredentials } from './nats-connection.js';
 import { createOrderingStream, orderingStreamExists, orderingSubjects } from './ordering-stream.js';
 import { DEFAULT_BLOCK_LIMITS, type BlockLimits, type CutHandler, type Orderer } from './orderer.js';
@@ -229,6 +229,8 @@ export class JetStreamOrderer implements Orderer {
     this.timer = undefined;
     this.lastTime = nextBlockTime({ previousHeight: this.nextHeight - 2, previousTime: this.lastTime, stampedTime: time });
     this.warnOnClockGap(this.lastTime);
+    await this.holdWhileAhead(this.lastTime);
+    if (this.closed) return;
     await onCut({ envelopes: batch.items.map((item) => item.envelope), time: this.lastTime, position: `${last.seq}:${last.next}` });
   }
 
@@ -241,6 +243,22 @@ export class JetStreamOrderer implements Orderer {
     if (!this.caughtUp || Math.abs(now - blockTime) <= BLOCK_CLOCK_WARNING_MS || now - this.lastClockWarning < 60_000) return;
     this.lastClockWarning = now;
     this.log(`warning: block ${this.nextHeight - 1} has time ${new Date(blockTime).toISOString()}, ${Math.round((blockTime - now) / 1000)} s from this node's clock`);
+  }
+
+  /**
+   * Node-local (see block-time.ts): a block stamped further ahead of this node's clock than
+   * BLOCK_CLOCK_HOLD_MS waits until the clock gets there, saying so once a minute.
+   */
+  private async holdWhileAhead(blockTime: number): Promise<void> {
+    let lastLog = Number.NEGATIVE_INFINITY;
+    while (!this.closed && blockTime - this.clock() > BLOCK_CLOCK_HOLD_MS) {
+      const now = this.clock();
+      if (now - lastLog >= 60_000) {
+        lastLog = now;
+        this.log(`holding block ${this.nextHeight - 1}: its time ${new Date(blockTime).toISOString()} is ${Math.round((blockTime - now) / 1000)} s ahead of this node's clock; check the clocks of the NATS servers and of this host`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+    }
   }
 
   /** While this node is caught up and a block is pending, publish its cut marker when it times out. */

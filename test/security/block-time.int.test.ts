@@ -76,14 +76,14 @@ describe('block time on a real NATS server: publishers cannot set it', { timeout
   it("warns in the node's own log when a block's time is far from the node's clock (and still takes the server's time)", async () => {
     const lines: string[] = [];
     const cuts: BlockCut[] = [];
-    const tenMinutes = 10 * 60 * 1000;
+    const twoMinutes = 2 * 60 * 1000;
     const orderer = new JetStreamOrderer({
       servers: cluster.urls,
       chainId: 'roam-clock-gap',
       head: () => ({ height: 0, time: 0 }),
       limits: { maxTxs: 1, timeoutMs: 50 },
-      // This node's clock is ten minutes slow.
-      clock: () => Date.now() - tenMinutes,
+      // This node's clock is two minutes slow: worth a warning, not a hold.
+      clock: () => Date.now() - twoMinutes,
       log: (line) => lines.push(line),
     });
     await orderer.start((cut) => {
@@ -95,5 +95,35 @@ describe('block time on a real NATS server: publishers cannot set it', { timeout
     await orderer.close();
     assert.ok(Math.abs(cuts[0]!.time - Date.now()) < SLACK_MS, "the block has the server's time, not the node's");
     assert.ok(lines.some((line) => /^warning: block 1 has time .* \d+ s from this node's clock$/.test(line)), lines.join('\n'));
+  });
+
+  it("holds a block stamped far ahead of the node's clock until the clock gets there, then commits it unchanged", async () => {
+    const lines: string[] = [];
+    const cuts: BlockCut[] = [];
+    // This node's clock is an hour slow (as a server clock an hour fast looks from a good node).
+    let offset = 60 * 60 * 1000;
+    const orderer = new JetStreamOrderer({
+      servers: cluster.urls,
+      chainId: 'roam-clock-hold',
+      head: () => ({ height: 0, time: 0 }),
+      limits: { maxTxs: 1, timeoutMs: 50 },
+      clock: () => Date.now() - offset,
+      log: (line) => lines.push(line),
+    });
+    await orderer.start((cut) => {
+      cuts.push(cut);
+      return Promise.resolve();
+    }, undefined);
+    try {
+      await orderer.submit(['{"tx":"one"}']);
+      await until(() => lines.some((line) => line.startsWith('holding block 1:')));
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      assert.equal(cuts.length, 0, 'not committed while its time is an hour ahead of the clock');
+      offset = 0;
+      await until(() => cuts.length === 1);
+      assert.ok(Math.abs(cuts[0]!.time - Date.now()) < SLACK_MS, "the block keeps the server's time");
+    } finally {
+      await orderer.close();
+    }
   });
 });
