@@ -1,6 +1,7 @@
 /** `roam network up|down`: a multi-region network (NATS JetStream cluster + one node per region) on this machine. */
 import type { Command } from 'commander';
 import { DEFAULT_BASE_PORT, DEFAULT_REGIONS, issueOrganizationNatsUser, networkDown, networkUp } from '../network/network.js';
+import { issueNodeCertificate } from '../network/network-security.js';
 import { PASSPHRASE_ENV_VAR } from '../wallet/index.js';
 import { parsePort, subcommand, walletKdfParams } from './common.js';
 import { emit, table, type OutputOptions } from './output.js';
@@ -61,6 +62,17 @@ export function registerNetwork(program: Command): void {
         `NATS user ${issued.publicKey} issued for ${options.org}; the running servers reloaded their config.`,
         `Seed: ${issued.seedFile} (0600). CA bundle: ${issued.caFile}.`,
       ]);
+    });
+
+  subcommand(network, 'node-cert', "issue a node's HTTPS certificate from the network's CA (operator side of admitting a node)")
+    .requiredOption('--dir <dir>', 'folder of the network')
+    .requiredOption('--host <names>', 'comma-separated DNS names and IP addresses the node is reached at, e.g. eu2.example.org')
+    .requiredOption('--out-dir <dir>', "where to write tls/node.crt, tls/node.key (0600) and tls/ca.crt (the node's data folder, or a folder to copy from)")
+    .addHelpText('after', '\nThen, in the node\'s node.json: "tls": { "certFile": "tls/node.crt", "keyFile": "tls/node.key", "caFile": "tls/ca.crt" }')
+    .action(async (options: OutputOptions & { dir: string; host: string; outDir: string }) => {
+      const hosts = options.host.split(',').map((host) => host.trim()).filter(Boolean);
+      const issued = await issueNodeCertificate({ dir: options.dir, hosts, outDir: options.outDir });
+      emit(options, issued, () => [`certificate for ${hosts.join(', ')}: ${issued.certFile} (key ${issued.keyFile}, 0600; CA ${issued.caFile})`]);
     });
 
   subcommand(network, 'down', 'stop the nodes and NATS servers of a network started with `network up`')

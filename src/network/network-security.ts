@@ -107,6 +107,27 @@ export function addNatsMember(options: { dir: string; chainId: string; clusterSi
   return { publicKey: user.publicKey, caFile: SecurityFiles.caCert(dir) };
 }
 
+/**
+ * Operator side of admitting a node of a new organization to a network from `network up`: an
+ * HTTPS certificate from the network's CA for `hosts`, written with the CA bundle into `outDir`
+ * as the node's data folder names them (`tls/node.crt`, `tls/node.key` 0600, `tls/ca.crt`:
+ * pass the data folder itself, or copy the three files there).
+ */
+export async function issueNodeCertificate(options: { dir: string; hosts: readonly string[]; outDir: string }): Promise<{ certFile: string; keyFile: string; caFile: string }> {
+  const authority = { certPem: readFileSync(SecurityFiles.caCert(options.dir), 'utf8'), keyPem: readFileSync(SecurityFiles.caKey(options.dir), 'utf8') };
+  const node = await issueCertificate({ authority, commonName: `Roam node ${options.hosts[0] ?? ''}`, hosts: options.hosts, use: 'server-and-client' });
+  const files = {
+    certFile: join(options.outDir, NodeSecurityFiles.nodeCert),
+    keyFile: join(options.outDir, NodeSecurityFiles.nodeKey),
+    caFile: join(options.outDir, NodeSecurityFiles.caFile),
+  };
+  mkdirSync(dirname(files.certFile), { recursive: true, mode: 0o700 });
+  writeFileSync(files.certFile, node.certPem);
+  writeFileSync(files.caFile, authority.certPem);
+  writeSecret(files.keyFile, node.keyPem);
+  return files;
+}
+
 /** A member's files: its NATS seed, the CA bundle, and its node's HTTPS certificate; returns its NATS public key. */
 async function writeMemberFiles(dataDir: string, authority: CertificateFiles): Promise<string> {
   const user = createNatsUserKey();

@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { join } from 'node:path';
 import { didFromSigningKey, generateEncryptionKeyPair, generateSigningKeyPair, toBase64Url } from '../../src/crypto/index.js';
 import { createTx, signTx, TxType, type SignedTx } from '../../src/ledger/index.js';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { recordNodePid, restartNatsServer, startNodeProcess, stopNatsServer } from '../../src/network/network.js';
 import { readNodePassphrase } from '../../src/network/node-passphrase.js';
 import { patientRegistration, roamJson } from '../cli/harness.js';
@@ -163,15 +163,19 @@ describe('a 3-region network on real NATS JetStream and node processes', { timeo
     const natsUser = await roamJson<{ caFile: string }>(['network', 'nats-user', '--dir', net.dir, '--org', 'SA Health', '--out', seedFile]);
     const joined = await roamJson<{ orgDid: string; joinRequestPath: string }>([
       'init', '--join', join(net.dir, 'eu', 'genesis.json'), '--nats', nats, '--nats-ca', natsUser.caFile, '--nats-seed', seedFile,
-      '--data', sa, '--org', 'SA Health', '--region', 'sa', '--port', String(port),
+      '--data', sa, '--org', 'SA Health', '--region', 'sa', '--port', String(port), '--public-url', `https://127.0.0.1:${port}`,
     ]);
+    // Its HTTPS certificate, from the network's CA (README "Running a node on its own host").
+    await roamJson(['network', 'node-cert', '--dir', net.dir, '--host', '127.0.0.1,localhost', '--out-dir', sa]);
+    const config = JSON.parse(readFileSync(join(sa, 'node.json'), 'utf8')) as Record<string, unknown>;
+    writeFileSync(join(sa, 'node.json'), JSON.stringify({ ...config, tls: { certFile: 'tls/node.crt', keyFile: 'tls/node.key', caFile: 'tls/ca.crt' } }, null, 2));
     const proposal = await roamJson<{ proposalId: string }>([
       'org', 'propose', '--wallet', join(net.dir, 'eu', 'admin.wallet.json'), '--request', joined.joinRequestPath, '--node', net.url('eu'),
     ]);
     await roamJson(['org', 'vote', '--wallet', join(net.dir, 'us', 'admin.wallet.json'), '--proposal', proposal.proposalId, '--node', net.url('us')]);
     await roamJson(['org', 'add-node', '--wallet', join(sa, 'admin.wallet.json'), '--request', joined.joinRequestPath, '--node', net.url('eu')]);
     recordNodePid(net.dir, 'sa', startNodeProcess(net.dir, 'sa', { cli: CLI, env: { ROAM_TEST_FAST_KDF: '1' } }));
-    const saUrl = `http://127.0.0.1:${port}`;
+    const saUrl = `https://127.0.0.1:${port}`;
     const saStatus = () => fetch(`${saUrl}/ledger/status`).then(async (r) => (await r.json()) as Awaited<ReturnType<TestNetwork['status']>>);
     const target = await net.status('eu');
     const caughtUp = await eventually(saStatus, (s) => s.height >= target.height, 120_000);
