@@ -418,7 +418,11 @@ function raceClose<T>(wait: Promise<T>, signal: AbortSignal, id: string): Promis
       'UNAVAILABLE',
       `the node is shutting down; transaction ${id} was accepted but its commit was not awaited`,
     );
-  if (signal.aborted) return Promise.reject(closed());
+  if (signal.aborted) {
+    // Nobody else awaits `wait`: it rejects when the ledger closes, which must not be unhandled.
+    wait.catch(() => undefined);
+    return Promise.reject(closed());
+  }
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => reject(closed());
     signal.addEventListener('abort', onAbort, { once: true });
