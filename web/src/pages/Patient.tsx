@@ -385,7 +385,8 @@ function Sharing({ wallet }: { wallet: Wallet }) {
       </Section>
       <GrantForm
         wallet={wallet}
-        orgs={orgs}
+        // A suspended or expelled organization's grants are not honoured: it is not offered.
+        orgs={orgs.filter((o) => o.status === 'active')}
         busy={busy !== undefined}
         onDone={() => {
           setNotice(undefined);
