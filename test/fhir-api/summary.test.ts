@@ -77,7 +77,10 @@ describe('FHIR API: Patient/$summary (International Patient Summary)', () => {
     assert.equal(bundle.type, 'document');
     assert.deepEqual(checkIpsDocument(bundle).issues, []);
     const composition = bundle.entry?.[0]?.resource as Composition;
-    assert.equal(composition.author[0]?.display, 'Clinic of Test');
+    const author = bundle.entry?.find((e) => e.fullUrl === composition.author[0]?.reference)?.resource;
+    assert.ok(author?.resourceType === 'Organization');
+    assert.equal(author.name, 'Clinic of Test');
+    assert.equal(author.identifier?.[0]?.value, t.node.orgDid);
     assert.ok(titlesOf(bundle).includes('Problem List'));
     assert.ok((bundle.entry ?? []).length > 10, 'the summary lists the patient’s records');
   });

@@ -10,6 +10,7 @@ import type {
   CompositionSection,
   MedicationRequest,
   MedicationStatement,
+  Organization,
   Patient,
   Resource,
 } from '@medplum/fhirtypes';
@@ -27,7 +28,16 @@ export interface PatientSummaryOptions {
   /** The patient's resources the reader may see (any order; other patients' must not be here). */
   readonly resources: readonly Resource[];
   /** Who generated it: a reference outside the Bundle is kept as its display only. */
-  readonly author: { readonly reference?: string; readonly display: string };
+  /**
+   * Who generated it. A `reference` to an entry of the summary is used as it is; otherwise the
+   * summary carries an Organization entry named `display` (with `identifier`, e.g. the
+   * organization's DID), since the IG wants the author resolvable inside the document.
+   */
+  readonly author: {
+    readonly reference?: string;
+    readonly display: string;
+    readonly identifier?: { readonly system: string; readonly value: string };
+  };
   readonly language: SummaryLanguage;
   readonly now: Date;
   /** A fresh RFC 4122 uuid at each call (e.g. `crypto.randomUUID`). */
@@ -100,7 +110,18 @@ export function buildPatientSummary(options: PatientSummaryOptions): Bundle {
 
   const title = labels.documentTitle;
   const compositionId = options.newUuid();
-  const authorUrl = options.author.reference === undefined ? undefined : resolve(options.author.reference);
+  const { author } = options;
+  const resolvedAuthor = author.reference === undefined ? undefined : resolve(author.reference);
+  const authorOrganization: Organization | undefined =
+    resolvedAuthor === undefined
+      ? {
+          resourceType: 'Organization',
+          id: options.newUuid(),
+          name: author.display,
+          ...(author.identifier === undefined ? {} : { identifier: [{ ...author.identifier }] }),
+        }
+      : undefined;
+  const authorUrl = resolvedAuthor ?? `urn:uuid:${authorOrganization?.id ?? ''}`;
   const composition: Composition = {
     resourceType: 'Composition',
     id: compositionId,
@@ -110,7 +131,7 @@ export function buildPatientSummary(options: PatientSummaryOptions): Bundle {
     type: { coding: [{ system: LOINC, code: IPS_DOCUMENT_CODE, display: 'Patient summary Document' }] },
     subject: { reference: patientUrl },
     date: timestamp,
-    author: [authorUrl === undefined ? { display: options.author.display } : { reference: authorUrl }],
+    author: [{ reference: authorUrl, display: author.display }],
     title,
     confidentiality: 'N',
     section: sections,
@@ -120,6 +141,7 @@ export function buildPatientSummary(options: PatientSummaryOptions): Bundle {
     { fullUrl: `urn:uuid:${compositionId}`, resource: composition },
     { fullUrl: patientUrl, resource: rewrite(patient) },
     ...included.map((r) => ({ fullUrl: fullUrls.get(keyOf(r)) ?? '', resource: rewrite(r) })),
+    ...(authorOrganization === undefined ? [] : [{ fullUrl: authorUrl, resource: authorOrganization }]),
   ];
   return {
     resourceType: 'Bundle',

@@ -19,7 +19,7 @@ import {
   type Cursor,
   type StoredResource,
 } from '../../fhir/index.js';
-import { buildPatientSummary, type SummaryLanguage } from '../../fhir/ips/index.js';
+import { URI_IDENTIFIER_SYSTEM, buildPatientSummary, type SummaryLanguage } from '../../fhir/ips/index.js';
 import { StateKey } from '../../ledger/index.js';
 import type { OrgRecord } from '../../ledger/types.js';
 import { deniedError, type FhirRequestContext } from './request.js';
@@ -94,7 +94,10 @@ export class PatientSummaries {
     return buildPatientSummary({
       patient,
       resources: resources.filter((r) => r.resourceType !== 'Patient'),
-      author: { display: this.authorName() },
+      author: {
+        display: this.authorName(),
+        identifier: { system: URI_IDENTIFIER_SYSTEM, value: this.options.orgDid },
+      },
       language,
       now: (this.options.now ?? (() => new Date()))(),
       newUuid: randomUUID,
