@@ -250,6 +250,7 @@ describe('roaming reads across regions', () => {
     const byUrl = new Map((summary.body.entry ?? []).map((e) => [e.fullUrl, e.resource]));
     const composition = summary.body.entry?.[0]?.resource;
     assert.ok(composition?.resourceType === 'Composition');
+    assert.doesNotMatch(composition.text?.div ?? '', /Incomplete/);
     const vitals = composition.section?.find((s) => s.code?.coding?.[0]?.code === '8716-3');
     const ids = (vitals?.entry ?? []).map((e) => byUrl.get(e.reference)?.id).sort();
     // eu kept heart rate on 01-10 and 02-01 and body weight on 01-11: the later heart rate and the weight.
@@ -550,5 +551,13 @@ describe('roaming reads across regions', () => {
 
     const read = await fhir(eu, tokEu, 'GET', `Observation/${usObs}`);
     assertOutcome(read, 503, /was not reached/);
+
+    // The summary says it is incomplete, so no reader takes a missing record for none.
+    const summary = await fhir<Bundle>(eu, tokEu, 'GET', `Patient/${euPatientId}/$summary`);
+    expectStatus(summary, 200);
+    assert.deepEqual(checkIpsDocument(summary.body).issues, []);
+    const composition = summary.body.entry?.[0]?.resource;
+    assert.ok(composition?.resourceType === 'Composition');
+    assert.match(composition.text?.div ?? '', /Incomplete: records kept by another organization could not be reached/);
   });
 });

@@ -42,6 +42,8 @@ export interface PatientSummaryOptions {
   readonly now: Date;
   /** A fresh RFC 4122 uuid at each call (e.g. `crypto.randomUUID`). */
   readonly newUuid: () => string;
+  /** True when some of the patient's records could not be fetched (a custodian not reached). */
+  readonly incomplete?: boolean;
 }
 
 const keyOf = (resource: Resource): string => `${resource.resourceType}/${resource.id ?? ''}`;
@@ -126,7 +128,7 @@ export function buildPatientSummary(options: PatientSummaryOptions): Bundle {
     resourceType: 'Composition',
     id: compositionId,
     language,
-    text: compositionNarrative(patient, title, labels),
+    text: compositionNarrative(patient, title, labels, options.incomplete ?? false),
     status: 'final',
     type: { coding: [{ system: LOINC, code: IPS_DOCUMENT_CODE, display: 'Patient summary Document' }] },
     subject: { reference: patientUrl },

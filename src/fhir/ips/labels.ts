@@ -25,6 +25,8 @@ export interface SummaryLabels {
   readonly documentTitle: string;
   readonly sections: Readonly<Record<SectionKey, string>>;
   readonly noInformation: string;
+  /** Said on the document when some custodian of the patient's records could not be reached. */
+  readonly incomplete: string;
   readonly unknownMedication: string;
   readonly columns: {
     readonly item: Readonly<Record<SectionKey, string>>;
@@ -49,6 +51,7 @@ const LABELS: Readonly<Record<SummaryLanguage, SummaryLabels>> = {
       vitalSigns: 'Vital Signs',
     },
     noInformation: 'No information available',
+    incomplete: 'Incomplete: records kept by another organization could not be reached.',
     unknownMedication: 'Unknown medication',
     columns: {
       item: {
@@ -80,6 +83,7 @@ const LABELS: Readonly<Record<SummaryLanguage, SummaryLabels>> = {
       vitalSigns: 'Vitalzeichen',
     },
     noInformation: 'Keine Informationen verfügbar',
+    incomplete: 'Unvollständig: Einträge einer anderen Organisation waren nicht erreichbar.',
     unknownMedication: 'Unbekanntes Medikament',
     columns: {
       item: {
@@ -111,6 +115,7 @@ const LABELS: Readonly<Record<SummaryLanguage, SummaryLabels>> = {
       vitalSigns: 'Signes vitaux',
     },
     noInformation: 'Aucune information disponible',
+    incomplete: 'Incomplet : les données conservées par une autre organisation étaient inaccessibles.',
     unknownMedication: 'Médicament inconnu',
     columns: {
       item: {
@@ -142,6 +147,7 @@ const LABELS: Readonly<Record<SummaryLanguage, SummaryLabels>> = {
       vitalSigns: 'Signos vitales',
     },
     noInformation: 'No hay información disponible',
+    incomplete: 'Incompleto: no se pudo acceder a los registros de otra organización.',
     unknownMedication: 'Medicamento desconocido',
     columns: {
       item: {

@@ -135,8 +135,16 @@ export function patientName(patient: Patient): string {
   return name.text ?? [...(name.prefix ?? []), ...(name.given ?? []), name.family ?? ''].join(' ').trim();
 }
 
-/** The Composition's narrative: the title and who the summary is about. */
-export function compositionNarrative(patient: Patient, title: string, labels: SummaryLabels): Narrative {
+/**
+ * The Composition's narrative: the title, a warning when records could not be reached (a reader
+ * must not take a missing allergy for no allergy), and who the summary is about.
+ */
+export function compositionNarrative(
+  patient: Patient,
+  title: string,
+  labels: SummaryLabels,
+  incomplete = false,
+): Narrative {
   const rows = [
     [labels.patient.name, patientName(patient)],
     [labels.patient.birthDate, patient.birthDate ?? ''],
@@ -145,5 +153,6 @@ export function compositionNarrative(patient: Patient, title: string, labels: Su
   const body = rows
     .map(([label = '', value = '']) => `<tr><th>${escapeHtml(label)}</th><td>${escapeHtml(value)}</td></tr>`)
     .join('');
-  return generated(`<h1>${escapeHtml(title)}</h1><table><tbody>${body}</tbody></table>`);
+  const warning = incomplete ? `<p><strong>${escapeHtml(labels.incomplete)}</strong></p>` : '';
+  return generated(`<h1>${escapeHtml(title)}</h1>${warning}<table><tbody>${body}</tbody></table>`);
 }

@@ -28,6 +28,12 @@ import type { EncryptedFhirRepository } from './service.js';
 /** A DID no patient has: the access policy's answer for it is its answer for "nobody you may read". */
 const NO_SUCH_PATIENT = 'did:key:z-no-such-patient';
 
+/** What `$everything` gave: the records, and whether a custodian was not reached. */
+interface Gathered {
+  readonly resources: StoredResource[];
+  readonly incomplete: boolean;
+}
+
 export interface PatientSummariesOptions {
   readonly repository: Pick<EncryptedFhirRepository, 'everything' | 'search' | 'access'>;
   /** The ledger state: this organization's name. */
@@ -47,8 +53,9 @@ export class PatientSummaries {
   constructor(private readonly options: PatientSummariesOptions) {}
 
   /** Every record of the patient the caller may read, all pages of `$everything` under one request. */
-  private async gather(patientId: string, ctx: FhirRequestContext): Promise<StoredResource[]> {
+  private async gather(patientId: string, ctx: FhirRequestContext): Promise<Gathered> {
     const out: StoredResource[] = [];
+    let incomplete = false;
     let page: Cursor | undefined;
     do {
       const result = await this.options.repository.everything(
@@ -57,9 +64,10 @@ export class PatientSummaries {
         ctx,
       );
       out.push(...result.resources);
+      incomplete ||= (result.outcomes ?? []).length > 0;
       page = result.next;
     } while (page !== undefined);
-    return out;
+    return { resources: out, incomplete };
   }
 
   private authorName(): string {
@@ -71,7 +79,7 @@ export class PatientSummaries {
    * is refused exactly as a patient the caller has no grant for would be: a caller without access
    * must not learn from a 404 that the other ids it tried belong to patients.
    */
-  private async gatherOrRefuse(patientId: string, ctx: FhirRequestContext): Promise<StoredResource[]> {
+  private async gatherOrRefuse(patientId: string, ctx: FhirRequestContext): Promise<Gathered> {
     try {
       return await this.gather(patientId, ctx);
     } catch (error) {
@@ -85,7 +93,7 @@ export class PatientSummaries {
 
   /** The IPS document of patient `patientId` in `language`, as the caller may see it. */
   async summaryOf(patientId: string, language: SummaryLanguage, ctx: FhirRequestContext): Promise<Bundle> {
-    const resources = await this.gatherOrRefuse(patientId, ctx);
+    const { resources, incomplete } = await this.gatherOrRefuse(patientId, ctx);
     const patients = resources.filter((r): r is Patient => r.resourceType === 'Patient');
     // The patient's own Patient resource when it is readable; roamed copies from other custodians
     // are the same person (same DID) and are left out so the document has exactly one Patient.
@@ -101,6 +109,7 @@ export class PatientSummaries {
       language,
       now: (this.options.now ?? (() => new Date()))(),
       newUuid: randomUUID,
+      incomplete,
     });
   }
 
