@@ -70,7 +70,7 @@ describe('CapabilityStatement', () => {
       }
       assert.deepEqual(
         resource.operation?.map((o) => o.name),
-        type === 'Patient' ? ['everything', 'erase'] : ['erase'],
+        type === 'Patient' ? ['everything', 'summary', 'erase'] : ['erase'],
       );
     }
   });

@@ -117,6 +117,12 @@ function resourceEntry(type: (typeof SUPPORTED_TYPES)[number]): CapabilityStatem
             documentation:
               'The patient and every stored resource that refers to it, ordered by _lastUpdated; parameters _count and _page only.',
           },
+          {
+            name: 'summary',
+            definition: 'http://hl7.org/fhir/uv/ips/OperationDefinition/summary',
+            documentation:
+              'An International Patient Summary (HL7 IPS, R4 document Bundle) of every record of the patient the caller may read, local and roamed; GET or POST on Patient/<id>/$summary, or GET Patient/$summary?identifier=; section titles in the Accept-Language (en, de, fr, es).',
+          },
         ]
       : []),
     { ...ERASE_OPERATION },

@@ -14,6 +14,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Bundle, OperationOutcome } from '@medplum/fhirtypes';
 import type { AuditRecord } from '../../src/contracts/index.js';
 import { generateSigningKeyPair, didFromSigningKey } from '../../src/crypto/index.js';
+import { checkIpsDocument } from '../../src/fhir/ips/index.js';
 import { DID_IDENTIFIER_SYSTEM } from '../../src/node/fhir/index.js';
 import {
   NODE_HEADERS,
@@ -240,6 +241,20 @@ describe('roaming reads across regions', () => {
 
     const missing = await fhir(us, tokUs, 'GET', `Observation/not-anywhere`);
     assertOutcome(missing, 404);
+  });
+
+  test('the us clinic’s $summary of the patient holds the records kept in eu (latest vital sign per code)', async () => {
+    const summary = await fhir<Bundle>(us, tokUs, 'GET', `Patient/${euPatientId}/$summary`);
+    expectStatus(summary, 200);
+    assert.deepEqual(checkIpsDocument(summary.body).issues, []);
+    const byUrl = new Map((summary.body.entry ?? []).map((e) => [e.fullUrl, e.resource]));
+    const composition = summary.body.entry?.[0]?.resource;
+    assert.ok(composition?.resourceType === 'Composition');
+    assert.doesNotMatch(composition.text?.div ?? '', /Incomplete/);
+    const vitals = composition.section?.find((s) => s.code?.coding?.[0]?.code === '8716-3');
+    const ids = (vitals?.entry ?? []).map((e) => byUrl.get(e.reference)?.id).sort();
+    // eu kept heart rate on 01-10 and 02-01 and body weight on 01-11: the later heart rate and the weight.
+    assert.deepEqual(ids, [euObs[1]!, euObs[2]!].sort());
   });
 
   test('the us clinic writes an Observation (custodian us); the eu hospital sees it through the eu node', async () => {
@@ -536,5 +551,13 @@ describe('roaming reads across regions', () => {
 
     const read = await fhir(eu, tokEu, 'GET', `Observation/${usObs}`);
     assertOutcome(read, 503, /was not reached/);
+
+    // The summary says it is incomplete, so no reader takes a missing record for none.
+    const summary = await fhir<Bundle>(eu, tokEu, 'GET', `Patient/${euPatientId}/$summary`);
+    expectStatus(summary, 200);
+    assert.deepEqual(checkIpsDocument(summary.body).issues, []);
+    const composition = summary.body.entry?.[0]?.resource;
+    assert.ok(composition?.resourceType === 'Composition');
+    assert.match(composition.text?.div ?? '', /Incomplete: records kept by another organization could not be reached/);
   });
 });

@@ -15,6 +15,7 @@ import { AuditTrail } from './audit.js';
 import { RecordErasure } from './erase.js';
 import { isRegisteredPatient, type FhirNodePort } from './request.js';
 import { EncryptedFhirRepository } from './service.js';
+import { PatientSummaries } from './summary.js';
 import { LedgerViews } from './views.js';
 
 /** The vault file of a node's data folder (also holds the FHIR index and audit outbox). */
@@ -84,6 +85,8 @@ export class FhirService {
     private readonly validation: ValidationPool,
     /** Roaming: the custodian endpoint's parts, and the remote reads the repository makes. */
     readonly roaming: Roaming,
+    /** `Patient/:id/$summary`: International Patient Summaries. */
+    readonly summaries: PatientSummaries,
   ) {}
 
   /** Opens the vault and index of `node` and starts the audit shipper (leftover entries first). */
@@ -137,7 +140,19 @@ export class FhirService {
       repository.useRemote(roaming.remote);
       audit.start();
       const base = `${node.config.file.publicUrl.replace(/\/+$/, '')}/fhir/R4`;
-      return new FhirService(vault, index, audit, repository, views, erasure, base, validation, roaming);
+      const summaries = new PatientSummaries({ repository, state, orgDid: node.orgDid });
+      return new FhirService(
+        vault,
+        index,
+        audit,
+        repository,
+        views,
+        erasure,
+        base,
+        validation,
+        roaming,
+        summaries,
+      );
     } catch (error) {
       index?.close();
       vault.close();

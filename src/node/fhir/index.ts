@@ -30,4 +30,5 @@ export {
 export { FhirService, vaultPath, type FhirServiceNode } from './fhir-service.js';
 export { registerFhirRoutes, FHIR_PREFIX, FHIR_BODY_LIMIT_BYTES } from './routes.js';
 export { LedgerViews, viewBundle, type ViewsNodePort, type ViewPage, type ViewResult } from './views.js';
+export { PatientSummaries, type PatientSummariesOptions } from './summary.js';
 export { RecordErasure, type ErasureNodePort, type ErasureResult } from './erase.js';

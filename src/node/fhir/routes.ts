@@ -28,6 +28,7 @@ import {
   type StoredResource,
   type SupportedType,
 } from '../../fhir/index.js';
+import { languageFromAcceptLanguage } from '../../fhir/ips/index.js';
 import { AUTH_REALM, AuthError, type AuthService } from '../auth/index.js';
 import type { FhirService } from './fhir-service.js';
 import { DEFAULT_PURPOSE, type FhirRequestContext } from './request.js';
@@ -172,6 +173,28 @@ export function registerFhirRoutes(app: FastifyInstance, service: FhirService, a
         const page = await repo.everything(request.params.id, options, ctxOf(request));
         return reply.type(FHIR_JSON).send(everythingBundle(base, request.params.id, options, page));
       });
+
+      // The International Patient Summary: gathered as `$everything` is (same access decision,
+      // same refusal, one audit entry), in the reader's language.
+      const sendSummary = async (request: FastifyRequest, reply: FastifyReply, patientId: string) => {
+        const language = languageFromAcceptLanguage(request.headers['accept-language']);
+        const bundle = await service.summaries.summaryOf(patientId, language, ctxOf(request));
+        return reply.type(FHIR_JSON).header('content-language', language).send(bundle);
+      };
+      fhir.get<{ Querystring: { identifier?: string } }>('/Patient/$summary', async (request, reply) => {
+        const identifier = request.query.identifier;
+        if (typeof identifier !== 'string' || identifier === '')
+          throw new FhirError(
+            badRequest('Patient/$summary needs an identifier parameter (or use Patient/<id>/$summary)'),
+          );
+        return sendSummary(request, reply, await service.summaries.patientIdOf(identifier, ctxOf(request)));
+      });
+      fhir.get<{ Params: { id: string } }>('/Patient/:id/$summary', (request, reply) =>
+        sendSummary(request, reply, request.params.id),
+      );
+      fhir.post<{ Params: { id: string } }>('/Patient/:id/$summary', (request, reply) =>
+        sendSummary(request, reply, request.params.id),
+      );
 
       fhir.get<{ Params: { id: string } }>('/Consent/:id', (request, reply) =>
         reply.type(FHIR_JSON).send(service.views.readConsent(request.params.id, ctxOf(request))),
