@@ -7,7 +7,8 @@
  *    and state root), and the submit-to-commit latency of the batches.
  * 2. roaming-everything: a patient with 500 resources kept by the `eu` hospital; a practitioner of
  *    the `us` clinic (granted) reads the whole `$everything` through the `us` node, which fetches
- *    and decrypts the ciphertexts from `eu`; latency of the full read (every page).
+ *    and decrypts the ciphertexts from `eu`; latency of the full read (every page); then the same
+ *    patient's `$summary` (the IPS document built from those records).
  *
  * Each scenario prints one JSON line. Targets (issue 4): ≥ 3,000 committed tx/s with the three
  * nodes in agreement; roaming `$everything` of a 500-resource patient p99 ≤ 300 ms.
@@ -210,6 +211,32 @@ async function roaming(network: NetworkFile): Promise<void> {
     custodian: 'eu',
     reader: 'us',
     target_p99_ms: 300,
+  });
+
+  // The same patient's International Patient Summary through the us node: it gathers what
+  // $everything gathers (all 500 records fetched from eu and decrypted), then builds the document.
+  const summary = async (): Promise<number> => {
+    const document: { type?: string; entry?: unknown[] } = await fhirCall(us, usDoctor, 'GET', `Patient/${patientId}/$summary`);
+    if (document.type !== 'document') throw new Error(`$summary answered a ${String(document.type)} Bundle, expected a document`);
+    return document.entry?.length ?? 0;
+  };
+  for (let i = 0; i < 3; i++) await summary();
+  const summaryTimes: number[] = [];
+  let entries = 0;
+  for (let i = 0; i < ROAMING_RUNS; i++) {
+    const began = performance.now();
+    entries = await summary();
+    summaryTimes.push(performance.now() - began);
+  }
+  summaryTimes.sort((a, b) => a - b);
+  report('roaming-summary', {
+    p50_ms: round(percentile(summaryTimes, 50)),
+    p99_ms: round(percentile(summaryTimes, 99)),
+    source_resources: resources,
+    document_entries: entries,
+    runs: ROAMING_RUNS,
+    custodian: 'eu',
+    reader: 'us',
   });
 }
 
