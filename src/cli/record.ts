@@ -1,7 +1,8 @@
 /**
- * `roam record add | list | everything`: a patient or practitioner writes and reads records through a node's
+ * `roam record add | list | everything | summary`: a patient or practitioner writes and reads records through a node's
  * FHIR R4 API, signed in with the wallet (challenge/response, then `Authorization: Bearer`).
  */
+import { writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { InvalidArgumentError, type Command } from 'commander';
 import { signIn } from '../client/auth.js';
@@ -10,6 +11,7 @@ import {
   DID_IDENTIFIER_SYSTEM,
   FhirApiError,
   FhirClient,
+  type Bundle,
   type FhirResource,
 } from '../client/fhir.js';
 import { SUPPORTED_TYPES } from '../fhir/index.js';
@@ -331,6 +333,42 @@ grant at all is refused (403).`,
         () => [...recordTable(patientDid, rows), ...warnings.map((w) => `warning: ${w}`)],
       );
     });
+
+  subcommand(record, 'summary', "a patient's International Patient Summary ($summary), records other custodians keep included")
+    .requiredOption('--wallet <file>', 'your wallet (patient, or practitioner of the node’s organization)')
+    .option('--patient <did>', 'the patient’s DID (required for a practitioner; default: your own)', parseDid)
+    .option('--lang <language>', 'language of the section titles and headings (an Accept-Language value: en, de, fr, es)')
+    .option('--out <file>', 'write the FHIR document (a Bundle of type document) to this file')
+    .addOption(nodeUrlOption())
+    .addOption(passphraseFileOption())
+    .addHelpText(
+      'after',
+      `
+GET /fhir/R4/Patient/<id>/$summary on the node: an HL7 International Patient Summary built from every
+record of the patient you may read, as $everything would give them to you (the same access and
+audit). Without --out it prints the sections and how many entries each holds (--json: the document).`,
+    )
+    .action(async (options: FhirSessionOptions & { lang?: string; out?: string }) => {
+      const session = await openFhirSession(options);
+      const patientId = await requirePatientId(session);
+      const document = await session.fhir.summary(patientId, options.lang === undefined ? {} : { language: options.lang });
+      if (options.out !== undefined) writeFileSync(options.out, JSON.stringify(document, null, 2) + '\n');
+      const sections = summarySections(document);
+      emit(
+        options,
+        options.out === undefined ? document : { patient: session.patientDid, out: options.out, sections },
+        () => [
+          ...table(['section', 'entries'], sections.map((s) => [s.title, String(s.entries)])),
+          ...(options.out === undefined ? [] : [`written to ${options.out}`]),
+        ],
+      );
+    });
+}
+
+/** Title and entry count of each section of an IPS document's Composition (its first entry). */
+function summarySections(document: Bundle): Array<{ title: string; entries: number }> {
+  const composition = document.entry?.[0]?.resource as { section?: Array<{ title?: string; entry?: unknown[] }> } | undefined;
+  return (composition?.section ?? []).map((section) => ({ title: section.title ?? '', entries: section.entry?.length ?? 0 }));
 }
 
 interface RecordRow {

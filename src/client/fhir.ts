@@ -153,6 +153,15 @@ export class FhirClient {
     return { resources, outcomes };
   }
 
+  /**
+   * GET `Patient/<id>/$summary`: the patient's International Patient Summary, a FHIR `document`
+   * Bundle, with section titles in `language` (an `Accept-Language` value, e.g. "de") when given.
+   */
+  async summary(patientId: string, options: { readonly language?: string } = {}): Promise<Bundle> {
+    const headers = options.language === undefined ? {} : { 'accept-language': options.language };
+    return (await this.call<Bundle>('GET', `${this.base}/Patient/${encodeURIComponent(patientId)}/$summary`, undefined, headers)).body;
+  }
+
   /** The entries of a searchset and of the pages after it (`link next`, at most `maxPages` pages). */
   private async allEntries(url: string, maxPages: number): Promise<BundleEntry[]> {
     const out: BundleEntry[] = [];
@@ -222,6 +231,7 @@ export class FhirClient {
     method: 'GET' | 'POST',
     url: string,
     body?: unknown,
+    extraHeaders: Readonly<Record<string, string>> = {},
   ): Promise<{ body: T; headers: Headers }> {
     const controller = new AbortController();
     let timedOut = false;
@@ -233,6 +243,7 @@ export class FhirClient {
     let text: string;
     try {
       const headers: Record<string, string> = {
+        ...extraHeaders,
         accept: 'application/fhir+json',
         authorization: `Bearer ${this.token}`,
       };

@@ -5,9 +5,10 @@
  * bundle, in chunks) and `roam audit` (the patient's access trail with checked proofs).
  */
 import assert from 'node:assert/strict';
-import { statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { checkIpsDocument } from '../../src/fhir/ips/index.js';
 import { jsonFilesIn, SYNTHEA_DIR } from '../support/testdata.js';
 import { roam, roamJson, startCli, tempDir, type RunningCli } from './harness.js';
 
@@ -151,6 +152,26 @@ describe('roam record, import and audit', () => {
     const usage = await roam(withNode(['record', 'list', '--type', 'Claim']));
     assert.equal(usage.status, 2);
     assert.match(usage.stderr, /^roam: USAGE: .*supported types/);
+  });
+
+  it('record summary writes the patient\'s IPS document (German titles with --lang de) that the IPS checker accepts', async () => {
+    const out = join(dir, 'summary.json');
+    const written = await roamJson<{ out: string; sections: Array<{ title: string; entries: number }> }>(
+      withNode(['record', 'summary', '--lang', 'de', '--out', out]),
+    );
+    assert.equal(written.out, out);
+    const document = JSON.parse(readFileSync(out, 'utf8')) as Parameters<typeof checkIpsDocument>[0];
+    assert.deepEqual(checkIpsDocument(document).issues, []);
+    const titles = written.sections.map((section) => section.title);
+    // The three required sections, titled in German (no problems recorded: an empty section).
+    assert.ok(titles.includes('Problemliste'), titles.join(', '));
+    assert.ok(written.sections.length >= 3, titles.join(', '));
+    assert.equal(written.sections.find((section) => section.title === 'Problemliste')?.entries, 0);
+
+    const human = await roam(withNode(['record', 'summary']));
+    assert.equal(human.status, 0, human.stderr);
+    assert.match(human.stdout, /^section\s+entries\n/);
+    assert.match(human.stdout, /Problem List\s+0/);
   });
 
   it('import: a failed chunk stops the import; the summary says what was imported', async () => {
