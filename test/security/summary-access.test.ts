@@ -67,4 +67,13 @@ describe('security: $summary of a patient the caller may not read', () => {
     assert.equal(existing.status, 403);
     assert.deepEqual([missing.status, missing.body], [existing.status, existing.body]);
   });
+
+  it('$everything too: another patient gets the same answer for an existing and a non-existing patient id', async () => {
+    // The existence check used to come before the access decision in $everything (404 vs 403).
+    const otherToken = await tokenOf(t, await registeredPatient(t.node));
+    const existing = await fhir(t, otherToken, 'GET', `Patient/${patientId}/$everything`);
+    const missing = await fhir(t, otherToken, 'GET', `Patient/${randomUUID()}/$everything`);
+    assert.equal(existing.status, 403);
+    assert.deepEqual([missing.status, missing.body], [existing.status, existing.body]);
+  });
 });

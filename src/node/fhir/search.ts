@@ -72,6 +72,9 @@ type DateFilter = Extract<SearchFilter, { kind: 'date' }>;
  * @example
  * const page = await new RecordSearch(parts).search('Observation', parseSearch('Observation', 'patient=p1'), ctx);
  */
+/** A DID no patient has: the access policy's answer for it is its answer for "nobody you may read". */
+const NO_SUCH_PATIENT = 'did:key:z-no-such-patient';
+
 export class RecordSearch {
   constructor(private readonly parts: RepositoryParts) {}
 
@@ -374,19 +377,30 @@ export class RecordSearch {
     ctx: FhirRequestContext,
   ): Promise<SearchPage> {
     // The patient: a Patient kept here, or (roaming) one another custodian anchored on the ledger.
-    const patient =
-      this.parts.didOfReference(patientReference(patientId)) ??
-      storedRow(this.parts, 'Patient', patientId).patient;
+    // An id that names no patient (or an erased one) is not told apart before access is decided:
+    // a caller without access gets the refusal it gets for a patient it may not read.
+    let patient = this.parts.didOfReference(patientReference(patientId));
+    let missing: unknown;
+    if (patient === undefined) {
+      try {
+        patient = storedRow(this.parts, 'Patient', patientId).patient;
+      } catch (error) {
+        missing = error;
+      }
+    }
     if (options.page !== undefined) checkCursor(options.page, EVERYTHING_SORT, 1);
     // The patient is named: reachable for some type and class, or 403 from the grants alone.
     const reach = this.parts.access.reachOf(ctx.principal, ctx.purpose);
-    const refusal = reach.refusal ?? reach.refusalFor(patient, SUPPORTED_TYPES);
+    const refusal = reach.refusal ?? reach.refusalFor(patient ?? NO_SUCH_PATIENT, SUPPORTED_TYPES);
     if (refusal !== undefined) {
-      recordOnce(this.parts.audit, ctx, [
-        auditEvent(ctx, patient, 'search', 'denied', { resourceType: 'Patient', recordId: patientId }),
-      ]);
+      if (patient !== undefined) {
+        recordOnce(this.parts.audit, ctx, [
+          auditEvent(ctx, patient, 'search', 'denied', { resourceType: 'Patient', recordId: patientId }),
+        ]);
+      }
       throw deniedError(refusal, 'reading this patient’s records');
     }
+    if (patient === undefined) throw missing;
     // Every readable record of the patient's DID, whichever of its Patient resources it references.
     const rows = this.parts.index
       .resourcesOfPatient(patient)

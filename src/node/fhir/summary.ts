@@ -11,8 +11,6 @@ import type { StateReader } from '../../contracts/index.js';
 import {
   FhirError,
   MAX_COUNT,
-  OutcomeId,
-  SUPPORTED_TYPES,
   badRequest,
   notFound,
   parseSearch,
@@ -22,11 +20,8 @@ import {
 import { URI_IDENTIFIER_SYSTEM, buildPatientSummary, type SummaryLanguage } from '../../fhir/ips/index.js';
 import { StateKey } from '../../ledger/index.js';
 import type { OrgRecord } from '../../ledger/types.js';
-import { deniedError, type FhirRequestContext } from './request.js';
+import type { FhirRequestContext } from './request.js';
 import type { EncryptedFhirRepository } from './service.js';
-
-/** A DID no patient has: the access policy's answer for it is its answer for "nobody you may read". */
-const NO_SUCH_PATIENT = 'did:key:z-no-such-patient';
 
 /** What `$everything` gave: the records, and whether a custodian was not reached. */
 interface Gathered {
@@ -35,7 +30,7 @@ interface Gathered {
 }
 
 export interface PatientSummariesOptions {
-  readonly repository: Pick<EncryptedFhirRepository, 'everything' | 'search' | 'access'>;
+  readonly repository: Pick<EncryptedFhirRepository, 'everything' | 'search'>;
   /** The ledger state: this organization's name. */
   readonly state: Pick<StateReader, 'get'>;
   readonly orgDid: string;
@@ -74,26 +69,9 @@ export class PatientSummaries {
     return this.options.state.get<OrgRecord>(StateKey.org(this.options.orgDid))?.name ?? this.options.orgDid;
   }
 
-  /**
-   * `$everything`'s records, except that a patient id that names no patient (or an erased one)
-   * is refused exactly as a patient the caller has no grant for would be: a caller without access
-   * must not learn from a 404 that the other ids it tried belong to patients.
-   */
-  private async gatherOrRefuse(patientId: string, ctx: FhirRequestContext): Promise<Gathered> {
-    try {
-      return await this.gather(patientId, ctx);
-    } catch (error) {
-      const id = error instanceof FhirError ? error.outcome.id : undefined;
-      if (id !== OutcomeId.NOT_FOUND && id !== OutcomeId.GONE) throw error;
-      const reach = this.options.repository.access.reachOf(ctx.principal, ctx.purpose);
-      const refusal = reach.refusal ?? reach.refusalFor(NO_SUCH_PATIENT, SUPPORTED_TYPES) ?? 'NO_GRANT';
-      throw deniedError(refusal, 'reading this patient’s records');
-    }
-  }
-
   /** The IPS document of patient `patientId` in `language`, as the caller may see it. */
   async summaryOf(patientId: string, language: SummaryLanguage, ctx: FhirRequestContext): Promise<Bundle> {
-    const { resources, incomplete } = await this.gatherOrRefuse(patientId, ctx);
+    const { resources, incomplete } = await this.gather(patientId, ctx);
     const patients = resources.filter((r): r is Patient => r.resourceType === 'Patient');
     // The patient's own Patient resource when it is readable; roamed copies from other custodians
     // are the same person (same DID) and are left out so the document has exactly one Patient.
