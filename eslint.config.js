@@ -51,7 +51,7 @@ const LAYERS = {
   web: {
     dependsOn: {
       ...all('crypto', 'wallet', 'client', 'wire'),
-      vault: { modules: ['envelope', 'grants', 'keys'] },
+      vault: { modules: ['envelope', 'grants', 'keys', 'own-records'] },
       ledger: { modules: LEDGER_PURE },
       contracts: { modules: ['consent'], typesOnly: true },
     },

@@ -16,3 +16,5 @@ export { signedTx, signedTxAsync, type TxSigner, type SignedTxOptions } from './
 export { verifyTxResponse } from './verify.js';
 export { currentEpoch, grantState, grantKeyRefs, scopeText, type GrantState } from './consent.js';
 export { renewingToken, TOKEN_RENEW_MARGIN_MS, type RenewingTokenOptions } from './token-source.js';
+export { signPatientProof, signPatientProofAsync, type PatientProofOptions } from './patient-proof.js';
+export { fetchMyEncryptedRecords, WHOLE_RECORD_TIMEOUT_MS, type FetchMyRecordsOptions } from './vault.js';

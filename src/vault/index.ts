@@ -1,5 +1,6 @@
 export { VaultError, VaultErrorCode } from './errors.js';
 export { RECORD_KEY_LENGTH, deriveRecordKey, type KeyRef } from './keys.js';
+export { openOwnRecordsAsync, type OwnEncryptedRecord, type OpenedOwnRecords } from './own-records.js';
 export {
   ENVELOPE_VERSION,
   encryptRecord,
