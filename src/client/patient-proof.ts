@@ -4,14 +4,7 @@
  * other custodian. Synchronous for Node (the CLI) and on WebCrypto for the browser; both give the
  * same bytes for the same claims.
  */
-import {
-  canonicalBytes,
-  randomBytes,
-  sign,
-  signAsync,
-  toBase64Url,
-  utf8ToBytes,
-} from '../crypto/index.js';
+import { canonicalBytes, randomBytes, sign, signAsync, toBase64Url, utf8ToBytes } from '../crypto/index.js';
 import { patientProofClaims, type PatientProof, type PatientProofClaims } from '../wire/index.js';
 import { checkedSecretKey, type TxSigner } from './tx-builder.js';
 
@@ -54,7 +47,10 @@ export function signPatientProof(patient: TxSigner, options: PatientProofOptions
 }
 
 /** As {@link signPatientProof}, signed on WebCrypto (what a browser can do). */
-export async function signPatientProofAsync(patient: TxSigner, options: PatientProofOptions): Promise<string> {
+export async function signPatientProofAsync(
+  patient: TxSigner,
+  options: PatientProofOptions,
+): Promise<string> {
   const secretKey = checkedSecretKey(patient);
   const claims = claimsOf(patient, options);
   return encode(claims, await signAsync(secretKey, canonicalBytes(claims)));

@@ -51,7 +51,8 @@ export async function openOwnRecordsAsync<T extends OwnEncryptedRecord>(input: {
       const name = `${record.class}|${record.epoch}`;
       let kek = keks.get(name);
       try {
-        if (kek === undefined) keks.set(name, (kek = deriveRecordKey(recordKeySeed, patient, record.class, record.epoch)));
+        if (kek === undefined)
+          keks.set(name, (kek = deriveRecordKey(recordKeySeed, patient, record.class, record.epoch)));
         const resource = await decryptRecordAsync({
           recordId: record.recordId,
           version: record.version,

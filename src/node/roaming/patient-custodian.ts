@@ -57,7 +57,10 @@ export class PatientRecordsCustodian {
       this.audit(patient, requester, 'denied', requester.did);
       throw error;
     }
-    const reach = this.access.reachOf({ did: patient, kind: 'patient', roles: [], org: null }, DEFAULT_PURPOSE);
+    const reach = this.access.reachOf(
+      { did: patient, kind: 'patient', roles: [], org: null },
+      DEFAULT_PURPOSE,
+    );
     const rows = this.port.index
       .resourcesOfPatient(patient)
       .filter((row) => reach.mayRead(patient, row.type, row.class as SensitivityClass));
@@ -87,7 +90,12 @@ export class PatientRecordsCustodian {
     return { custodian: this.port.orgDid, records, truncated };
   }
 
-  private audit(patient: string, requester: VerifiedNode, outcome: 'success' | 'denied', actor: string): void {
+  private audit(
+    patient: string,
+    requester: VerifiedNode,
+    outcome: 'success' | 'denied',
+    actor: string,
+  ): void {
     this.port.audit.record([
       { actor, patient, action: 'search', outcome, via: requester.did, resourceType: 'Patient' },
     ]);

@@ -10,13 +10,7 @@
  */
 import { z } from 'zod';
 import type { StateReader } from '../../contracts/index.js';
-import {
-  bytesToUtf8,
-  canonicalBytes,
-  fromBase64Url,
-  isSigningDid,
-  verifyAsync,
-} from '../../crypto/index.js';
+import { bytesToUtf8, canonicalBytes, fromBase64Url, isSigningDid, verifyAsync } from '../../crypto/index.js';
 import { StateKey } from '../../ledger/index.js';
 import type { PartyRecord } from '../../ledger/types.js';
 import {
@@ -64,7 +58,9 @@ export interface PatientProofVerifierOptions {
 /**
  * A header value decoded (not verified): the proof, or the message naming what is wrong.
  */
-export function decodePatientProof(value: unknown): { ok: true; proof: PatientProof } | { ok: false; message: string } {
+export function decodePatientProof(
+  value: unknown,
+): { ok: true; proof: PatientProof } | { ok: false; message: string } {
   if (typeof value !== 'string' || value === '' || value.length > MAX_PATIENT_PROOF_LENGTH)
     return { ok: false, message: `expected base64url of at most ${MAX_PATIENT_PROOF_LENGTH} characters` };
   let json: unknown;
@@ -113,7 +109,10 @@ export class PatientProofVerifier {
     if (proof.patient !== expected.patient)
       throw new HttpError('PATIENT_PROOF_WRONG_PATIENT', 'the patient proof names another patient');
     if (proof.node !== expected.node)
-      throw new HttpError('PATIENT_PROOF_WRONG_NODE', `the patient proof was made for another node than ${expected.node}`);
+      throw new HttpError(
+        'PATIENT_PROOF_WRONG_NODE',
+        `the patient proof was made for another node than ${expected.node}`,
+      );
     const party = this.state.get<PartyRecord>(StateKey.party(proof.patient));
     if (party?.kind !== 'patient' || party.status !== 'active')
       throw new HttpError('PATIENT_PROOF_INVALID', 'the patient proof names no active registered patient');
@@ -139,7 +138,10 @@ export class PatientProofVerifier {
       case 'node-full':
       case 'full':
         // Cannot tell a replay apart without remembering the nonce: refused like one.
-        throw new HttpError('PATIENT_PROOF_REPLAYED', 'too many recent patient proofs to remember; sign a new one later');
+        throw new HttpError(
+          'PATIENT_PROOF_REPLAYED',
+          'too many recent patient proofs to remember; sign a new one later',
+        );
     }
   }
 }

@@ -42,7 +42,9 @@ export class WholeRecord {
    */
   async fetch(patient: string, proof: string): Promise<RemotePatientRecords> {
     const custodians = this.directory.custodiansOf(patient, this.port.orgDid);
-    const answers = await Promise.all(custodians.map((c) => this.client.patientRecords(c, { patient, proof })));
+    const answers = await Promise.all(
+      custodians.map((c) => this.client.patientRecords(c, { patient, proof })),
+    );
     const records: EncryptedRecordView[] = [];
     const incomplete: RecordsGap[] = [];
     for (const answer of answers) {

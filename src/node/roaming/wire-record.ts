@@ -8,7 +8,11 @@ import type { RecordCiphertext } from '../../vault/index.js';
 import type { WireRecord } from './wire.js';
 
 /** The wire form of `ciphertext` (indexed as `row`, its `date` start from the index, or null). */
-export function toWireRecord(row: FhirResourceRow, ciphertext: RecordCiphertext, date: number | null): WireRecord {
+export function toWireRecord(
+  row: FhirResourceRow,
+  ciphertext: RecordCiphertext,
+  date: number | null,
+): WireRecord {
   const { info } = ciphertext;
   return {
     id: info.recordId,
@@ -20,9 +24,11 @@ export function toWireRecord(row: FhirResourceRow, ciphertext: RecordCiphertext,
     epoch: info.epoch,
     contentHash: info.contentHash,
     // Buffer's codec: several times faster than the portable one of src/crypto on this path.
-    ciphertext: Buffer.from(ciphertext.blob.buffer, ciphertext.blob.byteOffset, ciphertext.blob.byteLength).toString(
-      'base64url',
-    ),
+    ciphertext: Buffer.from(
+      ciphertext.blob.buffer,
+      ciphertext.blob.byteOffset,
+      ciphertext.blob.byteLength,
+    ).toString('base64url'),
     wrappedDek: ciphertext.wrappedDek,
   };
 }
