@@ -52,6 +52,8 @@ const LAYERS = {
     dependsOn: {
       ...all('crypto', 'wallet', 'client', 'wire'),
       vault: { modules: ['envelope', 'grants', 'keys', 'own-records'] },
+      // The pure IPS builder: a patient's summary of their whole record is built in the browser.
+      fhir: { modules: ['ips/index'] },
       ledger: { modules: LEDGER_PURE },
       contracts: { modules: ['consent'], typesOnly: true },
     },

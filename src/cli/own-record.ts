@@ -6,12 +6,12 @@
  * is built here too, by the same pure IPS builder the nodes use, authored by the patient.
  */
 import { randomUUID } from 'node:crypto';
-import type { Patient, Resource } from '@medplum/fhirtypes';
+import type { Resource } from '@medplum/fhirtypes';
 import { signPatientProof } from '../client/patient-proof.js';
 import { RoamClient } from '../client/index.js';
 import type { Bundle, FhirResource } from '../client/fhir.js';
 import { fetchMyEncryptedRecords } from '../client/vault.js';
-import { buildPatientSummary, type SummaryLanguage } from '../fhir/ips/index.js';
+import { buildOwnSummary, type SummaryLanguage } from '../fhir/ips/index.js';
 import { openOwnRecordsAsync } from '../vault/index.js';
 import { deriveRecordKeySeed } from '../wallet/index.js';
 import type { RecordsGap } from '../wire/index.js';
@@ -72,18 +72,9 @@ function gapWarnings(gaps: readonly RecordsGap[]): string[] {
  * device is the author); `incomplete` when some custodian's records are missing.
  */
 export function ownSummary(record: OwnRecord, language: SummaryLanguage, patientDid: string): Bundle {
-  const patients = record.resources.filter((r) => r.resourceType === 'Patient') as unknown as Patient[];
-  // Several custodians may keep a Patient resource of the same person (same DID): one is enough.
-  const patient: Patient = [...patients].sort((a, b) => (a.id ?? '').localeCompare(b.id ?? ''))[0] ?? {
-    resourceType: 'Patient',
-    id: randomUUID(),
-    identifier: [{ system: 'urn:ietf:rfc:3986', value: patientDid }],
-  };
-  return buildPatientSummary({
-    patient,
-    resources: record.resources.filter((r) => r.resourceType !== 'Patient') as unknown as Resource[],
-    // The patient generated it on their own device: the author is the summary's Patient.
-    author: { reference: `Patient/${patient.id ?? ''}`, display: 'The patient (own wallet)' },
+  return buildOwnSummary({
+    resources: record.resources as unknown as Resource[],
+    patientDid,
     language,
     now: new Date(),
     newUuid: randomUUID,

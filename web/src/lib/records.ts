@@ -3,8 +3,10 @@
  * wallet's record keys, and plain-language views of FHIR resources (timeline rows, summaries,
  * numeric series for charts), whatever way they were obtained.
  */
+import type { Bundle, Resource as FhirResource } from '@medplum/fhirtypes';
 import { signPatientProofAsync } from '../../../src/client/patient-proof.js';
 import { fetchMyEncryptedRecords } from '../../../src/client/vault.js';
+import { buildOwnSummary, type SummaryLanguage } from '../../../src/fhir/ips/index.js';
 import type { RecordsGap } from '../../../src/wire/index.js';
 import { openOwnRecordsAsync } from '../../../src/vault/own-records.js';
 import { deriveRecordKeySeed, type Wallet } from '../../../src/wallet/wallet.js';
@@ -58,6 +60,22 @@ export async function loadMyRecords(wallet: Wallet, token: string): Promise<MyRe
   } finally {
     seed.fill(0);
   }
+}
+
+/**
+ * The International Patient Summary of the patient's whole record, built here from what the
+ * wallet opened (no node can: none holds every custodian's keys); the patient is its author, and
+ * it says so when some custodian's records are missing.
+ */
+export function myRecordSummary(mine: MyRecords, patientDid: string, language: SummaryLanguage): Bundle {
+  return buildOwnSummary({
+    resources: mine.records.map((r) => r.resource as unknown as FhirResource),
+    patientDid,
+    language,
+    now: new Date(),
+    newUuid: () => globalThis.crypto.randomUUID(),
+    incomplete: mine.incomplete.length > 0 || mine.failed > 0,
+  });
 }
 
 type Coding = { system?: string; code?: string; display?: string };
