@@ -57,7 +57,9 @@ const LAYERS = {
   web: {
     dependsOn: {
       ...all('crypto', 'wallet', 'client', 'wire'),
-      vault: { modules: ['envelope', 'grants', 'keys', 'escrow'] },
+      vault: { modules: ['envelope', 'grants', 'keys', 'escrow', 'own-records'] },
+      // The pure IPS builder: a patient's summary of their whole record is built in the browser.
+      fhir: { modules: ['ips/index'] },
       ledger: { modules: LEDGER_PURE },
       contracts: { modules: ['consent', 'emergency'], typesOnly: true },
     },

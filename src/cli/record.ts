@@ -15,9 +15,11 @@ import {
   type FhirResource,
 } from '../client/fhir.js';
 import { SUPPORTED_TYPES } from '../fhir/index.js';
+import { languageFromAcceptLanguage } from '../fhir/ips/index.js';
 import { ResultCode } from '../ledger/index.js';
 import type { Wallet } from '../wallet/index.js';
 import { connect } from './connect.js';
+import { fetchOwnRecord, ownSummary, readsOwnRecord, type OwnRecord } from './own-record.js';
 import { nodeUrlOption, openWallet, parseDid, passphraseFileOption, subcommand, usage } from './common.js';
 import { CliError, CliErrorCode, emit, fields, table, type OutputOptions } from './output.js';
 
@@ -37,6 +39,8 @@ export interface FhirSession {
   readonly node: string;
   /** The signed-in principal's organization (null for a patient). */
   readonly org: string | null;
+  /** The access token of the sign-in (for the node's routes outside `/fhir`). */
+  readonly accessToken: string;
 }
 
 /** Opens the wallet, signs in at the node and decides the patient (a practitioner must name one). */
@@ -46,7 +50,14 @@ export async function openFhirSession(options: FhirSessionOptions): Promise<Fhir
   if (patientDid === undefined)
     throw usage(`a ${wallet.role} wallet must name the patient with --patient <did>`);
   const { access_token, org } = await signIn({ baseUrl: options.node }, wallet);
-  return { wallet, fhir: new FhirClient(options.node, access_token), patientDid, node: options.node, org };
+  return {
+    wallet,
+    fhir: new FhirClient(options.node, access_token),
+    patientDid,
+    node: options.node,
+    org,
+    accessToken: access_token,
+  };
 }
 
 /** The id of the Patient resource carrying `did` as identifier, or undefined when there is none. */
@@ -255,7 +266,7 @@ version on the ledger.`,
       ]);
     });
 
-  subcommand(record, 'list', "list a patient's records, decrypted by the node for you")
+  subcommand(record, 'list', "list a patient's records (a patient's own: from every custodian, decrypted here)")
     .requiredOption('--wallet <file>', 'your wallet (patient, or practitioner of the node’s organization)')
     .option('--type <type>', `only this resource type (${TYPES.join(', ')})`, parseType)
     .option('--patient <did>', 'the patient’s DID (required for a practitioner; default: your own)', parseDid)
@@ -264,12 +275,18 @@ version on the ledger.`,
     .addHelpText(
       'after',
       `
-The node decrypts the records for the signed-in principal only: a patient sees their own records,
-a practitioner those covered by an active consent grant to their organization (types the grant
-does not cover are reported as skipped). Search pages are followed to the end.`,
+A patient wallet reading its own records gets its whole record: the node fetches the ciphertexts
+from every custodian with a proof this wallet signs (GET /vault/records), and the wallet decrypts
+them here; a custodian not reached is reported as a warning. A practitioner sees, decrypted by the
+node, the records an active consent grant to their organization covers (types the grant does not
+cover are reported as skipped). Search pages are followed to the end.`,
     )
     .action(async (options: ListOptions) => {
       const session = await openFhirSession(options);
+      if (readsOwnRecord(session)) {
+        emitOwnRecord(options, session, await fetchOwnRecord(session, options.type));
+        return;
+      }
       const { fhir, patientDid, wallet } = session;
       const types = options.type === undefined ? TYPES : [options.type];
       const own = wallet.role === 'patient' && patientDid === wallet.did;
@@ -318,10 +335,15 @@ GET /fhir/R4/Patient/<id>/$everything on the node, every page. The node asks the
 of the patient's records (other organizations' nodes, found on the ledger) for what your
 organization's grant covers, checks their answers against the ledger anchors and decrypts them
 for you. A custodian that was not reached or refused is reported as a warning; a caller with no
-grant at all is refused (403).`,
+grant at all is refused (403). A patient wallet reading its own records gets them as roam record
+list does: from every custodian, decrypted here with the wallet's keys.`,
     )
     .action(async (options: FhirSessionOptions) => {
       const session = await openFhirSession(options);
+      if (readsOwnRecord(session)) {
+        emitOwnRecord(options, session, await fetchOwnRecord(session));
+        return;
+      }
       const { fhir, patientDid } = session;
       const patientId = await requirePatientId(session);
       const { resources, outcomes } = await fhir.everything(patientId);
@@ -346,12 +368,19 @@ grant at all is refused (403).`,
       `
 GET /fhir/R4/Patient/<id>/$summary on the node: an HL7 International Patient Summary built from every
 record of the patient you may read, as $everything would give them to you (the same access and
-audit). Without --out it prints the sections and how many entries each holds (--json: the document).`,
+audit). A patient wallet reading its own records builds the summary here instead, from its whole
+record (every custodian's, decrypted with the wallet's keys: the node cannot open other custodians'
+records), authored by the patient. Without --out it prints the sections and how many entries each
+holds (--json: the document).`,
     )
     .action(async (options: FhirSessionOptions & { lang?: string; out?: string }) => {
       const session = await openFhirSession(options);
-      const patientId = await requirePatientId(session);
-      const document = await session.fhir.summary(patientId, options.lang === undefined ? {} : { language: options.lang });
+      const document = readsOwnRecord(session)
+        ? ownSummary(await fetchOwnRecord(session), languageFromAcceptLanguage(options.lang), session.patientDid)
+        : await session.fhir.summary(
+            await requirePatientId(session),
+            options.lang === undefined ? {} : { language: options.lang },
+          );
       if (options.out !== undefined) writeFileSync(options.out, JSON.stringify(document, null, 2) + '\n');
       const sections = summarySections(document);
       emit(
@@ -369,6 +398,16 @@ audit). Without --out it prints the sections and how many entries each holds (--
 function summarySections(document: Bundle): Array<{ title: string; entries: number }> {
   const composition = document.entry?.[0]?.resource as { section?: Array<{ title?: string; entry?: unknown[] }> } | undefined;
   return (composition?.section ?? []).map((section) => ({ title: section.title ?? '', entries: section.entry?.length ?? 0 }));
+}
+
+/** Prints a patient's whole record as `list` and `everything` do, with the custodians missing as warnings. */
+function emitOwnRecord(options: OutputOptions, session: FhirSession, own: OwnRecord): void {
+  const rows = recordRows(own.resources);
+  const { patientDid } = session;
+  emit(options, { patient: patientDid, count: rows.length, records: rows, warnings: own.warnings }, () => [
+    ...recordTable(patientDid, rows),
+    ...own.warnings.map((w) => `warning: ${w}`),
+  ]);
 }
 
 interface RecordRow {

@@ -32,3 +32,5 @@ export {
   type BuildEmergencyEnableOptions,
   type EmergencyReader,
 } from './emergency.js';
+export { signPatientProof, signPatientProofAsync, type PatientProofOptions } from './patient-proof.js';
+export { fetchMyEncryptedRecords, WHOLE_RECORD_TIMEOUT_MS, type FetchMyRecordsOptions } from './vault.js';

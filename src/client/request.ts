@@ -7,6 +7,8 @@ export interface JsonRequest {
   readonly body?: unknown;
   /** Access token sent as `Authorization: Bearer …`. */
   readonly bearer?: string;
+  /** More request headers (e.g. a patient proof). */
+  readonly headers?: Readonly<Record<string, string>>;
   readonly timeoutMs: number;
 }
 
@@ -16,7 +18,15 @@ export interface JsonRequest {
  * transport failure or a body that is not JSON becomes TIMEOUT, NETWORK_ERROR or BAD_RESPONSE,
  * naming the URL.
  */
-export async function requestJson<T>({ fetchFn, method, url, body, bearer, timeoutMs }: JsonRequest): Promise<T> {
+export async function requestJson<T>({
+  fetchFn,
+  method,
+  url,
+  body,
+  bearer,
+  headers: extra,
+  timeoutMs,
+}: JsonRequest): Promise<T> {
   const controller = new AbortController();
   let timedOut = false;
   const timer = setTimeout(() => {
@@ -26,7 +36,7 @@ export async function requestJson<T>({ fetchFn, method, url, body, bearer, timeo
   let status: number;
   let text: string;
   try {
-    const headers: Record<string, string> = { accept: 'application/json' };
+    const headers: Record<string, string> = { ...extra, accept: 'application/json' };
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (bearer !== undefined) headers['authorization'] = `Bearer ${bearer}`;
     const init: RequestInit = { method, headers, signal: controller.signal };

@@ -75,7 +75,8 @@ function txOf<T extends TxType>(wallet: TxSigner, type: T, payload: TxPayloads[T
   });
 }
 
-function checkedSecretKey(wallet: TxSigner): Uint8Array {
+/** The 32-byte Ed25519 secret key of `wallet`, checked (nothing is signed with a bad one). */
+export function checkedSecretKey(wallet: TxSigner): Uint8Array {
   if (typeof wallet?.did !== 'string' || !wallet.did.startsWith('did:')) {
     throw new RoamApiError(0, ClientErrorCode.INVALID_ARGUMENT, '"wallet.did" expected a DID');
   }

@@ -43,6 +43,7 @@ export {
   signNodeRequest,
   NodeRequestVerifier,
   RECORDS_QUERY_PATH,
+  PATIENT_RECORDS_PATH,
   NODE_HEADERS,
   type RecordQueryRequest,
   type RecordQueryAnswer,

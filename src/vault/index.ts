@@ -27,6 +27,7 @@ export {
   type OpenEscrowedKeysInput,
 } from './escrow.js';
 export { RECORD_KEY_LENGTH, deriveRecordKey, type KeyRef } from './keys.js';
+export { openOwnRecordsAsync, type OwnEncryptedRecord, type OpenedOwnRecords } from './own-records.js';
 export {
   ENVELOPE_VERSION,
   encryptRecord,

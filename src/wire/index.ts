@@ -25,6 +25,23 @@ export type {
   EmergencyReleaseSummary,
 } from './emergency.js';
 export { VAULT_RECORDS_PATH, type EncryptedRecordView, type VaultRecordsResponse } from './vault.js';
+export {
+  VAULT_RECORDS_PATH,
+  RECORDS_GAP_CODES,
+  type EncryptedRecordView,
+  type RecordsGap,
+  type VaultRecordsResponse,
+} from './vault.js';
+export {
+  PATIENT_PROOF_DOMAIN,
+  PATIENT_PROOF_HEADER,
+  PATIENT_PROOF_SKEW_MS,
+  MAX_PATIENT_PROOF_LENGTH,
+  PATIENT_PROOF_NONCE_PATTERN,
+  patientProofClaims,
+  type PatientProof,
+  type PatientProofClaims,
+} from './patient-proof.js';
 export type {
   Agreement,
   Attestation,

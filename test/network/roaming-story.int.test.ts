@@ -6,16 +6,22 @@
  * network" section tells it: a patient registered and treated in eu (records written by the eu
  * hospital) travels to us; the us clinic gets a grant and reads `$everything` through the us node;
  * it writes an Observation (custodian us); back home the eu hospital sees it; the patient's audit
- * trail lists the accesses from both regions; a revocation stops the us clinic at its own node and
+ * trail lists the accesses from both regions; the patient's portal and CLI at us show the whole
+ * record, eu's records included (issue 12 §3); a revocation stops the us clinic at its own node and
  * at the eu custodian (the latter checked with a signed node request straight to eu).
  */
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { signIn } from '../../src/client/auth.js';
+import { RoamClient, fetchMyEncryptedRecords, signPatientProof } from '../../src/client/index.js';
+import { checkIpsDocument } from '../../src/fhir/ips/index.js';
 import { readNodePassphrase } from '../../src/network/node-passphrase.js';
 import { loadNodeConfig, RECORDS_QUERY_PATH, signNodeRequest } from '../../src/node/index.js';
-import { roam, roamJson } from '../cli/harness.js';
+import { openOwnRecordsAsync } from '../../src/vault/index.js';
+import { deriveRecordKeySeed, loadWallet } from '../../src/wallet/index.js';
+import { PASSPHRASE, roam, roamJson } from '../cli/harness.js';
 import { SYNTHEA_SAMPLE } from '../support/testdata.js';
 import { eventually, startTestNetwork, type TestNetwork } from './support.js';
 
@@ -376,6 +382,58 @@ describe('the roaming story on a real 3-region network, through the CLI', { time
       { timeoutMs: 60_000 },
     );
     assert.deepEqual(ids(everything.records), [...euRecords, `Observation/${usObservation}`].sort());
+  });
+
+  it("the patient's portal at us shows the records kept in eu: /vault/records with the patient's proof, the wallet decrypts", async () => {
+    // What the web app's My record does, signed in at us: a proof for the us node, the whole
+    // record as ciphertexts, opened with the wallet's keys (the us node holds none of eu's).
+    const ana = await loadWallet(file('ana.wallet.json'), PASSPHRASE);
+    const { access_token } = await signIn({ baseUrl: US }, ana);
+    const { nodeDid } = await new RoamClient(US).status();
+    const portal = await fetchMyEncryptedRecords(US, access_token, {
+      patientProof: signPatientProof(ana, { node: nodeDid }),
+    });
+    assert.deepEqual(portal.incomplete, []);
+    assert.ok(
+      portal.records.some((r) => r.custodian === EU_ORG) &&
+        portal.records.some((r) => r.custodian === US_ORG),
+    );
+    const seed = deriveRecordKeySeed(ana);
+    const { opened, failed } = await openOwnRecordsAsync({
+      recordKeySeed: seed,
+      patient: ana.did,
+      records: portal.records,
+    });
+    seed.fill(0);
+    assert.equal(failed.length, 0);
+    const keys = opened
+      .map((o) => `${String(o.resource['resourceType'])}/${String(o.resource['id'])}`)
+      .sort();
+    assert.deepEqual(keys, [...euRecords, `Observation/${usObservation}`].sort());
+    // Without the proof (an old client) the us node answers what it keeps itself.
+    const local = await fetchMyEncryptedRecords(US, access_token);
+    assert.deepEqual(
+      local.records.map((r) => r.recordId),
+      [usObservation],
+    );
+
+    // The CLI with the patient's wallet: the same whole record, and the summary built from it.
+    const everything = await roamJson<Listed>(
+      ['record', 'everything', '--wallet', file('ana.wallet.json'), '--node', US],
+      {
+        timeoutMs: 60_000,
+      },
+    );
+    assert.deepEqual(ids(everything.records), keys);
+    assert.deepEqual(everything.warnings, []);
+    const out = file('ana-summary.json');
+    await roamJson(['record', 'summary', '--wallet', file('ana.wallet.json'), '--node', US, '--out', out], {
+      timeoutMs: 60_000,
+    });
+    const summary = JSON.parse(readFileSync(out, 'utf8')) as Parameters<typeof checkIpsDocument>[0];
+    assert.deepEqual(checkIpsDocument(summary).issues, []);
+    const types = new Set((summary.entry ?? []).map((e) => e.resource?.resourceType));
+    assert.ok(types.has('Condition') || types.has('MedicationRequest'), [...types].join(', '));
   });
 
   it("the patient's audit trail lists the accesses from both regions, every proof checked", async () => {

@@ -78,6 +78,22 @@ export const HTTP_ERRORS = {
   GRANT_REVOKED: 403,
   GRANT_EXPIRED: 403,
   SCOPE_NOT_COVERED: 403,
+  // Patient proofs (the patient's whole record from any node: src/node/roaming/patient-proof.ts),
+  // checked by the node the patient asks and again by every custodian, on each one's own ledger.
+  /**
+   * The patient proof is malformed, not of the `roam-patient-records-v1` domain, names a party
+   * that is not an active registered patient, or its signature does not verify under the
+   * patient's current signing key (a rotated-out key, a forgery).
+   */
+  PATIENT_PROOF_INVALID: 403,
+  /** The proof names another patient than the one signed in (or than the node request names). */
+  PATIENT_PROOF_WRONG_PATIENT: 403,
+  /** The proof was made for another node than the one that presents it. */
+  PATIENT_PROOF_WRONG_NODE: 403,
+  /** The proof's time is more than 60 s away from the checking node's clock. */
+  PATIENT_PROOF_STALE: 403,
+  /** The proof's nonce was already used at this node (each proof serves one request). */
+  PATIENT_PROOF_REPLAYED: 403,
   /** The record a node request names is not kept by this node (or not of that patient and type). */
   RECORD_NOT_FOUND: 404,
   /** The record a node request names is erased here (crypto-shredded). */

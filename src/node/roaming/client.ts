@@ -1,13 +1,14 @@
 /**
- * The requester side of the custodian endpoint: one signed `POST /node/v1/records/query` to a
- * custodian organization's node (found on the ledger), addressed to that node's DID, through the
- * node's peer HTTP client (network CA, no redirects, answer capped while it streams, timeout). A
+ * The requester side of the custodian endpoints: one signed `POST /node/v1/records/query` (or
+ * `/node/v1/records/patient`, on a patient's behalf) to a custodian organization's node (found on
+ * the ledger), addressed to that node's DID, through the node's peer HTTP client (network CA, no redirects, answer capped while it streams, timeout). A
  * node of the organization that cannot be reached is skipped for the next one; the answer is
  * typed as ok, refused (the custodian's error code) or unreachable.
  */
 import type { StateReader } from '../../contracts/index.js';
 import type { PeerHttpClient, PeerRequest, PeerResponse } from '../network/peer-http.js';
 import { nodesOfOrg } from './directory.js';
+import { PATIENT_RECORDS_PATH, type PatientRecordsRequest } from './patient-records-wire.js';
 import { signNodeRequest } from './signing.js';
 import { RECORDS_QUERY_PATH, type RecordQueryAnswer, type RecordQueryRequest } from './wire.js';
 
@@ -47,7 +48,17 @@ export class RoamingClient {
   }
 
   /** Asks `custodian` (an organization DID) through its nodes on the ledger, in order. */
-  async query(custodian: string, request: RecordQueryRequest): Promise<CustodianAnswer> {
+  query(custodian: string, request: RecordQueryRequest): Promise<CustodianAnswer> {
+    return this.send(custodian, RECORDS_QUERY_PATH, request);
+  }
+
+  /** Asks `custodian` for all of a patient's records, on the patient's behalf (the patient's proof). */
+  patientRecords(custodian: string, request: PatientRecordsRequest): Promise<CustodianAnswer> {
+    return this.send(custodian, PATIENT_RECORDS_PATH, request);
+  }
+
+  /** One signed POST of `request` to `path` at the first node of `custodian` that answers. */
+  private async send(custodian: string, path: string, request: unknown): Promise<CustodianAnswer> {
     const nodes = nodesOfOrg(this.options.state, custodian);
     if (nodes.length === 0)
       return { kind: 'unreachable', custodian, message: 'no active node with a URL on the ledger' };
@@ -56,7 +67,7 @@ export class RoamingClient {
     for (const node of nodes) {
       const headers = signNodeRequest({
         method: 'POST',
-        path: RECORDS_QUERY_PATH,
+        path,
         body,
         node: this.options.nodeDid,
         secretKey: this.options.secretKey,
@@ -71,7 +82,7 @@ export class RoamingClient {
       };
       let response: PeerResponse;
       try {
-        response = await this.options.http.request(`${node.url}${RECORDS_QUERY_PATH}`, call);
+        response = await this.options.http.request(`${node.url}${path}`, call);
       } catch (error) {
         last = `${node.url}: ${describe(error)}`;
         continue;

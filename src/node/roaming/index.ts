@@ -39,3 +39,18 @@ export {
   type RecordQueryAnswer,
   type WireRecord,
 } from './wire.js';
+export {
+  PatientProofVerifier,
+  decodePatientProof,
+  MAX_REMEMBERED_PROOFS,
+  MAX_REMEMBERED_PROOFS_PER_PATIENT,
+  type PatientProofExpectation,
+  type PatientProofVerifierOptions,
+} from './patient-proof.js';
+export { PatientRecordsCustodian, type PatientCustodianPort } from './patient-custodian.js';
+export { WholeRecord, type WholeRecordPort, type RemotePatientRecords } from './whole-record.js';
+export {
+  PATIENT_RECORDS_PATH,
+  parsePatientRecordsRequest,
+  type PatientRecordsRequest,
+} from './patient-records-wire.js';

@@ -8,8 +8,7 @@
  * still answers with what was reached.
  */
 import type { OperationOutcome } from '@medplum/fhirtypes';
-import type { RecordEntry, StateReader } from '../../contracts/index.js';
-import { sha256Hex } from '../../crypto/index.js';
+import type { StateReader } from '../../contracts/index.js';
 import { incompletePage, type StoredResource } from '../../fhir/index.js';
 import { StateKey, type OrgRecord } from '../../ledger/index.js';
 import { VaultError, VaultErrorCode, decryptRecord } from '../../vault/index.js';
@@ -20,9 +19,9 @@ import type {
   RemoteResource,
   RemoteResult,
 } from '../fhir/remote.js';
+import { anchoredBlob, isWireRecord, matchingAnchor } from './anchor-check.js';
 import type { CustodianAnswer, RoamingClient } from './client.js';
 import { CustodianDirectory } from './directory.js';
-import type { WireRecord } from './wire.js';
 
 export interface RemoteRecordsPort {
   readonly orgDid: string;
@@ -103,23 +102,13 @@ export class RemoteRecords implements RemoteRecordSource {
     keys: ReadonlyMap<string, Uint8Array>,
   ): RemoteResource | 'rejected' | undefined {
     if (!isWireRecord(record)) return 'rejected';
-    const anchor = this.port.state.get<RecordEntry>(StateKey.record(record.id));
-    if (
-      anchor === undefined ||
-      anchor.status !== 'active' ||
-      anchor.patient !== patient ||
-      anchor.custodian !== custodian ||
-      anchor.resourceType !== record.type ||
-      anchor.latest.version !== record.version
-    ) {
-      return 'rejected';
-    }
+    const anchor = matchingAnchor(this.port.state, record, { patient, custodian });
+    if (anchor === undefined) return 'rejected';
     const kek = keys.get(`${anchor.class}|${anchor.latest.epoch}`);
     if (kek === undefined) return undefined;
-    // Buffer's codec (lenient with bad characters: the hash check below catches any change).
-    const blob = new Uint8Array(Buffer.from(record.ciphertext, 'base64url'));
+    const blob = anchoredBlob(record, anchor);
+    if (blob === undefined) return 'rejected';
     const { contentHash } = anchor.latest;
-    if (sha256Hex(blob) !== contentHash) return 'rejected';
     const { wrappedDek } = record;
     return {
       id: anchor.id,
@@ -160,23 +149,6 @@ export class RemoteRecords implements RemoteRecordSource {
       ? `custodian ${custodian}`
       : `custodian ${org.name} (${custodian}, region ${org.region})`;
   }
-}
-
-/** The shape of a custodian's record (its values are checked against the ledger after). */
-function isWireRecord(value: unknown): value is WireRecord {
-  if (typeof value !== 'object' || value === null) return false;
-  const r = value as Record<string, unknown>;
-  const dek = r.wrappedDek as Record<string, unknown> | null | undefined;
-  return (
-    typeof r.id === 'string' &&
-    typeof r.type === 'string' &&
-    typeof r.version === 'number' &&
-    typeof r.ciphertext === 'string' &&
-    typeof dek === 'object' &&
-    dek !== null &&
-    typeof dek.iv === 'string' &&
-    typeof dek.ct === 'string'
-  );
 }
 
 function failureOf(answer: CustodianAnswer): RemoteFailure | undefined {

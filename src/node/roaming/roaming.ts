@@ -1,7 +1,8 @@
 /**
- * Roaming of one node, wired: the verifier of signed node requests and the custodian that
- * answers them (served by `routes.ts`), and the requester side the FHIR repository uses to read
- * records kept by other organizations (`RemoteRecords` over a `RoamingClient`).
+ * Roaming of one node, wired: the verifier of signed node requests and the custodians that
+ * answer them (served by `routes.ts`), the requester side the FHIR repository uses to read
+ * records kept by other organizations (`RemoteRecords` over a `RoamingClient`), and the
+ * patient's whole record (`WholeRecord`, with the patient's proofs) for `GET /vault/records`.
  */
 import type { StateReader } from '../../contracts/index.js';
 import type { FhirIndexStore } from '../../store/index.js';
@@ -10,8 +11,11 @@ import type { AuditTrail } from '../fhir/audit.js';
 import type { PeerHttpClient } from '../network/peer-http.js';
 import { RoamingClient } from './client.js';
 import { Custodian } from './custodian.js';
+import { PatientRecordsCustodian } from './patient-custodian.js';
+import { PatientProofVerifier } from './patient-proof.js';
 import { RemoteRecords } from './remote-records.js';
 import { NodeRequestVerifier } from './verify.js';
+import { WholeRecord } from './whole-record.js';
 
 /** What roaming needs of its node. */
 export interface RoamingPort {
@@ -34,11 +38,23 @@ export interface RoamingOptions {
 
 /** The roaming parts of one node. */
 export class Roaming {
+  /** This node's DID (the `node` a patient proof presented here must name). */
+  readonly nodeDid: string;
+  /** The node's ledger state. */
+  readonly state: StateReader;
   readonly verifier: NodeRequestVerifier;
   readonly custodian: Custodian;
   readonly remote: RemoteRecords;
+  /** Patient proofs, checked for `GET /vault/records` and for other nodes' patient-records requests. */
+  readonly patientProofs: PatientProofVerifier;
+  /** Answers other nodes' requests made on a patient's behalf (`POST /node/v1/records/patient`). */
+  readonly patientCustodian: PatientRecordsCustodian;
+  /** Fetches a signed-in patient's records from their other custodians. */
+  readonly wholeRecord: WholeRecord;
 
   constructor(port: RoamingPort, options: RoamingOptions = {}) {
+    this.nodeDid = port.did;
+    this.state = port.state;
     this.verifier = new NodeRequestVerifier(port.state, { audience: port.did });
     this.custodian = new Custodian(port);
     const client = new RoamingClient({
@@ -49,5 +65,8 @@ export class Roaming {
       ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
     });
     this.remote = new RemoteRecords({ orgDid: port.orgDid, state: port.state }, client);
+    this.patientProofs = new PatientProofVerifier(port.state);
+    this.patientCustodian = new PatientRecordsCustodian(port, this.patientProofs);
+    this.wholeRecord = new WholeRecord({ orgDid: port.orgDid, state: port.state }, client);
   }
 }

@@ -3,12 +3,14 @@
  * wallet's record keys, and plain-language views of FHIR resources (timeline rows, summaries,
  * numeric series for charts), whatever way they were obtained.
  */
+import type { Bundle, Resource as FhirResource } from '@medplum/fhirtypes';
+import { signPatientProofAsync } from '../../../src/client/patient-proof.js';
 import { fetchMyEncryptedRecords } from '../../../src/client/vault.js';
-import { fromBase64Url } from '../../../src/crypto/index.js';
-import { decryptRecordAsync } from '../../../src/vault/envelope.js';
-import { deriveRecordKey } from '../../../src/vault/keys.js';
+import { buildOwnSummary, type SummaryLanguage } from '../../../src/fhir/ips/index.js';
+import type { RecordsGap } from '../../../src/wire/index.js';
+import { openOwnRecordsAsync } from '../../../src/vault/own-records.js';
 import { deriveRecordKeySeed, type Wallet } from '../../../src/wallet/wallet.js';
-import { browserFetch, NODE_URL } from './node.js';
+import { browserFetch, ledger, NODE_URL } from './node.js';
 
 /** A FHIR resource, loosely typed. */
 export type Resource = Record<string, unknown> & { resourceType: string; id?: string };
@@ -20,52 +22,60 @@ export interface DecryptedRecord {
   readonly createdAt: number;
 }
 
+/** The patient's whole record as the wallet opened it. */
+export interface MyRecords {
+  readonly records: DecryptedRecord[];
+  /** Records the wallet could not open (wrong key, altered bytes). */
+  readonly failed: number;
+  /** Custodians whose records are missing or incomplete (not reached, refused, truncated). */
+  readonly incomplete: readonly RecordsGap[];
+}
+
 /**
- * Fetches the patient's encrypted records and decrypts them here: record keys derive from the
- * wallet's seed, and each ciphertext's hash is checked against the one its custodian anchored.
+ * Fetches the patient's whole record and decrypts it here: the browser signs a patient proof for
+ * this node (WebCrypto), so the node fetches the ciphertexts every other custodian keeps too;
+ * record keys derive from the wallet's seed, and each ciphertext's hash is checked against the
+ * one its custodian anchored.
  */
-export async function loadMyRecords(
-  wallet: Wallet,
-  token: string,
-): Promise<{ records: DecryptedRecord[]; failed: number }> {
-  const { records } = await fetchMyEncryptedRecords(NODE_URL, token, { fetch: browserFetch });
+export async function loadMyRecords(wallet: Wallet, token: string): Promise<MyRecords> {
+  const { nodeDid } = await ledger.status();
+  const patientProof = await signPatientProofAsync(wallet, { node: nodeDid });
+  const { records, incomplete = [] } = await fetchMyEncryptedRecords(NODE_URL, token, {
+    fetch: browserFetch,
+    patientProof,
+  });
   const seed = deriveRecordKeySeed(wallet);
-  const keks = new Map<string, Uint8Array>();
-  const out: DecryptedRecord[] = [];
-  let failed = 0;
   try {
-    for (const record of records) {
-      const name = `${record.class}|${record.epoch}`;
-      let kek = keks.get(name);
-      if (kek === undefined)
-        keks.set(name, (kek = deriveRecordKey(seed, wallet.did, record.class, record.epoch)));
-      try {
-        const resource = await decryptRecordAsync({
-          recordId: record.recordId,
-          version: record.version,
-          patient: wallet.did,
-          class: record.class,
-          epoch: record.epoch,
-          blob: fromBase64Url(record.blob),
-          wrappedDek: record.wrappedDek,
-          kek,
-          expectedContentHash: record.contentHash,
-        });
-        out.push({
-          resource: resource as Resource,
-          custodian: record.custodian,
-          author: record.author,
-          createdAt: record.createdAt,
-        });
-      } catch {
-        failed++;
-      }
-    }
+    const { opened, failed } = await openOwnRecordsAsync({ recordKeySeed: seed, patient: wallet.did, records });
+    return {
+      records: opened.map(({ record, resource }) => ({
+        resource: resource as Resource,
+        custodian: record.custodian,
+        author: record.author,
+        createdAt: record.createdAt,
+      })),
+      failed: failed.length,
+      incomplete,
+    };
   } finally {
     seed.fill(0);
-    for (const kek of keks.values()) kek.fill(0);
   }
-  return { records: out, failed };
+}
+
+/**
+ * The International Patient Summary of the patient's whole record, built here from what the
+ * wallet opened (no node can: none holds every custodian's keys); the patient is its author, and
+ * it says so when some custodian's records are missing.
+ */
+export function myRecordSummary(mine: MyRecords, patientDid: string, language: SummaryLanguage): Bundle {
+  return buildOwnSummary({
+    resources: mine.records.map((r) => r.resource as unknown as FhirResource),
+    patientDid,
+    language,
+    now: new Date(),
+    newUuid: () => globalThis.crypto.randomUUID(),
+    incomplete: mine.incomplete.length > 0 || mine.failed > 0,
+  });
 }
 
 type Coding = { system?: string; code?: string; display?: string };
