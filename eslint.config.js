@@ -45,7 +45,7 @@ const LAYERS = {
   node: { dependsOn: all(...BELOW_NODE) },
   network: { dependsOn: all('crypto', 'ordering', 'node') },
   client: {
-    dependsOn: { ...all('crypto', 'wire'), ledger: { modules: LEDGER_PURE }, contracts: { typesOnly: true } },
+    dependsOn: { ...all('crypto', 'wire', 'shl'), ledger: { modules: LEDGER_PURE }, contracts: { typesOnly: true } },
     noBuiltins: 'the client runs in browsers (fetch only)',
   },
   cli: { dependsOn: all(...BELOW_NODE, 'node', 'network', 'client') },

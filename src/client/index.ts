@@ -16,3 +16,9 @@ export { signedTx, signedTxAsync, type TxSigner, type SignedTxOptions } from './
 export { verifyTxResponse } from './verify.js';
 export { currentEpoch, grantState, grantKeyRefs, scopeText, type GrantState } from './consent.js';
 export { renewingToken, TOKEN_RENEW_MARGIN_MS, type RenewingTokenOptions } from './token-source.js';
+export {
+  ShareLinkClient,
+  type CreatedShareLink,
+  type NewShareLinkOptions,
+  type ShareLinkClientOptions,
+} from './share-links.js';

@@ -13,6 +13,7 @@ import { registerLedgerRoutes } from './ledger-routes.js';
 import { registerRateLimits, resolveRateLimits, type RateLimitOverrides } from './rate-limits.js';
 import { registerFhirRoutes } from '../fhir/routes.js';
 import { registerRoamingRoutes } from '../roaming/routes.js';
+import { registerShareLinkRoutes } from '../shl/routes.js';
 import { registerVaultRoutes } from '../web/vault-routes.js';
 import { registerWebRoutes } from '../web/web-routes.js';
 import { registerHsts, type TlsCredentials } from './tls.js';
@@ -98,6 +99,7 @@ export function buildHttpServer(node: RoamNode, options: HttpServerOptions = {})
   registerFhirRoutes(app, node.fhir, auth);
   registerRoamingRoutes(app, node.fhir.roaming);
   registerVaultRoutes(app, node.fhir, auth);
+  registerShareLinkRoutes(app, node.shareLinks, auth);
   registerWebRoutes(app);
   return app;
 }
