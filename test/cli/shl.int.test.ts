@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parseShlink, resolveShlink } from '../../src/shl/index.js';
 import type { ShareLinkView } from '../../src/wire/index.js';
-import { freePort } from '../support/nats-cluster.js';
+import { freePort } from '../support/ports.js';
 import { jsonFilesIn, SYNTHEA_DIR } from '../support/testdata.js';
 import { roam, roamJson, startCli, tempDir, type RunningCli } from './harness.js';
 

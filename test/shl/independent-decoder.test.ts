@@ -30,7 +30,7 @@ import { loadWallet, type Wallet } from '../../src/wallet/index.js';
 import { registeredPatient } from '../auth/fixture.js';
 import { expectStatus, fhir, grantOrg, tokenOf, type FhirTestNode } from '../fhir-api/fixture.js';
 import { useChain } from '../http/fixture.js';
-import { freePort } from '../support/nats-cluster.js';
+import { freePort } from '../support/ports.js';
 import { SYNTHEA_SAMPLE } from '../support/testdata.js';
 
 /** pngjs (the PNG codec `qrcode` itself uses) has no type declarations of its own. */
