@@ -1,5 +1,5 @@
 /**
- * `roam shl create | list | deactivate`: a patient's SMART Health Links. `create` gets the
+ * `roam shl create | refresh | list | deactivate`: a patient's SMART Health Links. `create` gets the
  * patient's International Patient Summary, encrypts it here with a fresh key, uploads only the
  * ciphertext to the node and prints the link (`<node>/shl#shlink:/…`, the key in the fragment),
  * optionally as a QR code (PNG file or terminal, error correction M).
@@ -10,7 +10,7 @@ import QRCode from 'qrcode';
 import { signIn } from '../client/auth.js';
 import { FhirClient, type Bundle } from '../client/fhir.js';
 import { ShareLinkClient } from '../client/share-links.js';
-import { SHL_QR_OPTIONS } from '../shl/index.js';
+import { parseShlink, SHL_QR_OPTIONS } from '../shl/index.js';
 import type { ShareLinkView } from '../wire/index.js';
 import { nodeUrlOption, openWallet, passphraseFileOption, subcommand, usage } from './common.js';
 import { MS_PER_UNIT, parseExpiry } from './durations.js';
@@ -113,6 +113,16 @@ your audit trail (roam audit).`,
           ...(terminal === undefined ? [] : [terminal]),
         ],
       );
+    });
+
+  common(subcommand(shl, 'refresh', "replace a long-term link's file with your current summary (same link, same QR code)"))
+    .argument('<id>', 'the link id (roam shl list)')
+    .requiredOption('--link <link>', 'the link itself (its key encrypts the new file; the key never goes to the node)')
+    .action(async (id: string, options: ShlCommonOptions & { readonly link: string }) => {
+      const { key } = parseShlink(options.link);
+      const session = await patientSession(options);
+      const view = await session.links.refresh(id, key, await patientSummaryFor(session));
+      emit(options, view, () => [`refreshed ${view.id}${view.label === null ? '' : ` (${view.label})`}`]);
     });
 
   common(subcommand(shl, 'list', 'your SMART Health Links and who opened them')).action(async (options: ShlCommonOptions) => {

@@ -1,7 +1,7 @@
 // node:test's describe/it/before/after return promises the runner itself awaits.
 /* eslint @typescript-eslint/no-floating-promises: ["error", { "allowForKnownSafeCalls": [{ "from": "package", "name": ["describe", "it", "before", "after"], "package": "node:test" }] }] */
 /**
- * `roam shl create | list | deactivate` through the real CLI and a real node process on
+ * `roam shl create | refresh | list | deactivate` through the real CLI and a real node process on
  * 127.0.0.1: a passcode link over the patient's imported summary (with its PNG QR code), opened
  * by a viewer that records the recipient; the patient lists the access and deactivates the link,
  * after which the manifest URL answers 404. `--direct` with `--passcode-file` is a usage error.
@@ -82,6 +82,18 @@ describe('roam shl', () => {
     const again = await roam(withNode(['shl', 'deactivate', '00000000-0000-4000-8000-000000000000']));
     assert.equal(again.status, 1);
     assert.match(again.stderr, /^roam: SHL_LINK_NOT_FOUND: /);
+  });
+
+  it('refresh: a long-term link gets the current summary under the same link; a one-time link is refused', async () => {
+    const created = await roamJson<{ link: string; id: string; flag: string }>(withNode(['shl', 'create', '--long-term', '--json']));
+    assert.equal(created.flag, 'L');
+    const refreshed = await roamJson<ShareLinkView>(withNode(['shl', 'refresh', created.id, '--link', created.link, '--json']));
+    assert.ok(refreshed.updatedAt > refreshed.createdAt);
+    const [file] = await resolveShlink({ payload: parseShlink(created.link), recipient: 'Dr. Okafor, Lagos' });
+    assert.equal((JSON.parse(file?.text ?? '{}') as { type?: string }).type, 'document');
+    const refused = await roam(withNode(['shl', 'refresh', linkId, '--link', link]));
+    assert.equal(refused.status, 1);
+    assert.match(refused.stderr, /^roam: SHL_(NOT_LONG_TERM|LINK_INACTIVE): /);
   });
 
   it('--direct with --passcode-file is a usage error, and nothing is created', async () => {

@@ -10,6 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { StateKey } from '../../src/ledger/index.js';
 import { DataFiles } from '../../src/node/config.js';
+import { buildHttpServer } from '../../src/node/http/server.js';
 import { HttpError } from '../../src/node/http/errors.js';
 import { MAX_SHL_JWE_CHARS, SHL_PASSCODE_ATTEMPTS, ShareLinks } from '../../src/node/shl/index.js';
 import { decryptShlFile, encryptShlFile, generateShlKey, parseShlink, ShlErrorCode } from '../../src/shl/index.js';
@@ -289,6 +290,22 @@ describe('SMART Health Links: limits and refusals against a real node', () => {
     assert.equal(preflight.statusCode, 204);
     assert.equal(preflight.headers['access-control-allow-origin'], '*');
     assert.equal((await linkOf(link.id)).accesses.length, 0);
+  });
+
+  it('the spec routes are rate-limited per client like the other anonymous routes (429, Retry-After)', async () => {
+    const link = await create();
+    const limited = buildHttpServer(t.node, { rateLimits: { shl: { max: 3, windowMs: 60_000 } } });
+    try {
+      const answers = [];
+      for (let i = 0; i < 4; i++) {
+        answers.push(await limited.inject({ method: 'POST', url: link.path, payload: { recipient: RECIPIENT } }));
+      }
+      assert.deepEqual(answers.map((a) => a.statusCode), [200, 200, 200, 429]);
+      assert.equal(answers[3]?.json<{ error: { code: string } }>().error.code, 'RATE_LIMITED');
+      assert.ok(Number(answers[3]?.headers['retry-after']) >= 1);
+    } finally {
+      await limited.close();
+    }
   });
 
   it('accesses reach the ledger as share-link entries by the node; the recipient stays off the ledger', async () => {
