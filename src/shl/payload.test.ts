@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import { ShlError, ShlErrorCode } from './errors.js';
 import { generateShlKey } from './jwe.js';
 import { buildShlink, parseShlink, shlFlagsOf, viewerLink, type ShlPayload } from './payload.js';
@@ -41,6 +42,30 @@ describe('shlink:/ payload', () => {
     const behind = viewerLink('https://node.example.org/shl', link);
     assert.equal(behind, `https://node.example.org/shl#${link}`);
     assert.deepEqual(parseShlink(behind), parseShlink(link));
+  });
+
+  it('round-trips every link Roam may build (property)', () => {
+    const segment = fc.string({ unit: fc.constantFrom(...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'), minLength: 43, maxLength: 43 });
+    fc.assert(
+      fc.property(
+        segment,
+        fc.uint8Array({ minLength: 32, maxLength: 32 }),
+        fc.option(fc.integer({ min: 1, max: 2 ** 40 }), { nil: undefined }),
+        fc.record({ longTerm: fc.boolean(), passcode: fc.boolean(), direct: fc.boolean() }),
+        fc.option(fc.string({ maxLength: 80 }), { nil: undefined }),
+        (id, keyBytes, exp, flags, label) => {
+          fc.pre(!(flags.passcode && flags.direct));
+          const url = `https://node.example.org/shl/m/${id}`;
+          const key = Buffer.from(keyBytes).toString('base64url');
+          const parsed = parseShlink(buildShlink({ url, key, flags, ...(exp === undefined ? {} : { exp }), ...(label === undefined ? {} : { label }) }));
+          assert.equal(parsed.url, url);
+          assert.equal(parsed.key, key);
+          assert.equal(parsed.exp, exp);
+          assert.equal(parsed.label, label);
+          assert.deepEqual(shlFlagsOf(parsed.flag), { ...flags });
+        },
+      ),
+    );
   });
 
   it('ignores unknown properties and unknown flag letters, as the spec tells receivers', () => {

@@ -244,7 +244,13 @@ export class ShareLinks {
   }
 
   private manifestFile(link: ShareLinkRow & { readonly jwe: string }, request: ManifestRequest): ShlManifestFile {
-    const common = { contentType: link.contentType, lastUpdated: new Date(link.updatedAt).toISOString() };
+    const common = {
+      contentType: link.contentType,
+      lastUpdated: new Date(link.updatedAt).toISOString(),
+      // Spec: whether the file may change (an `L` link's does), and its FHIR version.
+      status: link.flag.includes('L') ? 'can-change' : 'finalized',
+      ...(link.contentType === FHIR_JSON_CONTENT_TYPE ? { fhirVersion: '4.0.1' } : {}),
+    };
     if (request.embeddedLengthMax !== undefined && link.jwe.length <= request.embeddedLengthMax) {
       return { ...common, embedded: link.jwe };
     }
