@@ -12,7 +12,7 @@ import { StateKey } from '../../src/ledger/index.js';
 import { DataFiles } from '../../src/node/config.js';
 import { buildHttpServer } from '../../src/node/http/server.js';
 import { HttpError } from '../../src/node/http/errors.js';
-import { MAX_SHL_JWE_CHARS, SHL_PASSCODE_ATTEMPTS, ShareLinks } from '../../src/node/shl/index.js';
+import { MAX_SHL_JWE_CHARS, redactShareLinkSecrets, SHL_PASSCODE_ATTEMPTS, ShareLinks } from '../../src/node/shl/index.js';
 import { decryptShlFile, encryptShlFile, generateShlKey, parseShlink, ShlErrorCode } from '../../src/shl/index.js';
 import { ShareLinkStore } from '../../src/store/index.js';
 import type { ShareLinkCreated, ShareLinkListResponse, ShareLinkView } from '../../src/wire/index.js';
@@ -306,6 +306,15 @@ describe('SMART Health Links: limits and refusals against a real node', () => {
     } finally {
       await limited.close();
     }
+  });
+
+  it('the secret path segments of manifests and tickets are cut out of logged URLs', async () => {
+    const link = await create();
+    const segment = link.path.split('/').pop() ?? '';
+    assert.equal(redactShareLinkSecrets(link.path), '/shl/m/…');
+    assert.equal(redactShareLinkSecrets(`${link.path}?recipient=x`), '/shl/m/…?recipient=x');
+    assert.equal(redactShareLinkSecrets(`/shl/file/${segment}`), '/shl/file/…');
+    assert.equal(redactShareLinkSecrets('/shl/links'), '/shl/links');
   });
 
   it('accesses reach the ledger as share-link entries by the node; the recipient stays off the ledger', async () => {

@@ -17,6 +17,7 @@ import { registerShareLinkRoutes } from '../shl/routes.js';
 import { registerVaultRoutes } from '../web/vault-routes.js';
 import { registerWebRoutes } from '../web/web-routes.js';
 import { registerHsts, type TlsCredentials } from './tls.js';
+import { redactShareLinkSecrets } from '../shl/routes.js';
 
 /** Largest body of any route that does not set its own limit. */
 export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
@@ -43,7 +44,8 @@ export interface HttpServerOptions {
  */
 export function buildHttpServer(node: RoamNode, options: HttpServerOptions = {}): FastifyInstance {
   const common = {
-    logger: options.logger ?? false,
+    // The path segments of SMART Health Link manifests and file tickets are bearer secrets: logged redacted.
+    logger: options.logger === true ? { serializers: { req: redactedRequest } } : false,
     bodyLimit: DEFAULT_BODY_LIMIT_BYTES,
     // Route parameters hold DIDs and hashes; a longer one is a bad request, not a lookup.
     routerOptions: { maxParamLength: 256 },
@@ -102,4 +104,9 @@ export function buildHttpServer(node: RoamNode, options: HttpServerOptions = {})
   registerShareLinkRoutes(app, node.shareLinks, auth);
   registerWebRoutes(app);
   return app;
+}
+
+/** What the log says of a request: method and URL, with the share-link secrets in the path cut out. */
+function redactedRequest(request: { method: string; url: string }): { method: string; url: string } {
+  return { method: request.method, url: redactShareLinkSecrets(request.url) };
 }

@@ -12,6 +12,7 @@ export {
 } from './share-links.js';
 export {
   registerShareLinkRoutes,
+  redactShareLinkSecrets,
   MAX_RECIPIENT_LENGTH,
   SHL_MANIFEST_BODY_LIMIT_BYTES,
   SHL_UPLOAD_BODY_LIMIT_BYTES,

@@ -145,6 +145,14 @@ function registerSpecRoutes(app: FastifyInstance, links: ShareLinks): void {
   });
 }
 
+/**
+ * `url` with the secret path segment of a manifest (`/shl/m/<id>`) or file ticket (`/shl/file/<t>`)
+ * replaced by `…`, for logs: whoever holds the segment may fetch the (encrypted) file.
+ */
+export function redactShareLinkSecrets(url: string): string {
+  return url.replace(/^(\/shl\/(?:m|file)\/)[^/?#]+/, '$1…');
+}
+
 /** The signed-in patient's DID; another kind of token may not manage links. */
 function patientOf(request: Parameters<typeof requirePrincipal>[0]): string {
   const principal = requirePrincipal(request);
