@@ -1,5 +1,6 @@
 import { createContractSuite } from '../contracts/index.js';
-import { Ledger, WorkerVerifierPool, type AdmissionRejection, type CommittedTx, type ParsedTx, type SignatureVerifier } from '../ledger/index.js';
+import { Ledger, StateKey, WorkerVerifierPool, type AdmissionRejection, type CommittedTx, type ParsedTx, type SignatureVerifier } from '../ledger/index.js';
+import type { PartyRecord } from '../ledger/types.js';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { JetStreamOrderer, LocalOrderer, type BlockLimits, type Orderer } from '../ordering/index.js';
 import { AttestationMonitor, type AttestationTransport } from './network/attestations.js';
@@ -123,6 +124,10 @@ export class RoamNode {
         audit: node.fhirService.audit,
         nodeDid: config.keys.nodeDid,
         publicUrl: config.file.publicUrl,
+        isActivePatient: (did) => {
+          const party = ledger.getState<PartyRecord>(StateKey.party(did));
+          return party?.kind === 'patient' && party.status === 'active';
+        },
       });
       return node;
     } catch (error) {

@@ -17,6 +17,7 @@ import { decryptShlFile, encryptShlFile, generateShlKey, parseShlink, ShlErrorCo
 import { ShareLinkStore } from '../../src/store/index.js';
 import type { ShareLinkCreated, ShareLinkListResponse, ShareLinkView } from '../../src/wire/index.js';
 import type { Wallet } from '../../src/wallet/index.js';
+import { deactivate } from '../auth/fixture.js';
 import {
   openFhirNode,
   registeredPatient,
@@ -306,6 +307,14 @@ describe('SMART Health Links: limits and refusals against a real node', () => {
     } finally {
       await limited.close();
     }
+  });
+
+  it("a deactivated patient's links stop answering", async () => {
+    const carol = await registeredPatient(t.node);
+    const link = await create({}, await tokenOf(t, carol));
+    assert.equal((await manifest(link.path, {})).statusCode, 200);
+    await deactivate(t.node, carol);
+    await assertGone(manifest(link.path, {}));
   });
 
   it('the secret path segments of manifests and tickets are cut out of logged URLs', async () => {

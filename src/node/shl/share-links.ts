@@ -57,6 +57,11 @@ export interface ShareLinksOptions {
   readonly nodeDid: string;
   /** The node's public base URL (manifest, location and viewer URLs are under it). */
   readonly publicUrl: string;
+  /**
+   * Whether a DID is still an active patient on the ledger: a deactivated identity's links stop
+   * answering (the patient can no longer sign in to manage them). Default: every DID is.
+   */
+  readonly isActivePatient?: (did: string) => boolean;
   /** The clock (ms since the epoch); tests move it. Default Date.now. */
   readonly now?: () => number;
 }
@@ -86,6 +91,7 @@ export class ShareLinks {
   private readonly nodeDid: string;
   private readonly base: string;
   private readonly now: () => number;
+  private readonly isActivePatient: (did: string) => boolean;
 
   constructor(options: ShareLinksOptions) {
     this.store = options.store;
@@ -93,6 +99,7 @@ export class ShareLinks {
     this.nodeDid = options.nodeDid;
     this.base = options.publicUrl.replace(/\/+$/, '');
     this.now = options.now ?? Date.now;
+    this.isActivePatient = options.isActivePatient ?? (() => true);
   }
 
   /**
@@ -205,7 +212,7 @@ export class ShareLinks {
     }
     // The link may have been deactivated (or its file replaced) while the passcode was checked.
     const current = this.store.linkById(link.id);
-    if (current === undefined || statusOf(current, this.now()) !== 'active') throw linkNotFound();
+    if (current === undefined || !this.answers(current)) throw linkNotFound();
     const file = this.manifestFile(current, request);
     this.recordAccess(current, { recipient: request.recipient, kind: 'manifest', outcome: 'success' });
     return { kind: 'manifest', manifest: { files: [file] } };
@@ -220,7 +227,7 @@ export class ShareLinks {
     const issued = this.store.consumeTicket(sha256Hex(ticket), this.now());
     if (issued === undefined) throw linkNotFound();
     const link = this.store.linkById(issued.linkId);
-    if (link === undefined || statusOf(link, this.now()) !== 'active') throw linkNotFound();
+    if (link === undefined || !this.answers(link)) throw linkNotFound();
     this.recordAccess(link, { recipient: issued.recipient, kind: 'file', outcome: 'success' });
     return { jwe: link.jwe };
   }
@@ -239,8 +246,13 @@ export class ShareLinks {
 
   private usableLink(manifestId: string): ShareLinkRow & { readonly jwe: string } {
     const link = this.store.linkByManifest(sha256Hex(manifestId));
-    if (link === undefined || statusOf(link, this.now()) !== 'active') throw linkNotFound();
+    if (link === undefined || !this.answers(link)) throw linkNotFound();
     return link;
+  }
+
+  /** Whether a link is served: active, unexpired, attempts left, its patient still an active patient. */
+  private answers(link: ShareLinkRow): boolean {
+    return statusOf(link, this.now()) === 'active' && this.isActivePatient(link.patient);
   }
 
   private manifestFile(link: ShareLinkRow & { readonly jwe: string }, request: ManifestRequest): ShlManifestFile {
