@@ -18,7 +18,7 @@ const all = (...layers) => Object.fromEntries(layers.map((layer) => [layer, ALL]
 /** The ledger's modules without I/O or workers: tx envelope, block, proof, codes, state keys, types. */
 const LEDGER_PURE = ['block', 'codes', 'contract', 'keys', 'proof', 'tx', 'types'];
 /** What the node wires together: every layer below it. */
-const BELOW_NODE = ['crypto', 'wallet', 'store', 'ordering', 'ledger', 'contracts', 'vault', 'fhir', 'wire'];
+const BELOW_NODE = ['crypto', 'wallet', 'store', 'ordering', 'ledger', 'contracts', 'vault', 'fhir', 'wire', 'shl'];
 
 /** @typedef {{ modules?: string[], typesOnly?: boolean }} Dependency */
 /**
@@ -41,11 +41,12 @@ const LAYERS = {
     dependsOn: { ledger: { typesOnly: true }, contracts: { typesOnly: true } },
     noBuiltins: 'the wire types are shared with the browser',
   },
+  shl: { dependsOn: {}, noBuiltins: 'the SMART Health Links format runs in browsers (the web viewer)' },
   node: { dependsOn: all(...BELOW_NODE) },
   network: { dependsOn: all('crypto', 'ordering', 'node') },
   client: {
     dependsOn: {
-      ...all('crypto', 'wire'),
+      ...all('crypto', 'wire', 'shl'),
       ledger: { modules: LEDGER_PURE },
       contracts: { typesOnly: true },
       // The emergency escrow is built where the wallet is (CLI, browser): pure crypto, portable.
@@ -56,7 +57,7 @@ const LAYERS = {
   cli: { dependsOn: all(...BELOW_NODE, 'node', 'network', 'client') },
   web: {
     dependsOn: {
-      ...all('crypto', 'wallet', 'client', 'wire'),
+      ...all('crypto', 'wallet', 'client', 'wire', 'shl'),
       vault: { modules: ['envelope', 'grants', 'keys', 'escrow', 'own-records'] },
       // The pure IPS builder: a patient's summary of their whole record is built in the browser.
       fhir: { modules: ['ips/index'] },

@@ -25,6 +25,7 @@ import { registerOrg } from './org.js';
 import { CliError, CliErrorCode, EXIT_USAGE, reportError } from './output.js';
 import { registerPatient } from './patient.js';
 import { registerRecord } from './record.js';
+import { registerShl } from './shl.js';
 import { registerStart } from './start.js';
 import { registerToken } from './token.js';
 import { registerWallet } from './wallet.js';
@@ -63,6 +64,7 @@ Failures print "roam: <CODE>: <message>" on stderr and exit 2 (usage) or 1; ROAM
   registerRecord(program);
   registerImport(program);
   registerAudit(program);
+  registerShl(program);
   registerNetwork(program);
   registerNodeKey(program);
   return program;

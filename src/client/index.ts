@@ -34,3 +34,8 @@ export {
 } from './emergency.js';
 export { signPatientProof, signPatientProofAsync, type PatientProofOptions } from './patient-proof.js';
 export { fetchMyEncryptedRecords, WHOLE_RECORD_TIMEOUT_MS, type FetchMyRecordsOptions } from './vault.js';
+  ShareLinkClient,
+  type CreatedShareLink,
+  type NewShareLinkOptions,
+  type ShareLinkClientOptions,
+} from './share-links.js';

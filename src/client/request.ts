@@ -2,7 +2,7 @@ import { ClientErrorCode, RoamApiError } from './errors.js';
 
 export interface JsonRequest {
   readonly fetchFn: typeof fetch;
-  readonly method: 'GET' | 'POST';
+  readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   readonly url: string;
   readonly body?: unknown;
   /** Access token sent as `Authorization: Bearer …`. */

@@ -171,7 +171,7 @@ describe('audit.batch', () => {
       ],
       [
         [{ ...ok, action: 'delete' }],
-        '"payload.entries[0].action" expected one of "read", "search", "create", "update", "erase", "break-glass", "consent"',
+        '"payload.entries[0].action" expected one of "read", "search", "create", "update", "erase", "break-glass", "consent", "share-link"',
       ],
       [[{ ...ok, outcome: 'maybe' }], '"payload.entries[0].outcome" expected one of "success", "denied"'],
       [[{ ...ok, at: -1 }], '"payload.entries[0].at" expected a value >= 0'],

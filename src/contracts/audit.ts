@@ -30,6 +30,8 @@ export const AUDIT_ACTIONS = [
   'erase',
   'break-glass',
   'consent',
+  /** A SMART Health Link of the patient was opened (manifest, file or direct); the actor is the serving node. */
+  'share-link',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 export const AUDIT_OUTCOMES = ['success', 'denied'] as const;

@@ -23,6 +23,8 @@ export const DataFiles = {
   nodeKey: (dir: string) => join(dir, 'node.key.json'),
   store: (dir: string) => join(dir, 'ledger.sqlite'),
   adminWallet: (dir: string) => join(dir, 'admin.wallet.json'),
+  /** SMART Health Links: the patients' encrypted files, passcode hashes, accesses (src/store/share-link-store.ts). */
+  shareLinks: (dir: string) => join(dir, 'shl.sqlite'),
 } as const;
 
 /**
@@ -91,7 +93,7 @@ const nodeConfigSchema = z.object({
    * e.g. `"rateLimits": { "fhir": { "max": 100000, "windowMs": 60000 } }` for an integration engine.
    */
   rateLimits: z
-    .strictObject({ auth: rateLimitSchema, ledgerTx: rateLimitSchema, fhir: rateLimitSchema })
+    .strictObject({ auth: rateLimitSchema, ledgerTx: rateLimitSchema, fhir: rateLimitSchema, shl: rateLimitSchema })
     .partial()
     .optional(),
   tls: tlsSchema.optional(),

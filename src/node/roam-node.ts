@@ -1,15 +1,17 @@
 import { createContractSuite } from '../contracts/index.js';
-import { Ledger, WorkerVerifierPool, type AdmissionRejection, type CommittedTx, type ParsedTx, type SignatureVerifier } from '../ledger/index.js';
+import { Ledger, StateKey, WorkerVerifierPool, type AdmissionRejection, type CommittedTx, type ParsedTx, type SignatureVerifier } from '../ledger/index.js';
+import type { PartyRecord } from '../ledger/types.js';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { JetStreamOrderer, LocalOrderer, type BlockLimits, type Orderer } from '../ordering/index.js';
 import { AttestationMonitor, type AttestationTransport } from './network/attestations.js';
 import { peerHttpClientFor, type PeerHttpClient } from './network/peer-http.js';
 import { catchUpFromPeers } from './network/peer-sync.js';
 import { peerNodes } from './network/peers.js';
-import { BlockWriter, LedgerStore } from '../store/index.js';
+import { BlockWriter, LedgerStore, ShareLinkStore } from '../store/index.js';
 import { DataFiles, loadNodeConfig, readOrderingCredentials, type NodeConfig } from './config.js';
 import { NodeError, NodeErrorCode } from './errors.js';
 import { FhirService } from './fhir/fhir-service.js';
+import { ShareLinks } from './shl/share-links.js';
 
 /** What a node hands an orderer factory: its ledger and the block limits from its config. */
 export interface OrdererContext {
@@ -54,6 +56,8 @@ export class RoamNode {
   ) {}
 
   private fhirService: FhirService | undefined;
+  private shareLinkStore: ShareLinkStore | undefined;
+  private shareLinkService: ShareLinks | undefined;
   /** Where its HTTP API listens, once it does (may differ from the configured public URL: `--port 0`). */
   listeningUrl: string | undefined;
   /** Agreement with the other nodes of a network (none for a one-node network). */
@@ -63,6 +67,12 @@ export class RoamNode {
   get fhir(): FhirService {
     if (this.fhirService === undefined) throw new Error('the FHIR service of this node is closed');
     return this.fhirService;
+  }
+
+  /** The node's SMART Health Links (`DATA/shl.sqlite`); open while the node is. */
+  get shareLinks(): ShareLinks {
+    if (this.shareLinkService === undefined) throw new Error('the SMART Health Links of this node are closed');
+    return this.shareLinkService;
   }
 
   /** Opens a node's data folder and starts ordering (no HTTP; see `startHttp`). */
@@ -108,6 +118,17 @@ export class RoamNode {
       }
       // The vault (DATA/vault.sqlite) and the FHIR API's index and audit outbox; ships leftover audit entries.
       node.fhirService = FhirService.open(node);
+      node.shareLinkStore = ShareLinkStore.open(DataFiles.shareLinks(options.dataDir));
+      node.shareLinkService = new ShareLinks({
+        store: node.shareLinkStore,
+        audit: node.fhirService.audit,
+        nodeDid: config.keys.nodeDid,
+        publicUrl: config.file.publicUrl,
+        isActivePatient: (did) => {
+          const party = ledger.getState<PartyRecord>(StateKey.party(did));
+          return party?.kind === 'patient' && party.status === 'active';
+        },
+      });
       return node;
     } catch (error) {
       await writer?.close();
@@ -154,6 +175,9 @@ export class RoamNode {
 
   async close(): Promise<void> {
     this.attestations?.stop();
+    this.shareLinkService = undefined;
+    this.shareLinkStore?.close();
+    this.shareLinkStore = undefined;
     await this.fhirService?.close().catch(() => undefined);
     this.fhirService = undefined;
     await this.orderer.close();

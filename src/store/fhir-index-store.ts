@@ -9,9 +9,8 @@
  * node-held key); date rows are epoch-millisecond ranges; the outbox holds audit entries (DIDs,
  * ids, actions), which go to the ledger as they are.
  */
-import Database from 'better-sqlite3';
-import { StoreError, StoreErrorCode } from './errors.js';
-import { ensureOwnerOnlyDatabaseFile } from './file-mode.js';
+import type Database from 'better-sqlite3';
+import { openDatabaseFile } from './sqlite-file.js';
 
 /** One resource the node keeps. */
 export interface FhirResourceRow {
@@ -123,19 +122,8 @@ export class FhirIndexStore {
    * @throws StoreError STORE_OPEN_FAILED
    */
   static open(path: string): FhirIndexStore {
-    let db: Database.Database;
-    try {
-      ensureOwnerOnlyDatabaseFile(path);
-      db = new Database(path);
-    } catch (error) {
-      throw new StoreError(StoreErrorCode.OPEN_FAILED, `cannot open ${path}: ${(error as Error).message}`);
-    }
-    if (path !== ':memory:') db.pragma('journal_mode = WAL');
-    // An audit entry in the outbox must survive a killed process (NORMAL: not a power loss).
-    db.pragma('synchronous = NORMAL');
-    db.pragma('secure_delete = ON');
-    db.pragma('busy_timeout = 5000');
-    return new FhirIndexStore(db);
+    // synchronous = NORMAL (openDatabaseFile): an audit entry in the outbox survives a killed process.
+    return new FhirIndexStore(openDatabaseFile(path));
   }
 
   close(): void {

@@ -10,3 +10,10 @@ export {
   type ErasureRow,
   type StoredSensitivityClass,
 } from './vault-store.js';
+export {
+  ShareLinkStore,
+  type NewShareLink,
+  type ReplaceFileOutcome,
+  type ShareLinkAccessRow,
+  type ShareLinkRow,
+} from './share-link-store.js';

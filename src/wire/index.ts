@@ -73,3 +73,15 @@ export type {
   TxInclusionProof,
   TxResponse,
 } from './ledger-api.js';
+export {
+  SHL_FILE_PATH,
+  SHL_LINKS_PATH,
+  SHL_MANIFEST_PATH,
+  SHL_VIEWER_PATH,
+  type CreateShareLinkRequest,
+  type ReplaceShareLinkFileRequest,
+  type ShareLinkAccess,
+  type ShareLinkCreated,
+  type ShareLinkListResponse,
+  type ShareLinkView,
+} from './shl.js';

@@ -91,6 +91,15 @@ describe('layer import rules', () => {
     );
   });
 
+  test('the SMART Health Links layer is browser-safe and stands alone; the web app, node and CLI use it', () => {
+    assert.equal(refusals('src/shl/x.ts', "import { webcrypto } from 'node:crypto';").length, 1);
+    assert.equal(refusals('src/shl/x.ts', "import { sha256 } from '../crypto/index.js';").length, 1);
+    assert.deepEqual(refusals('web/src/lib/x.ts', "import { parseShlink } from '../../../src/shl/index.js';"), []);
+    assert.deepEqual(refusals('src/node/shl/x.ts', "import { parseShlink } from '../../shl/index.js';"), []);
+    assert.deepEqual(refusals('src/cli/x.ts', "import { buildShlink } from '../shl/index.js';"), []);
+    assert.equal(refusals('src/shl/x.ts', "import { RoamNode } from '../node/index.js';").length, 1);
+  });
+
   test('tests may wire any layers together', () => {
     assert.deepEqual(
       refusals('src/ledger/x.test.ts', "import { createContractSuite } from '../contracts/index.js';"),

@@ -10,7 +10,7 @@ import { chmodSync, existsSync, mkdtempSync, rmSync, statSync, writeFileSync } f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { LedgerStore, VaultStore } from '../../src/store/index.js';
+import { LedgerStore, ShareLinkStore, VaultStore } from '../../src/store/index.js';
 import { openTestNode, registeredPatient, type TestNode } from '../auth/fixture.js';
 
 let t: TestNode;
@@ -29,9 +29,9 @@ after(async () => {
 
 const modeOf = (path: string) => statSync(path).mode & 0o777;
 
-test('ledger.sqlite, vault.sqlite and their -wal and -shm files are 0600', () => {
+test('ledger.sqlite, vault.sqlite, shl.sqlite and their -wal and -shm files are 0600', () => {
   const dataDir = t.node.config.dataDir;
-  for (const name of ['ledger.sqlite', 'vault.sqlite']) {
+  for (const name of ['ledger.sqlite', 'vault.sqlite', 'shl.sqlite']) {
     for (const suffix of ['', '-wal', '-shm']) {
       const path = join(dataDir, name + suffix);
       assert.ok(existsSync(path), `${name + suffix} exists`);
@@ -46,6 +46,7 @@ test('files left readable by an older version are narrowed to 0600 when opened',
     for (const [name, open] of [
       ['ledger.sqlite', (path: string) => LedgerStore.open(path)],
       ['vault.sqlite', (path: string) => VaultStore.open(path)],
+      ['shl.sqlite', (path: string) => ShareLinkStore.open(path)],
     ] as const) {
       const path = join(dir, name);
       writeFileSync(path, '');

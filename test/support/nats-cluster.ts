@@ -30,17 +30,8 @@ export interface NatsCluster {
   close(): Promise<void>;
 }
 
-/** A port nothing listens on right now (the OS picks it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
+/** Kept here too: the network tests import it with the cluster. */
+export { freePort } from './ports.js';
 
 /** `count` consecutive free ports (retries until a run of them is free). */
 export async function freePortRange(count: number): Promise<number> {

@@ -112,6 +112,7 @@ export function auditEventResource(id: string, r: AuditRecord, patient: Ref): Fh
     erase: 'operation',
     'break-glass': 'operation',
     consent: 'operation',
+    'share-link': 'operation',
   };
   const action: Record<AuditAction, NonNullable<FhirAuditEvent['action']>> = {
     read: 'R',
@@ -121,6 +122,7 @@ export function auditEventResource(id: string, r: AuditRecord, patient: Ref): Fh
     erase: 'D',
     'break-glass': 'E',
     consent: 'E',
+    'share-link': 'R',
   };
   const did = (value: string): Ref => ({ identifier: { system: DID_IDENTIFIER_SYSTEM, value } });
   const agents: AuditEventAgent[] = [

@@ -98,6 +98,25 @@ export const HTTP_ERRORS = {
   RECORD_NOT_FOUND: 404,
   /** The record a node request names is erased here (crypto-shredded). */
   RECORD_ERASED: 410,
+  // SMART Health Links (src/node/shl).
+  /**
+   * No active link here: unknown, deactivated, expired, passcode attempts used up, a `GET` of a
+   * link without `U`, a used or expired `location`, or (to its patient) a link that is not theirs.
+   * One answer for all, so that a caller learns nothing about links it cannot open.
+   */
+  SHL_LINK_NOT_FOUND: 404,
+  /** A manifest request of a `P` link without the right passcode; the body also holds the spec's `remainingAttempts`. */
+  SHL_PASSCODE_INVALID: 401,
+  /** The flags of a new link are not allowed together (`P` with `U`), or a passcode is given without `P` (or missing with it). */
+  SHL_FLAGS_INVALID: 400,
+  /** The uploaded file is not a compact JWE with `alg: dir`, `enc: A256GCM` and the link's `cty`, or reuses the current file's IV. */
+  SHL_FILE_INVALID: 400,
+  /** Only a long-term (`L`) link has its file replaced. */
+  SHL_NOT_LONG_TERM: 409,
+  /** The link is deactivated (its file is not replaced). */
+  SHL_LINK_INACTIVE: 409,
+  /** The patient holds as many active links as one may (MAX_ACTIVE_LINKS_PER_PATIENT). */
+  SHL_TOO_MANY_LINKS: 409,
   /** The body is larger than the route's limit. */
   PAYLOAD_TOO_LARGE: 413,
   /** More transactions in one batch than MAX_BATCH_TXS. */

@@ -1,6 +1,7 @@
 /**
  * Rate limits on the routes a client can drive hard: sign-in (`/auth/*`), submissions
- * (`POST /ledger/tx`) and the FHIR API (`/fhir/*`), with `@fastify/rate-limit`'s counters.
+ * (`POST /ledger/tx`), the FHIR API (`/fhir/*`) and SMART Health Links (`/shl/*`), with
+ * `@fastify/rate-limit`'s counters.
  *
  * One root `onRequest` hook (so it also covers the `/fhir` context, whatever that context's own
  * hooks do) counts each request against its group before anything else runs: a refused request
@@ -30,6 +31,8 @@ export interface RateLimits {
   readonly ledgerTx: RateLimit;
   /** Every route under `/fhir`. */
   readonly fhir: RateLimit;
+  /** Every route under `/shl/` (SMART Health Links: the patient's, and the anonymous manifest and file routes). */
+  readonly shl: RateLimit;
 }
 
 const MINUTE_MS = 60_000;
@@ -45,6 +48,8 @@ export const DEFAULT_RATE_LIMITS: RateLimits = {
   auth: { max: 300, windowMs: MINUTE_MS },
   ledgerTx: { max: 1_200, windowMs: MINUTE_MS },
   fhir: { max: 6_000, windowMs: MINUTE_MS },
+  // Mostly anonymous (per IP): a clinic opening links behind one NAT, far below a flood.
+  shl: { max: 600, windowMs: MINUTE_MS },
 };
 
 /** Some groups' limits (node.json `rateLimits`, a test's or a benchmark's). */
@@ -70,6 +75,7 @@ export function rateGroupOf(method: string, url: string): RateGroup | undefined 
   if (path === '/fhir' || path.startsWith('/fhir/')) return 'fhir';
   if (path.startsWith('/auth/')) return 'auth';
   if (method === 'POST' && path === '/ledger/tx') return 'ledgerTx';
+  if (path.startsWith('/shl/')) return 'shl';
   return undefined;
 }
 
@@ -138,6 +144,7 @@ export function registerRateLimits(app: FastifyInstance, options: RateLimitsOpti
       auth: createLimiter(app, limits.auth, keys),
       ledgerTx: createLimiter(app, limits.ledgerTx, keys),
       fhir: createLimiter(app, limits.fhir, keys),
+      shl: createLimiter(app, limits.shl, keys),
     };
     return limiters[group];
   };

@@ -13,9 +13,11 @@ import { registerLedgerRoutes } from './ledger-routes.js';
 import { registerRateLimits, resolveRateLimits, type RateLimitOverrides } from './rate-limits.js';
 import { registerFhirRoutes } from '../fhir/routes.js';
 import { registerRoamingRoutes } from '../roaming/routes.js';
+import { registerShareLinkRoutes } from '../shl/routes.js';
 import { registerVaultRoutes } from '../web/vault-routes.js';
 import { registerWebRoutes } from '../web/web-routes.js';
 import { registerHsts, type TlsCredentials } from './tls.js';
+import { redactShareLinkSecrets } from '../shl/routes.js';
 
 /** Largest body of any route that does not set its own limit. */
 export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
@@ -42,7 +44,8 @@ export interface HttpServerOptions {
  */
 export function buildHttpServer(node: RoamNode, options: HttpServerOptions = {}): FastifyInstance {
   const common = {
-    logger: options.logger ?? false,
+    // The path segments of SMART Health Link manifests and file tickets are bearer secrets: logged redacted.
+    logger: options.logger === true ? { serializers: { req: redactedRequest } } : false,
     bodyLimit: DEFAULT_BODY_LIMIT_BYTES,
     // Route parameters hold DIDs and hashes; a longer one is a bad request, not a lookup.
     routerOptions: { maxParamLength: 256 },
@@ -98,6 +101,12 @@ export function buildHttpServer(node: RoamNode, options: HttpServerOptions = {})
   registerFhirRoutes(app, node.fhir, auth);
   registerRoamingRoutes(app, node.fhir.roaming);
   registerVaultRoutes(app, node.fhir, auth);
+  registerShareLinkRoutes(app, node.shareLinks, auth);
   registerWebRoutes(app);
   return app;
+}
+
+/** What the log says of a request: method and URL, with the share-link secrets in the path cut out. */
+function redactedRequest(request: { method: string; url: string }): { method: string; url: string } {
+  return { method: request.method, url: redactShareLinkSecrets(request.url) };
 }

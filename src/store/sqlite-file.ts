@@ -1,0 +1,32 @@
+/**
+ * Opening one of the node's SQLite files the way they all are: owner-only (file-mode.ts), WAL,
+ * `synchronous = NORMAL` (a killed process loses nothing committed; a power loss may lose the
+ * last commits), `secure_delete` (deleted rows are overwritten, not only unlinked), and a busy
+ * timeout for a second connection to the same file.
+ */
+import Database from 'better-sqlite3';
+import { StoreError, StoreErrorCode } from './errors.js';
+import { ensureOwnerOnlyDatabaseFile } from './file-mode.js';
+
+/** How long a statement waits for another connection's write lock. */
+export const BUSY_TIMEOUT_MS = 5000;
+
+/**
+ * Opens (creating it 0600 if needed) the SQLite file at `path` (':memory:' for a scratch one).
+ *
+ * @throws StoreError STORE_OPEN_FAILED
+ */
+export function openDatabaseFile(path: string): Database.Database {
+  let db: Database.Database;
+  try {
+    ensureOwnerOnlyDatabaseFile(path);
+    db = new Database(path);
+  } catch (error) {
+    throw new StoreError(StoreErrorCode.OPEN_FAILED, `cannot open ${path}: ${(error as Error).message}`);
+  }
+  if (path !== ':memory:') db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('secure_delete = ON');
+  db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+  return db;
+}
