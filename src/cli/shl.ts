@@ -15,7 +15,8 @@ import type { ShareLinkView } from '../wire/index.js';
 import { nodeUrlOption, openWallet, passphraseFileOption, subcommand, usage } from './common.js';
 import { MS_PER_UNIT, parseExpiry } from './durations.js';
 import { emit, fields, isoTime, table, type OutputOptions } from './output.js';
-import { requirePatientId, type FhirSession } from './record.js';
+import { fetchOwnRecord, ownSummary } from './own-record.js';
+import type { FhirSession } from './record.js';
 
 /** Expiry of a link when `--exp` is not given (and `--long-term` is not asked for). */
 export const DEFAULT_SHL_EXPIRY = '7d';
@@ -42,8 +43,9 @@ interface ShlCreateOptions extends ShlCommonOptions {
  * only this function changes.
  */
 export async function patientSummaryFor(session: FhirSession): Promise<Bundle> {
-  const patientId = await requirePatientId(session);
-  return session.fhir.summary(patientId);
+  // Built on this device from the whole record (every custodian's records, opened with the
+  // wallet), as `roam record summary` does for a patient: the node holds no key to the others'.
+  return ownSummary(await fetchOwnRecord(session), 'en', session.patientDid);
 }
 
 /**
@@ -156,6 +158,7 @@ async function patientSession(options: ShlCommonOptions): Promise<FhirSession & 
     patientDid: wallet.did,
     node: options.node,
     org,
+    accessToken: access_token,
     links: new ShareLinkClient({ baseUrl: options.node, accessToken: access_token }),
   };
 }

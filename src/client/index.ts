@@ -34,6 +34,7 @@ export {
 } from './emergency.js';
 export { signPatientProof, signPatientProofAsync, type PatientProofOptions } from './patient-proof.js';
 export { fetchMyEncryptedRecords, WHOLE_RECORD_TIMEOUT_MS, type FetchMyRecordsOptions } from './vault.js';
+export {
   ShareLinkClient,
   type CreatedShareLink,
   type NewShareLinkOptions,

@@ -24,7 +24,6 @@ export type {
   EmergencyAccessSummary,
   EmergencyReleaseSummary,
 } from './emergency.js';
-export { VAULT_RECORDS_PATH, type EncryptedRecordView, type VaultRecordsResponse } from './vault.js';
 export {
   VAULT_RECORDS_PATH,
   RECORDS_GAP_CODES,

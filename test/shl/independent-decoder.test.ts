@@ -124,7 +124,7 @@ describe('SMART Health Links: a Roam link opened by an independent decoder', () 
 
     // What `roam shl create --passcode-file … --label …` does, through the CLI's own functions.
     const { access_token, org } = await signIn({ baseUrl }, patient);
-    const session = { wallet: patient, fhir: new FhirClient(baseUrl, access_token), patientDid: patient.did, node: baseUrl, org };
+    const session = { wallet: patient, fhir: new FhirClient(baseUrl, access_token), patientDid: patient.did, node: baseUrl, org, accessToken: access_token };
     const document = await patientSummaryFor(session);
     const created = await new ShareLinkClient({ baseUrl, accessToken: access_token }).create({
       document,
