@@ -5,7 +5,7 @@ import { setMaxListeners } from 'node:events';
  * The `/fhir` API, when registered, sets its own handlers in its own encapsulated context
  * (FHIR errors are OperationOutcomes).
  */
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { createNodeAuthService, registerAuthRoutes } from '../auth/index.js';
 import type { RoamNode } from '../roam-node.js';
 import { errorResponse, type ErrorBody } from './errors.js';
@@ -16,13 +16,18 @@ import { registerRoamingRoutes } from '../roaming/routes.js';
 import { registerVaultRoutes } from '../web/vault-routes.js';
 import { registerWebRoutes } from '../web/web-routes.js';
 import { registerHsts, type TlsCredentials } from './tls.js';
+import { fastifyLoggerOptions, registerOpsRoutes, requestIdOf, type NodeLogOptions } from '../ops/index.js';
 
 /** Largest body of any route that does not set its own limit. */
 export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
 
 export interface HttpServerOptions {
-  /** Log requests (method, URL, status, time; never bodies) and failures as JSON lines. Default false. */
-  readonly logger?: boolean;
+  /**
+   * Log requests (method, route pattern, status, time; never URLs, headers or bodies) and
+   * failures as JSON lines (see src/node/ops/log-hygiene.ts): true for the defaults, or a level
+   * and a stream. Default false.
+   */
+  readonly logger?: boolean | NodeLogOptions;
   /**
    * Rate limits, over those of the node's config (node.json `rateLimits`) and the defaults.
    * Benchmarks and tests that drive one principal hard set theirs here; limits are never off.
@@ -42,7 +47,11 @@ export interface HttpServerOptions {
  */
 export function buildHttpServer(node: RoamNode, options: HttpServerOptions = {}): FastifyInstance {
   const common = {
-    logger: options.logger ?? false,
+    logger: fastifyLoggerOptions(options.logger ?? false),
+    // One line per request, written by the ops request log (route pattern, not URL).
+    logController: new LogController({ disableRequestLogging: true }),
+    requestIdHeader: false as const,
+    genReqId: requestIdOf,
     bodyLimit: DEFAULT_BODY_LIMIT_BYTES,
     // Route parameters hold DIDs and hashes; a longer one is a bad request, not a lookup.
     routerOptions: { maxParamLength: 256 },
@@ -88,6 +97,7 @@ export function buildHttpServer(node: RoamNode, options: HttpServerOptions = {})
     done(null, payload);
   });
 
+  registerOpsRoutes(app, { node });
   const auth = createNodeAuthService(node);
   registerRateLimits(app, {
     limits: resolveRateLimits(node.config.file.rateLimits, options.rateLimits),
