@@ -21,3 +21,16 @@ export {
   type NodeLogOptions,
 } from './log-hygiene.js';
 export { ROUTE_FAMILIES, OPS_PATHS, routeFamilyOf, statusClassOf, type RouteFamily } from './route-family.js';
+export { createBackup, readHead, BACKUP_DIR_MODE, BACKUP_FILE_MODE, type CreateBackupOptions } from './backup.js';
+export { restoreBackup, type RestoreOptions, type RestoreReport } from './restore.js';
+export {
+  BACKUP_DATABASES,
+  BACKUP_FORMAT,
+  BACKUP_MANIFEST,
+  BACKUP_VERSION,
+  BackupError,
+  BackupErrorCode,
+  dataFolderFiles,
+  type BackupFileEntry,
+  type BackupManifest,
+} from './backup-files.js';
