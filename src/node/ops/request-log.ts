@@ -11,8 +11,8 @@ import type { NodeMetrics } from './metrics.js';
 import { routeFamilyOf, statusClassOf } from './route-family.js';
 
 export const REQUEST_ID_HEADER = 'x-request-id';
-/** A request id we keep: short, and nothing that could smuggle a line break or markup into a log. */
-const WELL_FORMED_REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+/** A request id we keep: short, no line break or markup, and no colon (a DID is not a request id). */
+const WELL_FORMED_REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
 /** Fastify's `genReqId`: the caller's well-formed `x-request-id`, else a fresh UUID. */
 export function requestIdOf(request: IncomingMessage): string {
