@@ -11,25 +11,17 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { buildHttpServer } from '../../src/node/http/index.js';
-import { DataFiles, initNetwork, RoamNode } from '../../src/node/index.js';
+import { DataFiles, RoamNode } from '../../src/node/index.js';
 import { checkReadiness, NotReadyCode } from '../../src/node/ops/index.js';
 import { newPatient, registerPatient, useChain } from '../http/fixture.js';
+import { initTestDataFolder } from './fixture.js';
 
 const METRICS_TOKEN = 'metrics-token-0123456789-abcdefghijkl';
 
 /** A node whose node.json sets `metrics` as given, with its (not listening) HTTP server. */
 async function openNode(metrics: unknown): Promise<{ node: RoamNode; app: FastifyInstance; close(): Promise<void> }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'roam-ops-'));
-  await initNetwork({
-    dataDir,
-    orgName: 'Clinic of Ops',
-    region: 'eu-west',
-    adminPassphrase: 'test passphrase 1234',
-    host: '127.0.0.1',
-    port: 0,
-    publicUrl: 'https://clinic.test:8080',
-    walletKdf: { N: 32768, r: 8, p: 1 },
-  });
+  await initTestDataFolder(dataDir, 'Clinic of Ops');
   const config = JSON.parse(readFileSync(DataFiles.config(dataDir), 'utf8')) as Record<string, unknown>;
   if (metrics !== undefined) writeFileSync(DataFiles.config(dataDir), JSON.stringify({ ...config, metrics }));
   const node = await RoamNode.open({ dataDir, blockLimits: { timeoutMs: 5 } });
