@@ -13,6 +13,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildHttpServer } from '../../src/node/http/index.js';
 import { DataFiles, RoamNode } from '../../src/node/index.js';
 import { checkReadiness, NotReadyCode } from '../../src/node/ops/index.js';
+import { RECORDS_QUERY_PATH } from '../../src/node/roaming/wire.js';
 import { newPatient, registerPatient, useChain } from '../http/fixture.js';
 import { initTestDataFolder } from './fixture.js';
 
@@ -79,6 +80,14 @@ describe('a node without a metrics token', () => {
     assert.match(text, /^roam_http_requests_total\{family="ledger",status_class="2xx"\} [1-9]/m);
     assert.match(text, /^roam_http_requests_total\{family="fhir",status_class="4xx"\} [1-9]/m);
     assert.match(text, /^roam_http_requests_total\{family="web",status_class="4xx"\} [1-9]/m);
+  });
+
+  test('a call to another node that gets no answer counts as a roaming call, outcome unreachable', async () => {
+    const metric = async () =>
+      Number(/^roam_peer_requests_total\{kind="roaming",outcome="unreachable"\} (\d+)$/m.exec((await t.app.inject({ method: 'GET', url: '/metrics' })).body)?.[1] ?? 0);
+    const before = await metric();
+    await assert.rejects(t.node.peerHttp.request(`http://127.0.0.1:9${RECORDS_QUERY_PATH}`, { method: 'POST', body: '{}', timeoutMs: 1_000 }));
+    assert.equal(await metric(), before + 1);
   });
 
   test('no label value is an identifier: only route families, status classes, codes and outcomes', async () => {

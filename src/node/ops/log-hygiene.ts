@@ -22,7 +22,8 @@ const SCRUBBERS: ReadonlyArray<readonly [RegExp, string]> = [
   [/did:[a-z0-9]+:[A-Za-z0-9._:%-]+/g, 'did:…'],
   // A JWT (our access tokens) or any three-part base64url token.
   [/[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/g, '<token>'],
-  [/\b(bearer)\s+\S+/gi, '$1 <token>'],
+  // RFC 6750 b64token characters after "Bearer", whatever the token's shape.
+  [/\b(bearer)\s+[A-Za-z0-9._~+/-]+=*/gi, '$1 <token>'],
   // Keys, hashes, seeds and ciphertexts in base64(url) or hex: any long unbroken run.
   [/[A-Za-z0-9+/_=-]{32,}/g, '<redacted>'],
 ];
