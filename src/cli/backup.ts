@@ -24,7 +24,10 @@ export function registerBackup(program: Command): void {
   subcommand(program, 'backup', "back up a node's data folder (the node may be running) into a new folder")
     .requiredOption('--data <dir>', "the node's data folder")
     .requiredOption('--out <dir>', 'a new or empty folder for the backup')
-    .option('--include-keys', 'also copy the node key, admin wallet, TLS key and NATS seed, as they are at rest (encrypt the node key first: roam node encrypt-key)')
+    .option(
+      '--include-keys',
+      'also copy the node key, admin wallet, TLS key and NATS seed, as they are at rest (encrypt the node key first: roam node encrypt-key)',
+    )
     .addHelpText(
       'after',
       '\nCopies ledger.sqlite and vault.sqlite online (SQLite backup), node.json, genesis.json and the' +
@@ -32,14 +35,23 @@ export function registerBackup(program: Command): void {
         '\ndata folder: the vault holds ciphertexts and the ledger pseudonymous metadata. One file: tar it.',
     )
     .action(async (options: BackupOptions) => {
-      const manifest = await createBackup({ dataDir: resolve(options.data), outDir: resolve(options.out), includeKeys: options.includeKeys === true });
+      const manifest = await createBackup({
+        dataDir: resolve(options.data),
+        outDir: resolve(options.out),
+        includeKeys: options.includeKeys === true,
+      });
       emit(options, manifest, () => [
         `backup written to ${resolve(options.out)}`,
         ...fields([
           ['height', String(manifest.height)],
           ['head hash', manifest.headHash],
           ['files', String(manifest.files.length)],
-          ['keys', manifest.includesKeys ? 'included' : `left out (${manifest.keysLeftOut.join(', ') || 'none found'})`],
+          [
+            'keys',
+            manifest.includesKeys
+              ? 'included'
+              : `left out (${manifest.keysLeftOut.join(', ') || 'none found'})`,
+          ],
         ]),
       ]);
     });
@@ -61,8 +73,12 @@ export function registerBackup(program: Command): void {
           ['head hash', report.headHash],
           ['transactions', String(report.transactions)],
         ]),
-        ...(report.keysLeftOut.length > 0 ? [`put back before roam start: ${report.keysLeftOut.join(', ')}`] : []),
-        ...(report.external.length > 0 ? [`files outside the data folder, not in the backup: ${report.external.join(', ')}`] : []),
+        ...(report.keysLeftOut.length > 0
+          ? [`put back before roam start: ${report.keysLeftOut.join(', ')}`]
+          : []),
+        ...(report.external.length > 0
+          ? [`files outside the data folder, not in the backup: ${report.external.join(', ')}`]
+          : []),
       ]);
     });
 }

@@ -19,12 +19,18 @@ const ALL_PAGES = 0x7fffffff;
  * @throws StoreError STORE_OPEN_FAILED when `source` cannot be opened, STORE_WRITE_FAILED when
  *   the copy fails
  */
-export async function backupDatabaseFile(source: string, destination: string): Promise<{ readonly pages: number }> {
+export async function backupDatabaseFile(
+  source: string,
+  destination: string,
+): Promise<{ readonly pages: number }> {
   let db: Database.Database;
   try {
     db = new Database(source, { readonly: true, fileMustExist: true });
   } catch (error) {
-    throw new StoreError(StoreErrorCode.OPEN_FAILED, `cannot open ${source} for a backup: ${(error as Error).message}`);
+    throw new StoreError(
+      StoreErrorCode.OPEN_FAILED,
+      `cannot open ${source} for a backup: ${(error as Error).message}`,
+    );
   }
   try {
     ensureOwnerOnlyDatabaseFile(destination);
@@ -32,7 +38,10 @@ export async function backupDatabaseFile(source: string, destination: string): P
     const result = await db.backup(destination, { progress: () => ALL_PAGES });
     return { pages: result.totalPages };
   } catch (error) {
-    throw new StoreError(StoreErrorCode.WRITE_FAILED, `backup of ${source} failed: ${(error as Error).message}`);
+    throw new StoreError(
+      StoreErrorCode.WRITE_FAILED,
+      `backup of ${source} failed: ${(error as Error).message}`,
+    );
   } finally {
     db.close();
   }

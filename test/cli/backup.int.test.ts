@@ -29,10 +29,19 @@ interface Acknowledged {
   readonly resource: Record<string, unknown>;
 }
 
-async function fhir(url: string, token: string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
+async function fhir(
+  url: string,
+  token: string,
+  method: 'GET' | 'POST',
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; json: Record<string, unknown> }> {
   const response = await fetch(`${url}/fhir/R4/${path}`, {
     method,
-    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/fhir+json' }) },
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/fhir+json' }),
+    },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   return { status: response.status, json: (await response.json()) as Record<string, unknown> };
@@ -50,13 +59,33 @@ describe('roam backup and roam restore', () => {
   let patientId = '';
 
   before(async () => {
-    const init = await roamJson<{ orgDid: string }>(['init', '--data', data, '--org', 'Backup General', '--region', 'eu', '--port', '0'], { env });
+    const init = await roamJson<{ orgDid: string }>(
+      ['init', '--data', data, '--org', 'Backup General', '--region', 'eu', '--port', '0'],
+      { env },
+    );
     node = await startCli(['start', '--data', data, '--port', '0'], { env });
     await roamJson(['wallet', 'create', '--out', wallet, '--role', 'patient']);
     await roamJson(['patient', 'register', '--wallet', wallet, '--node', node.url]);
-    await roamJson(['consent', 'grant', '--to', init.orgDid, '--scope', 'all', '--classes', 'general', '--write', '--wallet', wallet, '--node', node.url]);
-    token = (await roamJson<{ access_token: string }>(['token', '--wallet', wallet, '--node', node.url])).access_token;
-    const patient = await fhir(node.url, token, 'POST', 'Patient', { resourceType: 'Patient', name: [{ given: ['Ada'], family: 'Backup' }], gender: 'female' });
+    // The patient lets the node's organization keep their records (write grant, every type).
+    const writeGrant = ['--scope', 'all', '--classes', 'general', '--write'];
+    await roamJson([
+      'consent',
+      'grant',
+      '--to',
+      init.orgDid,
+      ...writeGrant,
+      '--wallet',
+      wallet,
+      '--node',
+      node.url,
+    ]);
+    token = (await roamJson<{ access_token: string }>(['token', '--wallet', wallet, '--node', node.url]))
+      .access_token;
+    const patient = await fhir(node.url, token, 'POST', 'Patient', {
+      resourceType: 'Patient',
+      name: [{ given: ['Ada'], family: 'Backup' }],
+      gender: 'female',
+    });
     assert.equal(patient.status, 201, JSON.stringify(patient.json));
     patientId = patient.json['id'] as string;
   });
@@ -91,18 +120,34 @@ describe('roam backup and roam restore', () => {
     while (acknowledged.length < 20) await new Promise((resolve) => setTimeout(resolve, 20));
 
     const backupStarted = Date.now();
-    const manifest = await roamJson<Manifest>(['backup', '--data', data, '--out', backupDir, '--include-keys'], { env });
+    const manifest = await roamJson<Manifest>(
+      ['backup', '--data', data, '--out', backupDir, '--include-keys'],
+      { env },
+    );
     const ackedDuringBackup = acknowledged.filter((a) => a.at > backupStarted).length;
     // Writes go on for a moment after the backup, then stop.
     await new Promise((resolve) => setTimeout(resolve, 300));
     writing = false;
     await Promise.all(writers);
-    assert.ok(ackedDuringBackup > 0, 'no write was acknowledged while the backup ran: the test did not back up under load');
+    assert.ok(
+      ackedDuringBackup > 0,
+      'no write was acknowledged while the backup ran: the test did not back up under load',
+    );
 
     const before = acknowledged.filter((a) => a.at < backupStarted);
     assert.ok(before.length >= 20);
     assert.equal(manifest.includesKeys, true);
-    assert.deepEqual(manifest.files.map((f) => f.path).sort(), ['admin.wallet.json', 'genesis.json', 'ledger.sqlite', 'node.json', 'node.key.json', 'vault.sqlite'].sort());
+    assert.deepEqual(
+      manifest.files.map((f) => f.path).sort(),
+      [
+        'admin.wallet.json',
+        'genesis.json',
+        'ledger.sqlite',
+        'node.json',
+        'node.key.json',
+        'vault.sqlite',
+      ].sort(),
+    );
     // The node key stays as it is at rest: sealed (version 2), no seed in clear.
     const key = JSON.parse(readFileSync(join(backupDir, 'node.key.json'), 'utf8')) as Record<string, unknown>;
     assert.equal(key['version'], 2);
@@ -110,9 +155,20 @@ describe('roam backup and roam restore', () => {
     assert.equal(statSync(backupDir).mode & 0o777, 0o700);
     assert.equal(statSync(join(backupDir, 'vault.sqlite')).mode & 0o777, 0o600);
 
-    const report = await roamJson<{ height: number; headHash: string }>(['restore', '--from', backupDir, '--data', restoredData]);
+    const report = await roamJson<{ height: number; headHash: string }>([
+      'restore',
+      '--from',
+      backupDir,
+      '--data',
+      restoredData,
+    ]);
     assert.equal(report.height, manifest.height);
-    const verify = await roamJson<{ ok: boolean; height: number; headHash: string }>(['ledger', 'verify', '--data', restoredData]);
+    const verify = await roamJson<{ ok: boolean; height: number; headHash: string }>([
+      'ledger',
+      'verify',
+      '--data',
+      restoredData,
+    ]);
     assert.equal(verify.ok, true);
     assert.equal(verify.height, manifest.height);
     assert.equal(verify.headHash, manifest.headHash);
@@ -121,7 +177,9 @@ describe('roam backup and roam restore', () => {
     await node!.stop('SIGTERM');
     node = undefined;
     restored = await startCli(['start', '--data', restoredData, '--port', '0'], { env });
-    const restoredToken = (await roamJson<{ access_token: string }>(['token', '--wallet', wallet, '--node', restored.url])).access_token;
+    const restoredToken = (
+      await roamJson<{ access_token: string }>(['token', '--wallet', wallet, '--node', restored.url])
+    ).access_token;
     for (const { id, resource } of before) {
       const read = await fhir(restored.url, restoredToken, 'GET', `Observation/${id}`);
       assert.equal(read.status, 200, `Observation/${id}: ${JSON.stringify(read.json)}`);
@@ -158,7 +216,9 @@ describe('roam backup and roam restore', () => {
     const db = new Database(ledgerPath);
     try {
       const row = db
-        .prepare<[], { key: string; value: string }>(`SELECT key, value FROM state WHERE key LIKE 'party/%' AND value LIKE '%"kind":"patient"%' LIMIT 1`)
+        .prepare<[], { key: string; value: string }>(
+          `SELECT key, value FROM state WHERE key LIKE 'party/%' AND value LIKE '%"kind":"patient"%' LIMIT 1`,
+        )
         .get()!;
       const edited = row.value.replace('"kind":"patient"', '"kind":"practitioner"');
       assert.notEqual(edited, row.value);
@@ -171,7 +231,9 @@ describe('roam backup and roam restore', () => {
     const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as Manifest;
     const bytes = readFileSync(ledgerPath);
     const files = manifest.files.map((f) =>
-      f.path === 'ledger.sqlite' ? { ...f, bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') } : f,
+      f.path === 'ledger.sqlite'
+        ? { ...f, bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') }
+        : f,
     );
     writeFileSync(manifestPath, JSON.stringify({ ...manifest, files }));
     const target = join(dir, 'from-forged');

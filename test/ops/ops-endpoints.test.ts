@@ -20,7 +20,9 @@ import { initTestDataFolder } from './fixture.js';
 const METRICS_TOKEN = 'metrics-token-0123456789-abcdefghijkl';
 
 /** A node whose node.json sets `metrics` as given, with its (not listening) HTTP server. */
-async function openNode(metrics: unknown): Promise<{ node: RoamNode; app: FastifyInstance; close(): Promise<void> }> {
+async function openNode(
+  metrics: unknown,
+): Promise<{ node: RoamNode; app: FastifyInstance; close(): Promise<void> }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'roam-ops-'));
   await initTestDataFolder(dataDir, 'Clinic of Ops');
   const config = JSON.parse(readFileSync(DataFiles.config(dataDir), 'utf8')) as Record<string, unknown>;
@@ -47,7 +49,11 @@ describe('a node without a metrics token', () => {
     t = await openNode(undefined);
     const patient = newPatient();
     patientDid = patient.did;
-    const answer = await t.app.inject({ method: 'POST', url: '/ledger/tx?wait=commit', payload: registerPatient(patient) });
+    const answer = await t.app.inject({
+      method: 'POST',
+      url: '/ledger/tx?wait=commit',
+      payload: registerPatient(patient),
+    });
     assert.equal(answer.statusCode, 200, answer.body);
     // Requests of several families, with ids in their paths and queries.
     await t.app.inject({ method: 'GET', url: `/ledger/identities/${encodeURIComponent(patientDid)}` });
@@ -84,9 +90,19 @@ describe('a node without a metrics token', () => {
 
   test('a call to another node that gets no answer counts as a roaming call, outcome unreachable', async () => {
     const metric = async () =>
-      Number(/^roam_peer_requests_total\{kind="roaming",outcome="unreachable"\} (\d+)$/m.exec((await t.app.inject({ method: 'GET', url: '/metrics' })).body)?.[1] ?? 0);
+      Number(
+        /^roam_peer_requests_total\{kind="roaming",outcome="unreachable"\} (\d+)$/m.exec(
+          (await t.app.inject({ method: 'GET', url: '/metrics' })).body,
+        )?.[1] ?? 0,
+      );
     const before = await metric();
-    await assert.rejects(t.node.peerHttp.request(`http://127.0.0.1:9${RECORDS_QUERY_PATH}`, { method: 'POST', body: '{}', timeoutMs: 1_000 }));
+    await assert.rejects(
+      t.node.peerHttp.request(`http://127.0.0.1:9${RECORDS_QUERY_PATH}`, {
+        method: 'POST',
+        body: '{}',
+        timeoutMs: 1_000,
+      }),
+    );
     assert.equal(await metric(), before + 1);
   });
 
@@ -97,7 +113,11 @@ describe('a node without a metrics token', () => {
     const labelValues = [...text.matchAll(/(\w+)="([^"]*)"/g)].map((m) => `${m[1]}=${m[2]}`);
     assert.ok(labelValues.length > 0);
     for (const pair of labelValues) {
-      assert.match(pair, /^(family=(fhir|ledger|auth|vault|node|shl|ops|web)|status_class=[1-5]xx|code=[A-Z_]+|kind=\w+|outcome=\w+|le=[\d.e+-]+|le=\+Inf)$/, pair);
+      assert.match(
+        pair,
+        /^(family=(fhir|ledger|auth|vault|node|shl|ops|web)|status_class=[1-5]xx|code=[A-Z_]+|kind=\w+|outcome=\w+|le=[\d.e+-]+|le=\+Inf)$/,
+        pair,
+      );
     }
   });
 
@@ -121,9 +141,17 @@ describe('a node without a metrics token', () => {
   });
 
   test('a well-formed x-request-id is echoed; a malformed one is replaced by a fresh id', async () => {
-    const kept = await t.app.inject({ method: 'GET', url: '/healthz', headers: { 'x-request-id': 'lb-4f2a.77' } });
+    const kept = await t.app.inject({
+      method: 'GET',
+      url: '/healthz',
+      headers: { 'x-request-id': 'lb-4f2a.77' },
+    });
     assert.equal(kept.headers['x-request-id'], 'lb-4f2a.77');
-    const replaced = await t.app.inject({ method: 'GET', url: '/healthz', headers: { 'x-request-id': 'a\u2028b<script>' } });
+    const replaced = await t.app.inject({
+      method: 'GET',
+      url: '/healthz',
+      headers: { 'x-request-id': 'a\u2028b<script>' },
+    });
     assert.match(replaced.headers['x-request-id'] as string, /^[0-9a-f-]{36}$/);
   });
 });
@@ -137,12 +165,26 @@ describe('a node with node.json metrics.token', () => {
 
   test('the token opens /metrics from anywhere; none or a wrong one (even from loopback) is a 404', async () => {
     const remote = { remoteAddress: '203.0.113.7' };
-    const withToken = await t.app.inject({ method: 'GET', url: '/metrics', headers: { authorization: `Bearer ${METRICS_TOKEN}` }, ...remote });
+    const withToken = await t.app.inject({
+      method: 'GET',
+      url: '/metrics',
+      headers: { authorization: `Bearer ${METRICS_TOKEN}` },
+      ...remote,
+    });
     assert.equal(withToken.statusCode, 200);
     assert.match(withToken.body, /^roam_ledger_height /m);
-    const wrong = await t.app.inject({ method: 'GET', url: '/metrics', headers: { authorization: `Bearer ${METRICS_TOKEN.slice(0, -1)}x` }, ...remote });
+    const wrong = await t.app.inject({
+      method: 'GET',
+      url: '/metrics',
+      headers: { authorization: `Bearer ${METRICS_TOKEN.slice(0, -1)}x` },
+      ...remote,
+    });
     assert.equal(wrong.statusCode, 404);
-    const loopbackWithout = await t.app.inject({ method: 'GET', url: '/metrics', remoteAddress: '127.0.0.1' });
+    const loopbackWithout = await t.app.inject({
+      method: 'GET',
+      url: '/metrics',
+      remoteAddress: '127.0.0.1',
+    });
     assert.equal(loopbackWithout.statusCode, 404);
   });
 
@@ -171,7 +213,9 @@ describe('readiness', () => {
     });
     assert.equal(sick.ready, false);
     assert.deepEqual([...sick.reasons].sort(), Object.values(NotReadyCode).sort());
-    assert.deepEqual(checkReadiness({ ...healthy, blocksBehindPeers: () => 5_000 }).reasons, [NotReadyCode.BEHIND_PEERS]);
+    assert.deepEqual(checkReadiness({ ...healthy, blocksBehindPeers: () => 5_000 }).reasons, [
+      NotReadyCode.BEHIND_PEERS,
+    ]);
   });
 
   test('a halted ledger makes a real node not ready (503 with LEDGER_HALTED)', async () => {

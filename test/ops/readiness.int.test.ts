@@ -72,7 +72,11 @@ describe('readiness of a network node on a real NATS server', { timeout: 90_000 
   it('is ready while connected, not ready (ORDERER_DISCONNECTED) while NATS is down, and ready again after', async () => {
     assert.deepEqual(await readyz(), { status: 200, body: { status: 'ready' } });
     assert.equal(await metric('roam_orderer_connected'), 1);
-    const committed = await app.inject({ method: 'POST', url: '/ledger/tx?wait=commit', payload: registerPatient(newPatient()) });
+    const committed = await app.inject({
+      method: 'POST',
+      url: '/ledger/tx?wait=commit',
+      payload: registerPatient(newPatient()),
+    });
     assert.equal(committed.statusCode, 200, committed.body);
     assert.equal(await metric('roam_ledger_height'), node.ledger.height);
     assert.equal(await metric('roam_orderer_pending_messages'), 0);
@@ -90,7 +94,11 @@ describe('readiness of a network node on a real NATS server', { timeout: 90_000 
     await cluster.start(0);
     await until('ready again', async () => (await readyz()).status === 200, 30_000);
     assert.equal(await metric('roam_orderer_connected'), 1);
-    const after = await app.inject({ method: 'POST', url: '/ledger/tx?wait=commit', payload: registerPatient(newPatient()) });
+    const after = await app.inject({
+      method: 'POST',
+      url: '/ledger/tx?wait=commit',
+      payload: registerPatient(newPatient()),
+    });
     assert.equal(after.statusCode, 200, after.body);
   });
 });

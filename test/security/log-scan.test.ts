@@ -46,7 +46,8 @@ function forbidBundle(bundle: Bundle): void {
       }
       forbid(patient.birthDate, 'a birth date');
       for (const identifier of patient.identifier ?? []) forbid(identifier.value, 'a patient identifier');
-      for (const address of patient.address ?? []) for (const line of address.line ?? []) forbid(line, 'an address');
+      for (const address of patient.address ?? [])
+        for (const line of address.line ?? []) forbid(line, 'an address');
       for (const telecom of patient.telecom ?? []) forbid(telecom.value, 'a phone number');
     }
     if (resource?.resourceType === 'Condition') {
@@ -68,7 +69,12 @@ describe('security: the node logs no health data, identifiers, tokens or keys', 
   const lines: string[] = [];
   const capture = new Writable({
     write(chunk: Buffer, _encoding, done) {
-      lines.push(...chunk.toString('utf8').split('\n').filter((line) => line.length > 0));
+      lines.push(
+        ...chunk
+          .toString('utf8')
+          .split('\n')
+          .filter((line) => line.length > 0),
+      );
       done();
     },
   });
@@ -97,7 +103,8 @@ describe('security: the node logs no health data, identifiers, tokens or keys', 
       forbid(token, 'a bearer token');
       const imported = await fhir<Bundle>(t, token, 'POST', '?_import=true', text);
       expectStatus(imported, 200);
-      const location = imported.body.entry?.find((e) => e.response?.location?.startsWith('Patient/'))?.response?.location;
+      const location = imported.body.entry?.find((e) => e.response?.location?.startsWith('Patient/'))
+        ?.response?.location;
       assert.ok(location !== undefined, 'no Patient imported');
       patients.push({ wallet, token, patientId: location.split('/')[1]!, bundle });
     }
@@ -110,18 +117,40 @@ describe('security: the node logs no health data, identifiers, tokens or keys', 
       assert.equal((await fhir(t, token, 'GET', `Patient?name=${encodeURIComponent(family)}`)).status, 400);
       assert.equal((await fhir(t, token, 'GET', `Patient?birthdate=${patient.birthDate ?? ''}`)).status, 400);
       const identifier = patient.identifier?.[0];
-      expectStatus(await fhir(t, token, 'GET', `Patient?identifier=${encodeURIComponent(`${identifier?.system ?? ''}|${identifier?.value ?? ''}`)}`), 200);
+      expectStatus(
+        await fhir(
+          t,
+          token,
+          'GET',
+          `Patient?identifier=${encodeURIComponent(`${identifier?.system ?? ''}|${identifier?.value ?? ''}`)}`,
+        ),
+        200,
+      );
       expectStatus(await fhir(t, token, 'GET', `Condition?patient=Patient/${patientId}`), 200);
       expectStatus(await fhir(t, token, 'GET', `Patient/${patientId}/$everything?_count=50`), 200);
       expectStatus(await fhir(t, token, 'GET', `Patient/${patientId}/$summary`), 200);
       expectStatus(await fhir(t, token, 'GET', 'AuditEvent?_count=100'), 200);
       // Error paths: a bad body quoting the patient, a malformed resource, an unknown id, a DID as request id.
-      const badJson = await fhir(t, token, 'POST', 'Observation', `{"resourceType":"Observation","note":"${family}`);
+      const badJson = await fhir(
+        t,
+        token,
+        'POST',
+        'Observation',
+        `{"resourceType":"Observation","note":"${family}`,
+      );
       assert.equal(badJson.status, 400);
-      const invalid = await fhir(t, token, 'POST', 'Patient', { resourceType: 'Patient', name: [{ family }], birthDate: `${patient.birthDate ?? ''} ${family}` });
+      const invalid = await fhir(t, token, 'POST', 'Patient', {
+        resourceType: 'Patient',
+        name: [{ family }],
+        birthDate: `${patient.birthDate ?? ''} ${family}`,
+      });
       assert.ok(invalid.status >= 400 && invalid.status < 500, String(invalid.status));
       expectStatus(await fhir(t, token, 'GET', 'Observation/no-such-record'), 404);
-      await t.app.inject({ method: 'GET', url: `/ledger/identities/${encodeURIComponent(wallet.did)}?name=${family}`, headers: { 'x-request-id': wallet.did } });
+      await t.app.inject({
+        method: 'GET',
+        url: `/ledger/identities/${encodeURIComponent(wallet.did)}?name=${family}`,
+        headers: { 'x-request-id': wallet.did },
+      });
       await t.app.inject({ method: 'GET', url: `/no/route/${encodeURIComponent(wallet.did)}/${family}` });
     }
     // Another patient's record, by a practitioner without a grant, and with a forged token.
@@ -133,7 +162,16 @@ describe('security: the node logs no health data, identifiers, tokens or keys', 
     assert.ok(refused.status < 500, String(refused.status));
     const forged = `${first.token.slice(0, -4)}AAAA`;
     assert.equal((await fhir(t, forged, 'GET', `Patient/${first.patientId}`)).status, 401);
-    assert.equal((await t.app.inject({ method: 'POST', url: '/ledger/tx', payload: { family: first.bundle.entry?.length } })).statusCode, 400);
+    assert.equal(
+      (
+        await t.app.inject({
+          method: 'POST',
+          url: '/ledger/tx',
+          payload: { family: first.bundle.entry?.length },
+        })
+      ).statusCode,
+      400,
+    );
   });
 
   it('no log line names a patient, a date of birth, an identifier, a DID, a condition, a token or a key', () => {
@@ -141,10 +179,17 @@ describe('security: the node logs no health data, identifiers, tokens or keys', 
     // The log is there, one JSON object per line, with a request line per request.
     assert.ok(lines.length > 50, `only ${lines.length} log lines`);
     for (const line of lines) JSON.parse(line);
-    assert.ok(lines.some((line) => /"msg":"request"/.test(line) && /"route":"\/fhir\/R4\/:type\/:id\/\$everything"|"route":"[^"]*everything/.test(line)));
+    assert.ok(
+      lines.some(
+        (line) =>
+          /"msg":"request"/.test(line) &&
+          /"route":"\/fhir\/R4\/:type\/:id\/\$everything"|"route":"[^"]*everything/.test(line),
+      ),
+    );
     assert.ok(forbidden.size > 20, `only ${forbidden.size} values to look for`);
     const found: string[] = [];
-    const boundary = (value: string) => new RegExp(`(?<![A-Za-z0-9])${value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![A-Za-z0-9])`);
+    const boundary = (value: string) =>
+      new RegExp(`(?<![A-Za-z0-9])${value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![A-Za-z0-9])`);
     for (const [value, what] of forbidden) {
       // As written, and as a URL would carry it.
       const patterns = [boundary(value), boundary(encodeURIComponent(value))];

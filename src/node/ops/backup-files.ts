@@ -90,7 +90,11 @@ export function dataFolderFiles(config: NodeConfigFile): DataFolderFiles {
     });
   const ordering = config.ordering.kind === 'jetstream' ? config.ordering : undefined;
   const fileName = (path: string) => path.slice(path.lastIndexOf(sep) + 1);
-  const publicFiles = [fileName(DataFiles.config('.')), fileName(DataFiles.genesis('.')), ...inside([config.tls?.certFile, config.tls?.caFile, ordering?.caFile])];
+  const publicFiles = [
+    fileName(DataFiles.config('.')),
+    fileName(DataFiles.genesis('.')),
+    ...inside([config.tls?.certFile, config.tls?.caFile, ordering?.caFile]),
+  ];
   const secret = [
     fileName(DataFiles.nodeKey('.')),
     fileName(DataFiles.adminWallet('.')),

@@ -10,7 +10,15 @@
  * receives those anchors when it catches up; on a single node they stay unanchored, as writes
  * that were never acknowledged.
  */
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { backupDatabaseFile, LedgerStore } from '../../store/index.js';
 import { DataFiles, parseNodeConfigFile } from '../config.js';
@@ -51,7 +59,10 @@ export async function createBackup(options: CreateBackupOptions): Promise<Backup
   const { dataDir, outDir } = options;
   const ledgerPath = DataFiles.store(dataDir);
   if (!existsSync(DataFiles.config(dataDir)) || !existsSync(ledgerPath)) {
-    throw new BackupError(BackupErrorCode.NOT_A_NODE, `${dataDir} is not the data folder of a node that has started (no node.json or ledger.sqlite)`);
+    throw new BackupError(
+      BackupErrorCode.NOT_A_NODE,
+      `${dataDir} is not the data folder of a node that has started (no node.json or ledger.sqlite)`,
+    );
   }
   if (existsSync(outDir) && readdirSync(outDir).length > 0) {
     throw new BackupError(BackupErrorCode.OUT_NOT_EMPTY, `${outDir} is not empty; back up into a new folder`);
@@ -89,23 +100,37 @@ export async function createBackup(options: CreateBackupOptions): Promise<Backup
     headHash: head.hash,
     includesKeys: options.includeKeys === true,
     files: entries,
-    keysLeftOut: options.includeKeys === true ? [] : files.secret.filter((path) => existsSync(join(dataDir, path))),
+    keysLeftOut:
+      options.includeKeys === true ? [] : files.secret.filter((path) => existsSync(join(dataDir, path))),
     external: files.external,
   };
-  writeFileSync(join(outDir, BACKUP_MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`, { mode: BACKUP_FILE_MODE });
+  writeFileSync(join(outDir, BACKUP_MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`, {
+    mode: BACKUP_FILE_MODE,
+  });
   return manifest;
 }
 
 /** Height, hash and chain of the last block of the ledger database at `path`. */
-export function readHead(path: string): { readonly height: number; readonly hash: string; readonly chainId: string } {
+export function readHead(path: string): {
+  readonly height: number;
+  readonly hash: string;
+  readonly chainId: string;
+} {
   const store = LedgerStore.open(path, { readonly: true });
   try {
     const head = store.head();
     const genesis = store.getMeta('genesis');
     if (head === undefined || genesis === undefined) {
-      throw new BackupError(BackupErrorCode.INVALID, 'the ledger copy holds no blocks (has the node ever started?)');
+      throw new BackupError(
+        BackupErrorCode.INVALID,
+        'the ledger copy holds no blocks (has the node ever started?)',
+      );
     }
-    return { height: head.height, hash: head.hash, chainId: (JSON.parse(genesis) as { chainId: string }).chainId };
+    return {
+      height: head.height,
+      hash: head.hash,
+      chainId: (JSON.parse(genesis) as { chainId: string }).chainId,
+    };
   } finally {
     store.close();
   }

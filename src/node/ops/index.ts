@@ -21,7 +21,13 @@ export {
   type NodeLogOptions,
 } from './log-hygiene.js';
 export { ROUTE_FAMILIES, OPS_PATHS, routeFamilyOf, statusClassOf, type RouteFamily } from './route-family.js';
-export { createBackup, readHead, BACKUP_DIR_MODE, BACKUP_FILE_MODE, type CreateBackupOptions } from './backup.js';
+export {
+  createBackup,
+  readHead,
+  BACKUP_DIR_MODE,
+  BACKUP_FILE_MODE,
+  type CreateBackupOptions,
+} from './backup.js';
 export { restoreBackup, type RestoreOptions, type RestoreReport } from './restore.js';
 export {
   BACKUP_DATABASES,

@@ -15,12 +15,20 @@ describe('scrubLogText', () => {
     const hex = randomBytes(32).toString('hex');
     const text = `patient ${did} refused: Authorization: Bearer ${jwt}; key ${key}; hash ${hex}; at height 42`;
     const scrubbed = scrubLogText(text);
-    for (const secret of [did, jwt, key, hex, did.slice(8)]) assert.ok(!scrubbed.includes(secret), `${secret.slice(0, 16)}… left in: ${scrubbed}`);
-    assert.match(scrubbed, /^patient did:… refused: Authorization: Bearer <token>; key <redacted>; hash <redacted>; at height 42$/);
+    for (const secret of [did, jwt, key, hex, did.slice(8)])
+      assert.ok(!scrubbed.includes(secret), `${secret.slice(0, 16)}… left in: ${scrubbed}`);
+    assert.match(
+      scrubbed,
+      /^patient did:… refused: Authorization: Bearer <token>; key <redacted>; hash <redacted>; at height 42$/,
+    );
   });
 
   test('leaves ordinary operational messages alone', () => {
-    for (const line of ['waiting for JetStream: connection refused', 'caught up from peers to height 1200 in 3.2 s', 'request failed']) {
+    for (const line of [
+      'waiting for JetStream: connection refused',
+      'caught up from peers to height 1200 in 3.2 s',
+      'request failed',
+    ]) {
       assert.equal(scrubLogText(line), line);
     }
   });

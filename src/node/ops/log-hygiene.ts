@@ -45,7 +45,12 @@ function scrubValue(value: unknown, depth = 0): unknown {
 }
 
 /** An error as a log field: its type, code, scrubbed message and stack frames (no message in them). */
-function errorField(error: unknown): { type: string; message: string; stack: string; [key: string]: unknown } {
+function errorField(error: unknown): {
+  type: string;
+  message: string;
+  stack: string;
+  [key: string]: unknown;
+} {
   if (!(error instanceof Error)) return { type: typeof error, message: '', stack: '' };
   const code = (error as { code?: unknown }).code;
   const frames = (error.stack ?? '').split('\n').filter((line) => line.trimStart().startsWith('at '));
@@ -61,7 +66,9 @@ function errorField(error: unknown): { type: string; message: string; stack: str
  * The `logger` option of Fastify for a node: false for none, else pino at `options.level`, with
  * serializers that keep only what is named above and a hook that scrubs every message and field.
  */
-export function fastifyLoggerOptions(options: boolean | NodeLogOptions): NonNullable<FastifyServerOptions['logger']> {
+export function fastifyLoggerOptions(
+  options: boolean | NodeLogOptions,
+): NonNullable<FastifyServerOptions['logger']> {
   if (options === false) return false;
   if (options === true) return fastifyLoggerOptions({});
   return {
@@ -75,7 +82,10 @@ export function fastifyLoggerOptions(options: boolean | NodeLogOptions): NonNull
     },
     hooks: {
       logMethod(args: unknown[], method: (...args: unknown[]) => void) {
-        method.apply(this, args.map((arg) => scrubValue(arg)));
+        method.apply(
+          this,
+          args.map((arg) => scrubValue(arg)),
+        );
       },
     },
   };

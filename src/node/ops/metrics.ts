@@ -22,7 +22,8 @@ export interface NodeGaugeSources {
   readonly ordererPendingMessages: () => number | undefined;
   readonly ordererConnected: () => boolean;
   /** Peers whose latest attestation agrees with this node's block, and all active peers. */
-  readonly attestation: () => { readonly agreeing: number; readonly total: number; readonly halted: boolean } | undefined;
+  readonly attestation: () =>
+    { readonly agreeing: number; readonly total: number; readonly halted: boolean } | undefined;
   readonly auditOutboxDepth: () => number | undefined;
   readonly validationQueueDepth: () => number | undefined;
 }
@@ -73,17 +74,57 @@ export class NodeMetrics {
       labelNames: ['kind', 'outcome'],
       registers,
     });
-    gauge(registers, 'roam_ledger_height', 'Height of the last block committed on this node', sources.ledgerHeight);
-    gauge(registers, 'roam_orderer_pending_messages', 'Messages of the ordering stream this node has not received yet (network nodes)', sources.ordererPendingMessages);
-    gauge(registers, 'roam_orderer_connected', '1 when the node is connected to its orderer (always 1 with the local orderer)', () => (sources.ordererConnected() ? 1 : 0));
-    gauge(registers, 'roam_attestation_peers_agreeing', 'Active peers whose latest compared block agrees with this node (network nodes)', () => sources.attestation()?.agreeing);
-    gauge(registers, 'roam_attestation_peers_total', 'Active peers of this node (network nodes)', () => sources.attestation()?.total);
-    gauge(registers, 'roam_attestation_halted', '1 when the attestation monitor halted this node (it diverged from the network)', () => {
-      const status = sources.attestation();
-      return status === undefined ? undefined : status.halted ? 1 : 0;
-    });
-    gauge(registers, 'roam_audit_outbox_depth', 'Audit entries waiting in the outbox to be shipped to the ledger', sources.auditOutboxDepth);
-    gauge(registers, 'roam_validation_queue_depth', 'FHIR resources waiting for or in validation by the worker threads', sources.validationQueueDepth);
+    gauge(
+      registers,
+      'roam_ledger_height',
+      'Height of the last block committed on this node',
+      sources.ledgerHeight,
+    );
+    gauge(
+      registers,
+      'roam_orderer_pending_messages',
+      'Messages of the ordering stream this node has not received yet (network nodes)',
+      sources.ordererPendingMessages,
+    );
+    gauge(
+      registers,
+      'roam_orderer_connected',
+      '1 when the node is connected to its orderer (always 1 with the local orderer)',
+      () => (sources.ordererConnected() ? 1 : 0),
+    );
+    gauge(
+      registers,
+      'roam_attestation_peers_agreeing',
+      'Active peers whose latest compared block agrees with this node (network nodes)',
+      () => sources.attestation()?.agreeing,
+    );
+    gauge(
+      registers,
+      'roam_attestation_peers_total',
+      'Active peers of this node (network nodes)',
+      () => sources.attestation()?.total,
+    );
+    gauge(
+      registers,
+      'roam_attestation_halted',
+      '1 when the attestation monitor halted this node (it diverged from the network)',
+      () => {
+        const status = sources.attestation();
+        return status === undefined ? undefined : status.halted ? 1 : 0;
+      },
+    );
+    gauge(
+      registers,
+      'roam_audit_outbox_depth',
+      'Audit entries waiting in the outbox to be shipped to the ledger',
+      sources.auditOutboxDepth,
+    );
+    gauge(
+      registers,
+      'roam_validation_queue_depth',
+      'FHIR resources waiting for or in validation by the worker threads',
+      sources.validationQueueDepth,
+    );
   }
 
   /** One HTTP answer. */

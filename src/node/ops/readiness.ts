@@ -50,7 +50,8 @@ export function checkReadiness(sources: ReadinessSources): Readiness {
   if (!sources.ordererConnected()) reasons.push(NotReadyCode.ORDERER_DISCONNECTED);
   const ordering = sources.ordering();
   if (ordering?.stopped === true) reasons.push(NotReadyCode.ORDERING_STOPPED);
-  if (ordering !== undefined && ordering.pendingMessages > READY_MAX_PENDING_MESSAGES) reasons.push(NotReadyCode.ORDERING_BEHIND);
+  if (ordering !== undefined && ordering.pendingMessages > READY_MAX_PENDING_MESSAGES)
+    reasons.push(NotReadyCode.ORDERING_BEHIND);
   if (sources.blocksBehindPeers() > READY_MAX_BLOCKS_BEHIND_PEERS) reasons.push(NotReadyCode.BEHIND_PEERS);
   if (sources.ledgerHalted()) reasons.push(NotReadyCode.LEDGER_HALTED);
   return { ready: reasons.length === 0, reasons };

@@ -8,7 +8,17 @@
  * The restored node starts from the backup's height: in a network it catches up from its peers
  * and the ordering stream as any restarted node does; a single node is the state at the backup.
  */
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+} from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { createContractSuite } from '../../contracts/index.js';
 import { verifyChain } from '../../ledger/index.js';
@@ -52,19 +62,30 @@ export interface RestoreReport {
 export async function restoreBackup(options: RestoreOptions): Promise<RestoreReport> {
   const dataDir = resolve(options.dataDir);
   if (existsSync(dataDir) && readdirSync(dataDir).length > 0) {
-    throw new BackupError(BackupErrorCode.TARGET_NOT_EMPTY, `${dataDir} is not empty; restore into a new or empty folder`);
+    throw new BackupError(
+      BackupErrorCode.TARGET_NOT_EMPTY,
+      `${dataDir} is not empty; restore into a new or empty folder`,
+    );
   }
   const manifest = readManifest(options.fromDir);
   for (const file of manifest.files) {
     const path = join(options.fromDir, file.path);
     const digest = existsSync(path) ? await digestFile(path) : undefined;
     if (digest?.sha256 !== file.sha256 || digest.bytes !== file.bytes) {
-      throw new BackupError(BackupErrorCode.CORRUPT, `${file.path} of the backup is missing or differs from its manifest entry`);
+      throw new BackupError(
+        BackupErrorCode.CORRUPT,
+        `${file.path} of the backup is missing or differs from its manifest entry`,
+      );
     }
   }
-  parseNodeConfigFile(JSON.parse(readFileSync(join(options.fromDir, basename(DataFiles.config('.'))), 'utf8')));
-  const vaultProblem = existsSync(join(options.fromDir, 'vault.sqlite')) ? checkDatabaseFile(join(options.fromDir, 'vault.sqlite')) : undefined;
-  if (vaultProblem !== undefined) throw new BackupError(BackupErrorCode.INVALID, `the vault copy fails SQLite's check: ${vaultProblem}`);
+  parseNodeConfigFile(
+    JSON.parse(readFileSync(join(options.fromDir, basename(DataFiles.config('.'))), 'utf8')),
+  );
+  const vaultProblem = existsSync(join(options.fromDir, 'vault.sqlite'))
+    ? checkDatabaseFile(join(options.fromDir, 'vault.sqlite'))
+    : undefined;
+  if (vaultProblem !== undefined)
+    throw new BackupError(BackupErrorCode.INVALID, `the vault copy fails SQLite's check: ${vaultProblem}`);
   const verified = await verifyLedgerCopy(join(options.fromDir, basename(DataFiles.store('.'))), manifest);
 
   mkdirSync(dirname(dataDir), { recursive: true });
@@ -99,28 +120,51 @@ function readManifest(fromDir: string): BackupManifest {
   try {
     manifest = JSON.parse(readFileSync(join(fromDir, BACKUP_MANIFEST), 'utf8')) as Partial<BackupManifest>;
   } catch (error) {
-    throw new BackupError(BackupErrorCode.CORRUPT, `no readable ${BACKUP_MANIFEST} in ${fromDir}: ${(error as Error).message}`);
+    throw new BackupError(
+      BackupErrorCode.CORRUPT,
+      `no readable ${BACKUP_MANIFEST} in ${fromDir}: ${(error as Error).message}`,
+    );
   }
-  if (manifest.format !== BACKUP_FORMAT || manifest.version !== BACKUP_VERSION || !Array.isArray(manifest.files)) {
-    throw new BackupError(BackupErrorCode.CORRUPT, `${fromDir} is not a Roam backup (format ${BACKUP_FORMAT} v${BACKUP_VERSION})`);
+  if (
+    manifest.format !== BACKUP_FORMAT ||
+    manifest.version !== BACKUP_VERSION ||
+    !Array.isArray(manifest.files)
+  ) {
+    throw new BackupError(
+      BackupErrorCode.CORRUPT,
+      `${fromDir} is not a Roam backup (format ${BACKUP_FORMAT} v${BACKUP_VERSION})`,
+    );
   }
   // Every path stays inside the backup and the data folder.
   for (const file of manifest.files as ReadonlyArray<Partial<BackupFileEntry>>) {
     if (typeof file.path !== 'string' || file.path.startsWith('/') || file.path.split('/').includes('..')) {
-      throw new BackupError(BackupErrorCode.CORRUPT, `the manifest names a path outside the backup: ${String(file.path).slice(0, 100)}`);
+      throw new BackupError(
+        BackupErrorCode.CORRUPT,
+        `the manifest names a path outside the backup: ${String(file.path).slice(0, 100)}`,
+      );
     }
   }
   return manifest as BackupManifest;
 }
 
-async function verifyLedgerCopy(path: string, manifest: BackupManifest): Promise<{ readonly txCount: number }> {
+async function verifyLedgerCopy(
+  path: string,
+  manifest: BackupManifest,
+): Promise<{ readonly txCount: number }> {
   if (!existsSync(path)) throw new BackupError(BackupErrorCode.CORRUPT, 'the backup holds no ledger.sqlite');
   const store = LedgerStore.open(path, { readonly: true });
   try {
     const report = await verifyChain(store, createContractSuite());
-    if (!report.ok) throw new BackupError(BackupErrorCode.INVALID, `the ledger copy does not verify at height ${report.height}: ${report.problem}`);
+    if (!report.ok)
+      throw new BackupError(
+        BackupErrorCode.INVALID,
+        `the ledger copy does not verify at height ${report.height}: ${report.problem}`,
+      );
     if (report.height !== manifest.height || report.headHash !== manifest.headHash) {
-      throw new BackupError(BackupErrorCode.INVALID, `the ledger copy ends at height ${report.height}, the manifest says ${manifest.height}`);
+      throw new BackupError(
+        BackupErrorCode.INVALID,
+        `the ledger copy ends at height ${report.height}, the manifest says ${manifest.height}`,
+      );
     }
     return { txCount: report.txCount };
   } finally {
