@@ -131,6 +131,18 @@ describe('a node without a metrics token', () => {
     assert.ok(!refused.body.includes('roam_'));
   });
 
+  test('a request a local reverse proxy forwarded is not a local caller (404)', async () => {
+    for (const header of ['x-forwarded-for', 'forwarded', 'x-real-ip']) {
+      const forwarded = await t.app.inject({
+        method: 'GET',
+        url: '/metrics',
+        remoteAddress: '127.0.0.1',
+        headers: { [header]: header === 'forwarded' ? 'for=203.0.113.7' : '203.0.113.7' },
+      });
+      assert.equal(forwarded.statusCode, 404, header);
+    }
+  });
+
   test('/healthz answers ok; /readyz answers ready for an open node with the local orderer', async () => {
     const health = await t.app.inject({ method: 'GET', url: '/healthz', remoteAddress: '203.0.113.7' });
     assert.equal(health.statusCode, 200);
