@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { debugEnabled } from './common.js';
 import { registerAudit } from './audit.js';
+import { registerBackup } from './backup.js';
 import { registerConsent } from './consent.js';
 import { registerDemo } from './demo.js';
 import { registerEmergency } from './emergency.js';
@@ -67,6 +68,7 @@ Failures print "roam: <CODE>: <message>" on stderr and exit 2 (usage) or 1; ROAM
   registerShl(program);
   registerNetwork(program);
   registerNodeKey(program);
+  registerBackup(program);
   return program;
 }
 

@@ -1,9 +1,10 @@
 /** `roam start`: run a node and its HTTP API until SIGINT or SIGTERM. */
 import { resolve } from 'node:path';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { ENCRYPT_KEY_HINT, RoamNode } from '../node/index.js';
 import { NodeError, NodeErrorCode } from '../node/errors.js';
 import { loadTlsCredentials, startHttp, type TlsFiles } from '../node/http/index.js';
+import { DEFAULT_LOG_LEVEL, LOG_LEVELS, scrubLogText, type LogLevel } from '../node/ops/index.js';
 import { nodePassphraseFileOption, nodePassphraseFrom, parsePort, subcommand } from './common.js';
 import { emit, type OutputOptions } from './output.js';
 
@@ -14,6 +15,7 @@ interface StartOptions extends OutputOptions {
   readonly tlsCert?: string;
   readonly tlsKey?: string;
   readonly nodePassphraseFile?: string;
+  readonly logLevel?: LogLevel;
 }
 
 /** A node serving HTTP, and how to stop both. */
@@ -31,7 +33,7 @@ export interface RunningNode {
  */
 export async function startNode(
   dataDir: string,
-  listen: { host?: string; port?: number; tls?: TlsFiles },
+  listen: { host?: string; port?: number; tls?: TlsFiles; logLevel?: LogLevel },
   key: { readonly nodePassphrase?: string | undefined } = {},
 ): Promise<RunningNode> {
   const node = await RoamNode.open({ dataDir, nodePassphrase: key.nodePassphrase, log: logLine });
@@ -47,6 +49,8 @@ export async function startNode(
       host: listen.host ?? node.config.file.host,
       port: listen.port ?? node.config.file.port,
       ...(tls === undefined ? {} : { tls }),
+      // JSON lines on stderr: stdout stays the command's own output (the URL, --json).
+      logger: { level: listen.logLevel ?? node.config.file.log?.level ?? DEFAULT_LOG_LEVEL, stream: process.stderr },
     });
   } catch (error) {
     await node.close();
@@ -64,8 +68,9 @@ export async function startNode(
   return { node, url: http.url, stop };
 }
 
+/** A line of the node itself (ordering, peers, divergence), as JSON like the request log's (pino's shape). */
 function logLine(line: string): void {
-  process.stderr.write(`${new Date().toISOString()} ${line}\n`);
+  process.stderr.write(`${JSON.stringify({ level: 30, time: Date.now(), msg: scrubLogText(line) })}\n`);
 }
 
 /**
@@ -100,6 +105,7 @@ export function registerStart(program: Command): void {
     .option('--tls-cert <file>', 'serve HTTPS with this PEM certificate (chain), overriding node.json tls.certFile')
     .option('--tls-key <file>', 'the PEM private key of --tls-cert, overriding node.json tls.keyFile')
     .addOption(nodePassphraseFileOption())
+    .addOption(new Option('--log-level <level>', 'log level of the JSON log on stderr, overriding node.json log.level (default info)').choices(LOG_LEVELS))
     .addHelpText(
       'after',
       '\nServes HTTPS only (with HSTS) when node.json has tls.certFile and tls.keyFile or both flags are given;' +
@@ -109,7 +115,7 @@ export function registerStart(program: Command): void {
     .action(async (options: StartOptions) => {
       const running = await startNode(
         options.data,
-        { ...definedListen(options), tls: tlsFlags(options) },
+        { ...definedListen(options), tls: tlsFlags(options), ...(options.logLevel === undefined ? {} : { logLevel: options.logLevel }) },
         { nodePassphrase: await nodePassphraseFrom(options) },
       );
       if (!running.node.config.keyEncrypted) logLine(`warning: node.key.json is not encrypted; ${ENCRYPT_KEY_HINT}`);

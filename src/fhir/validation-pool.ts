@@ -87,6 +87,11 @@ export class ValidationPool implements FhirValidator {
     return this.broken;
   }
 
+  /** Resources waiting for a worker or being validated by one (the node's metrics). */
+  get depth(): number {
+    return this.queue.length + (this.slots ?? []).reduce((sum, slot) => sum + slot.load, 0);
+  }
+
   validate(resource: unknown): Promise<FhirValidationResult> {
     if (this.broken) return inThreadValidator.validate(resource);
     return new Promise((resolve) => {

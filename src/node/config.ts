@@ -5,6 +5,8 @@ import type { GenesisDocument } from '../ledger/index.js';
 import type { NatsClientCredentials } from '../ordering/index.js';
 import { NodeError, NodeErrorCode } from './errors.js';
 import { readNodeKeyFile, type NodeKeys } from './key-file.js';
+import { MIN_METRICS_TOKEN_LENGTH } from './ops/metrics-access.js';
+import { LOG_LEVELS } from './ops/log-hygiene.js';
 
 export { keysFromFile, type NodeKeyFile, type NodeKeys } from './key-file.js';
 
@@ -98,6 +100,13 @@ const nodeConfigSchema = z.object({
     .optional(),
   tls: tlsSchema.optional(),
   peers: peersSchema.optional(),
+  /**
+   * `GET /metrics`: with `token` (at least MIN_METRICS_TOKEN_LENGTH characters), any caller with
+   * `Authorization: Bearer <token>`; without it, callers on this machine (loopback) only.
+   */
+  metrics: z.strictObject({ token: z.string().min(MIN_METRICS_TOKEN_LENGTH).optional() }).optional(),
+  /** The JSON request and operations log: its level (default info; `roam start --log-level` overrides). */
+  log: z.strictObject({ level: z.enum(LOG_LEVELS).optional() }).optional(),
 });
 export type NodeConfigFile = z.infer<typeof nodeConfigSchema>;
 

@@ -80,6 +80,8 @@ export class JetStreamOrderer implements Orderer {
   private consuming: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private caughtUp = false;
+  /** Messages of the stream this node has not received yet, as the last one delivered said. */
+  private streamPending = 0;
   private closed = false;
   private failure: Error | undefined;
 
@@ -166,6 +168,15 @@ export class JetStreamOrderer implements Orderer {
     return this.nc;
   }
 
+  /**
+   * How this node follows the ordering stream, for its metrics and readiness: the messages still
+   * after the last one it received (0 before the first), and whether ordering stopped on a block
+   * it could not commit.
+   */
+  get streamStatus(): { readonly pendingMessages: number; readonly stopped: boolean } {
+    return { pendingMessages: this.streamPending, stopped: this.failure !== undefined };
+  }
+
   /** The height the next block will have, as this orderer sees the stream. */
   get pendingHeight(): number {
     return this.nextHeight;
@@ -196,6 +207,7 @@ export class JetStreamOrderer implements Orderer {
 
   private async handle(message: JsMsg, onCut: CutHandler, startSeq: number, skip: number): Promise<void> {
     this.caughtUp = message.info.pending === 0;
+    this.streamPending = message.info.pending;
     const text = message.string();
     // The server's stamp, replicated with the message: the same on every node, whatever `t` says.
     const time = millisFromNanos(message.timestampNanos);

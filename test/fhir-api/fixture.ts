@@ -12,7 +12,7 @@ import { currentEpoch, type AuditRecord } from '../../src/contracts/index.js';
 import { StateKey } from '../../src/ledger/index.js';
 import type { GrantAccess, SensitivityClass } from '../../src/ledger/types.js';
 import type { FhirNodePort } from '../../src/node/fhir/index.js';
-import { buildHttpServer } from '../../src/node/http/server.js';
+import { buildHttpServer, type HttpServerOptions } from '../../src/node/http/server.js';
 import { sealGrantKeys } from '../../src/vault/index.js';
 import { createWallet, deriveRecordKeySeed, type Wallet } from '../../src/wallet/index.js';
 import { commit, registeredPatient, signInThrough } from '../auth/fixture.js';
@@ -25,9 +25,10 @@ export interface FhirTestNode extends TestNode {
   readonly dataDir: string;
 }
 
-export async function openFhirNode(): Promise<FhirTestNode> {
+/** A test node and its HTTP server (`serverOptions`: e.g. a logger, as the log scan uses). */
+export async function openFhirNode(serverOptions: HttpServerOptions = {}): Promise<FhirTestNode> {
   const test = await openTestNode();
-  const app = buildHttpServer(test.node);
+  const app = buildHttpServer(test.node, serverOptions);
   await app.ready();
   return {
     ...test,

@@ -160,6 +160,11 @@ export class FhirService {
     }
   }
 
+  /** FHIR resources waiting for or in validation (the node's metrics). */
+  get validationQueueDepth(): number {
+    return this.validation.depth;
+  }
+
   /** Ships the audit outbox (the node must still be open), then closes the files. */
   async close(): Promise<void> {
     await this.audit.close();

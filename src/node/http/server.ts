@@ -5,7 +5,7 @@ import { setMaxListeners } from 'node:events';
  * The `/fhir` API, when registered, sets its own handlers in its own encapsulated context
  * (FHIR errors are OperationOutcomes).
  */
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { createNodeAuthService, registerAuthRoutes } from '../auth/index.js';
 import type { RoamNode } from '../roam-node.js';
 import { errorResponse, type ErrorBody } from './errors.js';
@@ -17,14 +17,18 @@ import { registerShareLinkRoutes } from '../shl/routes.js';
 import { registerVaultRoutes } from '../web/vault-routes.js';
 import { registerWebRoutes } from '../web/web-routes.js';
 import { registerHsts, type TlsCredentials } from './tls.js';
-import { redactShareLinkSecrets } from '../shl/routes.js';
+import { fastifyLoggerOptions, registerOpsRoutes, requestIdOf, type NodeLogOptions } from '../ops/index.js';
 
 /** Largest body of any route that does not set its own limit. */
 export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
 
 export interface HttpServerOptions {
-  /** Log requests (method, URL, status, time; never bodies) and failures as JSON lines. Default false. */
-  readonly logger?: boolean;
+  /**
+   * Log requests (method, route pattern, status, time; never URLs, headers or bodies) and
+   * failures as JSON lines (see src/node/ops/log-hygiene.ts): true for the defaults, or a level
+   * and a stream. Default false.
+   */
+  readonly logger?: boolean | NodeLogOptions;
   /**
    * Rate limits, over those of the node's config (node.json `rateLimits`) and the defaults.
    * Benchmarks and tests that drive one principal hard set theirs here; limits are never off.
@@ -44,8 +48,11 @@ export interface HttpServerOptions {
  */
 export function buildHttpServer(node: RoamNode, options: HttpServerOptions = {}): FastifyInstance {
   const common = {
-    // The path segments of SMART Health Link manifests and file tickets are bearer secrets: logged redacted.
-    logger: options.logger === true ? { serializers: { req: redactedRequest } } : false,
+    logger: fastifyLoggerOptions(options.logger ?? false),
+    // One line per request, written by the ops request log (route pattern, not URL).
+    logController: new LogController({ disableRequestLogging: true }),
+    requestIdHeader: false as const,
+    genReqId: requestIdOf,
     bodyLimit: DEFAULT_BODY_LIMIT_BYTES,
     // Route parameters hold DIDs and hashes; a longer one is a bad request, not a lookup.
     routerOptions: { maxParamLength: 256 },
@@ -91,6 +98,7 @@ export function buildHttpServer(node: RoamNode, options: HttpServerOptions = {})
     done(null, payload);
   });
 
+  registerOpsRoutes(app, { node });
   const auth = createNodeAuthService(node);
   registerRateLimits(app, {
     limits: resolveRateLimits(node.config.file.rateLimits, options.rateLimits),
@@ -104,9 +112,4 @@ export function buildHttpServer(node: RoamNode, options: HttpServerOptions = {})
   registerShareLinkRoutes(app, node.shareLinks, auth);
   registerWebRoutes(app);
   return app;
-}
-
-/** What the log says of a request: method and URL, with the share-link secrets in the path cut out. */
-function redactedRequest(request: { method: string; url: string }): { method: string; url: string } {
-  return { method: request.method, url: redactShareLinkSecrets(request.url) };
 }

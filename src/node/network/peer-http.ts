@@ -64,6 +64,12 @@ export interface PeerRequest {
   readonly maxBytes?: number;
 }
 
+/**
+ * Told of the end of every call (the node's metrics): the path called and the answer's status,
+ * or undefined when no answer came (refused address, timeout, too large, redirect).
+ */
+export type PeerCallObserver = (call: { readonly path: string; readonly status: number | undefined }) => void;
+
 /** A complete answer (any status but 3xx). */
 export interface PeerResponse {
   readonly status: number;
@@ -80,6 +86,7 @@ export interface PeerResponse {
  */
 export class PeerHttpClient {
   private readonly agent: Agent;
+  private readonly observers = new Set<PeerCallObserver>();
 
   constructor(options: PeerHttpOptions = {}) {
     const allowPrivate = options.allowPrivateAddresses === true;
@@ -100,6 +107,12 @@ export class PeerHttpClient {
     });
   }
 
+  /** Adds an observer of every call's end; returns its removal. */
+  observe(observer: PeerCallObserver): () => void {
+    this.observers.add(observer);
+    return () => this.observers.delete(observer);
+  }
+
   /**
    * Sends one request to `url` and reads the whole answer.
    *
@@ -107,6 +120,17 @@ export class PeerHttpClient {
    */
   async request(url: string, call: PeerRequest): Promise<PeerResponse> {
     const target = parsePeerUrl(url);
+    let status: number | undefined;
+    try {
+      const answer = await this.send(target, call);
+      status = answer.status;
+      return answer;
+    } finally {
+      for (const observer of this.observers) observer({ path: target.pathname, status });
+    }
+  }
+
+  private async send(target: URL, call: PeerRequest): Promise<PeerResponse> {
     const maxBytes = call.maxBytes ?? DEFAULT_MAX_ANSWER_BYTES;
     const signal = AbortSignal.timeout(call.timeoutMs ?? DEFAULT_PEER_TIMEOUT_MS);
     try {
