@@ -44,16 +44,22 @@ const LAYERS = {
   node: { dependsOn: all(...BELOW_NODE) },
   network: { dependsOn: all('crypto', 'ordering', 'node') },
   client: {
-    dependsOn: { ...all('crypto', 'wire'), ledger: { modules: LEDGER_PURE }, contracts: { typesOnly: true } },
+    dependsOn: {
+      ...all('crypto', 'wire'),
+      ledger: { modules: LEDGER_PURE },
+      contracts: { typesOnly: true },
+      // The emergency escrow is built where the wallet is (CLI, browser): pure crypto, portable.
+      vault: { modules: ['escrow'] },
+    },
     noBuiltins: 'the client runs in browsers (fetch only)',
   },
   cli: { dependsOn: all(...BELOW_NODE, 'node', 'network', 'client') },
   web: {
     dependsOn: {
       ...all('crypto', 'wallet', 'client', 'wire'),
-      vault: { modules: ['envelope', 'grants', 'keys'] },
+      vault: { modules: ['envelope', 'grants', 'keys', 'escrow'] },
       ledger: { modules: LEDGER_PURE },
-      contracts: { modules: ['consent'], typesOnly: true },
+      contracts: { modules: ['consent', 'emergency'], typesOnly: true },
     },
     noBuiltins: 'the web app runs in browsers',
   },

@@ -77,7 +77,7 @@ export function registerConsent(program: Command): void {
       const api = connect(options.node, wallet);
       const [orgs, consents] = await Promise.all([api.orgs(), api.consents(wallet.did)]);
       const granteeKey = orgEncryptionKey(orgs, options.to);
-      const epoch = currentEpoch(consents.grants);
+      const epoch = currentEpoch(consents.grants, consents.rotations);
       const refs: KeyRef[] = grantKeyRefs(options.classes, epoch);
       if (refs.length > MAX_GRANT_KEYS) {
         throw new CliError(
@@ -251,7 +251,7 @@ interface RekeyOutcome {
  */
 async function rekeyActiveGrants(api: NodeApi, wallet: Wallet, revokedId: string): Promise<RekeyOutcome> {
   const [consents, orgs] = await Promise.all([api.consents(wallet.did), api.orgs()]);
-  const epoch = currentEpoch(consents.grants);
+  const epoch = currentEpoch(consents.grants, consents.rotations);
   const now = Date.now();
   const active = consents.grants.filter(
     (g: GrantSummary) => g.id !== revokedId && grantState(g, now) === 'active',
