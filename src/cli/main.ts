@@ -15,6 +15,7 @@ import { debugEnabled } from './common.js';
 import { registerAudit } from './audit.js';
 import { registerConsent } from './consent.js';
 import { registerDemo } from './demo.js';
+import { registerEmergencyAccess } from './emergency-access.js';
 import { registerImport } from './import.js';
 import { registerInit } from './init.js';
 import { registerLedger } from './ledger.js';
@@ -58,6 +59,7 @@ Failures print "roam: <CODE>: <message>" on stderr and exit 2 (usage) or 1; ROAM
   registerRecord(program);
   registerImport(program);
   registerAudit(program);
+  registerEmergencyAccess(program.command('emergency').description('emergency access (break-glass) to a patient’s record'));
   registerNetwork(program);
   registerNodeKey(program);
   return program;

@@ -24,16 +24,18 @@
  * rule does not restrict by purpose yet (grants name one, requests carry one), so neither does
  * this module — when the contracts do, `findCoveringGrant` is where it changes.
  */
-import { findCoveringGrant, isMemberOrg, type StateReader } from '../../contracts/index.js';
+import {
+  EMERGENCY_RESOURCE_TYPES,
+  findCoveringGrant,
+  isEmergencyActive,
+  isMemberOrg,
+  type EmergencyAccessRecord,
+  type StateReader,
+} from '../../contracts/index.js';
 import type { PrincipalResponse } from '../../wire/index.js';
 import { StateKey } from '../../ledger/index.js';
 import type { GrantAccess, GrantRecord, SensitivityClass } from '../../ledger/types.js';
-import {
-  EMERGENCY_RESOURCE_TYPES,
-  activeEmergencyOf,
-  isActiveAt,
-  type EmergencyAccessRecord,
-} from '../emergency/access-record.js';
+import { activeEmergencyOf } from '../emergency/access-record.js';
 
 /** Who asks (the shape a verified bearer token gives; `Principal` of `node/auth`). */
 export type AccessPrincipal = PrincipalResponse;
@@ -101,8 +103,8 @@ function emergencyCovers(access: EmergencyAccessRecord, q: AccessQuestion, at: n
   return (
     q.action === 'read' &&
     access.patient === q.patient &&
-    isActiveAt(access, at) &&
-    EMERGENCY_RESOURCE_TYPES.includes(q.resourceType) &&
+    isEmergencyActive(access, at) &&
+    (EMERGENCY_RESOURCE_TYPES as readonly string[]).includes(q.resourceType) &&
     access.classes.includes(q.class)
   );
 }

@@ -62,7 +62,7 @@ export interface FhirServiceNode {
   /** The node's client for node-to-node calls (roaming queries to custodians). */
   readonly peerHttp: PeerHttpClient;
   /** Record keys reconstructed under break-glass (memory only); none: grants only. */
-  readonly emergencyKeys?: EmergencyKeySource;
+  readonly emergencyKeys?: EmergencyKeySource | undefined;
   /** The ledger store: the AuditEvent view finds an entry's patient in its block. */
   readonly store: {
     getBlockTxs(height: number): ReadonlyArray<{ readonly envelope: string; readonly code: string }>;

@@ -170,7 +170,7 @@ export function auditEventResource(id: string, r: AuditRecord, patient: Ref): Fh
     });
   }
   // An access under break-glass is loud: DCM 110127, purpose ETREAT, and the access it used.
-  const emergency = (r as AuditRecord & { readonly emergency?: string }).emergency;
+  const { emergency } = r;
   if (emergency !== undefined) {
     entities.push({
       what: { identifier: { system: EMERGENCY_ACCESS_SYSTEM, value: emergency } },

@@ -19,7 +19,7 @@
  * records of the emergency resource types and the access's classes are served, read only, and
  * the audit entry carries purpose `emergency` and the access id.
  */
-import { isActivePractitionerOf, type StateReader } from '../../contracts/index.js';
+import { isActivePractitionerOf, isEmergencyActive, type StateReader } from '../../contracts/index.js';
 import {
   FhirError,
   SUPPORTED_TYPES,
@@ -33,7 +33,7 @@ import { StateKey } from '../../ledger/index.js';
 import type { PartyRecord, SensitivityClass } from '../../ledger/types.js';
 import type { FhirIndexStore, FhirResourceRow } from '../../store/index.js';
 import { VaultError, type Vault } from '../../vault/index.js';
-import { emergencyAccessOf, isActiveAt } from '../emergency/access-record.js';
+import { emergencyAccessOf } from '../emergency/access-record.js';
 import { AccessPolicy, type Reach } from '../fhir/access.js';
 import { EMERGENCY_PURPOSE } from '../fhir/request.js';
 import type { AuditEvent, AuditTrail } from '../fhir/audit.js';
@@ -88,7 +88,7 @@ export class Custodian {
       access.org !== requester.org ||
       access.requester !== request.onBehalfOf ||
       access.patient !== request.patient ||
-      !isActiveAt(access, this.now())
+      !isEmergencyActive(access, this.now())
     ) {
       denied();
       throw new HttpError(
