@@ -15,6 +15,7 @@ import { debugEnabled } from './common.js';
 import { registerAudit } from './audit.js';
 import { registerConsent } from './consent.js';
 import { registerDemo } from './demo.js';
+import { registerEmergency } from './emergency.js';
 import { registerEmergencyAccess } from './emergency-access.js';
 import { registerImport } from './import.js';
 import { registerInit } from './init.js';
@@ -54,12 +55,13 @@ Failures print "roam: <CODE>: <message>" on stderr and exit 2 (usage) or 1; ROAM
   registerPatient(program);
   registerOrg(program);
   registerConsent(program);
+  // The patient's side (enable, disable, show, flag), and the requester's `roam emergency access`.
+  registerEmergencyAccess(registerEmergency(program));
   registerLedger(program);
   registerToken(program);
   registerRecord(program);
   registerImport(program);
   registerAudit(program);
-  registerEmergencyAccess(program.command('emergency').description('emergency access (break-glass) to a patient’s record'));
   registerNetwork(program);
   registerNodeKey(program);
   return program;
