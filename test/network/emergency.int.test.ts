@@ -29,6 +29,11 @@ const SYNTHEA_PATIENT = join(SYNTHEA_DIR, 'Eboni_Brekke_ae30c5e1-23da-4ecd-a320-
 /** The window of the first break-glass: long enough for the reads, short enough to see it end. */
 const FIRST_WINDOW = '40s';
 
+/** `roam wallet create --out path --role role`; answers the new wallet's DID. */
+async function newWallet(path: string, role: 'patient' | 'practitioner'): Promise<string> {
+  return (await roamJson<{ did: string }>(['wallet', 'create', '--out', path, '--role', role])).did;
+}
+
 interface AccessOutput {
   readonly id: string;
   readonly end: number;
@@ -142,27 +147,9 @@ describe(
         url[node.region] = node.url;
         org[node.region] = node.orgDid;
       }
-      ANA = (
-        await roamJson<{ did: string }>([
-          'wallet',
-          'create',
-          '--out',
-          file('ana.wallet.json'),
-          '--role',
-          'patient',
-        ])
-      ).did;
-      await roamJson(['wallet', 'create', '--out', file('dr-eu.wallet.json'), '--role', 'practitioner']);
-      DR_AP = (
-        await roamJson<{ did: string }>([
-          'wallet',
-          'create',
-          '--out',
-          file('dr-ap.wallet.json'),
-          '--role',
-          'practitioner',
-        ])
-      ).did;
+      ANA = await newWallet(file('ana.wallet.json'), 'patient');
+      await newWallet(file('dr-eu.wallet.json'), 'practitioner');
+      DR_AP = await newWallet(file('dr-ap.wallet.json'), 'practitioner');
       await roamJson(['patient', 'register', '--wallet', file('ana.wallet.json'), '--node', url['eu']!]);
       for (const [region, wallet, roles] of [
         ['eu', 'dr-eu', 'physician'],
@@ -199,30 +186,14 @@ describe(
         file('patient.json'),
         JSON.stringify({ resourceType: 'Patient', name: [{ family: 'Brekke', given: ['Eboni'] }] }),
       );
-      await roamJson([
-        'record',
-        'add',
-        '--wallet',
-        file('dr-eu.wallet.json'),
-        '--patient',
-        ANA,
-        '--file',
-        file('patient.json'),
-        '--node',
-        url['eu']!,
-      ]);
+      // The eu hospital keeps the record: the Patient, then the Synthea bundle.
+      const asDrEu = (args: readonly string[]) => [
+        ...args,
+        ...['--wallet', file('dr-eu.wallet.json'), '--patient', ANA, '--node', url['eu']!],
+      ];
+      await roamJson(asDrEu(['record', 'add', '--file', file('patient.json')]));
       const imported = await roamJson<{ imported: number; failed: number }>(
-        [
-          'import',
-          '--wallet',
-          file('dr-eu.wallet.json'),
-          '--patient',
-          ANA,
-          '--bundle',
-          SYNTHEA_PATIENT,
-          '--node',
-          url['eu']!,
-        ],
+        asDrEu(['import', '--bundle', SYNTHEA_PATIENT]),
         { timeoutMs: 240_000 },
       );
       assert.equal(imported.failed, 0);
