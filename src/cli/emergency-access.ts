@@ -11,7 +11,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { signIn } from '../client/auth.js';
 import { emergencyAccessTx } from '../client/index.js';
-import { waitForEmergencyKeys } from '../client/emergency-keys.js';
+import { emergencyKeys, waitForEmergencyKeys, type EmergencyKeysResponse } from '../client/emergency-keys.js';
 import { EMERGENCY_REASONS, MAX_EMERGENCY_DURATION_MS, type EmergencyReason } from '../contracts/index.js';
 import { nodeUrlOption, openWallet, parseDid, passphraseFileOption, subcommand } from './common.js';
 import { connect } from './connect.js';
@@ -39,12 +39,40 @@ function parseReason(text: string): EmergencyReason {
   return text as EmergencyReason;
 }
 
+/** The lines of a key status. */
+function statusLines(status: EmergencyKeysResponse): string[] {
+  return fields([
+    ['access', status.id],
+    ['patient', status.patient],
+    ['keys', status.code === undefined ? status.keys : `${status.keys} (${status.code})`],
+    ['releases', `${status.releases} of ${status.trustees} trustees (${status.threshold} needed)`],
+    ['from', isoTime(status.start)],
+    ['until', isoTime(status.end)],
+  ]);
+}
+
 /**
- * Adds `access` to the `roam emergency` command group.
+ * Adds `access` and `status` (the requester's side) to the `roam emergency` command group.
  *
  * @example registerEmergencyAccess(program.command('emergency'));
  */
 export function registerEmergencyAccess(emergency: Command): void {
+  subcommand(emergency, 'status', 'where the keys of your break-glass stand on your node')
+    .requiredOption('--wallet <file>', 'your practitioner wallet (the one that broke the glass)')
+    .addOption(nodeUrlOption())
+    .requiredOption('--id <access>', 'the emergency access id (printed by roam emergency access)')
+    .addOption(passphraseFileOption())
+    .action(
+      async (
+        options: OutputOptions & { wallet: string; node: string; id: string; passphraseFile?: string },
+      ) => {
+        const wallet = await openWallet(options.wallet, options);
+        const { access_token } = await signIn({ baseUrl: options.node }, wallet);
+        const status = await emergencyKeys({ baseUrl: options.node, token: access_token, id: options.id });
+        emit(options, status, () => statusLines(status));
+      },
+    );
+
   subcommand(emergency, 'access', "break the glass: read a patient's emergency summary without a grant")
     .requiredOption('--wallet <file>', 'your practitioner wallet (role emergency)')
     .addOption(nodeUrlOption())
@@ -87,27 +115,9 @@ Then read with: roam record summary --wallet <file> --node <url> --patient <did>
           'EMERGENCY_SHARES_INSUFFICIENT',
           `access ${status.id}: ${status.releases} of ${status.threshold} trustee release(s) arrived ${status.keys === 'ended' ? 'before the access ended' : `within ${options.wait}`}; the access stays on the ledger (and in the patient's trail) until ${isoTime(status.end)}`,
         );
-      emit(
-        options,
-        {
-          id: status.id,
-          patient: status.patient,
-          reason: options.reason,
-          start: status.start,
-          end: status.end,
-          releases: status.releases,
-          threshold: status.threshold,
-          tx: committed.id,
-        },
-        () => [
-          `Break-glass access ${status.id} is active (keys released by ${status.releases} of the trustees, ${status.threshold} needed)`,
-          ...fields([
-            ['patient', status.patient],
-            ['reason', options.reason],
-            ['from', isoTime(status.start)],
-            ['until', isoTime(status.end)],
-          ]),
-        ],
-      );
+      emit(options, { ...status, reason: options.reason, tx: committed.id }, () => [
+        `Break-glass: you may read the patient's emergency summary until ${isoTime(status.end)}`,
+        ...statusLines(status),
+      ]);
     });
 }

@@ -41,6 +41,10 @@ interface AccessOutput {
   readonly threshold: number;
 }
 
+interface ShowOutput {
+  readonly accesses: Array<{ id: string; active: boolean; releases: Array<{ org: string }> }>;
+}
+
 interface AuditOutput {
   readonly allProofsValid: boolean;
   readonly entries: Array<{
@@ -64,6 +68,8 @@ describe(
     let ANA = '';
     let DR_AP = '';
     let first: AccessOutput;
+    /** The threshold-3 break-glass that got 2 of 3 releases while the us node was down. */
+    let waiting = '';
     const up = new Set<string>(REGIONS);
 
     /** Every running node has every block any of them had committed when asked. */
@@ -295,6 +301,8 @@ describe(
       const failed = await breakGlass(['--wait', '8s']);
       assert.equal(failed.status, 1, failed.stdout);
       assert.match(failed.stderr, /^roam: EMERGENCY_SHARES_INSUFFICIENT: .* 2 of 3 trustee release\(s\)/);
+      waiting = /access (e-[A-Za-z0-9_-]+):/.exec(failed.stderr)?.[1] ?? '';
+      assert.notEqual(waiting, '');
     });
 
     it('with the policy disabled emergency.access is refused (EMERGENCY_DISABLED)', async () => {
@@ -303,6 +311,37 @@ describe(
       const refused = await breakGlass();
       assert.equal(refused.status, 1, refused.stdout);
       assert.match(refused.stderr, /^roam: EMERGENCY_DISABLED: /);
+    });
+
+    it('the us node, restarted, releases its share of the still-active accesses once (restart-safe)', async () => {
+      await net.restart('us');
+      up.add('us');
+      const shown = await eventually(
+        () => roamJson<ShowOutput>(asPatient(['emergency', 'show'])),
+        (s) => s.accesses.filter((a) => a.active).every((a) => a.releases.some((r) => r.org === org['us'])),
+        120_000,
+      );
+      for (const access of shown.accesses.filter((a) => a.active)) {
+        const orgs = access.releases.map((r) => r.org).sort();
+        assert.deepEqual(orgs, [...new Set(orgs)], `one release per organization of ${access.id}`);
+      }
+      // The threshold-3 access that was short of one share opens now.
+      const ready = await eventually(
+        () =>
+          roamJson<AccessOutput & { keys: string }>([
+            'emergency',
+            'status',
+            '--wallet',
+            file('dr-ap.wallet.json'),
+            '--id',
+            waiting,
+            '--node',
+            url['ap']!,
+          ]),
+        (status) => status.keys === 'ready',
+        60_000,
+      );
+      assert.equal(ready.releases, 3);
     });
 
     it('after the window the eu custodian refuses the first break-glass again (403)', async () => {

@@ -102,6 +102,7 @@ describe('security: emergency access (break-glass)', () => {
   let euPatientId: string;
   let sensitiveCondition: string;
   let encounter: string;
+  let allergy: string;
   /** ap practitioners: with the role and an access; with the role, no access; without the role. */
   let drAp: Wallet;
   let drApOther: Wallet;
@@ -158,7 +159,7 @@ describe('security: emergency access (break-glass)', () => {
     const subject = { reference: `Patient/${euPatientId}` };
     await write(condition(euPatientId, false));
     sensitiveCondition = await write(condition(euPatientId, true));
-    await write({
+    allergy = await write({
       resourceType: 'AllergyIntolerance',
       clinicalStatus: {
         coding: [
@@ -233,6 +234,10 @@ describe('security: emergency access (break-glass)', () => {
       assert.ok(types.includes(type), `${type} in ${types.join(',')}`);
     const ids = new Set((summary.body.entry ?? []).map((e) => e.resource?.id));
     assert.ok(!ids.has(sensitiveCondition), 'the sensitive Condition is not released');
+    // A read by id of a record kept in eu, through the ap node.
+    const read = await fhir<{ id: string }>(ap, token, 'GET', `AllergyIntolerance/${allergy}`);
+    expectStatus(read, 200);
+    assert.equal(read.body.id, allergy);
     // $everything: the summary types only (no Encounter), never the sensitive class.
     const everything = await fhir<Bundle>(ap, token, 'GET', `Patient/${euPatientId}/$everything`);
     expectStatus(everything, 200);
