@@ -227,7 +227,7 @@ export async function openPatientWallet(path: string, options: WalletNodeOptions
   const wallet = await openWallet(path, options);
   if (wallet.role !== 'patient') {
     throw usage(
-      `${path} is a ${wallet.role} wallet, not a patient wallet: consent needs the patient's record keys`,
+      `${path} is a ${wallet.role} wallet, not a patient wallet: this command needs the patient's record keys`,
     );
   }
   return wallet;

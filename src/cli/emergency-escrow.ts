@@ -85,7 +85,13 @@ export type EscrowRefresh =
 export async function refreshEmergencyEscrow(api: NodeApi, wallet: Wallet): Promise<EscrowRefresh> {
   try {
     const [emergency, consents, orgs] = await Promise.all([
-      api.emergency(wallet.did),
+      api.emergency(wallet.did).catch((error: unknown) => {
+        // A node from before emergency access has no such route: nothing is escrowed there.
+        if (error instanceof RoamApiError && error.status === 404 && error.code === 'NOT_FOUND') {
+          return { policy: null, accesses: [] };
+        }
+        throw error;
+      }),
       api.consents(wallet.did),
       api.orgs(),
     ]);

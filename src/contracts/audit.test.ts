@@ -29,6 +29,23 @@ function entry(id: string, actor: string, patient: string, overrides: Partial<Au
 }
 
 describe('audit.batch', () => {
+  test("an entry names the emergency access it was made under, only with purpose 'emergency'", () => {
+    const { ledger, a, patient, physician } = setup();
+    const underBreakGlass = entry('e-emg', physician.did, patient.did, { purpose: 'emergency', emergency: 'e-access-0001' });
+    expectOk(ledger.submit(a.node, 'audit.batch', { entries: [underBreakGlass] }));
+    assert.deepEqual(ledger.range<AuditRecord>(StateKey.auditPrefix(patient.did))[0]?.[1], {
+      ...underBreakGlass,
+      recordedBy: a.node.did,
+    });
+    for (const purpose of [undefined, 'treatment' as const]) {
+      const mislabelled = entry('e-bad', physician.did, patient.did, {
+        emergency: 'e-access-0001',
+        ...(purpose === undefined ? {} : { purpose }),
+      });
+      expectCode(ledger.submit(a.node, 'audit.batch', { entries: [mislabelled] }), ResultCode.INVALID_PAYLOAD);
+    }
+  });
+
   test('a node records entries under each patient, by height, tx position and entry position', () => {
     const { ledger, a, b, patient, other, physician } = setup();
     ledger.nextBlock();

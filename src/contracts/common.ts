@@ -83,6 +83,11 @@ export const key32Schema = z
   .max(64)
   .refine((value) => isKey32(value), { error: 'expected the base64url encoding of a 32-byte key' });
 
+/** Unpadded base64url text of 1..`max` characters (opaque ciphertexts: the ledger checks only the shape). */
+export function base64UrlSchema(max: number) {
+  return z.string().min(1).max(max).regex(/^[A-Za-z0-9_-]+$/);
+}
+
 /** A FHIR R4 resource type name, such as `Observation`. */
 export const FHIR_TYPE_PATTERN = /^[A-Z][A-Za-z]{1,63}$/;
 export const fhirTypeSchema = z.string().regex(FHIR_TYPE_PATTERN);

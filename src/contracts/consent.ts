@@ -23,6 +23,7 @@ import {
   type SensitivityClass,
 } from '../ledger/types.js';
 import {
+  base64UrlSchema,
   canonicalSize,
   didSchema,
   FHIR_TYPE_PATTERN,
@@ -100,7 +101,6 @@ const accessSchema = z.enum(GRANT_ACCESS);
 const expiresAtSchema = z.number().int().nonnegative().nullable();
 /** HPKE suite of sealed record keys (RFC 9180; the vault's GRANT_HPKE_SUITE). */
 export const SEALED_KEY_SUITE = 'DHKEM-X25519-HKDF-SHA256/HKDF-SHA256/AES-256-GCM';
-const base64UrlSchema = (max: number) => z.string().min(1).max(max).regex(/^[A-Za-z0-9_-]+$/);
 /**
  * A record key sealed to the grantee (the vault's `SealedRecordKey`). Its fields are checked so
  * that a grant carries keys and nothing else (no free text on the chain); the ledger does not

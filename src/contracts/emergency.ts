@@ -14,6 +14,7 @@ import { TxRejected, type ContractContext } from '../ledger/contract.js';
 import { StateKey } from '../ledger/keys.js';
 import { SENSITIVITY_CLASSES, type SensitivityClass } from '../ledger/types.js';
 import {
+  base64UrlSchema,
   didSchema,
   idSchema,
   isMemberOrg,
@@ -74,7 +75,6 @@ export const EMERGENCY_RESOURCE_TYPES = [
 // Schemas and payload types
 // ---------------------------------------------------------------------------------------------
 
-const base64UrlSchema = (max: number) => z.string().min(1).max(max).regex(/^[A-Za-z0-9_-]+$/);
 const classesSchema = z
   .array(z.enum(SENSITIVITY_CLASSES as readonly [SensitivityClass, ...SensitivityClass[]]))
   .min(1)

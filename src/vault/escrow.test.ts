@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { MAX_EMERGENCY_TRUSTEES, sealedShareSchema } from '../contracts/emergency.js';
+import { escrowSchema, MAX_EMERGENCY_TRUSTEES, MAX_ESCROW_KEYS as CONTRACT_MAX_ESCROW_KEYS, sealedShareSchema } from '../contracts/emergency.js';
 import {
   concatBytes,
   fromBase64Url,
@@ -16,6 +16,7 @@ import {
   createEscrow,
   defaultEmergencyThreshold,
   escrowCommitment,
+  MAX_ESCROW_KEYS,
   MAX_ESCROW_TRUSTEES,
   openEscrowedKeys,
   openEscrowShare,
@@ -222,6 +223,25 @@ describe('emergency escrow', () => {
   it('default threshold: a strict majority; at most as many trustees as the contract takes', () => {
     assert.deepEqual([1, 2, 3, 4, 5, 6, 7].map(defaultEmergencyThreshold), [1, 2, 2, 3, 3, 4, 4]);
     assert.equal(MAX_ESCROW_TRUSTEES, MAX_EMERGENCY_TRUSTEES);
+  });
+
+  it('the largest escrow (256 keys, 7 trustees) fits the contract; one key more is refused', async () => {
+    assert.equal(MAX_ESCROW_KEYS, CONTRACT_MAX_ESCROW_KEYS);
+    const orgs = trustees(MAX_EMERGENCY_TRUSTEES);
+    const input = {
+      patient: patient.did,
+      recordKeySeed: seed,
+      classes: ['sensitive' as const],
+      epoch: MAX_ESCROW_KEYS - 1,
+      trustees: orgs.map((t) => ({ org: t.org, publicKey: t.keys.publicKey })),
+      threshold: 4,
+    };
+    const { trustees: shares, escrow } = await createEscrow(input);
+    const parsed = escrowSchema.safeParse(escrow);
+    assert.ok(parsed.success, JSON.stringify(parsed.error?.issues[0]));
+    for (const { share } of shares) assert.ok(sealedShareSchema.safeParse(share).success);
+    await rejectsWith(createEscrow({ ...input, epoch: MAX_ESCROW_KEYS }), VaultErrorCode.INVALID_ARGUMENT);
+    await rejectsWith(createEscrow({ ...input, classes: ['general', 'sensitive'], epoch: 128 }), VaultErrorCode.INVALID_ARGUMENT);
   });
 
   it('stays portable: no node: imports (the web app bundles it)', () => {

@@ -40,6 +40,8 @@ export const ESCROW_KEY_LENGTH = 32;
 export const ESCROW_SHARE_LENGTH = ESCROW_KEY_LENGTH + 1;
 /** Most trustees (so shares) of one escrow, as the emergency contract allows. */
 export const MAX_ESCROW_TRUSTEES = 7;
+/** Most record keys one escrow holds (classes × epochs), as the emergency contract's cap allows. */
+export const MAX_ESCROW_KEYS = 256;
 /** Most opened shares {@link reconstructEscrowKey} tries combinations of (bounds its work). */
 export const MAX_RECONSTRUCTION_SHARES = 16;
 /** Version of the sealed share object. */
@@ -154,8 +156,8 @@ async function splitEscrowKey(escrowKey: Uint8Array, count: number, threshold: n
  * encrypted under it, its commitment, and one share per trustee sealed to that trustee.
  *
  * @throws VaultError VAULT_INVALID_ARGUMENT for a malformed argument (no classes, duplicated
- *   classes or trustees, 0 or more than 7 trustees, a threshold outside 1..trustees, an unusable
- *   public key)
+ *   classes or trustees, 0 or more than 7 trustees, a threshold outside 1..trustees, more than
+ *   {@link MAX_ESCROW_KEYS} keys, an unusable public key)
  * @example
  * const { trustees, escrow } = await createEscrow({
  *   patient: wallet.did, recordKeySeed: deriveRecordKeySeed(wallet), classes: ['general'], epoch: 0,
@@ -185,6 +187,13 @@ export async function createEscrow(input: CreateEscrowInput): Promise<Escrow> {
   const { threshold } = input;
   if (!Number.isSafeInteger(threshold) || threshold < 1 || threshold > trustees.length) {
     throw invalid(`"threshold" expected an integer from 1 to ${trustees.length}, got ${String(threshold)}`);
+  }
+
+  const keyCount = classes.length * (input.epoch + 1);
+  if (keyCount > MAX_ESCROW_KEYS) {
+    throw invalid(
+      `the escrow would hold ${keyCount} record keys (${classes.length} classes × epochs 0..${input.epoch}), more than ${MAX_ESCROW_KEYS}`,
+    );
   }
 
   const escrowKey = randomBytes(ESCROW_KEY_LENGTH);

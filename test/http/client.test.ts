@@ -92,7 +92,7 @@ test('submit with wait, then getTx with the proof verified client-side', async (
   const identity = await client.identity(patient.did);
   assert.equal(identity.kind, 'patient');
   const consents = await client.consents(patient.did);
-  assert.deepEqual(consents, { grants: [], requests: [] });
+  assert.deepEqual(consents, { grants: [], requests: [], rotations: 0 });
   const orgs = await client.orgs();
   assert.equal(orgs.orgs[0]?.did, t.init.orgDid);
 });
