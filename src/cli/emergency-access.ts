@@ -10,8 +10,12 @@
  */
 import { InvalidArgumentError, type Command } from 'commander';
 import { signIn } from '../client/auth.js';
-import { emergencyAccessTx } from '../client/index.js';
-import { emergencyKeys, waitForEmergencyKeys, type EmergencyKeysResponse } from '../client/emergency-keys.js';
+import {
+  emergencyAccessTx,
+  emergencyKeys,
+  waitForEmergencyKeys,
+  type EmergencyKeysResponse,
+} from '../client/index.js';
 import { EMERGENCY_REASONS, MAX_EMERGENCY_DURATION_MS, type EmergencyReason } from '../contracts/index.js';
 import { nodeUrlOption, openWallet, parseDid, passphraseFileOption, subcommand } from './common.js';
 import { connect } from './connect.js';

@@ -2,11 +2,11 @@
  * The practitioner's view of a break-glass on its own node: `GET /emergency/accesses/:id/keys`,
  * and waiting until the node holds the keys (or says why it cannot).
  */
-import { emergencyKeysPath, type EmergencyKeysResponse } from '../wire/emergency-keys.js';
+import { emergencyKeysPath, type EmergencyKeysResponse } from '../wire/index.js';
 import { DEFAULT_CLIENT_TIMEOUT_MS } from './http-client.js';
 import { requestJson } from './request.js';
 
-export type { EmergencyKeysResponse } from '../wire/emergency-keys.js';
+export type { EmergencyKeysResponse } from '../wire/index.js';
 
 /** How often `waitForEmergencyKeys` asks. */
 export const EMERGENCY_KEYS_POLL_MS = 250;

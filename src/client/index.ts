@@ -32,3 +32,10 @@ export {
   type BuildEmergencyEnableOptions,
   type EmergencyReader,
 } from './emergency.js';
+export {
+  emergencyKeys,
+  waitForEmergencyKeys,
+  EMERGENCY_KEYS_POLL_MS,
+  type EmergencyKeysRequest,
+  type EmergencyKeysResponse,
+} from './emergency-keys.js';

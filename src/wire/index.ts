@@ -56,3 +56,4 @@ export type {
   TxInclusionProof,
   TxResponse,
 } from './ledger-api.js';
+export { EMERGENCY_KEYS_PATH, emergencyKeysPath, type EmergencyKeysResponse } from './emergency-keys.js';

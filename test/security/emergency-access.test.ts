@@ -25,6 +25,7 @@ import {
   type EmergencyAccessRecord,
 } from '../../src/node/emergency/index.js';
 import { DID_IDENTIFIER_SYSTEM } from '../../src/node/fhir/index.js';
+import type { EmergencyKeysResponse } from '../../src/wire/index.js';
 import { RECORDS_QUERY_PATH, signNodeRequest } from '../../src/node/roaming/index.js';
 import { createEscrow, deriveRecordKey, openEscrowShare, sealReleasedShare } from '../../src/vault/index.js';
 import { createWallet, deriveRecordKeySeed, type Wallet } from '../../src/wallet/index.js';
@@ -361,7 +362,7 @@ describe('security: emergency access (break-glass)', () => {
     const mine = await as(drAp);
     assert.equal(mine.statusCode, 200);
     assert.deepEqual(
-      { ...mine.json(), start: 0, end: 0 },
+      { ...mine.json<EmergencyKeysResponse>(), start: 0, end: 0 },
       {
         id: access,
         patient: patient.did,

@@ -9,7 +9,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { StateReader } from '../../contracts/index.js';
-import { EMERGENCY_KEYS_PATH, type EmergencyKeysResponse } from '../../wire/emergency-keys.js';
+import { EMERGENCY_KEYS_PATH, type EmergencyKeysResponse } from '../../wire/index.js';
 import { requireAuth, requirePrincipal, type AuthService } from '../auth/index.js';
 import { HttpError } from '../http/errors.js';
 import { emergencyAccessOf } from './access-record.js';
