@@ -9,6 +9,7 @@ import { peerNodes } from './network/peers.js';
 import { BlockWriter, LedgerStore } from '../store/index.js';
 import { DataFiles, loadNodeConfig, readOrderingCredentials, type NodeConfig } from './config.js';
 import { NodeError, NodeErrorCode } from './errors.js';
+import { BreakGlassAudit } from './emergency/break-glass-audit.js';
 import { NodeEmergency } from './emergency/node-emergency.js';
 import { FhirService } from './fhir/fhir-service.js';
 
@@ -115,13 +116,16 @@ export class RoamNode {
         node.attestations.start();
       }
       // The vault (DATA/vault.sqlite) and the FHIR API's index and audit outbox; ships leftover audit entries.
+      const state = { get: <T>(key: string) => ledger.getState<T>(key), range: <T>(prefix: string) => ledger.rangeState<T>(prefix) };
+      // The break-glass entries go to the FHIR service's audit outbox (open by the time one is recorded).
+      const breakGlassAudit = new BreakGlassAudit(state, (events) => node.fhir.audit.record(events));
       node.emergency = new NodeEmergency({
         did: config.keys.nodeDid,
         chainId: ledger.chainId,
         orgDid: config.keys.orgDid,
         nodeSecretKey: config.keys.node.secretKey,
         orgEncryptionSecretKey: config.keys.orgEncryption.secretKey,
-        state: { get: (key) => ledger.getState(key), range: (prefix) => ledger.rangeState(prefix) },
+        state,
         submit: (envelopes) => node.submit(envelopes),
         waitForCommit: (id, ms) => node.waitForCommit(id, ms),
         txOf: (id) => committedTxBody(ledger, id),
@@ -130,6 +134,7 @@ export class RoamNode {
           return () => ledger.off('block', listener);
         },
         log,
+        breakGlass: (access, outcome) => breakGlassAudit.record(access, outcome),
       });
       node.fhirService = FhirService.open(node);
       node.emergency.start();

@@ -257,6 +257,16 @@ describe('security: emergency access (break-glass)', () => {
       ),
     );
     assert.ok(entries.filter((e) => e.emergency === access).every((e) => e.actor === drAp.did));
+    // The break-glass itself: one entry, recorded by the ap node once its keys were ready.
+    const started = await waitForAudit(eu, patient.did, (all) =>
+      all.some((e) => e.action === 'break-glass' && e.emergency === access),
+    );
+    assert.deepEqual(
+      started
+        .filter((e) => e.action === 'break-glass' && e.emergency === access)
+        .map((e) => [e.actor, e.outcome, e.purpose, e.recordedBy]),
+      [[drAp.did, 'success', 'emergency', ap.node.did]],
+    );
   });
 
   test('the patient’s AuditEvent view marks the break-glass: DCM 110127 and purposeOfEvent ETREAT', async () => {
@@ -270,6 +280,10 @@ describe('security: emergency access (break-glass)', () => {
     const events = (res.body.entry ?? []).map((e) => e.resource as FhirAuditEvent);
     const loud = events.filter((e) => e.subtype?.some((s) => s.code === '110127'));
     assert.ok(loud.length >= 2, JSON.stringify(events.map((e) => e.subtype)));
+    assert.ok(
+      loud.some((e) => e.type?.code === '110110'),
+      'the break-glass entry itself',
+    );
     for (const e of loud) {
       assert.equal(e.purposeOfEvent?.[0]?.coding?.[0]?.code, 'ETREAT');
       assert.ok(e.entity?.some((x) => x.what?.identifier?.value === access));

@@ -31,6 +31,8 @@ export interface EmergencyWatcherPort {
   readonly now?: () => number;
   /** Operational lines (access ids and codes only, never shares or keys). */
   readonly log?: (line: string) => void;
+  /** Records the break-glass in the patient's trail (ready: success; shares that do not open: denied). */
+  readonly breakGlass?: (access: EmergencyAccessRecord, outcome: 'success' | 'denied') => void;
 }
 
 /** The access id a break-glass transaction is about. */
@@ -57,7 +59,12 @@ export class EmergencyWatcher {
 
   constructor(
     private readonly port: EmergencyWatcherPort,
-    private readonly parts: { readonly release: TrusteeRelease; readonly reconstruction: KeyReconstruction },
+    private readonly parts: {
+      readonly release: TrusteeRelease;
+      readonly reconstruction: KeyReconstruction;
+      /** This node's organization (the requesting one of its own accesses). */
+      readonly org: string;
+    },
   ) {
     this.now = port.now ?? Date.now;
   }
@@ -113,7 +120,11 @@ export class EmergencyWatcher {
       if (attemptsLeft > 1) this.retryLater(id, attemptsLeft - 1);
     }
     const status = await this.parts.reconstruction.reconstruct(access, now);
-    if (status.state === 'invalid') this.port.log?.(`emergency: access ${id}: ${status.code}`);
+    if (status.state === 'ready' && access.org === this.parts.org) this.port.breakGlass?.(access, 'success');
+    if (status.state === 'invalid') {
+      this.port.log?.(`emergency: access ${id}: ${status.code}`);
+      this.port.breakGlass?.(access, 'denied');
+    }
   }
 
   private retryLater(id: string, attemptsLeft: number): void {

@@ -16,3 +16,4 @@ export {
   type EmergencyWatcherPort,
 } from './emergency-watcher.js';
 export { NodeEmergency, type NodeEmergencyPort } from './node-emergency.js';
+export { BreakGlassAudit, breakGlassEvent, type BreakGlassOutcome } from './break-glass-audit.js';

@@ -4,22 +4,14 @@
  * from committed blocks. `RoamNode` builds it before its FHIR service (which reads the key
  * store) and starts it once the node follows the chain.
  */
-import type { StateReader } from '../../contracts/index.js';
-import type { CommittedBlock } from '../../ledger/index.js';
 import { emergencyAccessOf } from './access-record.js';
-import { EmergencyWatcher } from './emergency-watcher.js';
+import { EmergencyWatcher, type EmergencyWatcherPort } from './emergency-watcher.js';
 import { KeyReconstruction, type EmergencyKeyStatus } from './key-reconstruction.js';
 import { EmergencyKeyStore } from './key-store.js';
 import { TrusteeRelease, type TrusteePort } from './trustee-release.js';
 
-/** What break-glass needs of its node. */
-export interface NodeEmergencyPort extends TrusteePort {
-  readonly state: StateReader;
-  txOf(id: string): { readonly type: string; readonly payload: unknown } | undefined;
-  onBlock(listener: (block: CommittedBlock) => void): () => void;
-  readonly now?: () => number;
-  readonly log?: (line: string) => void;
-}
+/** What break-glass needs of its node: the trustee's keys and submission, and the watcher's ledger. */
+export type NodeEmergencyPort = TrusteePort & EmergencyWatcherPort;
 
 /** The break-glass parts of one node. */
 export class NodeEmergency {
@@ -36,6 +28,7 @@ export class NodeEmergency {
     this.watcher = new EmergencyWatcher(port, {
       release: new TrusteeRelease(port),
       reconstruction: this.reconstruction,
+      org: port.orgDid,
     });
   }
 
