@@ -17,6 +17,7 @@ import { registerBackup } from './backup.js';
 import { registerConsent } from './consent.js';
 import { registerDemo } from './demo.js';
 import { registerEmergency } from './emergency.js';
+import { registerEmergencyAccess } from './emergency-access.js';
 import { registerImport } from './import.js';
 import { registerInit } from './init.js';
 import { registerLedger } from './ledger.js';
@@ -56,10 +57,8 @@ Failures print "roam: <CODE>: <message>" on stderr and exit 2 (usage) or 1; ROAM
   registerPatient(program);
   registerOrg(program);
   registerConsent(program);
-  // The patient's side (enable, disable, show, flag). The requester's `roam emergency access`
-  // is added to this same group: pass `emergency` to its register function here.
-  const emergency = registerEmergency(program);
-  void emergency;
+  // The patient's side (enable, disable, show, flag), and the requester's `roam emergency access`.
+  registerEmergencyAccess(registerEmergency(program));
   registerLedger(program);
   registerToken(program);
   registerRecord(program);

@@ -40,3 +40,10 @@ export {
   type NewShareLinkOptions,
   type ShareLinkClientOptions,
 } from './share-links.js';
+export {
+  emergencyKeys,
+  waitForEmergencyKeys,
+  EMERGENCY_KEYS_POLL_MS,
+  type EmergencyKeysRequest,
+  type EmergencyKeysResponse,
+} from './emergency-keys.js';

@@ -84,3 +84,4 @@ export {
   type ShareLinkListResponse,
   type ShareLinkView,
 } from './shl.js';
+export { EMERGENCY_KEYS_PATH, emergencyKeysPath, type EmergencyKeysResponse } from './emergency-keys.js';
