@@ -51,6 +51,9 @@ const LAYERS = {
   web: {
     dependsOn: {
       ...all('crypto', 'wallet', 'client', 'wire'),
+      // The IPS builder and its labels are pure (type imports of @medplum/fhirtypes only): the
+      // portal builds the patient's own summary in the browser. The rest of src/fhir is server code.
+      fhir: { modules: ['ips/index'] },
       vault: { modules: ['envelope', 'grants', 'keys'] },
       ledger: { modules: LEDGER_PURE },
       contracts: { modules: ['consent'], typesOnly: true },

@@ -33,7 +33,9 @@ import {
 } from '../lib/actions.js';
 import { fhirClient, ledger } from '../lib/node.js';
 import { byDateDesc, exportBundle, loadMyRecords, seriesOf } from '../lib/records.js';
+import { downloadFhirJson } from '../lib/download.js';
 import { dayWords, grantWords, typesWords } from '../lib/words.js';
+import { MySummary } from './SummaryViews.js';
 
 export function PatientPage() {
   const [wallet, setWallet] = useState<Wallet>();
@@ -119,7 +121,7 @@ function ShareLink({ did }: { did: string }) {
   );
 }
 
-type Tab = 'record' | 'sharing' | 'audit';
+type Tab = 'record' | 'summary' | 'sharing' | 'audit';
 
 function SignedIn({ wallet, focusTabs }: { wallet: Wallet; focusTabs: boolean }) {
   const session = useLoad(() => signInWallet(wallet), [wallet.did]);
@@ -134,6 +136,7 @@ function SignedIn({ wallet, focusTabs }: { wallet: Wallet; focusTabs: boolean })
   const token = session.data.access_token;
   const tabs: Array<[Tab, string]> = [
     ['record', 'My record'],
+    ['summary', 'My summary'],
     ['sharing', 'Sharing'],
     ['audit', 'Who saw my record'],
   ];
@@ -178,6 +181,7 @@ function SignedIn({ wallet, focusTabs }: { wallet: Wallet; focusTabs: boolean })
       </div>
       <div id="tab-panel" role="tabpanel" aria-labelledby={`tab-${tab}`}>
         {tab === 'record' && <MyRecord wallet={wallet} token={token} />}
+        {tab === 'summary' && <MySummary wallet={wallet} token={token} />}
         {tab === 'sharing' && <Sharing wallet={wallet} />}
         {tab === 'audit' && <Audit wallet={wallet} token={token} />}
       </div>
@@ -188,17 +192,7 @@ function SignedIn({ wallet, focusTabs }: { wallet: Wallet; focusTabs: boolean })
 function MyRecord({ wallet, token }: { wallet: Wallet; token: string }) {
   const load = useLoad(() => loadMyRecords(wallet, token), [wallet.did, token]);
   const resources = byDateDesc((load.data?.records ?? []).map((r) => r.resource));
-  const download = () => {
-    const blob = new Blob([JSON.stringify(exportBundle(resources), null, 2)], {
-      type: 'application/fhir+json',
-    });
-    const url = URL.createObjectURL(blob);
-    const a = document.createElement('a');
-    a.href = url;
-    a.download = 'my-health-record.fhir.json';
-    a.click();
-    setTimeout(() => URL.revokeObjectURL(url), 1000);
-  };
+  const download = () => downloadFhirJson('my-health-record.fhir.json', exportBundle(resources));
   return (
     <Section
       title="My record"
