@@ -1,6 +1,5 @@
 /** The patient portal: wallet, registration, my record, sharing, who saw my record. */
 import { useEffect, useRef, useState } from 'react';
-import { readAuditTrail } from '../../../src/client/audit.js';
 import { grantState } from '../../../src/client/consent.js';
 import type { OrgSummary } from '../../../src/wire/index.js';
 import type { Purpose } from '../../../src/contracts/consent.js';
@@ -8,7 +7,6 @@ import type { Wallet } from '../../../src/wallet/wallet.js';
 import { WalletGate } from '../components/WalletGate.js';
 import {
   PurposeSelect,
-  Table,
   ErrorBox,
   formatTime,
   LineChart,
@@ -19,7 +17,6 @@ import {
   useAction,
   useFocusOnMount,
   useLoad,
-  Verified,
 } from '../components/ui.js';
 import {
   approveRequest,
@@ -31,11 +28,12 @@ import {
   revokeGrant,
   signInWallet,
 } from '../lib/actions.js';
-import { fhirClient, ledger } from '../lib/node.js';
+import { ledger } from '../lib/node.js';
 import { byDateDesc, exportBundle, loadMyRecords, seriesOf } from '../lib/records.js';
 import { downloadFhirJson } from '../lib/download.js';
 import { dayWords, grantWords, typesWords } from '../lib/words.js';
 import { MySummary } from './SummaryViews.js';
+import { WhoSawMyRecord } from './WhoSawMyRecord.js';
 
 export function PatientPage() {
   const [wallet, setWallet] = useState<Wallet>();
@@ -183,7 +181,7 @@ function SignedIn({ wallet, focusTabs }: { wallet: Wallet; focusTabs: boolean })
         {tab === 'record' && <MyRecord wallet={wallet} token={token} />}
         {tab === 'summary' && <MySummary wallet={wallet} token={token} />}
         {tab === 'sharing' && <Sharing wallet={wallet} />}
-        {tab === 'audit' && <Audit wallet={wallet} token={token} />}
+        {tab === 'audit' && <WhoSawMyRecord wallet={wallet} token={token} />}
       </div>
     </div>
   );
@@ -523,66 +521,6 @@ function GrantForm({
           {saving ? 'Sharing…' : 'Share'}
         </button>
       </form>
-    </Section>
-  );
-}
-
-function Audit({ wallet, token }: { wallet: Wallet; token: string }) {
-  const trail = useLoad(
-    () => readAuditTrail(ledger, wallet.did, 100, fhirClient(token)),
-    [wallet.did, token],
-  );
-  const orgs = useLoad(async () => (await ledger.orgs()).orgs, []);
-  const regionOf = (org: string | null) => orgs.data?.find((o) => o.did === org)?.region;
-  const rows = [...(trail.data?.rows ?? [])].reverse();
-  return (
-    <Section
-      title="Who saw my record"
-      actions={
-        <button type="button" onClick={trail.reload}>
-          Refresh
-        </button>
-      }
-    >
-      <p className="muted small">
-        Every access is written on the ledger by the node that served it. Each entry's inclusion proof is
-        checked in this browser.
-      </p>
-      {trail.loading && <Loading what="the audit trail and checking proofs" />}
-      <ErrorBox error={trail.error} />
-      {trail.data && rows.length === 0 && (
-        <p className="muted">No accesses recorded yet (entries reach the ledger within a second or two).</p>
-      )}
-      {rows.length > 0 && (
-        <Table headers={['When', 'Who', 'Organization (region)', 'What', 'Under', 'Proof']}>
-          {rows.map((r) => (
-            <tr key={r.id} data-testid="audit-row">
-              <td>{formatTime(r.at)}</td>
-              <td>{r.actor === wallet.did ? 'You' : `${r.actorKind ?? 'party'} ${shortDid(r.actor)}`}</td>
-              <td>
-                {r.actorOrgName ?? (r.actorOrg ? shortDid(r.actorOrg) : '—')}
-                {regionOf(r.actorOrg) && <span className="muted"> ({regionOf(r.actorOrg)})</span>}
-              </td>
-              <td>
-                {r.action} {r.resourceType ?? ''}{' '}
-                {r.outcome === 'denied' ? <span className="badge bad">denied</span> : ''}
-              </td>
-              <td>
-                {r.action === 'break-glass'
-                  ? 'break-glass'
-                  : r.grantId
-                    ? `grant ${r.grantId.slice(0, 10)}`
-                    : r.actor === wallet.did
-                      ? 'own record'
-                      : '—'}
-              </td>
-              <td>
-                <Verified ok={r.proofValid} />
-              </td>
-            </tr>
-          ))}
-        </Table>
-      )}
     </Section>
   );
 }
