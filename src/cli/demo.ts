@@ -1,6 +1,8 @@
 /**
- * `roam demo` (what `npm start` runs): a one-node network with a practitioner and three patients
- * who granted the demo hospital access, seeded through the node's real API on the first run.
+ * `roam demo` (what `npm start` runs): a one-node network with a practitioner, a practitioner who
+ * may break the glass (role `emergency`), and three patients who granted the demo hospital access,
+ * each with a real chart (a Synthea patient, src/cli/demo-records.ts), seeded through the node's
+ * real API on the first run.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
@@ -13,16 +15,21 @@ import { loadWallet, PASSPHRASE_ENV_VAR } from '../wallet/index.js';
 import { createAndSaveWallet, parsePort, subcommand, walletKdfParams } from './common.js';
 import { connect } from './connect.js';
 import { orgEncryptionKey, sealKeys } from './consent.js';
+import { seedPatientRecords } from './demo-records.js';
 import { emit, type OutputOptions } from './output.js';
 import { definedListen, startNode, stopOnSignals } from './start.js';
 
 const DEMO_ORG = 'Roam Demo Hospital';
 const DEMO_REGION = 'eu';
-/** What each demo patient grants the hospital: all resource types, for treatment, no expiry. */
+/**
+ * What each demo patient grants the hospital: all resource types, for treatment, no expiry. Write
+ * access: the hospital keeps the patient's real chart (imported on the first run), and the ledger
+ * lets only an organization with a write grant anchor records.
+ */
 const DEMO_PATIENTS: ReadonlyArray<{ access: GrantAccess; classes: SensitivityClass[] }> = [
-  { access: 'read', classes: ['general'] },
   { access: 'write', classes: ['general'] },
-  { access: 'read', classes: ['general', 'sensitive'] },
+  { access: 'write', classes: ['general'] },
+  { access: 'write', classes: ['general', 'sensitive'] },
 ];
 
 /** DIR/demo.json: what the first run seeded, so later runs can print the same welcome. */
@@ -30,15 +37,21 @@ interface DemoSeed {
   readonly orgDid: string;
   readonly adminDid: string;
   readonly practitioner: { readonly did: string; readonly wallet: string };
+  /** A practitioner with the `emergency` role: the one who may break the glass. */
+  readonly emergencyPractitioner?: { readonly did: string; readonly wallet: string };
   readonly patients: ReadonlyArray<{
     readonly did: string;
     readonly wallet: string;
     readonly grantId: string;
     readonly access: string;
     readonly classes: readonly string[];
+    /** The Synthea patient whose records were imported (null: testdata/ not shipped). */
+    readonly records?: { readonly source: string | null; readonly imported: number };
   }>;
   /** Where the generated passphrase is, when ROAM_PASSPHRASE was not set on the first run. */
   readonly passphraseFile: string | null;
+  /** How long the first run's seeding took, in ms. */
+  readonly seedMs?: number;
 }
 
 interface DemoOptions extends OutputOptions {
@@ -102,6 +115,7 @@ async function seedDemo(
   passphrase: string,
   passphraseFile: string | null,
 ): Promise<DemoSeed> {
+  const started = Date.now();
   const admin = await loadWallet(DataFiles.adminWallet(dir), passphrase);
   // The organization's admin reads the directory (ledger reads need a signed-in party).
   const api = connect(url, admin);
@@ -116,6 +130,13 @@ async function seedDemo(
     practitioner: practitioner.did,
     roles: ['physician'],
     encryptionKey: toBase64Url(practitioner.encryption.publicKey),
+  });
+  const emergencyPath = join(walletDir, 'emergency.wallet.json');
+  const { wallet: emergency } = await createAndSaveWallet(emergencyPath, 'practitioner', passphrase);
+  await api.submit(admin, TxType.PractitionerRegister, {
+    practitioner: emergency.did,
+    roles: ['physician', 'emergency'],
+    encryptionKey: toBase64Url(emergency.encryption.publicKey),
   });
 
   const patients = [];
@@ -133,18 +154,26 @@ async function seedDemo(
       access,
       expiresAt: null,
       // A new patient's record keys are at epoch 0, sealed to the hospital like any CLI grant.
-      keys: await sealKeys(wallet, orgDid, orgKey, classes.map((c) => ({ class: c, epoch: 0 }))),
+      keys: await sealKeys(
+        wallet,
+        orgDid,
+        orgKey,
+        classes.map((c) => ({ class: c, epoch: 0 })),
+      ),
     };
     await api.submit(wallet, TxType.ConsentGrant, grant);
-    patients.push({ did: wallet.did, wallet: path, grantId: grant.grantId, access, classes });
+    const records = await seedPatientRecords(url, wallet, i);
+    patients.push({ did: wallet.did, wallet: path, grantId: grant.grantId, access, classes, records });
   }
 
   const seed: DemoSeed = {
     orgDid,
     adminDid: admin.did,
     practitioner: { did: practitioner.did, wallet: practitionerPath },
+    emergencyPractitioner: { did: emergency.did, wallet: emergencyPath },
     patients,
     passphraseFile,
+    seedMs: Date.now() - started,
   };
   writeFileSync(join(dir, 'demo.json'), JSON.stringify(seed, null, 2) + '\n');
   return seed;
@@ -173,8 +202,17 @@ function welcome(url: string, dir: string, seed: DemoSeed | null): string[] {
     `  hospital:     ${DEMO_ORG} ${seed.orgDid}`,
     `  admin:        ${seed.adminDid} (${DataFiles.adminWallet(dir)})`,
     `  practitioner: ${seed.practitioner.did} (${seed.practitioner.wallet})`,
+    ...(seed.emergencyPractitioner === undefined
+      ? []
+      : [
+          `  emergency:    ${seed.emergencyPractitioner.did} (${seed.emergencyPractitioner.wallet}) may break the glass`,
+        ]),
     ...seed.patients.map(
-      (p, i) => `  patient ${i + 1}:    ${p.did} (${p.wallet}) grants ${p.access} [${p.classes.join(', ')}]`,
+      (p, i) =>
+        `  patient ${i + 1}:    ${p.did} (${p.wallet}) grants ${p.access} [${p.classes.join(', ')}]` +
+        (p.records?.source
+          ? `, ${p.records.imported} records (Synthea ${p.records.source.split('_').slice(0, 2).join(' ')})`
+          : ''),
     ),
     seed.passphraseFile === null
       ? '  wallets are encrypted with ROAM_PASSPHRASE'
@@ -185,10 +223,24 @@ function welcome(url: string, dir: string, seed: DemoSeed | null): string[] {
     '',
     'Try, in another terminal:',
     `  ${roam} ledger status --node ${url}`,
+    `  ${roam} record summary --wallet ${seed.practitioner.wallet} --patient ${patient.did} --lang de --node ${url}${pass}`,
     `  ${roam} consent list --wallet ${patient.wallet} --node ${url}${pass}`,
+    `  ${roam} audit --wallet ${patient.wallet} --node ${url}${pass}`,
+    ...emergencyCommands(seed, url, pass, roam),
     `  ${roam} ledger verify --data ${dir}`,
     '',
     'Press Ctrl-C to stop.',
+  ];
+}
+
+/** The break-glass commands, when the demo has a practitioner with the emergency role. */
+function emergencyCommands(seed: DemoSeed, url: string, pass: string, roam: string): string[] {
+  const emergency = seed.emergencyPractitioner;
+  const patient = seed.patients[0];
+  if (emergency === undefined || patient === undefined) return [];
+  return [
+    `  ${roam} emergency enable --wallet ${patient.wallet} --node ${url}${pass}`,
+    `  ${roam} emergency access --wallet ${emergency.wallet} --patient ${patient.did} --reason ETREAT --node ${url}${pass}`,
   ];
 }
 
