@@ -44,7 +44,13 @@ const LAYERS = {
   node: { dependsOn: all(...BELOW_NODE) },
   network: { dependsOn: all('crypto', 'ordering', 'node') },
   client: {
-    dependsOn: { ...all('crypto', 'wire'), ledger: { modules: LEDGER_PURE }, contracts: { typesOnly: true } },
+    dependsOn: {
+      ...all('crypto', 'wire'),
+      ledger: { modules: LEDGER_PURE },
+      contracts: { typesOnly: true },
+      // The emergency escrow is built where the wallet is (CLI, browser): pure crypto, portable.
+      vault: { modules: ['escrow'] },
+    },
     noBuiltins: 'the client runs in browsers (fetch only)',
   },
   cli: { dependsOn: all(...BELOW_NODE, 'node', 'network', 'client') },
@@ -54,9 +60,9 @@ const LAYERS = {
       // The IPS builder and its labels are pure (type imports of @medplum/fhirtypes only): the
       // portal builds the patient's own summary in the browser. The rest of src/fhir is server code.
       fhir: { modules: ['ips/index'] },
-      vault: { modules: ['envelope', 'grants', 'keys'] },
+      vault: { modules: ['envelope', 'grants', 'keys', 'escrow'] },
       ledger: { modules: LEDGER_PURE },
-      contracts: { modules: ['consent'], typesOnly: true },
+      contracts: { modules: ['consent', 'emergency'], typesOnly: true },
     },
     noBuiltins: 'the web app runs in browsers',
   },

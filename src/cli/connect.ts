@@ -66,6 +66,10 @@ export class NodeApi {
   consents(patientDid: string) {
     return this.client.consents(patientDid);
   }
+
+  emergency(patientDid: string) {
+    return this.client.emergency(patientDid);
+  }
 }
 
 /** The API of the node at `url`; ledger reads are made as `reader` when given (see NodeApi). */

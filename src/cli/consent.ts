@@ -1,10 +1,12 @@
 /**
- * `roam consent grant | revoke | list`: a patient decides which organizations see which records.
+ * `roam consent grant | revoke | rotate | list`: a patient decides which organizations see which
+ * records.
  *
  * Grants carry the patient's record keys sealed to the grantee organization. The patient's
- * current key epoch is the number of its revoked grants (read from the ledger): a grant carries
- * the keys of each class in its scope for epochs 0..current, and a revocation is followed by a
- * `consent.rekey` of every other active grant with the keys of the new epoch.
+ * current key epoch is the number of its revoked grants plus its own rotations (read from the
+ * ledger): a grant carries the keys of each class in its scope for epochs 0..current, and a
+ * revocation or a rotation is followed by a `consent.rekey` of every other active grant with the
+ * keys of the new epoch, and by a fresh emergency escrow when emergency access is enabled.
  */
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { GrantSummary, OrgSummary } from '../wire/index.js';
@@ -31,6 +33,7 @@ import {
   usage,
 } from './common.js';
 import { connect, type NodeApi } from './connect.js';
+import { escrowRefreshLines, refreshEmergencyEscrow } from './emergency-escrow.js';
 import { formatRemaining, parseExpiry } from './durations.js';
 import { CliError, describeError, emit, fields, isoTime, table, type OutputOptions } from './output.js';
 
@@ -77,7 +80,7 @@ export function registerConsent(program: Command): void {
       const api = connect(options.node, wallet);
       const [orgs, consents] = await Promise.all([api.orgs(), api.consents(wallet.did)]);
       const granteeKey = orgEncryptionKey(orgs, options.to);
-      const epoch = currentEpoch(consents.grants);
+      const epoch = currentEpoch(consents.grants, consents.rotations);
       const refs: KeyRef[] = grantKeyRefs(options.classes, epoch);
       if (refs.length > MAX_GRANT_KEYS) {
         throw new CliError(
@@ -122,37 +125,27 @@ export function registerConsent(program: Command): void {
       const api = connect(options.node, wallet);
       const payload: ConsentRevokePayload = { grantId: options.grant };
       const committed = await api.submit(wallet, TxType.ConsentRevoke, payload);
-      const { epoch, rekeyed, failed } = await rekeyActiveGrants(api, wallet, options.grant);
-      const data = {
-        grantId: options.grant,
+      await reportNewEpoch(api, wallet, options, {
+        done: `Revoked grant ${options.grant}`,
+        data: { grantId: options.grant, txId: committed.id, height: committed.height },
+        excluded: options.grant,
         txId: committed.id,
-        height: committed.height,
-        epoch,
-        rekeyed,
-        failed,
-      };
-      emit(options, data, () => [
-        `Revoked grant ${options.grant}`,
-        ...fields([
-          ['transaction', committed.id],
-          ['new key epoch', String(epoch)],
-        ]),
-        ...(rekeyed.length === 0
-          ? ['No other active grant to rekey']
-          : [
-              `Rekeyed ${rekeyed.length} active grant${rekeyed.length === 1 ? '' : 's'} with the epoch ${epoch} keys:`,
-              ...rekeyed.map(
-                (r) => `  ${r.grantId}  ${shortDid(r.grantee)}  [${r.classes.join(',')}]  tx ${r.txId}`,
-              ),
-            ]),
-      ]);
-      if (failed.length > 0) {
-        throw new CliError(
-          failed[0]!.code,
-          `grant ${options.grant} is revoked, but ${failed.length} active grant(s) did not get the epoch ${epoch} keys: ` +
-            failed.map((f) => `${f.grantId} (${f.code}: ${f.message})`).join('; '),
-        );
-      }
+      });
+    });
+
+  subcommand(consent, 'rotate', 'move your record keys to a new epoch (e.g. after a break-glass)')
+    .requiredOption('--wallet <file>', 'your patient wallet')
+    .addOption(nodeUrlOption())
+    .addOption(passphraseFileOption())
+    .action(async (options: WalletNodeOptions) => {
+      const wallet = await openPatientWallet(options.wallet, options);
+      const api = connect(options.node, wallet);
+      const committed = await api.submit(wallet, TxType.ConsentRotate, {});
+      await reportNewEpoch(api, wallet, options, {
+        done: 'Rotated your record keys',
+        data: { txId: committed.id, height: committed.height },
+        txId: committed.id,
+      });
     });
 
   subcommand(consent, 'list', 'list your grants and their status')
@@ -191,8 +184,46 @@ export function registerConsent(program: Command): void {
     });
 }
 
+/**
+ * After the epoch moved (revocation, rotation): rekeys the other active grants, refreshes the
+ * emergency escrow, prints what was done, and fails (after printing) when part of it did not.
+ */
+async function reportNewEpoch(
+  api: NodeApi,
+  wallet: Wallet,
+  options: OutputOptions,
+  what: { readonly done: string; readonly data: object; readonly txId: string; readonly excluded?: string },
+): Promise<void> {
+  const { epoch, rekeyed, failed } = await rekeyActiveGrants(api, wallet, what.excluded);
+  const escrow = await refreshEmergencyEscrow(api, wallet);
+  emit(options, { ...what.data, epoch, rekeyed, failed, escrow }, () => [
+    what.done,
+    ...fields([
+      ['transaction', what.txId],
+      ['new key epoch', String(epoch)],
+    ]),
+    ...(rekeyed.length === 0
+      ? ['No other active grant to rekey']
+      : [
+          `Rekeyed ${rekeyed.length} active grant${rekeyed.length === 1 ? '' : 's'} with the epoch ${epoch} keys:`,
+          ...rekeyed.map((r) => `  ${r.grantId}  ${shortDid(r.grantee)}  [${r.classes.join(',')}]  tx ${r.txId}`),
+        ]),
+    ...escrowRefreshLines(escrow),
+  ]);
+  if (failed.length > 0) {
+    throw new CliError(
+      failed[0]!.code,
+      `${what.done.toLowerCase()}, but ${failed.length} active grant(s) did not get the epoch ${epoch} keys: ` +
+        failed.map((f) => `${f.grantId} (${f.code}: ${f.message})`).join('; '),
+    );
+  }
+  if (escrow.status === 'failed') {
+    throw new CliError(escrow.code, `${what.done.toLowerCase()}, but the emergency escrow was not refreshed: ${escrow.message}`);
+  }
+}
+
 /** Opens `path` and checks it is a patient's wallet: only a patient's holds the record keys. */
-async function openPatientWallet(path: string, options: WalletNodeOptions): Promise<Wallet> {
+export async function openPatientWallet(path: string, options: WalletNodeOptions): Promise<Wallet> {
   const wallet = await openWallet(path, options);
   if (wallet.role !== 'patient') {
     throw usage(
@@ -245,13 +276,13 @@ interface RekeyOutcome {
 }
 
 /**
- * After `revokedId`'s revocation has committed: adds the new epoch's key of each class in scope
+ * After the epoch moved (`revokedId`'s revocation, or a rotation) and committed: adds the new epoch's key of each class in scope
  * to every other active, unexpired grant of the patient, one `consent.rekey` each. Failures are
  * collected, not thrown, so that one bad grant does not keep the others from their keys.
  */
-async function rekeyActiveGrants(api: NodeApi, wallet: Wallet, revokedId: string): Promise<RekeyOutcome> {
+async function rekeyActiveGrants(api: NodeApi, wallet: Wallet, revokedId?: string): Promise<RekeyOutcome> {
   const [consents, orgs] = await Promise.all([api.consents(wallet.did), api.orgs()]);
-  const epoch = currentEpoch(consents.grants);
+  const epoch = currentEpoch(consents.grants, consents.rotations);
   const now = Date.now();
   const active = consents.grants.filter(
     (g: GrantSummary) => g.id !== revokedId && grantState(g, now) === 'active',
@@ -277,7 +308,7 @@ async function rekeyActiveGrants(api: NodeApi, wallet: Wallet, revokedId: string
   return outcome;
 }
 
-function shortDid(did: string): string {
+export function shortDid(did: string): string {
   return did.length > 24 ? `${did.slice(0, 14)}…${did.slice(-6)}` : did;
 }
 
@@ -292,7 +323,7 @@ function parseScope(text: string): string[] {
   return types;
 }
 
-function parseClasses(text: string): SensitivityClass[] {
+export function parseClasses(text: string): SensitivityClass[] {
   const classes = parseList(text);
   if (classes.length === 0) throw new InvalidArgumentError('expected at least one class');
   const bad = classes.find((c) => !(SENSITIVITY_CLASSES as readonly string[]).includes(c));

@@ -15,6 +15,7 @@ import { debugEnabled } from './common.js';
 import { registerAudit } from './audit.js';
 import { registerConsent } from './consent.js';
 import { registerDemo } from './demo.js';
+import { registerEmergency } from './emergency.js';
 import { registerImport } from './import.js';
 import { registerInit } from './init.js';
 import { registerLedger } from './ledger.js';
@@ -53,6 +54,10 @@ Failures print "roam: <CODE>: <message>" on stderr and exit 2 (usage) or 1; ROAM
   registerPatient(program);
   registerOrg(program);
   registerConsent(program);
+  // The patient's side (enable, disable, show, flag). The requester's `roam emergency access`
+  // is added to this same group: pass `emergency` to its register function here.
+  const emergency = registerEmergency(program);
+  void emergency;
   registerLedger(program);
   registerToken(program);
   registerRecord(program);

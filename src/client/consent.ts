@@ -8,11 +8,14 @@ import type { SensitivityClass } from '../ledger/types.js';
 export type GrantState = 'active' | 'revoked' | 'expired';
 
 /**
- * The patient's current record-key epoch: how many of its grants are revoked (the rule every
- * party applies to the ledger's grants).
+ * The patient's current record-key epoch: how many of its grants are revoked plus how many times
+ * it rotated on its own (`rotations` of the consents answer; the rule every party applies, as
+ * `currentEpoch` of src/contracts/consent.ts does on the ledger's state).
+ *
+ * @example currentEpoch(consents.grants, consents.rotations)
  */
-export function currentEpoch(grants: ReadonlyArray<{ readonly status: string }>): number {
-  return grants.filter((g) => g.status === 'revoked').length;
+export function currentEpoch(grants: ReadonlyArray<{ readonly status: string }>, rotations = 0): number {
+  return grants.filter((g) => g.status === 'revoked').length + rotations;
 }
 
 /** `active`, `revoked` or `expired` at `now` (ms since the epoch). */

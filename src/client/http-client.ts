@@ -10,6 +10,7 @@ import type {
   BlockResponse,
   BlocksResponse,
   ConsentsResponse,
+  EmergencyResponse,
   IdentityResponse,
   OrgsResponse,
   StatusResponse,
@@ -193,6 +194,19 @@ export class RoamClient {
       this.request(
         'GET',
         `/ledger/patients/${encodeURIComponent(checkDid('patientDid', patientDid))}/consents`,
+      ),
+    );
+  }
+
+  /**
+   * GET /ledger/patients/:did/emergency: a patient's emergency policy and its break-glass
+   * accesses (without sealed shares or escrow). Same read policy as `consents`.
+   */
+  emergency(patientDid: string): Promise<EmergencyResponse> {
+    return rejectOnThrow(() =>
+      this.request(
+        'GET',
+        `/ledger/patients/${encodeURIComponent(checkDid('patientDid', patientDid))}/emergency`,
       ),
     );
   }

@@ -16,3 +16,19 @@ export { signedTx, signedTxAsync, type TxSigner, type SignedTxOptions } from './
 export { verifyTxResponse } from './verify.js';
 export { currentEpoch, grantState, grantKeyRefs, scopeText, type GrantState } from './consent.js';
 export { renewingToken, TOKEN_RENEW_MARGIN_MS, type RenewingTokenOptions } from './token-source.js';
+export {
+  selectTrustees,
+  buildEmergencyEnable,
+  buildEscrowRefresh,
+  emergencyDisableTx,
+  emergencyAccessTx,
+  emergencyFlagTx,
+  consentRotateTx,
+  newEmergencyId,
+  getEmergencyPolicy,
+  listEmergencyAccesses,
+  type UnsignedTx,
+  type TrusteeCandidate,
+  type BuildEmergencyEnableOptions,
+  type EmergencyReader,
+} from './emergency.js';

@@ -55,6 +55,11 @@ export const auditEntrySchema = z.strictObject({
   at: z.number().int().nonnegative(),
   /** The node through which the access came, when it was not the recording node. */
   via: didSchema.exactOptional(),
+  /** The emergency access (break-glass) the access was made under; only with `purpose: 'emergency'`. */
+  emergency: idSchema().exactOptional(),
+}).refine((entry) => entry.emergency === undefined || entry.purpose === 'emergency', {
+  error: "expected an emergency access id only with purpose 'emergency'",
+  path: ['emergency'],
 });
 export type AuditEntry = Payload<typeof auditEntrySchema>;
 

@@ -323,16 +323,17 @@ export function findCoveringGrant(
 }
 
 /**
- * The patient's current record-key epoch: how many of its grants are revoked (the rule every
- * party applies; `src/client/consent.ts` computes the same from the ledger's grant list).
+ * The patient's current record-key epoch: how many of its grants are revoked plus how many times
+ * it rotated on its own (`consent.rotate`) — the rule every party applies;
+ * `src/client/consent.ts` computes the same from the ledger's consents answer.
  */
 export function currentEpoch(reader: StateReader, patient: string): number {
-  let revoked = 0;
+  let epoch = reader.get<number>(StateKey.rotations(patient)) ?? 0;
   const prefix = StateKey.patientGrantsPrefix(patient);
   for (const [key] of reader.range<unknown>(prefix)) {
-    if (reader.get<GrantRecord>(StateKey.grant(key.slice(prefix.length)))?.status === 'revoked') revoked++;
+    if (reader.get<GrantRecord>(StateKey.grant(key.slice(prefix.length)))?.status === 'revoked') epoch++;
   }
-  return revoked;
+  return epoch;
 }
 
 /**

@@ -15,6 +15,8 @@ import {
   consentRequest,
   consentRevoke,
 } from './consent.js';
+import { consentRotate } from './consent-rotate.js';
+import { emergencyAccess, emergencyDisable, emergencyEnable, emergencyFlag, emergencyRelease } from './emergency.js';
 import { applyGenesis, nodeRegister, orgPropose, orgVote, proposalOpen } from './governance.js';
 import { deactivate, keyRotate, patientRegister, practitionerRegister } from './identity.js';
 import { MAX_TX_BYTES } from './limits.js';
@@ -28,6 +30,14 @@ import type {
   ConsentRequestPayload,
   ConsentRevokePayload,
 } from './consent.js';
+import type { ConsentRotatePayload } from './consent-rotate.js';
+import type {
+  EmergencyAccessPayload,
+  EmergencyDisablePayload,
+  EmergencyEnablePayload,
+  EmergencyFlagPayload,
+  EmergencyReleasePayload,
+} from './emergency.js';
 import type { NodeRegisterPayload, OrgProposePayload, OrgVotePayload, ProposalOpenPayload } from './governance.js';
 import type {
   DeactivatePayload,
@@ -85,6 +95,31 @@ export {
   type ConsentRekeyPayload,
   type RequestRecord,
 } from './consent.js';
+export { type ConsentRotatePayload } from './consent-rotate.js';
+export {
+  EMERGENCY_ROLE,
+  EMERGENCY_REASONS,
+  EMERGENCY_RESOURCE_TYPES,
+  MAX_EMERGENCY_DURATION_MS,
+  MAX_EMERGENCY_TRUSTEES,
+  MAX_ESCROW_KEYS,
+  MAX_ESCROW_KEYS_CT_LENGTH,
+  isEmergencyActive,
+  type EmergencyReason,
+  type SealedShare,
+  type EscrowPayload,
+  type EmergencyEnablePayload,
+  type EmergencyDisablePayload,
+  type EmergencyAccessPayload,
+  type EmergencyReleasePayload,
+  type EmergencyFlagPayload,
+  type EmergencyTrustee,
+  type EnabledEmergencyPolicy,
+  type DisabledEmergencyPolicy,
+  type EmergencyPolicy,
+  type EmergencyRelease,
+  type EmergencyAccessRecord,
+} from './emergency.js';
 export {
   MAX_ANCHORS_PER_TX,
   type RecordAnchorPayload,
@@ -123,9 +158,15 @@ export interface TxPayloads {
   'consent.approve': ConsentApprovePayload;
   'consent.deny': ConsentDenyPayload;
   'consent.rekey': ConsentRekeyPayload;
+  'consent.rotate': ConsentRotatePayload;
   'records.anchor': RecordAnchorTxPayload;
   'records.erase': RecordErasePayload;
   'audit.batch': AuditBatchPayload;
+  'emergency.enable': EmergencyEnablePayload;
+  'emergency.disable': EmergencyDisablePayload;
+  'emergency.access': EmergencyAccessPayload;
+  'emergency.release': EmergencyReleasePayload;
+  'emergency.flag': EmergencyFlagPayload;
 }
 
 // Every transaction type has its payload type above (fails the typecheck otherwise).
@@ -153,9 +194,15 @@ export function createContractRegistry(): ContractRegistry {
     [TxType.ConsentApprove]: consentApprove,
     [TxType.ConsentDeny]: consentDeny,
     [TxType.ConsentRekey]: consentRekey,
+    [TxType.ConsentRotate]: consentRotate,
     [TxType.RecordAnchor]: recordAnchor,
     [TxType.RecordErase]: recordErase,
     [TxType.AuditBatch]: auditBatch,
+    [TxType.EmergencyEnable]: emergencyEnable,
+    [TxType.EmergencyDisable]: emergencyDisable,
+    [TxType.EmergencyAccess]: emergencyAccess,
+    [TxType.EmergencyRelease]: emergencyRelease,
+    [TxType.EmergencyFlag]: emergencyFlag,
   };
   return new Map(
     (Object.entries(handlers) as Array<[TxType, Omit<ContractHandler, 'maxTxBytes'>]>).map(([type, handler]) => [
@@ -215,4 +262,12 @@ export const CONTRACT_RESULT_CODES: readonly Exclude<ResultCode, 'OK'>[] = [
   ResultCode.RECORD_MISMATCH,
   ResultCode.STALE_EPOCH,
   ResultCode.FOREIGN_ACTOR,
+  ResultCode.EMERGENCY_DISABLED,
+  ResultCode.EMERGENCY_ROLE_REQUIRED,
+  ResultCode.EMERGENCY_EXISTS,
+  ResultCode.EMERGENCY_UNKNOWN,
+  ResultCode.EMERGENCY_ENDED,
+  ResultCode.NOT_TRUSTEE,
+  ResultCode.EMERGENCY_ALREADY_RELEASED,
+  ResultCode.EMERGENCY_ALREADY_FLAGGED,
 ];

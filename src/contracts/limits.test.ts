@@ -3,8 +3,17 @@ import { it } from 'node:test';
 import { canonicalJson, utf8ToBytes } from '../crypto/index.js';
 import { createTx } from '../ledger/tx.js';
 import { TX_TYPES, type TxType } from '../ledger/types.js';
-import { createContractRegistry, MAX_ANCHORS_PER_TX, MAX_AUDIT_BATCH, MAX_GRANT_KEYS, MAX_TX_BYTES } from './index.js';
-import { makeWallet, testSealedKey } from './testing.js';
+import {
+  createContractRegistry,
+  MAX_ANCHORS_PER_TX,
+  MAX_AUDIT_BATCH,
+  MAX_EMERGENCY_DURATION_MS,
+  MAX_EMERGENCY_TRUSTEES,
+  MAX_ESCROW_KEYS_CT_LENGTH,
+  MAX_GRANT_KEYS,
+  MAX_TX_BYTES,
+} from './index.js';
+import { makeWallet, testSealedKey, testSealedShare } from './testing.js';
 
 const did = makeWallet(1).did;
 const registry = createContractRegistry();
@@ -63,12 +72,28 @@ const largest: Partial<Record<TxType, unknown>> = {
       resourceType: 'R'.repeat(64),
       recordId: 'r'.repeat(128),
       grantId: 'g'.repeat(64),
-      purpose: 'operations',
+      purpose: 'emergency',
       outcome: 'success',
       at: 2 ** 52,
       via: did,
+      emergency: 'x'.repeat(64),
     })),
   },
+  'emergency.enable': {
+    classes: ['general', 'sensitive'],
+    threshold: MAX_EMERGENCY_TRUSTEES,
+    trustees: Array.from({ length: MAX_EMERGENCY_TRUSTEES }, (_, i) => ({
+      org: makeWallet(10 + i).did,
+      share: { ...testSealedShare(), ct: 'c'.repeat(128) },
+    })),
+    escrow: {
+      commitment: 'f'.repeat(64),
+      keys: { iv: 'i'.repeat(16), ct: 'k'.repeat(MAX_ESCROW_KEYS_CT_LENGTH) },
+      epoch: 2 ** 52,
+    },
+  },
+  'emergency.access': { id: 'x'.repeat(64), patient: did, reason: 'ETREAT', durationMs: MAX_EMERGENCY_DURATION_MS },
+  'emergency.release': { access: 'x'.repeat(64), share: { ...testSealedShare(), ct: 'c'.repeat(128) } },
 };
 
 it('every transaction type has a cap, the self-registration a small one', () => {

@@ -30,6 +30,8 @@ import type {
   PractitionerRole,
   TxType,
 } from '../ledger/types.js';
+import { SEALED_KEY_SUITE } from './consent.js';
+import type { EmergencyEnablePayload, SealedShare } from './emergency.js';
 import { applyGenesis, createContractRegistry, type TxPayloads } from './index.js';
 
 /** A party's keys: its did:key, Ed25519 key pair and X25519 public key (base64url). */
@@ -316,4 +318,27 @@ export function registerPractitioner(
     }),
   );
   return wallet;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Emergency access
+// ---------------------------------------------------------------------------------------------
+
+/** A sealed escrow share as the emergency contract checks it (placeholder bytes: the ledger never opens it). */
+export function testSealedShare(): SealedShare {
+  return { v: 1, suite: SEALED_KEY_SUITE, enc: randomKey(), ct: 'c'.repeat(66) };
+}
+
+/** An `emergency.enable` payload naming `trustees` (placeholder shares and escrow), at `epoch`. */
+export function testEmergencyEnable(
+  trustees: readonly TestOrg[],
+  overrides: Partial<EmergencyEnablePayload> = {},
+): EmergencyEnablePayload {
+  return {
+    classes: ['general'],
+    threshold: Math.floor(trustees.length / 2) + 1,
+    trustees: trustees.map((t) => ({ org: t.org.did, share: testSealedShare() })),
+    escrow: { commitment: 'a'.repeat(64), keys: { iv: 'i'.repeat(16), ct: 'k'.repeat(200) }, epoch: 0 },
+    ...overrides,
+  };
 }

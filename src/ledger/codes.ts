@@ -70,6 +70,23 @@ export const ResultCode = {
   STALE_EPOCH: 'STALE_EPOCH',
   /** An audit entry names an actor the recording node cannot speak for. */
   FOREIGN_ACTOR: 'FOREIGN_ACTOR',
+  // Emergency access (break-glass).
+  /** The patient has no enabled emergency policy (never enabled, or opted out). */
+  EMERGENCY_DISABLED: 'EMERGENCY_DISABLED',
+  /** The signer is a practitioner whose organization did not give it the `emergency` role. */
+  EMERGENCY_ROLE_REQUIRED: 'EMERGENCY_ROLE_REQUIRED',
+  /** An emergency access with this id already exists. */
+  EMERGENCY_EXISTS: 'EMERGENCY_EXISTS',
+  /** No such emergency access, or none the signer may act on. */
+  EMERGENCY_UNKNOWN: 'EMERGENCY_UNKNOWN',
+  /** The emergency access's window has ended (block time ≥ its end). */
+  EMERGENCY_ENDED: 'EMERGENCY_ENDED',
+  /** The signing node's organization is not a trustee of the emergency access. */
+  NOT_TRUSTEE: 'NOT_TRUSTEE',
+  /** The signing node's organization already released its share for this access. */
+  EMERGENCY_ALREADY_RELEASED: 'EMERGENCY_ALREADY_RELEASED',
+  /** The emergency access is already flagged for review. */
+  EMERGENCY_ALREADY_FLAGGED: 'EMERGENCY_ALREADY_FLAGGED',
 } as const;
 export type ResultCode = (typeof ResultCode)[keyof typeof ResultCode];
 

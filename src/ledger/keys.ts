@@ -24,6 +24,14 @@ export const StateKey = {
   audit: (patient: string, height: number, txIndex: number, entry: number) =>
     `audit/${patient}/${pad(height)}/${pad(txIndex, 6)}/${pad(entry, 4)}`,
   auditPrefix: (patient: string) => `audit/${patient}/`,
+  /** The patient's emergency (break-glass) policy and escrow. */
+  emergencyPolicy: (patient: string) => `emergency-policy/${patient}`,
+  /** One emergency access (break-glass). */
+  emergency: (id: string) => `emergency/${id}`,
+  patientEmergency: (patient: string, id: string) => `idx/patient-emergency/${patient}/${id}`,
+  patientEmergencyPrefix: (patient: string) => `idx/patient-emergency/${patient}/`,
+  /** How many times the patient rotated its record-key epoch without a revocation (`consent.rotate`). */
+  rotations: (patient: string) => `rotations/${patient}`,
   ORG_PREFIX: 'org/',
   PARTY_PREFIX: 'party/',
 } as const;

@@ -20,9 +20,15 @@ export const TxType = {
   ConsentApprove: 'consent.approve',
   ConsentDeny: 'consent.deny',
   ConsentRekey: 'consent.rekey',
+  ConsentRotate: 'consent.rotate',
   RecordAnchor: 'records.anchor',
   RecordErase: 'records.erase',
   AuditBatch: 'audit.batch',
+  EmergencyEnable: 'emergency.enable',
+  EmergencyDisable: 'emergency.disable',
+  EmergencyAccess: 'emergency.access',
+  EmergencyRelease: 'emergency.release',
+  EmergencyFlag: 'emergency.flag',
 } as const;
 export type TxType = (typeof TxType)[keyof typeof TxType];
 export const TX_TYPES: readonly TxType[] = Object.values(TxType);

@@ -42,3 +42,25 @@ export type VaultErrorCode = (typeof VaultErrorCode)[keyof typeof VaultErrorCode
 export class VaultError extends CodedError<VaultErrorCode> {
   override readonly name = 'VaultError';
 }
+
+/**
+ * Stable codes for emergency key escrow failures (`src/vault/escrow.ts`). The two
+ * `EMERGENCY_SHARES_*` codes are what a requester sees when a break-glass cannot open the
+ * escrow, so they carry the emergency vocabulary rather than the vault's prefix.
+ */
+export const EscrowErrorCode = {
+  /** A sealed share does not open with this secret key and binding (wrong key, patient, org, access, commitment), or is malformed. */
+  SHARE_OPEN_FAILED: 'ESCROW_SHARE_OPEN_FAILED',
+  /** The escrowed keys do not open under this escrow key, or are not a list of record keys. */
+  KEYS_OPEN_FAILED: 'ESCROW_KEYS_OPEN_FAILED',
+  /** Enough shares, but no `threshold` of them combine to the committed escrow key (forged or wrong shares). */
+  SHARES_INVALID: 'EMERGENCY_SHARES_INVALID',
+  /** Fewer shares than the threshold. */
+  SHARES_INSUFFICIENT: 'EMERGENCY_SHARES_INSUFFICIENT',
+} as const;
+export type EscrowErrorCode = (typeof EscrowErrorCode)[keyof typeof EscrowErrorCode];
+
+/** An escrow failure with a stable `code`; messages never carry shares or keys. */
+export class EscrowError extends CodedError<EscrowErrorCode> {
+  override readonly name = 'EscrowError';
+}

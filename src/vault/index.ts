@@ -1,4 +1,30 @@
-export { VaultError, VaultErrorCode } from './errors.js';
+export { VaultError, VaultErrorCode, EscrowError, EscrowErrorCode } from './errors.js';
+export {
+  ESCROW_KEY_LENGTH,
+  ESCROW_SHARE_LENGTH,
+  ESCROW_SHARE_VERSION,
+  MAX_ESCROW_TRUSTEES,
+  MAX_RECONSTRUCTION_SHARES,
+  DEFAULT_EMERGENCY_CLASSES,
+  defaultEmergencyThreshold,
+  escrowCommitment,
+  createEscrow,
+  openEscrowShare,
+  sealReleasedShare,
+  openReleasedShare,
+  reconstructEscrowKey,
+  openEscrowedKeys,
+  type SealedEscrowShare,
+  type EscrowedKeysBlob,
+  type EscrowedRecordKey,
+  type EscrowTrusteeKey,
+  type CreateEscrowInput,
+  type Escrow,
+  type OpenEscrowShareInput,
+  type ReleaseShareBinding,
+  type ReconstructEscrowKeyInput,
+  type OpenEscrowedKeysInput,
+} from './escrow.js';
 export { RECORD_KEY_LENGTH, deriveRecordKey, type KeyRef } from './keys.js';
 export {
   ENVELOPE_VERSION,

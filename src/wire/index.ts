@@ -17,6 +17,13 @@ export {
   type TokenRequest,
   type TokenResponse,
 } from './auth.js';
+export type {
+  EmergencyResponse,
+  EmergencyPolicySummary,
+  EnabledEmergencyPolicySummary,
+  EmergencyAccessSummary,
+  EmergencyReleaseSummary,
+} from './emergency.js';
 export { VAULT_RECORDS_PATH, type EncryptedRecordView, type VaultRecordsResponse } from './vault.js';
 export type {
   Agreement,

@@ -230,4 +230,9 @@ export type GrantSummary = Omit<GrantRecord, 'keys'> & { readonly keyCount: numb
 export interface ConsentsResponse {
   readonly grants: readonly GrantSummary[];
   readonly requests: readonly RequestRecord[];
+  /**
+   * How many times the patient rotated its record-key epoch on its own (`consent.rotate`); part
+   * of its current epoch. Absent from older nodes' answers (read as 0).
+   */
+  readonly rotations?: number;
 }

@@ -14,14 +14,17 @@ import type {
   BlockResponse,
   BlocksResponse,
   ConsentsResponse,
+  EmergencyResponse,
   SyncResponse,
   TxResponse,
 } from '../../src/wire/index.js';
+import { buildEmergencyEnable } from '../../src/client/emergency.js';
 import { didFromSigningKey, generateSigningKeyPair } from '../../src/crypto/index.js';
 import { txIdOf, type SignedTx } from '../../src/ledger/index.js';
 import { buildHttpServer } from '../../src/node/http/index.js';
 import { signNodeRequest } from '../../src/node/roaming/index.js';
-import type { Wallet } from '../../src/wallet/index.js';
+import { StateKey, type OrgRecord } from '../../src/ledger/index.js';
+import { deriveRecordKeySeed, type Wallet } from '../../src/wallet/index.js';
 import {
   call,
   commit,
@@ -31,7 +34,7 @@ import {
   type Answer,
   type TestNode,
 } from '../auth/fixture.js';
-import { grant } from '../http/fixture.js';
+import { envelope, grant } from '../http/fixture.js';
 
 let t: TestNode;
 let app: FastifyInstance;
@@ -55,6 +58,15 @@ before(async () => {
   bob = await registeredPatient(t.node);
   aliceGrantTx = await committedId(grant(alice, t.init.orgDid, 'grant-alice'));
   bobGrantTx = await committedId(grant(bob, t.init.orgDid, 'grant-bob'));
+  // Alice allows break-glass, her organization as trustee: her emergency answer has a policy.
+  const org = t.node.ledger.getState<OrgRecord>(StateKey.org(t.init.orgDid))!;
+  const enable = await buildEmergencyEnable({
+    patient: alice.did,
+    recordKeySeed: deriveRecordKeySeed(alice),
+    trustees: [org],
+    epoch: 0,
+  });
+  await commit(t.node, envelope(alice, enable.type, enable.payload));
   aliceToken = (await signInThrough(app, alice)).body.access_token;
   memberToken = (await signInThrough(app, t.admin)).body.access_token;
 });
@@ -121,6 +133,7 @@ describe('anonymous visitor: status and block headers only', () => {
     ['sync', () => '/ledger/sync?from=1'],
     ['the directory', () => '/ledger/orgs'],
     ['an identity', () => `/ledger/identities/${alice.did}`],
+    ["a patient's emergency policy and break-glass accesses", () => `/ledger/patients/${alice.did}/emergency`],
   ] as const) {
     test(`${what}: 401 TOKEN_MISSING`, async () => {
       assertRefused(await get(url()), 401, 'TOKEN_MISSING');
@@ -141,6 +154,20 @@ describe('patient: its own party record, grants, transactions and trail', () => 
     assertRefused(other, 403, 'LEDGER_ACCESS_DENIED');
     assert.deepEqual(other.body, madeUp.body, 'existing and made-up patients answer alike');
     assert.equal(other.status, madeUp.status);
+  });
+
+  test("its own emergency policy answers, without shares or escrowed keys; another patient's and a made-up DID get the same 403", async () => {
+    const own = await get<EmergencyResponse>(`/ledger/patients/${alice.did}/emergency`, aliceToken);
+    assert.equal(own.status, 200);
+    assert.equal(own.body.policy?.status, 'enabled');
+    assert.deepEqual(own.body.accesses, []);
+    const policy = own.body.policy.status === 'enabled' ? own.body.policy : undefined;
+    assert.deepEqual(policy?.trustees, [t.init.orgDid]);
+    assert.deepEqual(Object.keys(policy?.escrow ?? {}).sort(), ['commitment', 'epoch'], 'the escrowed keys stay out');
+    const other = await get(`/ledger/patients/${bob.did}/emergency`, aliceToken);
+    const madeUp = await get(`/ledger/patients/${madeUpDid}/emergency`, aliceToken);
+    assertRefused(other, 403, 'LEDGER_ACCESS_DENIED');
+    assert.deepEqual(other.body, madeUp.body, 'existing and made-up patients answer alike');
   });
 
   test("its own transaction answers with its proof; another's and a made-up id get the same 403", async () => {
@@ -186,6 +213,9 @@ describe('patient: its own party record, grants, transactions and trail', () => 
 describe('members: practitioners and admins of member organizations, member nodes', () => {
   test("an admin reads any patient's consents, whole blocks and transactions", async () => {
     assert.equal((await get(`/ledger/patients/${bob.did}/consents`, memberToken)).status, 200);
+    const emergency = await get<EmergencyResponse>(`/ledger/patients/${bob.did}/emergency`, memberToken);
+    assert.equal(emergency.status, 200);
+    assert.deepEqual(emergency.body, { policy: null, accesses: [] });
     assert.equal((await get(`/ledger/tx/${bobGrantTx}`, memberToken)).status, 200);
     const page = await get<BlocksResponse>('/ledger/blocks?from=0&limit=100', memberToken);
     assert.ok(page.body.blocks.every((b) => b.redacted === undefined));

@@ -14,6 +14,7 @@ import type {
   BlocksResponse,
   BlockTx,
   ConsentsResponse,
+  EmergencyResponse,
   GrantSummary,
   IdentityResponse,
   OrgsResponse,
@@ -42,6 +43,7 @@ import { DEFAULT_COMMIT_WAIT_MS } from '../config.js';
 import type { AuthService } from '../auth/index.js';
 import type { RoamNode } from '../roam-node.js';
 import { NodeRequestVerifier } from '../roaming/index.js';
+import { emergencyView } from './emergency-view.js';
 import { HttpError, rejectionStatus, type ErrorBody } from './errors.js';
 import {
   accessDenied,
@@ -282,17 +284,25 @@ export function registerLedgerRoutes(app: FastifyInstance, options: LedgerRoutes
     throw new HttpError('UNKNOWN_DID', `no party or organization ${did} on the ledger`);
   });
 
-  app.get('/ledger/patients/:did/consents', async (request, reply) => {
+  /**
+   * The patient `:did` of a patient-scoped read, for a member or that patient itself. Decided on
+   * the caller and the DID asked for alone, before any lookup: a patient's answer for another
+   * patient is the same whether that patient exists or not.
+   */
+  const patientOfRead = async (request: FastifyRequest, reply: FastifyReply): Promise<string> => {
     const reader = await readerOf(request, reply);
     requireSignedIn(reader, reply);
     const { did } = parseInput('path', didParamsSchema, request.params);
-    // Decided on the caller and the DID asked for alone, before any lookup: a patient's answer
-    // for another patient is the same whether that patient exists or not.
     const allowed = reader.kind === 'member' || (reader.kind === 'patient' && reader.did === did);
     if (!allowed) throw accessDenied();
     const party = ledger.getState<PartyRecord>(StateKey.party(did));
     if (party?.kind !== 'patient')
       throw new HttpError('UNKNOWN_PATIENT', `${did} is not a registered patient`);
+    return did;
+  };
+
+  app.get('/ledger/patients/:did/consents', async (request, reply) => {
+    const did = await patientOfRead(request, reply);
     const grantsPrefix = StateKey.patientGrantsPrefix(did);
     const grants = ledger.rangeState<string>(grantsPrefix).flatMap(([key]): GrantSummary[] => {
       const grant = ledger.getState<GrantRecord>(StateKey.grant(key.slice(grantsPrefix.length)));
@@ -305,8 +315,15 @@ export function registerLedgerRoutes(app: FastifyInstance, options: LedgerRoutes
       const record = ledger.getState<RequestRecord>(StateKey.request(key.slice(requestsPrefix.length)));
       return record ? [record] : [];
     });
-    const response: ConsentsResponse = { grants, requests };
+    const rotations = ledger.getState<number>(StateKey.rotations(did)) ?? 0;
+    const response: ConsentsResponse = { grants, requests, rotations };
     return response;
+  });
+
+  // The patient's emergency policy and every break-glass of its record: the consents' read policy.
+  app.get('/ledger/patients/:did/emergency', async (request, reply) => {
+    const did = await patientOfRead(request, reply);
+    return emergencyView(state, did) satisfies EmergencyResponse;
   });
 }
 

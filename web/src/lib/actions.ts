@@ -112,7 +112,7 @@ export interface GrantInput {
 /** Grants `input.org` access, with the record keys in scope (epochs 0..current) sealed to it. */
 export async function grantAccess(wallet: Wallet, input: GrantInput): Promise<SubmitCommitted> {
   const consents = await ledger.consents(wallet.did);
-  const keys = await sealKeys(wallet, input.org, grantKeyRefs(input.classes, currentEpoch(consents.grants)));
+  const keys = await sealKeys(wallet, input.org, grantKeyRefs(input.classes, currentEpoch(consents.grants, consents.rotations)));
   return submit(wallet, TxType.ConsentGrant, {
     grantId: `g-${toBase64Url(randomBytes(12))}`,
     grantee: input.org.did,
@@ -135,7 +135,7 @@ export async function revokeGrant(
 ): Promise<void> {
   await submit(wallet, TxType.ConsentRevoke, { grantId });
   const consents: ConsentsResponse = await ledger.consents(wallet.did);
-  const epoch = currentEpoch(consents.grants);
+  const epoch = currentEpoch(consents.grants, consents.rotations);
   const now = Date.now();
   for (const grant of consents.grants) {
     if (grant.id === grantId || grantState(grant, now) !== 'active') continue;
@@ -160,7 +160,7 @@ export async function approveRequest(
   const keys = await sealKeys(
     wallet,
     org,
-    grantKeyRefs(request.scope.classes, currentEpoch(consents.grants)),
+    grantKeyRefs(request.scope.classes, currentEpoch(consents.grants, consents.rotations)),
   );
   return submit(wallet, TxType.ConsentApprove, {
     requestId: request.id,
