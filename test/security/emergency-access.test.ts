@@ -356,7 +356,7 @@ describe('security: emergency access (break-glass)', () => {
     const mine = await as(drAp);
     assert.equal(mine.statusCode, 200);
     assert.deepEqual(
-      { ...mine.json(), start: 0, end: 0 },
+      { ...mine.json<Record<string, unknown>>(), start: 0, end: 0 },
       {
         id: access,
         patient: patient.did,

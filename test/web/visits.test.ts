@@ -34,6 +34,7 @@ function row(fields: Partial<TrailRow> & Pick<TrailRow, 'at'>): TrailRow {
     recordId: null,
     grantId: 'g1',
     purpose: 'treatment',
+    emergency: null,
     outcome: 'success',
     recordedBy: NODE_EU,
     region: 'eu',
@@ -125,7 +126,7 @@ describe('who saw my record, grouped by visit', () => {
       visits.slice(1).map((v) => v.breakGlass),
       [false, false],
     );
-    // An entry marked by purpose only (a node without the emergency field) is break-glass too.
+    // An entry marked by its purpose only (recorded by a node without the emergency field) is too.
     const [byPurpose] = groupVisits([row({ at: T0, purpose: 'emergency' })]);
     assert.equal(byPurpose!.breakGlass, true);
   });

@@ -11,11 +11,8 @@ import { listWords } from './words.js';
 /** Entries further apart than this are two visits. */
 export const VISIT_GAP_MS = 2 * 60_000;
 
-/**
- * An audit row; `emergency` is the break-glass access id an entry names (the emergency spec adds
- * it to audit entries, optional so rows of nodes without break-glass still fit).
- */
-export type TrailRow = AuditRow & { readonly emergency?: string | null };
+/** An audit row (its `emergency` names the break-glass access an entry was made under). */
+export type TrailRow = AuditRow;
 
 export interface Visit {
   /** The first entry's id: stable while entries are added to the visit. */
@@ -38,7 +35,7 @@ export interface Visit {
 export function isBreakGlass(row: TrailRow): boolean {
   return (
     row.purpose === 'emergency' ||
-    (row.emergency !== undefined && row.emergency !== null) ||
+    row.emergency !== null ||
     row.action === 'break-glass'
   );
 }
@@ -77,7 +74,7 @@ export function groupVisits(rows: readonly TrailRow[], gapMs = VISIT_GAP_MS): Vi
       start: first.at,
       end: entries[entries.length - 1]!.at,
       entries,
-      emergency: entries.find((e) => e.emergency)?.emergency ?? null,
+      emergency: entries.find((e) => e.emergency !== null)?.emergency ?? null,
       breakGlass: entries.some(isBreakGlass),
       allVerified: entries.every((e) => e.proofValid),
     };
