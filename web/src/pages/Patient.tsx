@@ -33,6 +33,7 @@ import { byDateDesc, exportBundle, loadMyRecords, seriesOf } from '../lib/record
 import { downloadFhirJson } from '../lib/download.js';
 import { dayWords, grantWords, typesWords } from '../lib/words.js';
 import { MySummary } from './SummaryViews.js';
+import { EmergencyBanners, EmergencySettings } from './EmergencyPortal.js';
 import { WhoSawMyRecord } from './WhoSawMyRecord.js';
 
 export function PatientPage() {
@@ -140,6 +141,7 @@ function SignedIn({ wallet, focusTabs }: { wallet: Wallet; focusTabs: boolean })
   ];
   return (
     <div>
+      <EmergencyBanners wallet={wallet} />
       <div
         className="tabs"
         role="tablist"
@@ -180,7 +182,12 @@ function SignedIn({ wallet, focusTabs }: { wallet: Wallet; focusTabs: boolean })
       <div id="tab-panel" role="tabpanel" aria-labelledby={`tab-${tab}`}>
         {tab === 'record' && <MyRecord wallet={wallet} token={token} />}
         {tab === 'summary' && <MySummary wallet={wallet} token={token} />}
-        {tab === 'sharing' && <Sharing wallet={wallet} />}
+        {tab === 'sharing' && (
+          <>
+            <Sharing wallet={wallet} />
+            <EmergencySettings wallet={wallet} />
+          </>
+        )}
         {tab === 'audit' && <WhoSawMyRecord wallet={wallet} token={token} />}
       </div>
     </div>

@@ -23,6 +23,7 @@ import { accessStateOf, fhirClient, ledger, type AccessState } from '../lib/node
 import { buildResource, FORM_KINDS, validateForm, type FormKind, type FormValues } from '../lib/forms.js';
 import { byDateDesc, seriesOf, titleOf, type Resource } from '../lib/records.js';
 import { grantWords } from '../lib/words.js';
+import { EmergencyAccessPanel } from './EmergencyConsole.js';
 import { ChartSummary } from './SummaryViews.js';
 
 const DID_SYSTEM = 'urn:ietf:rfc:3986';
@@ -293,6 +294,9 @@ function Chart({ wallet, session, patient }: { wallet: Wallet; session: TokenRes
       )}
       {(state === 'no-access' || state === 'expired' || state === 'revoked' || state === 'not-covered') && (
         <RequestAccess wallet={wallet} patient={patient} />
+      )}
+      {state !== null && state !== 'other-org' && session.roles.includes('emergency') && (
+        <EmergencyAccessPanel wallet={wallet} session={session} patient={patient} />
       )}
     </div>
   );
