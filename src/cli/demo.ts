@@ -13,9 +13,10 @@ import { TxType, type GrantAccess, type SensitivityClass } from '../ledger/index
 import { DataFiles, initNetwork } from '../node/index.js';
 import { loadWallet, PASSPHRASE_ENV_VAR } from '../wallet/index.js';
 import { createAndSaveWallet, parsePort, subcommand, walletKdfParams } from './common.js';
-import { connect } from './connect.js';
+import { connect, type NodeApi } from './connect.js';
 import { orgEncryptionKey, sealKeys } from './consent.js';
 import { seedPatientRecords } from './demo-records.js';
+import { enableEmergency } from './emergency-escrow.js';
 import { emit, type OutputOptions } from './output.js';
 import { definedListen, startNode, stopOnSignals } from './start.js';
 
@@ -48,6 +49,15 @@ interface DemoSeed {
     /** The Synthea patient whose records were imported (null: testdata/ not shipped). */
     readonly records?: { readonly source: string | null; readonly imported: number };
   }>;
+  /**
+   * A patient with a real chart kept by the hospital, no grant (revoked after the import) and
+   * emergency access enabled (1-of-1: the hospital is the trustee): the break-glass story.
+   */
+  readonly emergencyPatient?: {
+    readonly did: string;
+    readonly wallet: string;
+    readonly records: { readonly source: string | null; readonly imported: number };
+  };
   /** Where the generated passphrase is, when ROAM_PASSPHRASE was not set on the first run. */
   readonly passphraseFile: string | null;
   /** How long the first run's seeding took, in ms. */
@@ -139,32 +149,18 @@ async function seedDemo(
     encryptionKey: toBase64Url(emergency.encryption.publicKey),
   });
 
+  const patient = { api, url, orgDid, orgKey, walletDir, passphrase };
   const patients = [];
   for (const [i, { access, classes }] of DEMO_PATIENTS.entries()) {
-    const path = join(walletDir, `patient-${i + 1}.wallet.json`);
-    const { wallet } = await createAndSaveWallet(path, 'patient', passphrase);
-    await api.submit(wallet, TxType.PatientRegister, {
-      encryptionKey: toBase64Url(wallet.encryption.publicKey),
-    });
-    const grant: ConsentGrantPayload = {
-      grantId: `demo-${i + 1}-${toBase64Url(randomBytes(6))}`,
-      grantee: orgDid,
-      scope: { resourceTypes: ['*'], classes },
-      purpose: 'treatment',
+    const { seeded } = await seedConsentingPatient(patient, {
+      name: `patient-${i + 1}`,
+      index: i,
       access,
-      expiresAt: null,
-      // A new patient's record keys are at epoch 0, sealed to the hospital like any CLI grant.
-      keys: await sealKeys(
-        wallet,
-        orgDid,
-        orgKey,
-        classes.map((c) => ({ class: c, epoch: 0 })),
-      ),
-    };
-    await api.submit(wallet, TxType.ConsentGrant, grant);
-    const records = await seedPatientRecords(url, wallet, i);
-    patients.push({ did: wallet.did, wallet: path, grantId: grant.grantId, access, classes, records });
+      classes,
+    });
+    patients.push(seeded);
   }
+  const emergencyPatient = await seedEmergencyPatient(patient);
 
   const seed: DemoSeed = {
     orgDid,
@@ -172,11 +168,79 @@ async function seedDemo(
     practitioner: { did: practitioner.did, wallet: practitionerPath },
     emergencyPractitioner: { did: emergency.did, wallet: emergencyPath },
     patients,
+    emergencyPatient,
     passphraseFile,
     seedMs: Date.now() - started,
   };
   writeFileSync(join(dir, 'demo.json'), JSON.stringify(seed, null, 2) + '\n');
   return seed;
+}
+
+/** What seeding a demo patient needs: the node, the hospital and where wallets go. */
+interface PatientSeeding {
+  readonly api: NodeApi;
+  readonly url: string;
+  readonly orgDid: string;
+  readonly orgKey: Uint8Array;
+  readonly walletDir: string;
+  readonly passphrase: string;
+}
+
+/**
+ * A patient who registers, grants the hospital `access` to `classes` and gets Synthea patient
+ * `index`'s records (imported as the patient: the hospital keeps them under the grant).
+ */
+async function seedConsentingPatient(
+  seeding: PatientSeeding,
+  patient: { name: string; index: number; access: GrantAccess; classes: SensitivityClass[] },
+) {
+  const { api, orgDid, orgKey } = seeding;
+  const { access, classes } = patient;
+  const path = join(seeding.walletDir, `${patient.name}.wallet.json`);
+  const { wallet } = await createAndSaveWallet(path, 'patient', seeding.passphrase);
+  await api.submit(wallet, TxType.PatientRegister, {
+    encryptionKey: toBase64Url(wallet.encryption.publicKey),
+  });
+  const grant: ConsentGrantPayload = {
+    grantId: `demo-${patient.index + 1}-${toBase64Url(randomBytes(6))}`,
+    grantee: orgDid,
+    scope: { resourceTypes: ['*'], classes },
+    purpose: 'treatment',
+    access,
+    expiresAt: null,
+    // A new patient's record keys are at epoch 0, sealed to the hospital like any CLI grant.
+    keys: await sealKeys(
+      wallet,
+      orgDid,
+      orgKey,
+      classes.map((c) => ({ class: c, epoch: 0 })),
+    ),
+  };
+  await api.submit(wallet, TxType.ConsentGrant, grant);
+  const records = await seedPatientRecords(seeding.url, wallet, patient.index);
+  return {
+    wallet,
+    seeded: { did: wallet.did, wallet: path, grantId: grant.grantId, access, classes, records },
+  };
+}
+
+/**
+ * The break-glass patient: its chart is imported under a grant, the grant is revoked (the
+ * hospital keeps the ciphertexts but may no longer open them), then emergency access is enabled
+ * with the hospital as the only trustee: only a break-glass opens the record now.
+ */
+async function seedEmergencyPatient(
+  seeding: PatientSeeding,
+): Promise<NonNullable<DemoSeed['emergencyPatient']>> {
+  const { wallet, seeded } = await seedConsentingPatient(seeding, {
+    name: 'patient-emergency',
+    index: DEMO_PATIENTS.length,
+    access: 'write',
+    classes: ['general'],
+  });
+  await seeding.api.submit(wallet, TxType.ConsentRevoke, { grantId: seeded.grantId });
+  await enableEmergency(seeding.api, wallet, {});
+  return { did: seeded.did, wallet: seeded.wallet, records: seeded.records };
 }
 
 function readSeed(dir: string): DemoSeed | null {
@@ -210,10 +274,14 @@ function welcome(url: string, dir: string, seed: DemoSeed | null): string[] {
     ...seed.patients.map(
       (p, i) =>
         `  patient ${i + 1}:    ${p.did} (${p.wallet}) grants ${p.access} [${p.classes.join(', ')}]` +
-        (p.records?.source
-          ? `, ${p.records.imported} records (Synthea ${p.records.source.split('_').slice(0, 2).join(' ')})`
-          : ''),
+        recordsWords(p.records),
     ),
+    ...(seed.emergencyPatient === undefined
+      ? []
+      : [
+          `  patient 4:    ${seed.emergencyPatient.did} (${seed.emergencyPatient.wallet}) no grant, emergency access enabled` +
+            recordsWords(seed.emergencyPatient.records),
+        ]),
     seed.passphraseFile === null
       ? '  wallets are encrypted with ROAM_PASSPHRASE'
       : `  wallet passphrase: in ${seed.passphraseFile} (keep it private)`,
@@ -233,14 +301,24 @@ function welcome(url: string, dir: string, seed: DemoSeed | null): string[] {
   ];
 }
 
-/** The break-glass commands, when the demo has a practitioner with the emergency role. */
+/** ", 75 records (Synthea Chet Hoeger)", or nothing when no records were imported. */
+function recordsWords(
+  records: { readonly source: string | null; readonly imported: number } | undefined,
+): string {
+  if (!records?.source) return '';
+  return `, ${records.imported} records (Synthea ${records.source.split('_').slice(0, 2).join(' ')})`;
+}
+
+/** The break-glass commands, when the demo has its emergency practitioner and patient. */
 function emergencyCommands(seed: DemoSeed, url: string, pass: string, roam: string): string[] {
   const emergency = seed.emergencyPractitioner;
-  const patient = seed.patients[0];
+  const patient = seed.emergencyPatient;
   if (emergency === undefined || patient === undefined) return [];
   return [
-    `  ${roam} emergency enable --wallet ${patient.wallet} --node ${url}${pass}`,
-    `  ${roam} emergency access --wallet ${emergency.wallet} --patient ${patient.did} --reason ETREAT --node ${url}${pass}`,
+    `  ${roam} emergency show --wallet ${patient.wallet} --node ${url}${pass}`,
+    `  ${roam} emergency access --wallet ${emergency.wallet} --patient ${patient.did} --reason ETREAT --duration 1h --node ${url}${pass}`,
+    `  ${roam} record summary --wallet ${emergency.wallet} --patient ${patient.did} --node ${url}${pass}`,
+    `  ${roam} audit --wallet ${patient.wallet} --node ${url}${pass}`,
   ];
 }
 

@@ -26,6 +26,7 @@ interface DemoWelcome {
     classes: string[];
     records: { source: string | null; imported: number };
   }>;
+  readonly emergencyPatient: { did: string; wallet: string; records: { imported: number } };
   readonly passphraseFile: string | null;
   readonly seedMs: number;
 }
@@ -35,7 +36,7 @@ describe('roam demo', () => {
   const data = join(dir, 'data');
   after(cleanup);
 
-  it('seeds practitioners and three consenting patients with real charts on the first run, then just starts', async (t) => {
+  it('seeds practitioners, three consenting patients and a break-glass patient with real charts, then just starts', async (t) => {
     // No ROAM_PASSPHRASE: the demo generates one into the data folder.
     const env = { ROAM_PASSPHRASE: undefined };
     const first = await startCli(['demo', '--data', data, '--port', '0'], { env });
@@ -61,6 +62,10 @@ describe('roam demo', () => {
     );
     assert.ok(existsSync(join(data, 'wallets', 'practitioner.wallet.json')));
     assert.match(welcome, /emergency:\s+did:key:\S+ \(\S+emergency\.wallet\.json\) may break the glass/);
+    assert.match(
+      welcome,
+      /patient 4:\s+did:key:\S+ \(\S+patient-emergency\.wallet\.json\) no grant, emergency access enabled, \d+ records/,
+    );
     const commands = [...welcome.matchAll(/^ {2}(?:roam|node \S+) (\w+ \w+)/gm)].map((m) => m[1]);
     for (const command of [
       'ledger status',
@@ -88,12 +93,12 @@ describe('roam demo', () => {
         ],
       );
       // Real charts, kept small so that the first start stays fast.
-      const imported = json.patients.map((p) => p.records.imported);
+      const imported = [...json.patients, json.emergencyPatient].map((p) => p.records.imported);
       assert.ok(
         imported.every((n) => n > 50),
         `records imported: ${imported.join(', ')}`,
       );
-      assert.ok(imported.reduce((a, b) => a + b, 0) < 400, `records imported: ${imported.join(', ')}`);
+      assert.ok(imported.reduce((a, b) => a + b, 0) < 500, `records imported: ${imported.join(', ')}`);
       t.diagnostic(`first run seeded ${imported.join(' + ')} records in ${json.seedMs} ms`);
       const status = await roamJson<{ height: number; org: { name: string } }>([
         'ledger',
@@ -124,6 +129,34 @@ describe('roam demo', () => {
         (summary.entry ?? []).some((e) => e.resource?.resourceType === 'Condition'),
         'the summary lists the Synthea problems',
       );
+
+      // The break-glass story the welcome names: no grant, so refused; then the emergency
+      // practitioner breaks the glass (the hospital is the 1-of-1 trustee) and reads the summary.
+      const asEmergency = [
+        '--wallet',
+        json.emergencyPractitioner.wallet,
+        '--patient',
+        json.emergencyPatient.did,
+        '--node',
+        second.url,
+        '--passphrase-file',
+        passphraseFile,
+      ];
+      const refused = await roam(['record', 'summary', ...asEmergency]);
+      assert.notEqual(refused.status, 0, 'no grant: no summary before the break-glass');
+      const broke = await roam([
+        'emergency',
+        'access',
+        ...asEmergency,
+        '--reason',
+        'ETREAT',
+        '--duration',
+        '1h',
+      ]);
+      assert.equal(broke.status, 0, broke.stderr);
+      const emergencySummary = await roamJson<Bundle>(['record', 'summary', ...asEmergency, '--json']);
+      assert.deepEqual(checkIpsDocument(emergencySummary).issues, []);
+      assert.ok((emergencySummary.entry ?? []).some((e) => e.resource?.resourceType === 'Condition'));
 
       const listed = await roamJson<{
         grants: Array<{ id: string; grantee: string; access: string; state: string }>;
