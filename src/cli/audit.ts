@@ -11,6 +11,7 @@ import type { Command } from 'commander';
 import { signIn } from '../client/auth.js';
 import { FhirClient } from '../client/fhir.js';
 import { readAuditTrail } from '../client/audit.js';
+import { RoamApiError } from '../client/errors.js';
 import {
   nodeUrlOption,
   openWallet,
@@ -18,6 +19,7 @@ import {
   passphraseFileOption,
   subcommand,
 } from './common.js';
+import { breakGlassBanner } from './break-glass-banner.js';
 import { connect } from './connect.js';
 import { CliErrorCode, EXIT_FAILURE, emit, isoTime, table, type OutputOptions } from './output.js';
 
@@ -62,13 +64,23 @@ second) after the access.`,
         ? undefined
         : new FhirClient(options.node, (await signIn({ baseUrl: options.node }, wallet)).access_token);
       const { source, rows } = await readAuditTrail(api.client, patient, options.limit, fhir);
+      // Every break-glass of the record, from the ledger (a node without the route has none to tell).
+      const breakGlass = await api.client.emergency(patient).then(
+        (answer) => answer.accesses,
+        (error: unknown) => {
+          if (error instanceof RoamApiError && error.status === 404) return [];
+          throw error;
+        },
+      );
+      const banner = breakGlassBanner(breakGlass, Date.now());
       const did = patient;
       const bad = rows.filter((r) => !r.proofValid);
       emit(
         options,
-        { patient: did, source, count: rows.length, entries: rows, allProofsValid: bad.length === 0 },
-        () =>
-          rows.length === 0
+        { patient: did, source, count: rows.length, entries: rows, allProofsValid: bad.length === 0, breakGlass },
+        () => [
+          ...banner,
+          ...(rows.length === 0
             ? [`No audit entries for ${did} (${source})`]
             : table(
                 ['proof', 'when', 'node', 'who', 'org', 'action', 'record', 'grant', 'outcome'],
@@ -82,10 +94,11 @@ second) after the access.`,
                   r.resourceType === null
                     ? '-'
                     : `${r.resourceType}${r.recordId === null ? '' : `/${r.recordId}`}`,
-                  r.grantId ?? '-',
+                  r.grantId ?? (r.emergency === null ? '-' : `break-glass ${r.emergency}`),
                   r.outcome,
                 ]),
-              ),
+              )),
+        ],
       );
       if (bad.length > 0) {
         // The entries are the output (one JSON object with --json); the failure is reported after it.

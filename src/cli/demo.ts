@@ -1,6 +1,8 @@
 /**
- * `roam demo` (what `npm start` runs): a one-node network with a practitioner and three patients
- * who granted the demo hospital access, seeded through the node's real API on the first run.
+ * `roam demo` (what `npm start` runs): a one-node network with a practitioner, a practitioner who
+ * may break the glass (role `emergency`), and three patients who granted the demo hospital access,
+ * each with a real chart (a Synthea patient, src/cli/demo-records.ts), seeded through the node's
+ * real API on the first run.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
@@ -11,18 +13,24 @@ import { TxType, type GrantAccess, type SensitivityClass } from '../ledger/index
 import { DataFiles, initNetwork } from '../node/index.js';
 import { loadWallet, PASSPHRASE_ENV_VAR } from '../wallet/index.js';
 import { createAndSaveWallet, parsePort, subcommand, walletKdfParams } from './common.js';
-import { connect } from './connect.js';
+import { connect, type NodeApi } from './connect.js';
 import { orgEncryptionKey, sealKeys } from './consent.js';
+import { seedPatientRecords } from './demo-records.js';
+import { enableEmergency } from './emergency-escrow.js';
 import { emit, type OutputOptions } from './output.js';
 import { definedListen, startNode, stopOnSignals } from './start.js';
 
 const DEMO_ORG = 'Roam Demo Hospital';
 const DEMO_REGION = 'eu';
-/** What each demo patient grants the hospital: all resource types, for treatment, no expiry. */
+/**
+ * What each demo patient grants the hospital: all resource types, for treatment, no expiry. Write
+ * access: the hospital keeps the patient's real chart (imported on the first run), and the ledger
+ * lets only an organization with a write grant anchor records.
+ */
 const DEMO_PATIENTS: ReadonlyArray<{ access: GrantAccess; classes: SensitivityClass[] }> = [
-  { access: 'read', classes: ['general'] },
   { access: 'write', classes: ['general'] },
-  { access: 'read', classes: ['general', 'sensitive'] },
+  { access: 'write', classes: ['general'] },
+  { access: 'write', classes: ['general', 'sensitive'] },
 ];
 
 /** DIR/demo.json: what the first run seeded, so later runs can print the same welcome. */
@@ -30,15 +38,30 @@ interface DemoSeed {
   readonly orgDid: string;
   readonly adminDid: string;
   readonly practitioner: { readonly did: string; readonly wallet: string };
+  /** A practitioner with the `emergency` role: the one who may break the glass. */
+  readonly emergencyPractitioner?: { readonly did: string; readonly wallet: string };
   readonly patients: ReadonlyArray<{
     readonly did: string;
     readonly wallet: string;
     readonly grantId: string;
     readonly access: string;
     readonly classes: readonly string[];
+    /** The Synthea patient whose records were imported (null: testdata/ not shipped). */
+    readonly records?: { readonly source: string | null; readonly imported: number };
   }>;
+  /**
+   * A patient with a real chart kept by the hospital, no grant (revoked after the import) and
+   * emergency access enabled (1-of-1: the hospital is the trustee): the break-glass story.
+   */
+  readonly emergencyPatient?: {
+    readonly did: string;
+    readonly wallet: string;
+    readonly records: { readonly source: string | null; readonly imported: number };
+  };
   /** Where the generated passphrase is, when ROAM_PASSPHRASE was not set on the first run. */
   readonly passphraseFile: string | null;
+  /** How long the first run's seeding took, in ms. */
+  readonly seedMs?: number;
 }
 
 interface DemoOptions extends OutputOptions {
@@ -102,6 +125,7 @@ async function seedDemo(
   passphrase: string,
   passphraseFile: string | null,
 ): Promise<DemoSeed> {
+  const started = Date.now();
   const admin = await loadWallet(DataFiles.adminWallet(dir), passphrase);
   // The organization's admin reads the directory (ledger reads need a signed-in party).
   const api = connect(url, admin);
@@ -117,37 +141,106 @@ async function seedDemo(
     roles: ['physician'],
     encryptionKey: toBase64Url(practitioner.encryption.publicKey),
   });
+  const emergencyPath = join(walletDir, 'emergency.wallet.json');
+  const { wallet: emergency } = await createAndSaveWallet(emergencyPath, 'practitioner', passphrase);
+  await api.submit(admin, TxType.PractitionerRegister, {
+    practitioner: emergency.did,
+    roles: ['physician', 'emergency'],
+    encryptionKey: toBase64Url(emergency.encryption.publicKey),
+  });
 
+  const patient = { api, url, orgDid, orgKey, walletDir, passphrase };
   const patients = [];
   for (const [i, { access, classes }] of DEMO_PATIENTS.entries()) {
-    const path = join(walletDir, `patient-${i + 1}.wallet.json`);
-    const { wallet } = await createAndSaveWallet(path, 'patient', passphrase);
-    await api.submit(wallet, TxType.PatientRegister, {
-      encryptionKey: toBase64Url(wallet.encryption.publicKey),
-    });
-    const grant: ConsentGrantPayload = {
-      grantId: `demo-${i + 1}-${toBase64Url(randomBytes(6))}`,
-      grantee: orgDid,
-      scope: { resourceTypes: ['*'], classes },
-      purpose: 'treatment',
+    const { seeded } = await seedConsentingPatient(patient, {
+      name: `patient-${i + 1}`,
+      index: i,
       access,
-      expiresAt: null,
-      // A new patient's record keys are at epoch 0, sealed to the hospital like any CLI grant.
-      keys: await sealKeys(wallet, orgDid, orgKey, classes.map((c) => ({ class: c, epoch: 0 }))),
-    };
-    await api.submit(wallet, TxType.ConsentGrant, grant);
-    patients.push({ did: wallet.did, wallet: path, grantId: grant.grantId, access, classes });
+      classes,
+    });
+    patients.push(seeded);
   }
+  const emergencyPatient = await seedEmergencyPatient(patient);
 
   const seed: DemoSeed = {
     orgDid,
     adminDid: admin.did,
     practitioner: { did: practitioner.did, wallet: practitionerPath },
+    emergencyPractitioner: { did: emergency.did, wallet: emergencyPath },
     patients,
+    emergencyPatient,
     passphraseFile,
+    seedMs: Date.now() - started,
   };
   writeFileSync(join(dir, 'demo.json'), JSON.stringify(seed, null, 2) + '\n');
   return seed;
+}
+
+/** What seeding a demo patient needs: the node, the hospital and where wallets go. */
+interface PatientSeeding {
+  readonly api: NodeApi;
+  readonly url: string;
+  readonly orgDid: string;
+  readonly orgKey: Uint8Array;
+  readonly walletDir: string;
+  readonly passphrase: string;
+}
+
+/**
+ * A patient who registers, grants the hospital `access` to `classes` and gets Synthea patient
+ * `index`'s records (imported as the patient: the hospital keeps them under the grant).
+ */
+async function seedConsentingPatient(
+  seeding: PatientSeeding,
+  patient: { name: string; index: number; access: GrantAccess; classes: SensitivityClass[] },
+) {
+  const { api, orgDid, orgKey } = seeding;
+  const { access, classes } = patient;
+  const path = join(seeding.walletDir, `${patient.name}.wallet.json`);
+  const { wallet } = await createAndSaveWallet(path, 'patient', seeding.passphrase);
+  await api.submit(wallet, TxType.PatientRegister, {
+    encryptionKey: toBase64Url(wallet.encryption.publicKey),
+  });
+  const grant: ConsentGrantPayload = {
+    grantId: `demo-${patient.index + 1}-${toBase64Url(randomBytes(6))}`,
+    grantee: orgDid,
+    scope: { resourceTypes: ['*'], classes },
+    purpose: 'treatment',
+    access,
+    expiresAt: null,
+    // A new patient's record keys are at epoch 0, sealed to the hospital like any CLI grant.
+    keys: await sealKeys(
+      wallet,
+      orgDid,
+      orgKey,
+      classes.map((c) => ({ class: c, epoch: 0 })),
+    ),
+  };
+  await api.submit(wallet, TxType.ConsentGrant, grant);
+  const records = await seedPatientRecords(seeding.url, wallet, patient.index);
+  return {
+    wallet,
+    seeded: { did: wallet.did, wallet: path, grantId: grant.grantId, access, classes, records },
+  };
+}
+
+/**
+ * The break-glass patient: its chart is imported under a grant, the grant is revoked (the
+ * hospital keeps the ciphertexts but may no longer open them), then emergency access is enabled
+ * with the hospital as the only trustee: only a break-glass opens the record now.
+ */
+async function seedEmergencyPatient(
+  seeding: PatientSeeding,
+): Promise<NonNullable<DemoSeed['emergencyPatient']>> {
+  const { wallet, seeded } = await seedConsentingPatient(seeding, {
+    name: 'patient-emergency',
+    index: DEMO_PATIENTS.length,
+    access: 'write',
+    classes: ['general'],
+  });
+  await seeding.api.submit(wallet, TxType.ConsentRevoke, { grantId: seeded.grantId });
+  await enableEmergency(seeding.api, wallet, {});
+  return { did: seeded.did, wallet: seeded.wallet, records: seeded.records };
 }
 
 function readSeed(dir: string): DemoSeed | null {
@@ -173,9 +266,22 @@ function welcome(url: string, dir: string, seed: DemoSeed | null): string[] {
     `  hospital:     ${DEMO_ORG} ${seed.orgDid}`,
     `  admin:        ${seed.adminDid} (${DataFiles.adminWallet(dir)})`,
     `  practitioner: ${seed.practitioner.did} (${seed.practitioner.wallet})`,
+    ...(seed.emergencyPractitioner === undefined
+      ? []
+      : [
+          `  emergency:    ${seed.emergencyPractitioner.did} (${seed.emergencyPractitioner.wallet}) may break the glass`,
+        ]),
     ...seed.patients.map(
-      (p, i) => `  patient ${i + 1}:    ${p.did} (${p.wallet}) grants ${p.access} [${p.classes.join(', ')}]`,
+      (p, i) =>
+        `  patient ${i + 1}:    ${p.did} (${p.wallet}) grants ${p.access} [${p.classes.join(', ')}]` +
+        recordsWords(p.records),
     ),
+    ...(seed.emergencyPatient === undefined
+      ? []
+      : [
+          `  patient 4:    ${seed.emergencyPatient.did} (${seed.emergencyPatient.wallet}) no grant, emergency access enabled` +
+            recordsWords(seed.emergencyPatient.records),
+        ]),
     seed.passphraseFile === null
       ? '  wallets are encrypted with ROAM_PASSPHRASE'
       : `  wallet passphrase: in ${seed.passphraseFile} (keep it private)`,
@@ -185,10 +291,34 @@ function welcome(url: string, dir: string, seed: DemoSeed | null): string[] {
     '',
     'Try, in another terminal:',
     `  ${roam} ledger status --node ${url}`,
+    `  ${roam} record summary --wallet ${seed.practitioner.wallet} --patient ${patient.did} --lang de --node ${url}${pass}`,
     `  ${roam} consent list --wallet ${patient.wallet} --node ${url}${pass}`,
+    `  ${roam} audit --wallet ${patient.wallet} --node ${url}${pass}`,
+    ...emergencyCommands(seed, url, pass, roam),
     `  ${roam} ledger verify --data ${dir}`,
     '',
     'Press Ctrl-C to stop.',
+  ];
+}
+
+/** ", 75 records (Synthea Chet Hoeger)", or nothing when no records were imported. */
+function recordsWords(
+  records: { readonly source: string | null; readonly imported: number } | undefined,
+): string {
+  if (!records?.source) return '';
+  return `, ${records.imported} records (Synthea ${records.source.split('_').slice(0, 2).join(' ')})`;
+}
+
+/** The break-glass commands, when the demo has its emergency practitioner and patient. */
+function emergencyCommands(seed: DemoSeed, url: string, pass: string, roam: string): string[] {
+  const emergency = seed.emergencyPractitioner;
+  const patient = seed.emergencyPatient;
+  if (emergency === undefined || patient === undefined) return [];
+  return [
+    `  ${roam} emergency show --wallet ${patient.wallet} --node ${url}${pass}`,
+    `  ${roam} emergency access --wallet ${emergency.wallet} --patient ${patient.did} --reason ETREAT --duration 1h --node ${url}${pass}`,
+    `  ${roam} record summary --wallet ${emergency.wallet} --patient ${patient.did} --node ${url}${pass}`,
+    `  ${roam} audit --wallet ${patient.wallet} --node ${url}${pass}`,
   ];
 }
 

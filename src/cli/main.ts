@@ -16,6 +16,7 @@ import { registerAudit } from './audit.js';
 import { registerConsent } from './consent.js';
 import { registerDemo } from './demo.js';
 import { registerEmergency } from './emergency.js';
+import { registerEmergencyAccess } from './emergency-access.js';
 import { registerImport } from './import.js';
 import { registerInit } from './init.js';
 import { registerLedger } from './ledger.js';
@@ -58,7 +59,7 @@ Failures print "roam: <CODE>: <message>" on stderr and exit 2 (usage) or 1; ROAM
   // The patient's side (enable, disable, show, flag). The requester's `roam emergency access`
   // is added to this same group: pass `emergency` to its register function here.
   const emergency = registerEmergency(program);
-  void emergency;
+  registerEmergencyAccess(emergency);
   registerLedger(program);
   registerToken(program);
   registerRecord(program);

@@ -39,6 +39,8 @@ export interface AuditRow {
   readonly recordId: string | null;
   readonly grantId: string | null;
   readonly purpose: string | null;
+  /** The break-glass access the access was made under (null: none). */
+  readonly emergency: string | null;
   readonly outcome: string;
   /** The node that recorded the entry, and its region. */
   readonly recordedBy: string;
@@ -218,6 +220,7 @@ async function verifiedRows(
       recordId: entry.recordId ?? null,
       grantId: entry.grantId ?? null,
       purpose: entry.purpose ?? null,
+      emergency: entry.emergency ?? null,
       outcome: entry.outcome,
       recordedBy: view.tx.tx.signer,
       region: regionOf(view.tx.tx.signer),

@@ -10,6 +10,7 @@ import { peerNodes } from './network/peers.js';
 import { BlockWriter, LedgerStore, ShareLinkStore } from '../store/index.js';
 import { DataFiles, loadNodeConfig, readOrderingCredentials, type NodeConfig } from './config.js';
 import { NodeError, NodeErrorCode } from './errors.js';
+import { NodeEmergency } from './emergency/node-emergency.js';
 import { FhirService } from './fhir/fhir-service.js';
 import { ShareLinks } from './shl/share-links.js';
 
@@ -58,10 +59,17 @@ export class RoamNode {
   private fhirService: FhirService | undefined;
   private shareLinkStore: ShareLinkStore | undefined;
   private shareLinkService: ShareLinks | undefined;
+  /** Break-glass: trustee releases, key reconstruction and the in-memory emergency keys. */
+  emergency: NodeEmergency | undefined;
   /** Where its HTTP API listens, once it does (may differ from the configured public URL: `--port 0`). */
   listeningUrl: string | undefined;
   /** Agreement with the other nodes of a network (none for a one-node network). */
   attestations: AttestationMonitor | undefined;
+
+  /** Record keys reconstructed under break-glass (memory only), which the FHIR key ring reads. */
+  get emergencyKeys(): NodeEmergency['keys'] | undefined {
+    return this.emergency?.keys;
+  }
 
   /** The node's FHIR service (vault, index, audit trail, repository); open while the node is. */
   get fhir(): FhirService {
@@ -117,6 +125,22 @@ export class RoamNode {
         node.attestations.start();
       }
       // The vault (DATA/vault.sqlite) and the FHIR API's index and audit outbox; ships leftover audit entries.
+      node.emergency = new NodeEmergency({
+        did: config.keys.nodeDid,
+        chainId: ledger.chainId,
+        orgDid: config.keys.orgDid,
+        nodeSecretKey: config.keys.node.secretKey,
+        orgEncryptionSecretKey: config.keys.orgEncryption.secretKey,
+        state: { get: (key) => ledger.getState(key), range: (prefix) => ledger.rangeState(prefix) },
+        submit: (envelopes) => node.submit(envelopes),
+        waitForCommit: (id, ms) => node.waitForCommit(id, ms),
+        txOf: (id) => committedTxBody(ledger, id),
+        onBlock: (listener) => {
+          ledger.on('block', listener);
+          return () => ledger.off('block', listener);
+        },
+        log,
+      });
       node.fhirService = FhirService.open(node);
       node.shareLinkStore = ShareLinkStore.open(DataFiles.shareLinks(options.dataDir));
       node.shareLinkService = new ShareLinks({
@@ -129,6 +153,7 @@ export class RoamNode {
           return party?.kind === 'patient' && party.status === 'active';
         },
       });
+      node.emergency.start();
       return node;
     } catch (error) {
       await writer?.close();
@@ -178,6 +203,7 @@ export class RoamNode {
     this.shareLinkService = undefined;
     this.shareLinkStore?.close();
     this.shareLinkStore = undefined;
+    await this.emergency?.stop().catch(() => undefined);
     await this.fhirService?.close().catch(() => undefined);
     this.fhirService = undefined;
     await this.orderer.close();
@@ -189,6 +215,14 @@ export class RoamNode {
     await this.verifier.close();
     await this.peerHttp.close();
   }
+}
+
+/** The type and payload of committed transaction `id` (from its stored envelope). */
+function committedTxBody(ledger: Ledger, id: string): { type: string; payload: unknown } | undefined {
+  const stored = ledger.getTx(id);
+  if (stored === undefined) return undefined;
+  const tx = (JSON.parse(stored.envelope) as { tx?: { type?: unknown; payload?: unknown } }).tx;
+  return typeof tx?.type === 'string' ? { type: tx.type, payload: tx.payload } : undefined;
 }
 
 function defaultOrderer(context: OrdererContext, log: (line: string) => void): Orderer {

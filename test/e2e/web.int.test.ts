@@ -278,15 +278,26 @@ describe('web app', { timeout: 10 * 60_000 }, () => {
     await patient.getByRole('img', { name: /Blood pressure/ }).waitFor();
     await shot(patient, '06-patient-record');
 
-    // Who saw my record: the practitioner's accesses, each proof checked in the browser.
+    // Who saw my record: the practitioner's visit in one row, in words; its entries, each proof
+    // checked in the browser, one click away.
     await patient.getByRole('tab', { name: 'Who saw my record' }).click();
-    const practitionerRow = /practitioner[\s\S]*Roam Demo Hospital[\s\S]*create Observation[\s\S]*✓ verified/;
+    const practitionerVisit =
+      /practitioner[\s\S]*at Roam Demo Hospital \(eu\)[\s\S]*added 1 observation[\s\S]*✓ verified/;
     await refreshUntil(
       patient,
       () => patient.getByRole('button', { name: 'Refresh' }).click(),
-      '[data-testid="audit-row"]',
-      practitionerRow,
+      '[data-testid="audit-visit"]',
+      practitionerVisit,
     );
+    await patient
+      .getByTestId('audit-visit')
+      .filter({ hasText: practitionerVisit })
+      .getByRole('button', { name: 'Show entries' })
+      .click();
+    await patient
+      .getByTestId('audit-row')
+      .filter({ hasText: /create Observation[\s\S]*✓ verified/ })
+      .waitFor();
     assert.equal(await patient.getByText('✗ not verified').count(), 0);
     await shot(patient, '07-patient-audit');
 

@@ -10,7 +10,7 @@ import type { Bundle, OperationOutcome } from '@medplum/fhirtypes';
 import { toBase64Url } from '../../src/crypto/index.js';
 import { currentEpoch, type AuditRecord } from '../../src/contracts/index.js';
 import { StateKey } from '../../src/ledger/index.js';
-import type { GrantAccess, SensitivityClass } from '../../src/ledger/types.js';
+import type { GrantAccess, PractitionerRole, SensitivityClass } from '../../src/ledger/types.js';
 import type { FhirNodePort } from '../../src/node/fhir/index.js';
 import { buildHttpServer } from '../../src/node/http/server.js';
 import { sealGrantKeys } from '../../src/vault/index.js';
@@ -63,13 +63,16 @@ export function nodePort(t: FhirTestNode, replaced: Partial<FhirNodePort> = {}):
 }
 
 /** A practitioner of the node's organization, registered by its admin. */
-export async function registeredPractitioner(t: FhirTestNode): Promise<Wallet> {
+export async function registeredPractitioner(
+  t: FhirTestNode,
+  roles: readonly PractitionerRole[] = ['physician'],
+): Promise<Wallet> {
   const wallet = createWallet('practitioner').wallet;
   await commit(
     t.node,
     envelope(t.admin, 'identity.practitioner.register', {
       practitioner: wallet.did,
-      roles: ['physician'],
+      roles: [...roles],
       encryptionKey: toBase64Url(wallet.encryption.publicKey),
     }),
   );

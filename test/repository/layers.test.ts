@@ -89,6 +89,15 @@ describe('layer import rules', () => {
         .length,
       1,
     );
+    // The pure IPS builder (the portal's own summary), and nothing else of src/fhir (server code).
+    assert.deepEqual(
+      refusals('web/src/lib/x.ts', "import { buildPatientSummary } from '../../../src/fhir/ips/index.js';"),
+      [],
+    );
+    assert.equal(
+      refusals('web/src/lib/x.ts', "import { FhirError } from '../../../src/fhir/index.js';").length,
+      1,
+    );
   });
 
   test('the SMART Health Links layer is browser-safe and stands alone; the web app, node and CLI use it', () => {

@@ -11,7 +11,7 @@ export {
   type SectionKey,
   type SummaryLabels,
 } from './labels.js';
-export { escapeHtml } from './narrative.js';
+export { escapeHtml, rowOf } from './narrative.js';
 export {
   IPS_SECTIONS,
   IPS_DOCUMENT_CODE,

@@ -39,8 +39,11 @@ function referenceText(reference: Reference | undefined): string {
   return reference?.display ?? '';
 }
 
-/** The three cells of a resource's row: what it is, its status or value, and its date. */
-function rowOf(resource: Resource): readonly [string, string, string] {
+/**
+ * The three cells of a resource's row: what it is, its status or value, and its date. Exported
+ * for the web app's summary page, which builds its tables from the same cells (as React text).
+ */
+export function rowOf(resource: Resource): readonly [string, string, string] {
   // eslint-disable-next-line @typescript-eslint/switch-exhaustiveness-check -- sections list these types only
   switch (resource.resourceType) {
     case 'Condition':

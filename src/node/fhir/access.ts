@@ -13,15 +13,29 @@
  *   what the patients' grants to THAT organization cover, for reading.
  * - Anyone else (a node principal on the FHIR API, a practitioner of another organization)
  *   reaches nothing, and the refusal depends on who they are only.
+ * - Break-glass: a practitioner of this node's organization with an *active* emergency access to
+ *   a patient (`emergency/<id>` on this ledger, requester = that practitioner, org = this
+ *   organization) also reaches, for READING only, that patient's records of the emergency
+ *   resource types and the access's classes, where no grant covers them; such decisions name
+ *   the access (`emergency`) so that audit entries say so. A custodian answering another
+ *   node's emergency query reaches exactly that scope of the one access the query names.
  *
  * The purpose of use travels with the reach so that audit entries carry it; the ledger's grant
  * rule does not restrict by purpose yet (grants name one, requests carry one), so neither does
  * this module — when the contracts do, `findCoveringGrant` is where it changes.
  */
-import { findCoveringGrant, isMemberOrg, type StateReader } from '../../contracts/index.js';
+import {
+  EMERGENCY_RESOURCE_TYPES,
+  findCoveringGrant,
+  isEmergencyActive,
+  isMemberOrg,
+  type EmergencyAccessRecord,
+  type StateReader,
+} from '../../contracts/index.js';
 import type { PrincipalResponse } from '../../wire/index.js';
 import { StateKey } from '../../ledger/index.js';
 import type { GrantAccess, GrantRecord, SensitivityClass } from '../../ledger/types.js';
+import { activeEmergencyOf } from '../emergency/access-record.js';
 
 /** Who asks (the shape a verified bearer token gives; `Principal` of `node/auth`). */
 export type AccessPrincipal = PrincipalResponse;
@@ -39,9 +53,25 @@ export type AccessDenialCode =
   | 'OTHER_ORGANIZATION'
   | 'NOT_AUTHORIZED';
 
+/** What an access was allowed by: a grant, or a break-glass (the emergency access id). */
+export interface AccessBasis {
+  readonly grantId?: string;
+  readonly emergency?: string;
+}
+
 /** A decision on one (patient, type, class, action). */
 export type AccessDecision =
-  { readonly ok: true; readonly grantId?: string } | { readonly ok: false; readonly code: AccessDenialCode };
+  | ({ readonly ok: true } & AccessBasis)
+  | { readonly ok: false; readonly code: AccessDenialCode };
+
+/** The basis of an allowing decision (for its audit entry). */
+export function basisOf(decision: AccessDecision): AccessBasis {
+  if (!decision.ok) return {};
+  return {
+    ...(decision.grantId === undefined ? {} : { grantId: decision.grantId }),
+    ...(decision.emergency === undefined ? {} : { emergency: decision.emergency }),
+  };
+}
 
 /** What the policy reads of its node. */
 export interface AccessLedger {
@@ -58,11 +88,26 @@ export interface AccessQuestion {
   readonly action: GrantAccess;
 }
 
-/** Who is reached through: a patient's own records, or an organization's grants. */
+/**
+ * Who is reached through: a patient's own records, an organization's grants (and, for one of its
+ * practitioners, their active break-glass accesses), or one emergency access (a custodian).
+ */
 type Holder =
   | { readonly kind: 'patient'; readonly did: string }
-  | { readonly kind: 'organization'; readonly org: string }
+  | { readonly kind: 'organization'; readonly org: string; readonly practitioner?: string }
+  | { readonly kind: 'emergency'; readonly access: EmergencyAccessRecord }
   | { readonly kind: 'nobody'; readonly code: AccessDenialCode };
+
+/** Whether a break-glass `access` covers reading `q` at `at`. */
+function emergencyCovers(access: EmergencyAccessRecord, q: AccessQuestion, at: number): boolean {
+  return (
+    q.action === 'read' &&
+    access.patient === q.patient &&
+    isEmergencyActive(access, at) &&
+    (EMERGENCY_RESOURCE_TYPES as readonly string[]).includes(q.resourceType) &&
+    access.classes.includes(q.class)
+  );
+}
 
 /**
  * The reach of one principal for one request: decisions are taken once per (patient, type,
@@ -120,9 +165,49 @@ export class Reach {
           q.action,
           this.at,
         );
-        return found.code === 'OK' ? { ok: true, grantId: found.grant.id } : { ok: false, code: found.code };
+        if (found.code === 'OK') return { ok: true, grantId: found.grant.id };
+        const access = this.emergencyOf(q.patient);
+        if (access !== undefined && emergencyCovers(access, q, this.at)) return { ok: true, emergency: access.id };
+        return { ok: false, code: found.code };
+      }
+      case 'emergency':
+        return emergencyCovers(this.holder.access, q, this.at)
+          ? { ok: true, emergency: this.holder.access.id }
+          : { ok: false, code: 'SCOPE_NOT_COVERED' };
+    }
+  }
+
+  /** Active break-glass accesses of the practitioner, by patient (looked up once per request). */
+  private readonly emergencies = new Map<string, EmergencyAccessRecord | undefined>();
+
+  /** The practitioner's active break-glass access to `patient`, if any. */
+  private emergencyOf(patient: string): EmergencyAccessRecord | undefined {
+    if (this.holder.kind !== 'organization' || this.holder.practitioner === undefined) return undefined;
+    if (!this.emergencies.has(patient)) {
+      const { org, practitioner } = this.holder;
+      this.emergencies.set(
+        patient,
+        activeEmergencyOf(this.state, { patient, requester: practitioner, org, at: this.at }),
+      );
+    }
+    return this.emergencies.get(patient);
+  }
+
+  /**
+   * The break-glass access under which `patient`'s records of `types` are reached, when no grant
+   * reaches any of them and an active access does (what a roaming query names to custodians).
+   */
+  emergencyFor(patient: string, types: readonly string[]): string | undefined {
+    let found: string | undefined;
+    for (const type of types) {
+      for (const cls of SENSITIVITY_CLASSES) {
+        const decision = this.decide({ patient, resourceType: type, class: cls, action: 'read' });
+        if (!decision.ok) continue;
+        if (decision.emergency === undefined) return undefined;
+        found ??= decision.emergency;
       }
     }
+    return found;
   }
 
   /** Whether `patient`'s `type` records of class `cls` may be read. */
@@ -160,6 +245,8 @@ export class Reach {
         return new Set([this.holder.did]);
       case 'organization':
         return grantingPatients(this.state, this.holder.org, this.at);
+      case 'emergency':
+        return new Set([this.holder.access.patient]);
     }
   }
 }
@@ -200,9 +287,15 @@ export class AccessPolicy {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** The reach of a principal of this node's API. */
-  reachOf(principal: AccessPrincipal, purpose: string): Reach {
-    return new Reach(this.ledger.state, this.holderOf(principal), purpose, this.now());
+  /**
+   * The reach of a principal of this node's API. `breakGlass: false` leaves out break-glass
+   * accesses (the ledger views: an emergency reaches records, not the patient's consents or trail).
+   */
+  reachOf(principal: AccessPrincipal, purpose: string, options: { readonly breakGlass?: boolean } = {}): Reach {
+    const holder = this.holderOf(principal);
+    const plain =
+      options.breakGlass === false && holder.kind === 'organization' ? { kind: holder.kind, org: holder.org } : holder;
+    return new Reach(this.ledger.state, plain, purpose, this.now());
   }
 
   /**
@@ -214,13 +307,22 @@ export class AccessPolicy {
     return new Reach(this.ledger.state, { kind: 'organization', org }, purpose, this.now());
   }
 
+  /**
+   * The reach of another organization's node reading under break-glass `access` (the roaming
+   * custodian, after checking that the access is active and is that node's organization's):
+   * the access's patient, the emergency resource types and its classes, read only.
+   */
+  reachOfEmergency(access: EmergencyAccessRecord): Reach {
+    return new Reach(this.ledger.state, { kind: 'emergency', access }, 'emergency', this.now());
+  }
+
   private holderOf(principal: AccessPrincipal): Holder {
     switch (principal.kind) {
       case 'patient':
         return { kind: 'patient', did: principal.did };
       case 'practitioner':
         return principal.org === this.ledger.orgDid
-          ? { kind: 'organization', org: principal.org }
+          ? { kind: 'organization', org: principal.org, practitioner: principal.did }
           : { kind: 'nobody', code: 'OTHER_ORGANIZATION' };
       case 'node':
         return { kind: 'nobody', code: 'NOT_AUTHORIZED' };

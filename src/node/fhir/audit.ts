@@ -65,6 +65,8 @@ export interface AuditEvent {
   readonly recordId?: string;
   readonly grantId?: string;
   readonly purpose?: string;
+  /** The break-glass access the access was made under. */
+  readonly emergency?: string;
   /** The node through which the access came, when it was not the recording node (roaming). */
   readonly via?: string;
 }

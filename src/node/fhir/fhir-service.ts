@@ -12,6 +12,7 @@ import { Vault } from '../../vault/index.js';
 import type { PeerHttpClient } from '../network/peer-http.js';
 import { Roaming } from '../roaming/roaming.js';
 import { AuditTrail } from './audit.js';
+import type { EmergencyKeySource } from './grant-keys.js';
 import { RecordErasure } from './erase.js';
 import { isRegisteredPatient, type FhirNodePort } from './request.js';
 import { EncryptedFhirRepository } from './service.js';
@@ -60,6 +61,8 @@ export interface FhirServiceNode {
   };
   /** The node's client for node-to-node calls (roaming queries to custodians). */
   readonly peerHttp: PeerHttpClient;
+  /** Record keys reconstructed under break-glass (memory only); none: grants only. */
+  readonly emergencyKeys?: EmergencyKeySource | undefined;
   /** The ledger store: the AuditEvent view finds an entry's patient in its block. */
   readonly store: {
     getBlockTxs(height: number): ReadonlyArray<{ readonly envelope: string; readonly code: string }>;
@@ -107,6 +110,7 @@ export class FhirService {
         nodeSecretKey: node.config.keys.node.secretKey,
         orgEncryptionSecretKey: node.config.keys.orgEncryption.secretKey,
         state,
+        ...(node.emergencyKeys === undefined ? {} : { emergencyKeys: node.emergencyKeys }),
         submit: (envelopes) => node.submit(envelopes),
         waitForCommit: (id, ms) => node.waitForCommit(id, ms),
       };

@@ -1,6 +1,9 @@
 /**
  * The record keys a node holds: the patients' KEKs sealed to its organization in their active,
- * unexpired grants, opened once per grant and kept in memory only.
+ * unexpired grants, opened once per grant and kept in memory only; and, while a break-glass
+ * access of this organization to the patient is active, the keys reconstructed for it (held by
+ * `EmergencyKeyStore`, in memory until the access ends). Who may USE them is the access
+ * policy's to decide; this ring only answers which keys the node has.
  */
 import type { StateReader } from '../../contracts/index.js';
 import { StateKey } from '../../ledger/index.js';
@@ -9,6 +12,11 @@ import { openGrantKeys, type OpenedRecordKey } from '../../vault/index.js';
 
 /** Record keys by `<class>|<epoch>`. */
 export type RecordKeys = Map<string, Uint8Array>;
+
+/** Break-glass keys of the node (`EmergencyKeyStore`). */
+export interface EmergencyKeySource {
+  keysOf(patient: string): RecordKeys;
+}
 
 /** What the key ring reads of its node. */
 export interface GrantKeySource {
@@ -28,14 +36,19 @@ export class GrantKeyRing {
   /** Keys opened from grants, by grant id (memory only). */
   private readonly opened = new Map<string, readonly OpenedRecordKey[]>();
 
-  constructor(private readonly node: GrantKeySource) {}
+  constructor(
+    private readonly node: GrantKeySource,
+    /** Keys reconstructed under break-glass (none: grants only). */
+    private readonly emergency?: EmergencyKeySource,
+  ) {}
 
   /** The record keys this node holds for `patient` now, from the patient's active grants. */
   async keysOf(patient: string): Promise<RecordKeys> {
     const org = this.node.orgDid;
     const prefix = StateKey.orgPatientGrantsPrefix(org, patient);
     const now = Date.now();
-    const keys: RecordKeys = new Map();
+    // Grant keys win over break-glass ones of the same class and epoch (they are the same key).
+    const keys: RecordKeys = new Map(this.emergency?.keysOf(patient));
     for (const [key] of this.node.state.range<unknown>(prefix)) {
       const grant = this.node.state.get<GrantRecord>(StateKey.grant(key.slice(prefix.length)));
       if (grant === undefined || grant.status !== 'active') continue;

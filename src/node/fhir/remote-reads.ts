@@ -20,6 +20,7 @@ import {
 } from '../../fhir/index.js';
 import { StateKey } from '../../ledger/index.js';
 import type { FhirIndexStore } from '../../store/index.js';
+import { EMERGENCY_PURPOSE } from './request.js';
 import type { RemoteFailure, RemoteQuery, RemoteRecordSource, RemoteResource } from './remote.js';
 
 /** A remote resource among a page's candidates: its id, its sort key, and how to decrypt it. */
@@ -89,15 +90,25 @@ export const NO_REMOTE: RemoteFetch = { resources: [], failures: [], outcomes: [
 export async function fetchRemote(
   source: RemoteRecordSource,
   patients: readonly string[],
-  request: { readonly onBehalfOf: string; readonly purpose: string; readonly query: RemoteQuery },
+  request: {
+    readonly onBehalfOf: string;
+    readonly purpose: string;
+    readonly query: RemoteQuery;
+    /** The break-glass access a patient is asked for under (none: under the grants). */
+    readonly emergencyOf?: (patient: string) => string | undefined;
+  },
   keysOf: (patient: string) => Promise<ReadonlyMap<string, Uint8Array>>,
   mayAsk: (patient: string) => boolean,
 ): Promise<RemoteFetch> {
+  const { emergencyOf, ...common } = request;
   const results = await Promise.all(
     patients.map(async (patient) => {
       const custodians = source.custodiansOf(patient);
       if (custodians.length === 0 || !mayAsk(patient)) return NO_REMOTE;
-      return source.fetch({ patient, ...request, custodians }, await keysOf(patient));
+      return source.fetch(
+        { patient, ...common, ...emergencyRequest(emergencyOf?.(patient)), custodians },
+        await keysOf(patient),
+      );
     }),
   );
   if (results.length === 1) return results[0]!;
@@ -106,6 +117,11 @@ export async function fetchRemote(
     failures: results.flatMap((r) => r.failures),
     outcomes: results.flatMap((r) => r.outcomes),
   };
+}
+
+/** The fields of a remote request made under break-glass `emergency` (none without one). */
+export function emergencyRequest(emergency: string | undefined): { readonly emergency?: string; readonly purpose?: string } {
+  return emergency === undefined ? {} : { emergency, purpose: EMERGENCY_PURPOSE };
 }
 
 /**

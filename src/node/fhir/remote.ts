@@ -25,6 +25,8 @@ export interface RemoteRequest {
   readonly onBehalfOf: string;
   readonly purpose: string;
   readonly query: RemoteQuery;
+  /** The break-glass access the request is made under (custodians check it on their ledger). */
+  readonly emergency?: string;
   /** Ask only these custodian organizations (default: every other custodian of the patient's records on the ledger). */
   readonly custodians?: readonly string[];
 }

@@ -9,12 +9,16 @@ import { StateKey, type CommittedTx } from '../../ledger/index.js';
 import type { PartyRecord } from '../../ledger/types.js';
 import { VaultError, VaultErrorCode } from '../../vault/index.js';
 import type { AccessPrincipal } from './access.js';
+import type { EmergencyKeySource } from './grant-keys.js';
 import type { AuditEvent } from './audit.js';
 
 /** Identifier system of a Patient's DID. */
 export const DID_IDENTIFIER_SYSTEM = 'urn:ietf:rfc:3986';
 /** Purpose of use recorded in audit entries of the FHIR API. */
 export const DEFAULT_PURPOSE = 'treatment';
+
+/** The purpose of use of every access under break-glass (HL7 v3 ETREAT in the AuditEvent view). */
+export const EMERGENCY_PURPOSE = 'emergency';
 
 /** The context of a FHIR request: the authenticated principal and the purpose of use. */
 export interface FhirRequestContext {
@@ -31,6 +35,8 @@ export interface FhirNodePort {
   readonly nodeSecretKey: Uint8Array;
   readonly orgEncryptionSecretKey: Uint8Array;
   readonly state: StateReader;
+  /** Record keys reconstructed under break-glass, in memory (none: grants only). */
+  readonly emergencyKeys?: EmergencyKeySource;
   submit(envelopes: readonly unknown[]): Promise<{
     readonly accepted: ReadonlyArray<{ readonly id: string; readonly index: number }>;
     readonly rejected: ReadonlyArray<{
@@ -47,6 +53,8 @@ export interface AuditDetails {
   readonly resourceType?: string;
   readonly recordId?: string;
   readonly grantId?: string | undefined;
+  /** The break-glass access the access was made under (its entry's purpose is then `emergency`). */
+  readonly emergency?: string | undefined;
 }
 
 /** The audit event of one access by the request's principal. */
@@ -62,7 +70,8 @@ export function auditEvent(
     patient,
     action,
     outcome,
-    purpose: ctx.purpose,
+    purpose: extra.emergency === undefined ? ctx.purpose : EMERGENCY_PURPOSE,
+    ...(extra.emergency === undefined ? {} : { emergency: extra.emergency }),
     ...(extra.resourceType === undefined ? {} : { resourceType: extra.resourceType }),
     ...(extra.recordId === undefined ? {} : { recordId: extra.recordId }),
     ...(extra.grantId === undefined ? {} : { grantId: extra.grantId }),

@@ -41,7 +41,7 @@ import {
 } from '../../fhir/index.js';
 import type { SensitivityClass } from '../../ledger/types.js';
 import type { FhirResourceRow } from '../../store/index.js';
-import type { Reach } from './access.js';
+import { basisOf, type AccessBasis, type Reach } from './access.js';
 import { recordOnce } from './audit-once.js';
 import { storedRow, type RepositoryParts } from './parts.js';
 import type { RemoteResource } from './remote.js';
@@ -83,26 +83,28 @@ export class RecordSearch {
    * (no local record decided one), so the audit entry says under which grant they were read.
    */
   private grantsOfRemoteReads(
-    patients: Map<string, string | undefined>,
+    patients: Map<string, AccessBasis>,
     remote: readonly RemoteResource[],
     reach: Reach,
   ): void {
     for (const r of remote) {
-      if (patients.get(r.patient) !== undefined) continue;
+      const known = patients.get(r.patient);
+      if (known?.grantId !== undefined || known?.emergency !== undefined) continue;
       const decision = reach.decide({
         patient: r.patient,
         resourceType: r.type,
         class: r.class,
         action: 'read',
       });
-      if (decision.ok && decision.grantId !== undefined) patients.set(r.patient, decision.grantId);
+      if (decision.ok && (decision.grantId !== undefined || decision.emergency !== undefined))
+        patients.set(r.patient, basisOf(decision));
     }
   }
 
   /**
    * The other custodians' records of `patients` that a practitioner's (or a patient's own)
    * `query` names (nothing without roaming). Patients `reach` reaches nothing of among `types`
-   * are not asked for.
+   * are not asked for; a patient reached under break-glass only is asked for under that access.
    */
   private async fetchRemoteFor(
     ctx: FhirRequestContext,
@@ -116,7 +118,12 @@ export class RecordSearch {
     return fetchRemote(
       remote,
       patients,
-      { onBehalfOf: ctx.principal.did, purpose: ctx.purpose, query },
+      {
+        onBehalfOf: ctx.principal.did,
+        purpose: ctx.purpose,
+        query,
+        emergencyOf: (patient) => reach.emergencyFor(patient, types),
+      },
       (patient) => this.parts.keys.keysOf(patient),
       (patient) => reach.refusalFor(patient, types) === undefined,
     );
@@ -145,7 +152,7 @@ export class RecordSearch {
     reach: Reach,
   ): Promise<{
     page: SearchPage;
-    patients: Map<string, string | undefined>;
+    patients: Map<string, AccessBasis>;
   }> {
     const { sort, dateFilters } = options;
     const params = [...new Set([sort.param, ...dateFilters.map((f) => f.param)])];
@@ -153,7 +160,7 @@ export class RecordSearch {
       rows.map((r) => r.recordId),
       params,
     );
-    const patients = new Map<string, string | undefined>();
+    const patients = new Map<string, AccessBasis>();
     const keyCache = new Map<string, Map<string, Uint8Array>>();
     const candidates: (
       | { row: FhirResourceRow; id: string; key: SortKey; keys: Map<string, Uint8Array> }
@@ -181,7 +188,7 @@ export class RecordSearch {
       if (!datesOk) continue;
       const first = own.find((d) => d.param === sort.param);
       candidates.push({ row, id: options.idOf(row), key: [first === undefined ? null : first.start], keys });
-      if (!patients.has(row.patient)) patients.set(row.patient, decision.grantId);
+      if (!patients.has(row.patient)) patients.set(row.patient, basisOf(decision));
     }
     for (const r of options.remote ?? []) candidates.push({ row: undefined, ...r });
     candidates.sort((a, b) => compareForSort(a, b, sort));
@@ -329,13 +336,13 @@ export class RecordSearch {
       },
       reach,
     );
-    for (const did of named) if (!patients.has(did)) patients.set(did, undefined);
+    for (const did of named) if (!patients.has(did)) patients.set(did, {});
     this.grantsOfRemoteReads(patients, remote.resources, reach);
     recordOnce(
       this.parts.audit,
       ctx,
-      [...patients].map(([patient, grantId]) =>
-        auditEvent(ctx, patient, 'search', 'success', { resourceType: type, grantId }),
+      [...patients].map(([patient, basis]) =>
+        auditEvent(ctx, patient, 'search', 'success', { resourceType: type, ...basis }),
       ),
     );
     const result = remote.outcomes.length === 0 ? page : { ...page, outcomes: remote.outcomes };
@@ -426,16 +433,16 @@ export class RecordSearch {
       },
       reach,
     );
-    if (!patients.has(patient)) patients.set(patient, undefined);
+    if (!patients.has(patient)) patients.set(patient, {});
     this.grantsOfRemoteReads(patients, remote.resources, reach);
     recordOnce(
       this.parts.audit,
       ctx,
-      [...patients].map(([patient, grantId]) =>
+      [...patients].map(([patient, basis]) =>
         auditEvent(ctx, patient, 'search', 'success', {
           resourceType: 'Patient',
           recordId: patientId,
-          grantId,
+          ...basis,
         }),
       ),
     );

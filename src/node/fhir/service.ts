@@ -58,13 +58,19 @@ import type { FhirValidationResult } from '../../fhir/validation.js';
 import type { SensitivityClass } from '../../ledger/types.js';
 import type { FhirIndexStore, FhirResourceRow } from '../../store/index.js';
 import type { Vault } from '../../vault/index.js';
-import { AccessPolicy, type AccessDecision } from './access.js';
+import { AccessPolicy, basisOf, type AccessBasis, type AccessDecision } from './access.js';
 import type { AuditTrail } from './audit.js';
 import { recordOnce } from './audit-once.js';
 import { GrantKeyRing } from './grant-keys.js';
 import { IndexTokens, storedRow, type RepositoryParts } from './parts.js';
 import type { RemoteRecordSource } from './remote.js';
-import { patientDidOf, remoteAnchor, remoteReadFailure, unopenable } from './remote-reads.js';
+import {
+  emergencyRequest,
+  patientDidOf,
+  remoteAnchor,
+  remoteReadFailure,
+  unopenable,
+} from './remote-reads.js';
 import {
   auditEvent,
   deniedError,
@@ -122,7 +128,7 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
       index,
       audit,
       access: this.access,
-      keys: new GrantKeyRing(node),
+      keys: new GrantKeyRing(node, node.emergencyKeys),
       tokens: new IndexTokens(indexTokenKey(node.orgEncryptionSecretKey, node.orgDid)),
       remote: () => this.remote,
       didOfReference: (reference) =>
@@ -238,6 +244,7 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
         patient: anchor.patient,
         onBehalfOf: ctx.principal.did,
         purpose: ctx.purpose,
+        ...emergencyRequest(decision.emergency),
         query: { kind: 'read', type, id },
         custodians: [anchor.custodian],
       },
@@ -256,18 +263,18 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
       throw unopenable(type, id, error);
     }
     recordOnce(this.parts.audit, ctx, [
-      auditEvent(ctx, anchor.patient, 'read', 'success', { ...extra, grantId: decision.grantId }),
+      auditEvent(ctx, anchor.patient, 'read', 'success', { ...extra, ...basisOf(decision) }),
     ]);
     return resource;
   }
 
-  /** Authorizes a read of `row` (audited when denied); returns the grant used. */
+  /** Authorizes a read of `row` (audited when denied); returns what allowed it (a grant, a break-glass). */
   private authorizeRead(
     row: FhirResourceRow,
     cls: SensitivityClass,
     ctx: FhirRequestContext,
     action: 'read' | 'search',
-  ): string | undefined {
+  ): AccessBasis {
     const decision = this.decideRead(ctx, row.patient, row.type, cls);
     if (!decision.ok) {
       recordOnce(this.parts.audit, ctx, [
@@ -275,7 +282,7 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
       ]);
       throw deniedError(decision.code, `reading ${cls} ${row.type} records`);
     }
-    return decision.grantId;
+    return basisOf(decision);
   }
 
   async read<T extends SupportedType>(
@@ -316,7 +323,7 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
     ctx: FhirRequestContext,
   ): Promise<ResourceByType[T]> {
     const id = row.recordId;
-    const grantId = this.authorizeRead(row, cls, ctx, 'read');
+    const basis = this.authorizeRead(row, cls, ctx, 'read');
     const keys = await this.parts.keys.keysOf(row.patient);
     let resource: StoredResource;
     try {
@@ -328,7 +335,7 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
       throw vaultFailure(error, cls);
     }
     recordOnce(this.parts.audit, ctx, [
-      auditEvent(ctx, row.patient, 'read', 'success', { resourceType: type, recordId: id, grantId }),
+      auditEvent(ctx, row.patient, 'read', 'success', { resourceType: type, recordId: id, ...basis }),
     ]);
     return resource as ResourceByType[T];
   }
@@ -339,7 +346,7 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
     ctx: FhirRequestContext,
   ): Promise<ResourceByType[T][]> {
     const row = storedRow(this.parts, type, id);
-    const grantId = this.authorizeRead(row, row.class as SensitivityClass, ctx, 'read');
+    const basis = this.authorizeRead(row, row.class as SensitivityClass, ctx, 'read');
     const keys = await this.parts.keys.keysOf(row.patient);
     const out: ResourceByType[T][] = [];
     for (let v = row.version; v >= 1; v--) {
@@ -353,7 +360,7 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
     }
     if (out.length === 0) throw new FhirError(forbidden(`no record key granted for class ${row.class}`));
     recordOnce(this.parts.audit, ctx, [
-      auditEvent(ctx, row.patient, 'read', 'success', { resourceType: type, recordId: id, grantId }),
+      auditEvent(ctx, row.patient, 'read', 'success', { resourceType: type, recordId: id, ...basis }),
     ]);
     return out;
   }

@@ -32,6 +32,10 @@ const ENTITY_TYPE = 'http://terminology.hl7.org/CodeSystem/audit-entity-type';
 const OBJECT_ROLE = 'http://terminology.hl7.org/CodeSystem/object-role';
 const PARTICIPATION = 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType';
 const RESOURCE_TYPES = 'http://hl7.org/fhir/resource-types';
+/** Identifier system of a break-glass access id (`emergency/<id>` on the ledger). */
+export const EMERGENCY_ACCESS_SYSTEM = 'urn:roam:emergency-access';
+/** DICOM DCM 110127: the subtype of every access made under break-glass. */
+const EMERGENCY_OVERRIDE = { system: DCM, code: '110127', display: 'Emergency Override Started' } as const;
 
 /**
  * The Consent resource of a grant (the sealed record keys are never shown): `patient` is the
@@ -167,15 +171,31 @@ export function auditEventResource(id: string, r: AuditRecord, patient: Ref): Fh
       description: 'the consent grant the access was authorized by',
     });
   }
+  // An access under break-glass is loud: DCM 110127, purpose ETREAT, and the access it used.
+  const { emergency } = r;
+  if (emergency !== undefined) {
+    entities.push({
+      what: { identifier: { system: EMERGENCY_ACCESS_SYSTEM, value: emergency } },
+      type: { system: ENTITY_TYPE, code: '2', display: 'System Object' },
+      description: 'the emergency access (break-glass) the access was made under',
+    });
+  }
   const purpose =
-    r.purpose === undefined ? undefined : (PURPOSE_OF_USE[r.purpose] as string | undefined);
+    emergency !== undefined
+      ? PURPOSE_OF_USE.emergency
+      : r.purpose === undefined
+        ? undefined
+        : (PURPOSE_OF_USE[r.purpose] as string | undefined);
   return {
     resourceType: 'AuditEvent',
     id,
     type: rest
       ? { system: AUDIT_EVENT_TYPE, code: 'rest', display: 'RESTful Operation' }
       : { system: DCM, code: '110110', display: 'Patient Record' },
-    subtype: [{ system: RESTFUL_INTERACTION, code: interaction[r.action] }],
+    subtype: [
+      { system: RESTFUL_INTERACTION, code: interaction[r.action] },
+      ...(emergency === undefined ? [] : [EMERGENCY_OVERRIDE]),
+    ],
     action: action[r.action],
     recorded: new Date(r.at).toISOString(),
     outcome: r.outcome === 'success' ? '0' : '4',

@@ -335,7 +335,7 @@ export class LedgerViews {
       return () => true;
     }
     this.practitionerOrg(ctx, { patient, type: 'AuditEvent', action, id });
-    const reach = this.access.reachOf(ctx.principal, ctx.purpose);
+    const reach = this.access.reachOf(ctx.principal, ctx.purpose, { breakGlass: false });
     const refusal = reach.refusalFor(patient, ['*', ...SUPPORTED_TYPES]);
     if (refusal !== undefined) {
       this.record(ctx, patient, 'AuditEvent', action, 'denied', id);

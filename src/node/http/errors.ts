@@ -94,6 +94,11 @@ export const HTTP_ERRORS = {
   PATIENT_PROOF_STALE: 403,
   /** The proof's nonce was already used at this node (each proof serves one request). */
   PATIENT_PROOF_REPLAYED: 403,
+  /**
+   * A node request names a break-glass access that, on the custodian's ledger and by its clock,
+   * is unknown, not active (not yet, or ended), of another organization, practitioner or patient.
+   */
+  EMERGENCY_NOT_ACTIVE: 403,
   /** The record a node request names is not kept by this node (or not of that patient and type). */
   RECORD_NOT_FOUND: 404,
   /** The record a node request names is erased here (crypto-shredded). */

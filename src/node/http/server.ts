@@ -11,6 +11,7 @@ import type { RoamNode } from '../roam-node.js';
 import { errorResponse, type ErrorBody } from './errors.js';
 import { registerLedgerRoutes } from './ledger-routes.js';
 import { registerRateLimits, resolveRateLimits, type RateLimitOverrides } from './rate-limits.js';
+import { registerEmergencyRoutes } from '../emergency/routes.js';
 import { registerFhirRoutes } from '../fhir/routes.js';
 import { registerRoamingRoutes } from '../roaming/routes.js';
 import { registerShareLinkRoutes } from '../shl/routes.js';
@@ -102,6 +103,13 @@ export function buildHttpServer(node: RoamNode, options: HttpServerOptions = {})
   registerRoamingRoutes(app, node.fhir.roaming);
   registerVaultRoutes(app, node.fhir, auth);
   registerShareLinkRoutes(app, node.shareLinks, auth);
+  if (node.emergency !== undefined) {
+    const state = {
+      get: <T>(key: string) => node.ledger.getState<T>(key),
+      range: <T>(prefix: string) => node.ledger.rangeState<T>(prefix),
+    };
+    registerEmergencyRoutes(app, { emergency: node.emergency, state, orgDid: node.orgDid }, auth);
+  }
   registerWebRoutes(app);
   return app;
 }

@@ -12,8 +12,14 @@
  * the requester: it gets the blob and the wrapped data key, which only the patient's record keys
  * (sealed to the requester's organization in the grant) open. Every answer, and every refusal,
  * is written to the audit outbox (actor: the practitioner; via: the requesting node; the grant).
+ *
+ * A query under break-glass (`emergency: <id>`) is decided by that access instead of the grants,
+ * on THIS node's ledger and clock: it must be active, of the requesting node's organization, made
+ * for its requester and of its patient (else EMERGENCY_NOT_ACTIVE, audited once); then only
+ * records of the emergency resource types and the access's classes are served, read only, and
+ * the audit entry carries purpose `emergency` and the access id.
  */
-import { isActivePractitionerOf, type StateReader } from '../../contracts/index.js';
+import { isActivePractitionerOf, isEmergencyActive, type StateReader } from '../../contracts/index.js';
 import {
   FhirError,
   SUPPORTED_TYPES,
@@ -27,7 +33,9 @@ import { StateKey } from '../../ledger/index.js';
 import type { PartyRecord, SensitivityClass } from '../../ledger/types.js';
 import type { FhirIndexStore, FhirResourceRow } from '../../store/index.js';
 import { VaultError, type Vault } from '../../vault/index.js';
-import { AccessPolicy } from '../fhir/access.js';
+import { emergencyAccessOf } from '../emergency/access-record.js';
+import { AccessPolicy, type Reach } from '../fhir/access.js';
+import { EMERGENCY_PURPOSE } from '../fhir/request.js';
 import type { AuditEvent, AuditTrail } from '../fhir/audit.js';
 import { HttpError, type HttpErrorCode } from '../http/errors.js';
 import type { VerifiedNode } from './verify.js';
@@ -62,9 +70,34 @@ type DateFilter = Extract<SearchFilter, { kind: 'date' }>;
 export class Custodian {
   /** The one access policy of the node: what a requesting organization's grants cover. */
   private readonly access: AccessPolicy;
-
+  private readonly now: () => number;
   constructor(private readonly port: CustodianPort) {
-    this.access = new AccessPolicy({ orgDid: port.orgDid, state: port.state }, port.now ?? Date.now);
+    this.now = port.now ?? Date.now;
+    this.access = new AccessPolicy({ orgDid: port.orgDid, state: port.state }, this.now);
+  }
+
+  /**
+   * The reach of a query: the grants of the requesting organization, or the break-glass access
+   * the query names when it is active here for that organization, practitioner and patient.
+   */
+  private reachOf(requester: VerifiedNode, request: RecordQueryRequest, denied: () => void): Reach {
+    if (request.emergency === undefined) return this.access.reachOfOrganization(requester.org, request.purpose);
+    const access = emergencyAccessOf(this.port.state, request.emergency);
+    if (
+      access === undefined ||
+      access.id !== request.emergency ||
+      access.org !== requester.org ||
+      access.requester !== request.onBehalfOf ||
+      access.patient !== request.patient ||
+      !isEmergencyActive(access, this.now())
+    ) {
+      denied();
+      throw new HttpError(
+        'EMERGENCY_NOT_ACTIVE',
+        `no active emergency access ${request.emergency} of ${request.onBehalfOf} to this patient here`,
+      );
+    }
+    return this.access.reachOfEmergency(access);
   }
 
   /**
@@ -83,7 +116,9 @@ export class Custodian {
           patient,
           action: query.kind === 'read' ? 'read' : 'search',
           outcome,
-          purpose: request.purpose,
+          ...(request.emergency === undefined
+            ? { purpose: request.purpose }
+            : { purpose: EMERGENCY_PURPOSE, emergency: request.emergency }),
           via: requester.did,
           resourceType: query.kind === 'everything' ? 'Patient' : query.type,
           ...(query.kind === 'read' ? { recordId: query.id } : {}),
@@ -103,7 +138,7 @@ export class Custodian {
       );
     }
     // Decided on this node's ledger, once per (type, class) within the request.
-    const reach = this.access.reachOfOrganization(requester.org, request.purpose);
+    const reach = this.reachOf(requester, request, () => audit('denied'));
     // Nothing is disclosed, not even whether records exist, unless the query's types are covered.
     const types = query.kind === 'everything' ? SUPPORTED_TYPES : [query.type];
     const refusal = reach.refusalFor(patient, types);

@@ -52,6 +52,7 @@ export class RemoteRecords implements RemoteRecordSource {
       onBehalfOf: request.onBehalfOf,
       purpose: request.purpose,
       query: request.query,
+      ...(request.emergency === undefined ? {} : { emergency: request.emergency }),
     };
     const answers = await Promise.all(custodians.map((c) => this.client.query(c, body)));
     const resources: RemoteResource[] = [];

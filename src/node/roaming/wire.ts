@@ -50,6 +50,8 @@ const requestSchema = z.strictObject({
   onBehalfOf: did,
   purpose: z.enum(PURPOSES),
   query: querySchema,
+  /** The break-glass access the request is made under (`emergency/<id>` on the ledger). */
+  emergency: z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/, 'expected an emergency access id').exactOptional(),
 });
 
 /** The body of `POST /node/v1/records/query`. */
@@ -58,6 +60,8 @@ export interface RecordQueryRequest {
   readonly onBehalfOf: string;
   readonly purpose: string;
   readonly query: RemoteQuery;
+  /** The break-glass access the request is made under; the custodian checks it on its ledger. */
+  readonly emergency?: string;
 }
 
 /**

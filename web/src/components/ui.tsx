@@ -135,19 +135,27 @@ export function Verified({ ok }: { ok: boolean }) {
   );
 }
 
+/** A card with a heading; `onRefresh` adds a Refresh button beside the heading (before `actions`). */
 export function Section({
   title,
   children,
   actions,
+  onRefresh,
 }: {
   title: string;
   children: ReactNode;
   actions?: ReactNode;
+  onRefresh?: () => void;
 }) {
   return (
     <section className="card" aria-label={title}>
       <div className="card-head">
         <h2>{title}</h2>
+        {onRefresh && (
+          <button type="button" onClick={onRefresh}>
+            Refresh
+          </button>
+        )}
         {actions}
       </div>
       {children}

@@ -5,45 +5,23 @@
  */
 import { requestChallenge, signInWith } from '../../../src/client/auth.js';
 import { currentEpoch, grantKeyRefs, grantState } from '../../../src/client/consent.js';
-import { signedTxAsync } from '../../../src/client/tx-builder.js';
 import type {
   ConsentsResponse,
   OrgSummary,
   SubmitCommitted,
   TokenResponse,
 } from '../../../src/wire/index.js';
-import type { TxPayloads } from '../../../src/contracts/index.js';
 import type { Purpose } from '../../../src/contracts/consent.js';
 import { fromBase64Url, randomBytes, signAsync, toBase64Url } from '../../../src/crypto/index.js';
 import { TxType, type GrantAccess, type SensitivityClass } from '../../../src/ledger/types.js';
 import { sealGrantKeys } from '../../../src/vault/grants.js';
 import type { KeyRef } from '../../../src/vault/keys.js';
 import { deriveRecordKeySeed, type Wallet } from '../../../src/wallet/wallet.js';
+import { refreshEmergencyEscrow } from './emergency.js';
 import { browserFetch, ledger, NODE_URL, setLedgerSession } from './node.js';
+import { submit } from './submit.js';
 
-/** The node's chain id (from GET /ledger/status), asked once: every transaction names it. */
-let chainId: Promise<string> | undefined;
-
-/** Signs and submits one transaction and waits for its block; throws unless its result is OK. */
-export async function submit<T extends TxType>(
-  wallet: Wallet,
-  type: T,
-  payload: TxPayloads[T],
-): Promise<SubmitCommitted> {
-  // A failed status call is not kept: the next submit asks again.
-  chainId ??= ledger.status().then(
-    (status) => status.chainId,
-    (error: unknown) => {
-      chainId = undefined;
-      throw error;
-    },
-  );
-  const envelope = await signedTxAsync(wallet, type, payload, { chainId: await chainId });
-  const committed = await ledger.submit(envelope, { wait: 'commit' });
-  if (committed.code !== 'OK')
-    throw new Error(`${committed.code}: ${committed.message ?? 'the ledger refused the transaction'}`);
-  return committed;
-}
+export { submit };
 
 /**
  * Whether `did` is registered on the ledger: the node issues sign-in challenges to registered
@@ -112,7 +90,11 @@ export interface GrantInput {
 /** Grants `input.org` access, with the record keys in scope (epochs 0..current) sealed to it. */
 export async function grantAccess(wallet: Wallet, input: GrantInput): Promise<SubmitCommitted> {
   const consents = await ledger.consents(wallet.did);
-  const keys = await sealKeys(wallet, input.org, grantKeyRefs(input.classes, currentEpoch(consents.grants, consents.rotations)));
+  const keys = await sealKeys(
+    wallet,
+    input.org,
+    grantKeyRefs(input.classes, currentEpoch(consents.grants, consents.rotations)),
+  );
   return submit(wallet, TxType.ConsentGrant, {
     grantId: `g-${toBase64Url(randomBytes(12))}`,
     grantee: input.org.did,
@@ -134,11 +116,21 @@ export async function revokeGrant(
   orgs: readonly OrgSummary[],
 ): Promise<void> {
   await submit(wallet, TxType.ConsentRevoke, { grantId });
+  await rekeyActiveGrants(wallet, orgs);
+  // An enabled emergency policy escrows the keys up to the old epoch: it gets the new one too.
+  await refreshEmergencyEscrow(wallet, orgs);
+}
+
+/**
+ * After the patient's key epoch moved (a revocation, a rotation): the new epoch's keys go to every
+ * active grant, so that the organizations that still have access read what is written from now on.
+ */
+export async function rekeyActiveGrants(wallet: Wallet, orgs: readonly OrgSummary[]): Promise<void> {
   const consents: ConsentsResponse = await ledger.consents(wallet.did);
   const epoch = currentEpoch(consents.grants, consents.rotations);
   const now = Date.now();
   for (const grant of consents.grants) {
-    if (grant.id === grantId || grantState(grant, now) !== 'active') continue;
+    if (grantState(grant, now) !== 'active') continue;
     const org = orgs.find((o) => o.did === grant.grantee);
     if (org === undefined) continue;
     const keys = await sealKeys(

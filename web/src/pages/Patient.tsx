@@ -1,6 +1,5 @@
 /** The patient portal: wallet, registration, my record, sharing, who saw my record. */
 import { useEffect, useRef, useState } from 'react';
-import { readAuditTrail } from '../../../src/client/audit.js';
 import { grantState } from '../../../src/client/consent.js';
 import type { OrgSummary } from '../../../src/wire/index.js';
 import type { Purpose } from '../../../src/contracts/consent.js';
@@ -8,7 +7,6 @@ import type { Wallet } from '../../../src/wallet/wallet.js';
 import { WalletGate } from '../components/WalletGate.js';
 import {
   PurposeSelect,
-  Table,
   ErrorBox,
   formatTime,
   LineChart,
@@ -19,7 +17,6 @@ import {
   useAction,
   useFocusOnMount,
   useLoad,
-  Verified,
 } from '../components/ui.js';
 import {
   approveRequest,
@@ -31,9 +28,13 @@ import {
   revokeGrant,
   signInWallet,
 } from '../lib/actions.js';
-import { fhirClient, ledger } from '../lib/node.js';
+import { ledger } from '../lib/node.js';
 import { byDateDesc, exportBundle, loadMyRecords, seriesOf } from '../lib/records.js';
+import { downloadFhirJson } from '../lib/download.js';
 import { dayWords, grantWords, typesWords } from '../lib/words.js';
+import { MySummary } from './SummaryViews.js';
+import { EmergencyBanners, EmergencySettings } from './EmergencyPortal.js';
+import { WhoSawMyRecord } from './WhoSawMyRecord.js';
 
 export function PatientPage() {
   const [wallet, setWallet] = useState<Wallet>();
@@ -119,7 +120,7 @@ function ShareLink({ did }: { did: string }) {
   );
 }
 
-type Tab = 'record' | 'sharing' | 'audit';
+type Tab = 'record' | 'summary' | 'sharing' | 'audit';
 
 function SignedIn({ wallet, focusTabs }: { wallet: Wallet; focusTabs: boolean }) {
   const session = useLoad(() => signInWallet(wallet), [wallet.did]);
@@ -134,11 +135,13 @@ function SignedIn({ wallet, focusTabs }: { wallet: Wallet; focusTabs: boolean })
   const token = session.data.access_token;
   const tabs: Array<[Tab, string]> = [
     ['record', 'My record'],
+    ['summary', 'My summary'],
     ['sharing', 'Sharing'],
     ['audit', 'Who saw my record'],
   ];
   return (
     <div>
+      <EmergencyBanners wallet={wallet} />
       <div
         className="tabs"
         role="tablist"
@@ -178,8 +181,14 @@ function SignedIn({ wallet, focusTabs }: { wallet: Wallet; focusTabs: boolean })
       </div>
       <div id="tab-panel" role="tabpanel" aria-labelledby={`tab-${tab}`}>
         {tab === 'record' && <MyRecord wallet={wallet} token={token} />}
-        {tab === 'sharing' && <Sharing wallet={wallet} />}
-        {tab === 'audit' && <Audit wallet={wallet} token={token} />}
+        {tab === 'summary' && <MySummary wallet={wallet} token={token} />}
+        {tab === 'sharing' && (
+          <>
+            <Sharing wallet={wallet} />
+            <EmergencySettings wallet={wallet} />
+          </>
+        )}
+        {tab === 'audit' && <WhoSawMyRecord wallet={wallet} token={token} />}
       </div>
     </div>
   );
@@ -188,17 +197,7 @@ function SignedIn({ wallet, focusTabs }: { wallet: Wallet; focusTabs: boolean })
 function MyRecord({ wallet, token }: { wallet: Wallet; token: string }) {
   const load = useLoad(() => loadMyRecords(wallet, token), [wallet.did, token]);
   const resources = byDateDesc((load.data?.records ?? []).map((r) => r.resource));
-  const download = () => {
-    const blob = new Blob([JSON.stringify(exportBundle(resources), null, 2)], {
-      type: 'application/fhir+json',
-    });
-    const url = URL.createObjectURL(blob);
-    const a = document.createElement('a');
-    a.href = url;
-    a.download = 'my-health-record.fhir.json';
-    a.click();
-    setTimeout(() => URL.revokeObjectURL(url), 1000);
-  };
+  const download = () => downloadFhirJson('my-health-record.fhir.json', exportBundle(resources));
   return (
     <Section
       title="My record"
@@ -529,66 +528,6 @@ function GrantForm({
           {saving ? 'Sharing…' : 'Share'}
         </button>
       </form>
-    </Section>
-  );
-}
-
-function Audit({ wallet, token }: { wallet: Wallet; token: string }) {
-  const trail = useLoad(
-    () => readAuditTrail(ledger, wallet.did, 100, fhirClient(token)),
-    [wallet.did, token],
-  );
-  const orgs = useLoad(async () => (await ledger.orgs()).orgs, []);
-  const regionOf = (org: string | null) => orgs.data?.find((o) => o.did === org)?.region;
-  const rows = [...(trail.data?.rows ?? [])].reverse();
-  return (
-    <Section
-      title="Who saw my record"
-      actions={
-        <button type="button" onClick={trail.reload}>
-          Refresh
-        </button>
-      }
-    >
-      <p className="muted small">
-        Every access is written on the ledger by the node that served it. Each entry's inclusion proof is
-        checked in this browser.
-      </p>
-      {trail.loading && <Loading what="the audit trail and checking proofs" />}
-      <ErrorBox error={trail.error} />
-      {trail.data && rows.length === 0 && (
-        <p className="muted">No accesses recorded yet (entries reach the ledger within a second or two).</p>
-      )}
-      {rows.length > 0 && (
-        <Table headers={['When', 'Who', 'Organization (region)', 'What', 'Under', 'Proof']}>
-          {rows.map((r) => (
-            <tr key={r.id} data-testid="audit-row">
-              <td>{formatTime(r.at)}</td>
-              <td>{r.actor === wallet.did ? 'You' : `${r.actorKind ?? 'party'} ${shortDid(r.actor)}`}</td>
-              <td>
-                {r.actorOrgName ?? (r.actorOrg ? shortDid(r.actorOrg) : '—')}
-                {regionOf(r.actorOrg) && <span className="muted"> ({regionOf(r.actorOrg)})</span>}
-              </td>
-              <td>
-                {r.action} {r.resourceType ?? ''}{' '}
-                {r.outcome === 'denied' ? <span className="badge bad">denied</span> : ''}
-              </td>
-              <td>
-                {r.action === 'break-glass'
-                  ? 'break-glass'
-                  : r.grantId
-                    ? `grant ${r.grantId.slice(0, 10)}`
-                    : r.actor === wallet.did
-                      ? 'own record'
-                      : '—'}
-              </td>
-              <td>
-                <Verified ok={r.proofValid} />
-              </td>
-            </tr>
-          ))}
-        </Table>
-      )}
     </Section>
   );
 }

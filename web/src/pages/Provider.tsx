@@ -23,6 +23,8 @@ import { accessStateOf, fhirClient, ledger, type AccessState } from '../lib/node
 import { buildResource, FORM_KINDS, validateForm, type FormKind, type FormValues } from '../lib/forms.js';
 import { byDateDesc, seriesOf, titleOf, type Resource } from '../lib/records.js';
 import { grantWords } from '../lib/words.js';
+import { EmergencyAccessPanel } from './EmergencyConsole.js';
+import { ChartSummary } from './SummaryViews.js';
 
 const DID_SYSTEM = 'urn:ietf:rfc:3986';
 const CHART_TYPES = [
@@ -196,6 +198,8 @@ function Chart({ wallet, session, patient }: { wallet: Wallet; session: TokenRes
   const canWrite = active.some((g) => g.access === 'write');
   const resources = byDateDesc(chart.data?.resources ?? []);
   const summary = (type: string) => resources.filter((r) => r.resourceType === type);
+  const [view, setView] = useState<'chart' | 'summary'>('chart');
+  const patientId = chart.data?.patientId;
   return (
     <div>
       <Section
@@ -222,7 +226,27 @@ function Chart({ wallet, session, patient }: { wallet: Wallet; session: TokenRes
         {!state && active.length > 0 && orgs.data && (
           <p className="muted small">{active.map((g) => grantWords(g, orgs.data ?? [])).join('; ')}.</p>
         )}
-        {!state && chart.data && (
+        {!state && patientId !== undefined && (
+          <div className="chips" role="group" aria-label="View">
+            {(
+              [
+                ['chart', 'Chart'],
+                ['summary', 'Summary'],
+              ] as const
+            ).map(([id, label]) => (
+              <button
+                key={id}
+                type="button"
+                className={view === id ? 'chip on' : 'chip'}
+                aria-pressed={view === id}
+                onClick={() => setView(id)}
+              >
+                {label}
+              </button>
+            ))}
+          </div>
+        )}
+        {!state && chart.data && view === 'chart' && (
           <>
             <div className="summary">
               {[
@@ -254,6 +278,9 @@ function Chart({ wallet, session, patient }: { wallet: Wallet; session: TokenRes
           </>
         )}
       </Section>
+      {!state && view === 'summary' && patientId !== undefined && (
+        <ChartSummary token={session.access_token} patientId={patientId} />
+      )}
       {!state && canWrite && chart.data && (
         <AddRecord
           token={session.access_token}
@@ -267,6 +294,9 @@ function Chart({ wallet, session, patient }: { wallet: Wallet; session: TokenRes
       )}
       {(state === 'no-access' || state === 'expired' || state === 'revoked' || state === 'not-covered') && (
         <RequestAccess wallet={wallet} patient={patient} />
+      )}
+      {state !== null && state !== 'other-org' && session.roles.includes('emergency') && (
+        <EmergencyAccessPanel wallet={wallet} session={session} patient={patient} />
       )}
     </div>
   );
