@@ -13,47 +13,21 @@
  * or older than a file of web/.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import type { Agreement, NetworkAgreement, StatusResponse } from '../../src/wire/index.js';
-import { PASSPHRASE, REPO, startCli, tempDir, type RunningCli } from '../cli/harness.js';
+import { PASSPHRASE, tempDir, type RunningCli } from '../cli/harness.js';
+import { refreshUntil, SHOTS, startDemo, STEP_MS } from './support.js';
 
 const CHROMIUM = process.env['ROAM_CHROMIUM'] ?? '/usr/bin/chromium';
-const SHOTS = join(REPO, 'test-results');
-/** Generous: a 2-core machine shared with other work, scrypt in the browser, commit waits. */
-const STEP_MS = 60_000;
 const PATIENT_PASSPHRASE = 'correct horse battery staple';
 
 interface DemoJson {
   readonly url: string;
   readonly practitioner: { readonly did: string; readonly wallet: string };
-}
-
-/** The newest modification time of the web app's own files (web/, without its build output). */
-function newestWebSource(): number {
-  const web = join(REPO, 'web');
-  return Math.max(
-    ...readdirSync(web, { recursive: true, encoding: 'utf8' })
-      .filter((file) => !file.startsWith('dist'))
-      .map((file) => statSync(join(web, file)).mtimeMs),
-  );
-}
-
-function ensureWebBuild(): void {
-  const index = join(REPO, 'dist/web/index.html');
-  if (existsSync(index) && statSync(index).mtimeMs >= newestWebSource()) return;
-  execFileSync(
-    process.execPath,
-    [join(REPO, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'web/vite.config.ts'],
-    {
-      cwd: REPO,
-      stdio: 'inherit',
-    },
-  );
 }
 
 async function shot(page: Page, name: string): Promise<void> {
@@ -65,29 +39,6 @@ async function focusOn(page: Page, text: RegExp): Promise<void> {
   await page.waitForFunction(
     `new RegExp(${JSON.stringify(text.source)}).test(document.activeElement?.textContent ?? '')`,
   );
-}
-
-/** Clicks `refresh` until `locator text` shows up (for state that reaches the ledger a moment later). */
-async function refreshUntil(
-  page: Page,
-  refresh: () => Promise<void>,
-  selector: string,
-  text: RegExp,
-): Promise<void> {
-  const deadline = Date.now() + STEP_MS;
-  for (;;) {
-    try {
-      await page
-        .locator(selector)
-        .filter({ hasText: text })
-        .first()
-        .waitFor({ state: 'visible', timeout: 3_000 });
-      return;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await refresh();
-    }
-  }
 }
 
 /**
@@ -147,17 +98,7 @@ describe('web app', { timeout: 10 * 60_000 }, () => {
   let context: BrowserContext | undefined;
 
   before(async () => {
-    ensureWebBuild();
-    mkdirSync(SHOTS, { recursive: true });
-    node = await startCli(['demo', '--data', join(dir, 'data'), '--port', '0', '--json'], {
-      timeoutMs: 120_000,
-    });
-    const deadline = Date.now() + 30_000;
-    while (!node.output().stdout.trimEnd().endsWith('}')) {
-      if (Date.now() > deadline) throw new Error(`no demo JSON: ${node.output().stdout}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    demo = JSON.parse(node.output().stdout) as DemoJson;
+    ({ node, demo } = await startDemo<DemoJson>(join(dir, 'data')));
     context = await chromium.launchPersistentContext(userData, {
       executablePath: CHROMIUM,
       headless: true,
@@ -282,7 +223,7 @@ describe('web app', { timeout: 10 * 60_000 }, () => {
     // checked in the browser, one click away.
     await patient.getByRole('tab', { name: 'Who saw my record' }).click();
     const practitionerVisit =
-      /practitioner[\s\S]*at Roam Demo Hospital \(eu\)[\s\S]*added 1 observation[\s\S]*✓ verified/;
+      /practitioner[\s\S]*at Roam Demo Hospital \(eu\)[\s\S]*added [^;.]*\b1 observation\b[\s\S]*✓ verified/;
     await refreshUntil(
       patient,
       () => patient.getByRole('button', { name: 'Refresh' }).click(),

@@ -18,7 +18,7 @@ import { sealGrantKeys } from '../../../src/vault/grants.js';
 import type { KeyRef } from '../../../src/vault/keys.js';
 import { deriveRecordKeySeed, type Wallet } from '../../../src/wallet/wallet.js';
 import { refreshEmergencyEscrow } from './emergency.js';
-import { browserFetch, ledger, NODE_URL, setLedgerSession } from './node.js';
+import { browserFetch, errorText, ledger, NODE_URL, setLedgerSession } from './node.js';
 import { submit } from './submit.js';
 
 export { submit };
@@ -118,7 +118,15 @@ export async function revokeGrant(
   await submit(wallet, TxType.ConsentRevoke, { grantId });
   await rekeyActiveGrants(wallet, orgs);
   // An enabled emergency policy escrows the keys up to the old epoch: it gets the new one too.
-  await refreshEmergencyEscrow(wallet, orgs);
+  try {
+    await refreshEmergencyEscrow(wallet, orgs);
+  } catch (error) {
+    // The revocation stands (it committed): say what is left to do.
+    throw new Error(
+      `Revoked, but your emergency escrow was not refreshed (${errorText(error)}): allow emergency access again under Sharing.`,
+      { cause: error },
+    );
+  }
 }
 
 /**

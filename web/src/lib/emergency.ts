@@ -22,9 +22,10 @@ import {
   type EmergencyReason,
 } from '../../../src/contracts/emergency.js';
 import { TxType, type SensitivityClass } from '../../../src/ledger/types.js';
-import type { EmergencyAccessSummary, EmergencyResponse, OrgSummary } from '../../../src/wire/index.js';
+import type { EmergencyAccessSummary, OrgSummary } from '../../../src/wire/index.js';
 import { deriveRecordKeySeed, type Wallet } from '../../../src/wallet/wallet.js';
 import { browserFetch, ledger, NODE_URL } from './node.js';
+export { endedSinceRotation } from './emergency-state.js';
 import { submit } from './submit.js';
 
 export { isEmergencyActive, MAX_EMERGENCY_DURATION_MS };
@@ -111,16 +112,6 @@ export async function rotateKeys(
   await submit(wallet, TxType.ConsentRotate, consentRotateTx().payload);
   await rekey(wallet, orgs);
   await refreshEmergencyEscrow(wallet, orgs);
-}
-
-/**
- * Break-glass accesses that ended while the keys they were given are still the escrowed ones:
- * the policy version has not moved since (a rotation re-enables the escrow, which moves it).
- */
-export function endedSinceRotation(data: EmergencyResponse, now: number): EmergencyAccessSummary[] {
-  const { policy } = data;
-  if (policy === null) return [];
-  return data.accesses.filter((a) => a.end <= now && a.policyVersion === policy.version);
 }
 
 /** Durations offered to the practitioner (the ledger allows up to 24 hours). */

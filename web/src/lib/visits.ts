@@ -33,11 +33,7 @@ export interface Visit {
 }
 
 export function isBreakGlass(row: TrailRow): boolean {
-  return (
-    row.purpose === 'emergency' ||
-    row.emergency !== null ||
-    row.action === 'break-glass'
-  );
+  return row.purpose === 'emergency' || row.emergency !== null || row.action === 'break-glass';
 }
 
 /**
@@ -109,9 +105,13 @@ function typeName(type: string | null, count: number): string {
   return count === 1 ? one : many;
 }
 
-/** `{ Condition: 3, Observation: 12 }` → "3 conditions and 12 observations". */
+/** `{ Condition: 3, Observation: 12 }` → "3 conditions and 12 observations" ("your personal details"). */
 function countedWords(counts: ReadonlyMap<string | null, number>): string {
-  return listWords([...counts].map(([type, n]) => `${n} ${typeName(type, n)}`));
+  return listWords(
+    [...counts].map(([type, n]) =>
+      type === 'Patient' ? 'your personal details' : `${n} ${typeName(type, n)}`,
+    ),
+  );
 }
 
 function countBy(rows: readonly TrailRow[]): Map<string | null, number> {
