@@ -8,19 +8,21 @@
  * My links and the node's `share-link` entries in Who saw my record; deactivating the link stops
  * it for the doctor. Screenshots go to test-results/.
  *
- * Needs the web build (`npm run build`).
+ * Builds the web app when it is missing or older than web/ (test/e2e/support.ts).
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import type { Bundle, Composition, Condition } from '@medplum/fhirtypes';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { PASSPHRASE, REPO, startCli, tempDir, type RunningCli } from '../cli/harness.js';
+import { signIn } from '../../src/client/auth.js';
+import { ShareLinkClient } from '../../src/client/share-links.js';
+import { buildOwnSummary } from '../../src/fhir/ips/index.js';
+import { loadWallet } from '../../src/wallet/index.js';
+import { PASSPHRASE, tempDir, type RunningCli } from '../cli/harness.js';
+import { refreshUntil, SHOTS, startDemo, STEP_MS } from './support.js';
 
 const CHROMIUM = process.env['ROAM_CHROMIUM'] ?? '/usr/bin/chromium';
-const SHOTS = join(REPO, 'test-results');
-/** Generous: a 2-core machine shared with other work, the summary built and encrypted in the browser. */
-const STEP_MS = 90_000;
 const LINK_PASSCODE = 'tram-lisbon-42';
 const DOCTOR = 'Dr. Ana Costa, Hospital de Santa Maria, Lisbon';
 
@@ -33,20 +35,6 @@ async function shot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
 }
 
-/** Clicks `refresh` until an element of `selector` with `text` is visible (the ledger commits a moment later). */
-async function refreshUntil(page: Page, refresh: () => Promise<void>, selector: string, text: RegExp): Promise<void> {
-  const deadline = Date.now() + STEP_MS;
-  for (;;) {
-    try {
-      await page.locator(selector).filter({ hasText: text }).first().waitFor({ state: 'visible', timeout: 3_000 });
-      return;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await refresh();
-    }
-  }
-}
-
 describe('SMART Health Links in the web app', { timeout: 10 * 60_000 }, () => {
   const { dir, cleanup } = tempDir('roam-shl-web-');
   let node: RunningCli | undefined;
@@ -54,15 +42,7 @@ describe('SMART Health Links in the web app', { timeout: 10 * 60_000 }, () => {
   let demo: DemoJson;
 
   before(async () => {
-    assert.ok(existsSync(join(REPO, 'dist/web/index.html')), 'the web app is built (npm run build)');
-    mkdirSync(SHOTS, { recursive: true });
-    node = await startCli(['demo', '--data', join(dir, 'data'), '--port', '0', '--json'], { timeoutMs: 180_000 });
-    const deadline = Date.now() + 120_000;
-    while (!node.output().stdout.trimEnd().endsWith('}')) {
-      if (Date.now() > deadline) throw new Error(`no demo JSON: ${node.output().stdout}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    demo = JSON.parse(node.output().stdout) as DemoJson;
+    ({ node, demo } = await startDemo<DemoJson>(join(dir, 'data')));
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
@@ -165,5 +145,56 @@ describe('SMART Health Links in the web app', { timeout: 10 * 60_000 }, () => {
 
     await doctorContext.close();
     await patientContext.close();
+  });
+
+  it("shows a link's document from its data as text: its narrative and markup never become HTML", async () => {
+    // A link made outside the portal, as another SMART Health Links server could serve it: the
+    // narrative carries script-bearing HTML and a problem's name carries markup.
+    const wallet = await loadWallet(demo.patients[1]!.wallet, PASSPHRASE);
+    const { access_token } = await signIn({ baseUrl: demo.url }, wallet);
+    const condition: Condition = {
+      resourceType: 'Condition',
+      id: 'c1',
+      subject: { reference: 'Patient/p1' },
+      clinicalStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-clinical', code: 'active' }] },
+      code: { text: '<img id="data-img" src="x" onerror="window.pwned=1">' },
+    };
+    const document: Bundle = buildOwnSummary({
+      resources: [{ resourceType: 'Patient', id: 'p1' }, condition],
+      patientDid: wallet.did,
+      language: 'en',
+      now: new Date(),
+      newUuid: () => globalThis.crypto.randomUUID(),
+      incomplete: false,
+    });
+    const composition = document.entry![0]!.resource as Composition;
+    composition.text = {
+      status: 'generated',
+      div: '<div xmlns="http://www.w3.org/1999/xhtml"><img id="narrative-img" src="x" onerror="window.pwned=1"/><script>window.pwned=1</script></div>',
+    };
+    const client = new ShareLinkClient({ baseUrl: demo.url, accessToken: access_token });
+    const hostile = await client.create({ document, label: 'Hostile document' });
+    const notADocument = await client.create({ document: { resourceType: 'Patient', id: 'p1' }, label: 'Not a document' });
+
+    const context = await browser!.newContext({ viewport: { width: 1100, height: 900 } });
+    context.setDefaultTimeout(STEP_MS);
+    const doctor = await context.newPage();
+    await doctor.goto(hostile.link);
+    await doctor.getByLabel(/^Your name/).fill(DOCTOR);
+    await doctor.getByRole('button', { name: 'Open summary' }).click();
+    const summary = doctor.getByTestId('ips-summary');
+    await summary.getByText('<img id="data-img" src="x" onerror="window.pwned=1">').waitFor();
+    assert.equal(await doctor.locator('img').count(), 0, 'no element from the document');
+    assert.equal(await doctor.locator('main script').count(), 0);
+    assert.equal(await doctor.evaluate(() => (globalThis as { pwned?: number }).pwned), undefined);
+    await shot(doctor, 'shl-07-doctor-hostile-document-as-text');
+
+    await doctor.goto('about:blank');
+    await doctor.goto(notADocument.link);
+    await doctor.getByLabel(/^Your name/).fill(DOCTOR);
+    await doctor.getByRole('button', { name: 'Open summary' }).click();
+    await doctor.getByTestId('shl-error').filter({ hasText: /not a patient summary document/ }).waitFor();
+    assert.equal(await doctor.getByTestId('ips-summary').count(), 0);
+    await context.close();
   });
 });
