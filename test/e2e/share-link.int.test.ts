@@ -189,8 +189,16 @@ describe('SMART Health Links in the web app', { timeout: 10 * 60_000 }, () => {
     assert.equal(await doctor.evaluate(() => (globalThis as { pwned?: number }).pwned), undefined);
     await shot(doctor, 'shl-07-doctor-hostile-document-as-text');
 
-    await doctor.goto('about:blank');
-    await doctor.goto(notADocument.link);
+    // The viewer without a link: paste one (and the camera where the browser can read QR codes).
+    await doctor.goto(`${demo.url}/shl`);
+    const paste = doctor.getByLabel(/^Paste the link/);
+    await paste.fill('shlink:/this-is-not-base64!');
+    await doctor.getByRole('button', { name: 'Open link' }).click();
+    await doctor.getByRole('alert').filter({ hasText: /Not a valid link/ }).waitFor();
+    const camera = doctor.getByTestId('camera-unsupported').or(doctor.getByRole('button', { name: /Scan the QR code/ }));
+    await camera.first().waitFor();
+    await paste.fill(`Here is my summary: ${notADocument.link}`);
+    await doctor.getByRole('button', { name: 'Open link' }).click();
     await doctor.getByLabel(/^Your name/).fill(DOCTOR);
     await doctor.getByRole('button', { name: 'Open summary' }).click();
     await doctor.getByTestId('shl-error').filter({ hasText: /not a patient summary document/ }).waitFor();

@@ -38,9 +38,10 @@ function codeOf(error: unknown): string | undefined {
 }
 
 describe('viewer: reading a link', () => {
-  test("the spec's example link parses as a viewer URL, a fragment, a bare link and pasted text", () => {
+  test("the spec's example link parses as a viewer URL, a fragment, a bare link and in pasted text", () => {
     const fragment = spec.shlinkViewer.slice(spec.shlinkViewer.indexOf('#'));
-    for (const text of [spec.shlinkViewer, fragment, spec.shlinkBare, `  ${spec.shlinkBare}\n`]) {
+    const pasted = [`  ${spec.shlinkBare}\n`, `My summary: ${spec.shlinkBare} (passcode by phone)`, `See ${spec.shlinkViewer}\nThanks`];
+    for (const text of [spec.shlinkViewer, fragment, spec.shlinkBare, ...pasted]) {
       const payload = readShlink(text);
       assert.equal(payload?.url, spec.payload.url, text);
       assert.equal(payload?.key, spec.payload.key);

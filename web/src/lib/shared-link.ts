@@ -34,16 +34,20 @@ export class SharedDocumentError extends CodedError<SharedDocumentErrorCode> {
 
 /**
  * The link in the text the reader has: a whole viewer URL (`https://…/shl#shlink:/…`), the page's
- * fragment (`#shlink:/…`), or a bare `shlink:/…`; undefined when the text holds no link at all.
+ * fragment (`#shlink:/…`), or a bare `shlink:/…`, alone or among other words (a pasted message);
+ * undefined when the text holds no link at all.
  *
  * @throws ShlError SHL_MALFORMED, SHL_FLAGS_CONFLICT (a link is there but breaks the spec)
  * @example readShlink(location.hash)?.label
  */
 export function readShlink(text: string): ShlPayload | undefined {
-  const trimmed = text.trim();
-  if (!trimmed.toLowerCase().includes(SHLINK_PREFIX)) return undefined;
-  // parseShlink takes a bare link or any text ending in `#shlink:/…`: a fragment alone is one.
-  return parseShlink(trimmed.startsWith('#') ? trimmed.slice(1) : trimmed);
+  // The link is the word that holds `shlink:/` (a message may say more around it; base64url and
+  // URLs hold no spaces).
+  const word = text.split(/\s+/).find((w) => w.toLowerCase().includes(SHLINK_PREFIX));
+  if (word === undefined) return undefined;
+  // parseShlink takes a bare link or a text ending in `#shlink:/…` (a viewer URL, a fragment).
+  const at = word.toLowerCase().indexOf(SHLINK_PREFIX);
+  return parseShlink(word.includes('#') ? word : word.slice(at));
 }
 
 // Resources are only required to say what they are: the view reads them defensively (summary.ts),
