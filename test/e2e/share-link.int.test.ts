@@ -147,7 +147,7 @@ describe('SMART Health Links in the web app', { timeout: 10 * 60_000 }, () => {
     await patientContext.close();
   });
 
-  it("shows a link's document from its data as text: its narrative and markup never become HTML", async () => {
+  it("shows a direct link's document from its data as text: its narrative and markup never become HTML", async () => {
     // A link made outside the portal, as another SMART Health Links server could serve it: the
     // narrative carries script-bearing HTML and a problem's name carries markup.
     const wallet = await loadWallet(demo.patients[1]!.wallet, PASSPHRASE);
@@ -173,7 +173,9 @@ describe('SMART Health Links in the web app', { timeout: 10 * 60_000 }, () => {
       div: '<div xmlns="http://www.w3.org/1999/xhtml"><img id="narrative-img" src="x" onerror="window.pwned=1"/><script>window.pwned=1</script></div>',
     };
     const client = new ShareLinkClient({ baseUrl: demo.url, accessToken: access_token });
-    const hostile = await client.create({ document, label: 'Hostile document' });
+    // A direct-file link (U): the viewer GETs the file itself, no manifest.
+    const hostile = await client.create({ document, label: 'Hostile document', flags: { direct: true } });
+    assert.equal(hostile.view.flag, 'U');
     const notADocument = await client.create({ document: { resourceType: 'Patient', id: 'p1' }, label: 'Not a document' });
 
     const context = await browser!.newContext({ viewport: { width: 1100, height: 900 } });
@@ -181,6 +183,7 @@ describe('SMART Health Links in the web app', { timeout: 10 * 60_000 }, () => {
     const doctor = await context.newPage();
     await doctor.goto(hostile.link);
     await doctor.getByLabel(/^Your name/).fill(DOCTOR);
+    assert.equal(await doctor.getByLabel(/^Passcode/).count(), 0, 'no passcode is asked for a link without P');
     await doctor.getByRole('button', { name: 'Open summary' }).click();
     const summary = doctor.getByTestId('ips-summary');
     await summary.getByText('<img id="data-img" src="x" onerror="window.pwned=1">').waitFor();
