@@ -152,7 +152,7 @@ function CreateLinkForm({
         />
         <label className="inline">
           <input type="checkbox" checked={longTerm} onChange={(e) => setLongTerm(e.target.checked)} /> Long-term
-          (follows my record when I refresh it)
+          (its file can later be replaced with a newer summary: <code>roam shl refresh</code>)
         </label>
         <label className="inline">
           <input
