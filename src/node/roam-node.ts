@@ -67,6 +67,12 @@ export class RoamNode {
   /** Agreement with the other nodes of a network (none for a one-node network). */
   attestations: AttestationMonitor | undefined;
 
+  /** The configured public URL, unless the node was told to listen on a port of its own choosing (`--port 0`). */
+  advertisedUrl(): string {
+    const configured = this.config.file.publicUrl;
+    return new URL(configured).port === '0' && this.listeningUrl !== undefined ? this.listeningUrl : configured;
+  }
+
   /** Record keys reconstructed under break-glass (memory only), which the FHIR key ring reads. */
   get emergencyKeys(): NodeEmergency['keys'] | undefined {
     return this.emergency?.keys;
@@ -152,7 +158,7 @@ export class RoamNode {
         store: node.shareLinkStore,
         audit: node.fhirService.audit,
         nodeDid: config.keys.nodeDid,
-        publicUrl: config.file.publicUrl,
+        publicUrl: () => node.advertisedUrl(),
         isActivePatient: (did) => {
           const party = ledger.getState<PartyRecord>(StateKey.party(did));
           return party?.kind === 'patient' && party.status === 'active';

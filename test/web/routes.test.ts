@@ -176,4 +176,28 @@ describe('the web app at /', () => {
     rmSync(join(root, '..', 'roam-secret.txt'), { force: true });
     await app.close();
   });
+
+  it("widens connect-src to https: only on the SMART Health Link viewer's page, and only at /shl itself", async () => {
+    mkdirSync(root, { recursive: true });
+    writeFileSync(join(root, 'index.html'), '<!doctype html><title>Roam</title>');
+    const app = Fastify();
+    registerWebRoutes(app, root);
+    const cspOf = async (url: string) => {
+      const res = await app.inject({ method: 'GET', url });
+      assert.equal(res.statusCode, 200, url);
+      return String(res.headers['content-security-policy']);
+    };
+    // The viewer fetches the manifest and files of links from other SHL servers, from the browser.
+    assert.match(await cspOf('/shl'), /connect-src 'self' https:;/);
+    assert.match(await cspOf('/shl'), /script-src 'self';/);
+    // Where a wallet is unlocked, scripts may still talk to this node only.
+    for (const url of ['/', '/patient', '/provider', '/explorer']) {
+      assert.match(await cspOf(url), /connect-src 'self';/, url);
+    }
+    // The SHL API's paths below /shl are not the app's (they 404 here, where no API is registered).
+    for (const url of ['/shl/links', '/shl/m/x', '/shl/anything']) {
+      assert.equal((await app.inject({ method: 'GET', url })).statusCode, 404, url);
+    }
+    await app.close();
+  });
 });

@@ -110,6 +110,20 @@ describe('who saw my record, grouped by visit', () => {
     assert.equal(actorWords(visit!, { self: PATIENT, shortDid: (d) => d }), 'You');
   });
 
+  test("a SMART Health Link's openings, recorded by the node that serves it, are said as such", () => {
+    const node = { actor: NODE_EU, actorKind: 'node', actorOrg: null, actorOrgName: null, grantId: null, purpose: null };
+    const visits = groupVisits([
+      row({ at: T0, ...node, action: 'share-link', resourceType: null }),
+      row({ at: T0 + 1_000, ...node, action: 'share-link', resourceType: null }),
+      row({ at: T0 + 2_000, ...node, action: 'share-link', resourceType: null, outcome: 'denied' }),
+    ]);
+    assert.equal(visits.length, 1);
+    assert.equal(
+      visitWords(visits[0]!),
+      'served your shared summary link (SMART Health Link) 2 times; was refused once',
+    );
+  });
+
   test('break-glass entries are their own visit, first, with the access id', () => {
     const rows = [
       ...chartOpening(T0 + 60 * 60_000),

@@ -3,13 +3,15 @@ import { useEffect, useRef, useState, type MouseEvent } from 'react';
 import { ExplorerPage } from './pages/Explorer.js';
 import { PatientPage } from './pages/Patient.js';
 import { ProviderPage } from './pages/Provider.js';
+import { ShlViewerPage } from './pages/ShlViewer.js';
 
-type Route = '/' | '/patient' | '/provider' | '/explorer';
+type Route = '/' | '/patient' | '/provider' | '/explorer' | '/shl';
 
 function routeOf(path: string): Route {
   if (path.startsWith('/patient')) return '/patient';
   if (path.startsWith('/provider')) return '/provider';
   if (path.startsWith('/explorer')) return '/explorer';
+  if (path === '/shl' || path === '/shl/') return '/shl';
   return '/';
 }
 
@@ -31,7 +33,11 @@ export function App() {
   // A new screen: its name in the title, and keyboard focus at its start (not on the old link).
   useEffect(() => {
     const name = LINKS.find(([to]) => to === route)?.[1];
-    document.title = name ? `${name} — Roam` : 'Roam — your health record, with you';
+    document.title = name
+      ? `${name} — Roam`
+      : route === '/shl'
+        ? 'Shared health summary — Roam'
+        : 'Roam — your health record, with you';
     if (navigated.current) main.current?.focus();
   }, [route]);
   const go = (to: Route) => (event: MouseEvent) => {
@@ -62,6 +68,7 @@ export function App() {
         {route === '/patient' && <PatientPage />}
         {route === '/provider' && <ProviderPage />}
         {route === '/explorer' && <ExplorerPage />}
+        {route === '/shl' && <ShlViewerPage />}
       </main>
     </>
   );

@@ -220,8 +220,7 @@ export function registerLedgerRoutes(app: FastifyInstance, options: LedgerRoutes
       nodeDid: node.did,
       org: { did: file.org.did, name: file.org.name },
       region: file.region,
-      // The configured public URL, unless the node was told to listen on a port of its own choosing.
-      url: new URL(file.publicUrl).port === '0' && node.listeningUrl ? node.listeningUrl : file.publicUrl,
+      url: node.advertisedUrl(),
       ordering: node.orderer.kind,
       version,
       ...(node.attestations ? { network: node.attestations.status() } : {}),

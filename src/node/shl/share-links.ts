@@ -55,8 +55,11 @@ export interface ShareLinksOptions {
   readonly audit: ShareLinkAuditSink;
   /** The serving node (the actor of every `share-link` audit entry). */
   readonly nodeDid: string;
-  /** The node's public base URL (manifest, location and viewer URLs are under it). */
-  readonly publicUrl: string;
+  /**
+   * The node's public base URL (manifest, location and viewer URLs are under it); a function when
+   * it is known only once the node listens (`--port 0`).
+   */
+  readonly publicUrl: string | (() => string);
   /**
    * Whether a DID is still an active patient on the ledger: a deactivated identity's links stop
    * answering (the patient can no longer sign in to manage them). Default: every DID is.
@@ -89,7 +92,7 @@ export class ShareLinks {
   private readonly store: ShareLinkStore;
   private readonly audit: ShareLinkAuditSink;
   private readonly nodeDid: string;
-  private readonly base: string;
+  private readonly publicUrl: () => string;
   private readonly now: () => number;
   private readonly isActivePatient: (did: string) => boolean;
 
@@ -97,9 +100,14 @@ export class ShareLinks {
     this.store = options.store;
     this.audit = options.audit;
     this.nodeDid = options.nodeDid;
-    this.base = options.publicUrl.replace(/\/+$/, '');
+    const { publicUrl } = options;
+    this.publicUrl = typeof publicUrl === 'string' ? () => publicUrl : publicUrl;
     this.now = options.now ?? Date.now;
     this.isActivePatient = options.isActivePatient ?? (() => true);
+  }
+
+  private get base(): string {
+    return this.publicUrl().replace(/\/+$/, '');
   }
 
   /**

@@ -1,13 +1,15 @@
 /**
  * The web app (patient portal, provider console, ledger explorer), served at `/` from the Vite
  * build in `dist/web`, with an SPA fallback for the app's own paths. The API prefixes (`/fhir`,
- * `/ledger`, `/auth`, `/vault`) are never touched: only the paths below are registered.
+ * `/ledger`, `/auth`, `/vault`, `/shl/…`) are never touched: only the paths below are registered,
+ * and the SMART Health Link viewer at exactly `/shl`.
  * Without a build, `/` answers a page saying to run `npm run build`.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import { SHL_VIEWER_PATH } from '../../wire/index.js';
 
 /** Top-level paths of the app's screens (client-side routes): each answers index.html. */
 export const WEB_APP_ROUTES = ['/patient', '/provider', '/explorer'] as const;
@@ -24,13 +26,30 @@ const CONTENT_TYPES: Readonly<Record<string, string>> = {
   '.woff2': 'font/woff2',
 };
 
+/** The page's Content-Security-Policy, with the origins its scripts may fetch from. */
+function contentSecurityPolicy(connectSrc: string): string {
+  return `default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src ${connectSrc}; frame-ancestors 'none'`;
+}
+
 // Security headers of every page: no framing, no sniffing, scripts only from this origin.
 const PAGE_HEADERS: Readonly<Record<string, string>> = {
   'x-content-type-options': 'nosniff',
   'x-frame-options': 'DENY',
   'referrer-policy': 'no-referrer',
-  'content-security-policy':
-    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'",
+  'content-security-policy': contentSecurityPolicy("'self'"),
+};
+
+/**
+ * The SMART Health Link viewer's page (`/shl`) may also fetch from any https origin: a link names
+ * its own server (`url`, and the manifest's `location`s), which may be another SMART Health Links
+ * server than this node, and the viewer fetches its manifest and files from the browser (the key
+ * never leaves it). Only this document is widened: scripts stay 'self', and the portal and
+ * console pages, where a wallet is unlocked, keep `connect-src 'self'`. Plain http stays refused
+ * (the spec requires https for links; this node's own origin is 'self').
+ */
+const VIEWER_PAGE_HEADERS: Readonly<Record<string, string>> = {
+  ...PAGE_HEADERS,
+  'content-security-policy': contentSecurityPolicy("'self' https:"),
 };
 
 const NOT_BUILT_PAGE = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Roam</title></head>
@@ -55,9 +74,9 @@ export function defaultWebRoot(): string {
 export function registerWebRoutes(app: FastifyInstance, root: string = defaultWebRoot()): void {
   const base = normalize(root.endsWith(sep) ? root : root + sep);
 
-  const sendIndex = (reply: FastifyReply): FastifyReply => {
+  const sendIndex = (reply: FastifyReply, headers = PAGE_HEADERS): FastifyReply => {
     const index = join(base, 'index.html');
-    void reply.headers(PAGE_HEADERS).header('cache-control', 'no-cache');
+    void reply.headers(headers).header('cache-control', 'no-cache');
     if (!existsSync(index)) return reply.code(503).type('text/html; charset=utf-8').send(NOT_BUILT_PAGE);
     return reply.type('text/html; charset=utf-8').send(readFileSync(index));
   };
@@ -67,6 +86,8 @@ export function registerWebRoutes(app: FastifyInstance, root: string = defaultWe
     app.get(route, (_request, reply) => sendIndex(reply));
     app.get(`${route}/*`, (_request, reply) => sendIndex(reply));
   }
+  // Only the exact path: the node's SHL API owns the paths below it (src/node/shl/routes.ts).
+  app.get(SHL_VIEWER_PATH, (_request, reply) => sendIndex(reply, VIEWER_PAGE_HEADERS));
   const sendFile = (relative: string, reply: FastifyReply): FastifyReply => {
     const path = normalize(join(base, relative));
     // No way out of the build folder (`..`, encoded or not, is resolved by normalize first).

@@ -132,6 +132,11 @@ export function visitWords(visit: Visit): string {
   const denied = visit.entries.length - ok.length;
   const parts: string[] = [];
   if (ok.some((e) => e.action === 'break-glass')) parts.push('broke the glass (emergency access)');
+  // The node that serves a SMART Health Link records each opening of it (src/node/shl).
+  const linkOpenings = ok.filter((e) => e.action === 'share-link').length;
+  if (linkOpenings > 0) {
+    parts.push(`served your shared summary link (SMART Health Link) ${linkOpenings === 1 ? 'once' : `${linkOpenings} times`}`);
+  }
   const searched = [...new Set(ok.filter((e) => e.action === 'search').map((e) => e.resourceType))];
   if (searched.length > 0) {
     const kinds = listWords(searched.map((t) => typeName(t, 2)));

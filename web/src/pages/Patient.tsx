@@ -35,6 +35,7 @@ import { dayWords, grantWords, typesWords } from '../lib/words.js';
 import { MySummary } from './SummaryViews.js';
 import { EmergencyBanners, EmergencySettings } from './EmergencyPortal.js';
 import { WhoSawMyRecord } from './WhoSawMyRecord.js';
+import { MyShareLinks } from './MyShareLinks.js';
 
 export function PatientPage() {
   const [wallet, setWallet] = useState<Wallet>();
@@ -120,7 +121,7 @@ function ShareLink({ did }: { did: string }) {
   );
 }
 
-type Tab = 'record' | 'summary' | 'sharing' | 'audit';
+type Tab = 'record' | 'summary' | 'sharing' | 'links' | 'audit';
 
 function SignedIn({ wallet, focusTabs }: { wallet: Wallet; focusTabs: boolean }) {
   const session = useLoad(() => signInWallet(wallet), [wallet.did]);
@@ -137,6 +138,7 @@ function SignedIn({ wallet, focusTabs }: { wallet: Wallet; focusTabs: boolean })
     ['record', 'My record'],
     ['summary', 'My summary'],
     ['sharing', 'Sharing'],
+    ['links', 'My links'],
     ['audit', 'Who saw my record'],
   ];
   return (
@@ -188,6 +190,7 @@ function SignedIn({ wallet, focusTabs }: { wallet: Wallet; focusTabs: boolean })
             <EmergencySettings wallet={wallet} />
           </>
         )}
+        {tab === 'links' && <MyShareLinks wallet={wallet} token={token} />}
         {tab === 'audit' && <WhoSawMyRecord wallet={wallet} token={token} />}
       </div>
     </div>
