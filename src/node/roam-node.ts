@@ -118,6 +118,12 @@ export class RoamNode {
       }
       // The vault (DATA/vault.sqlite) and the FHIR API's index and audit outbox; ships leftover audit entries.
       node.fhirService = FhirService.open(node);
+      const recovered = await node.fhirService.recover();
+      if (recovered.rolledForward + recovered.discarded > 0)
+        log(
+          `recovered the write path: ${recovered.rolledForward} anchored version(s) indexed, ${recovered.discarded} unanchored version(s) discarded` +
+            (recovered.unsearchable > 0 ? ` (${recovered.unsearchable} without search rows: no key)` : ''),
+        );
       node.shareLinkStore = ShareLinkStore.open(DataFiles.shareLinks(options.dataDir));
       node.shareLinkService = new ShareLinks({
         store: node.shareLinkStore,

@@ -29,6 +29,23 @@ export type FhirIndexRow =
   | { readonly kind: 'token'; readonly param: string; readonly token: string }
   | { readonly kind: 'date'; readonly param: string; readonly start: number; readonly end: number };
 
+/**
+ * A vault version of this node's own records that the index does not know (yet): a write cut
+ * short between its vault commit and its index commit (see src/node/fhir/recovery.ts).
+ */
+export interface UnindexedVersion {
+  readonly recordId: string;
+  readonly version: number;
+  readonly patient: string;
+  readonly resourceType: string;
+  readonly class: string;
+  readonly epoch: number;
+  readonly contentHash: string;
+  readonly author: string;
+  /** ms since the Unix epoch: when the vault stored it. */
+  readonly createdAt: number;
+}
+
 /** An audit entry waiting in the outbox. */
 export interface OutboxRow {
   readonly seq: number;
@@ -266,6 +283,27 @@ export class FhirIndexStore {
         .get(row.content_hash);
       if ((used?.n ?? 0) === 0) this.db.prepare('DELETE FROM blobs WHERE hash = ?').run(row.content_hash);
     })();
+  }
+
+  /**
+   * The vault versions kept for `custodian` that are newer than the index's row of their record
+   * (or whose record has none), by record and version. The vault's `record_versions` lives in
+   * the same file; in an index without a vault beside it there are none.
+   */
+  unindexedVersions(custodian: string): UnindexedVersion[] {
+    const vaultHere = this.db
+      .prepare<[], { one: number }>("SELECT 1 AS one FROM sqlite_master WHERE type = 'table' AND name = 'record_versions'")
+      .get();
+    if (vaultHere === undefined) return [];
+    return this.db
+      .prepare<[string], UnindexedVersion>(
+        `SELECT v.record_id AS recordId, v.version, v.patient, v.resource_type AS resourceType, v.class, v.epoch,
+           v.content_hash AS contentHash, v.author, v.created_at AS createdAt
+         FROM record_versions v LEFT JOIN fhir_resources r ON r.record_id = v.record_id
+         WHERE v.custodian = ? AND (r.record_id IS NULL OR v.version > r.version)
+         ORDER BY v.record_id, v.version`,
+      )
+      .all(custodian);
   }
 
   /** Removes a resource and its index rows (rollback of a first version). */

@@ -13,6 +13,7 @@ import type { PeerHttpClient } from '../network/peer-http.js';
 import { Roaming } from '../roaming/roaming.js';
 import { AuditTrail } from './audit.js';
 import { RecordErasure } from './erase.js';
+import type { RecoveryReport } from './recovery.js';
 import { isRegisteredPatient, type FhirNodePort } from './request.js';
 import { EncryptedFhirRepository } from './service.js';
 import { PatientSummaries } from './summary.js';
@@ -158,6 +159,14 @@ export class FhirService {
       vault.close();
       throw error;
     }
+  }
+
+  /**
+   * Makes the vault, index and ledger agree after a crash (see recovery.ts); the node runs it
+   * once, before it serves requests.
+   */
+  recover(): Promise<RecoveryReport> {
+    return this.repository.recover();
   }
 
   /** Ships the audit outbox (the node must still be open), then closes the files. */
