@@ -118,6 +118,12 @@ export class RoamNode {
       }
       // The vault (DATA/vault.sqlite) and the FHIR API's index and audit outbox; ships leftover audit entries.
       node.fhirService = FhirService.open(node);
+      // The recovery asks the ledger which anchors committed: first the transactions the local
+      // orderer had accepted (logged) before a crash, which it replays at start, must execute,
+      // or an anchor would commit after its version was discarded. (A JetStream node's stream may
+      // still deliver such a transaction later: not covered yet.)
+      if (orderer instanceof LocalOrderer) await orderer.flush();
+      await ledger.flush();
       const recovered = await node.fhirService.recover();
       if (recovered.rolledForward + recovered.discarded > 0)
         log(
