@@ -153,6 +153,18 @@ export class RoamNode {
         breakGlass: (access, outcome) => breakGlassAudit.record(access, outcome),
       });
       node.fhirService = FhirService.open(node);
+      // The recovery asks the ledger which anchors committed: first the transactions the local
+      // orderer had accepted (logged) before a crash, which it replays at start, must execute,
+      // or an anchor would commit after its version was discarded. (A JetStream node's stream may
+      // still deliver such a transaction later: not covered yet.)
+      if (orderer instanceof LocalOrderer) await orderer.flush();
+      await ledger.flush();
+      const recovered = await node.fhirService.recover();
+      if (recovered.rolledForward + recovered.discarded > 0)
+        log(
+          `recovered the write path: ${recovered.rolledForward} anchored version(s) indexed, ${recovered.discarded} unanchored version(s) discarded` +
+            (recovered.unsearchable > 0 ? ` (${recovered.unsearchable} without search rows: no key)` : ''),
+        );
       node.shareLinkStore = ShareLinkStore.open(DataFiles.shareLinks(options.dataDir));
       node.shareLinkService = new ShareLinks({
         store: node.shareLinkStore,

@@ -29,6 +29,31 @@ export type FhirIndexRow =
   | { readonly kind: 'token'; readonly param: string; readonly token: string }
   | { readonly kind: 'date'; readonly param: string; readonly start: number; readonly end: number };
 
+/**
+ * A vault version of this node's own records that the index does not know (yet): a write cut
+ * short between its vault commit and its index commit (see src/node/fhir/recovery.ts).
+ */
+export interface UnindexedVersion {
+  readonly recordId: string;
+  readonly version: number;
+  readonly patient: string;
+  readonly resourceType: string;
+  readonly class: string;
+  readonly epoch: number;
+  readonly contentHash: string;
+  readonly author: string;
+  /** ms since the Unix epoch: when the vault stored it. */
+  readonly createdAt: number;
+}
+
+/** A signed `audit.batch` submitted for outbox rows, not yet known to have committed or not. */
+export interface AuditInFlight {
+  readonly txId: string;
+  /** The signed envelope (JSON), submitted again as it is. */
+  readonly envelope: string;
+  readonly seqs: readonly number[];
+}
+
 /** An audit entry waiting in the outbox. */
 export interface OutboxRow {
   readonly seq: number;
@@ -90,6 +115,7 @@ export class FhirIndexStore {
       CREATE INDEX IF NOT EXISTS fhir_dates_by_record ON fhir_dates (record_id);
       CREATE INDEX IF NOT EXISTS fhir_dates_by_param ON fhir_dates (param, start_ms);
       CREATE TABLE IF NOT EXISTS fhir_audit_outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, entry TEXT NOT NULL) STRICT;
+      CREATE TABLE IF NOT EXISTS fhir_audit_inflight (tx_id TEXT PRIMARY KEY, envelope TEXT NOT NULL, seqs TEXT NOT NULL) STRICT;
       CREATE TABLE IF NOT EXISTS fhir_audit_refused (
         seq INTEGER PRIMARY KEY, entry TEXT NOT NULL, code TEXT NOT NULL, refused_at INTEGER NOT NULL) STRICT;
     `);
@@ -268,6 +294,29 @@ export class FhirIndexStore {
     })();
   }
 
+  /**
+   * The vault versions kept for `custodian` that are newer than the index's row of their record
+   * (or whose record has none), by record and version. The vault's `record_versions` lives in
+   * the same file; in an index without a vault beside it there are none.
+   */
+  unindexedVersions(custodian: string): UnindexedVersion[] {
+    const vaultHere = this.db
+      .prepare<[], { one: number }>(
+        "SELECT 1 AS one FROM sqlite_master WHERE type = 'table' AND name = 'record_versions'",
+      )
+      .get();
+    if (vaultHere === undefined) return [];
+    return this.db
+      .prepare<[string], UnindexedVersion>(
+        `SELECT v.record_id AS recordId, v.version, v.patient, v.resource_type AS resourceType, v.class, v.epoch,
+           v.content_hash AS contentHash, v.author, v.created_at AS createdAt
+         FROM record_versions v LEFT JOIN fhir_resources r ON r.record_id = v.record_id
+         WHERE v.custodian = ? AND (r.record_id IS NULL OR v.version > r.version)
+         ORDER BY v.record_id, v.version`,
+      )
+      .all(custodian);
+  }
+
   /** Removes a resource and its index rows (rollback of a first version). */
   deleteResource(recordId: string): void {
     this.db.transaction(() => {
@@ -329,6 +378,44 @@ export class FhirIndexStore {
     const del = this.db.prepare('DELETE FROM fhir_audit_outbox WHERE seq = ?');
     this.db.transaction(() => {
       for (const seq of seqs) del.run(seq);
+    })();
+  }
+
+  /**
+   * Remembers, before it is submitted, the signed `audit.batch` that ships outbox rows `seqs`:
+   * until it is known to have committed or not, those rows are shipped again only in this very
+   * envelope (whose nonce the ledger takes once), never in a new one that would record them twice.
+   */
+  markAuditInFlight(batch: AuditInFlight): void {
+    this.db
+      .prepare<[string, string, string]>(
+        'INSERT OR REPLACE INTO fhir_audit_inflight (tx_id, envelope, seqs) VALUES (?, ?, ?)',
+      )
+      .run(batch.txId, batch.envelope, JSON.stringify(batch.seqs));
+  }
+
+  /** The batches submitted whose fate is not known yet (oldest first). */
+  auditInFlight(): AuditInFlight[] {
+    return this.db
+      .prepare<[], { tx_id: string; envelope: string; seqs: string }>(
+        'SELECT tx_id, envelope, seqs FROM fhir_audit_inflight ORDER BY rowid',
+      )
+      .all()
+      .map((r) => ({ txId: r.tx_id, envelope: r.envelope, seqs: JSON.parse(r.seqs) as number[] }));
+  }
+
+  /**
+   * Forgets the in-flight batch `txId`, in one transaction with the deletion of its outbox rows
+   * when it committed (`committed`), so that a crash cannot separate the two.
+   */
+  settleAuditInFlight(txId: string, committed: boolean): void {
+    this.db.transaction(() => {
+      const row = this.db
+        .prepare<[string], { seqs: string }>('SELECT seqs FROM fhir_audit_inflight WHERE tx_id = ?')
+        .get(txId);
+      if (row === undefined) return;
+      if (committed) this.deleteAudit(JSON.parse(row.seqs) as number[]);
+      this.db.prepare<[string]>('DELETE FROM fhir_audit_inflight WHERE tx_id = ?').run(txId);
     })();
   }
 }

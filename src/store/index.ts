@@ -2,7 +2,14 @@ export { BlockWriter } from './block-writer.js';
 export { LedgerStore, LOG_ROW_SPAN, type StoredTx, type StoredBlock, type BlockCommit } from './ledger-store.js';
 export { StoreError, StoreErrorCode } from './errors.js';
 export { backupDatabaseFile, checkDatabaseFile } from './online-backup.js';
-export { FhirIndexStore, type FhirResourceRow, type FhirIndexRow, type OutboxRow } from './fhir-index-store.js';
+export {
+  FhirIndexStore,
+  type FhirResourceRow,
+  type FhirIndexRow,
+  type OutboxRow,
+  type UnindexedVersion,
+  type AuditInFlight,
+} from './fhir-index-store.js';
 export {
   VaultStore,
   type RecordVersionRow,

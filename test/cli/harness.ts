@@ -177,6 +177,11 @@ export function patientRegistration(chainId: string): { did: string; envelope: S
   return { did, envelope: signTx(tx, signing.secretKey) };
 }
 
+/** `roam consent grant` arguments: the patient grants organization `orgDid` write access to all general records. */
+export function writeGrantArgs(orgDid: string): string[] {
+  return ['consent', 'grant', '--to', orgDid, '--scope', 'all', '--classes', 'general', '--write'];
+}
+
 /** POST /ledger/tx?wait=commit with one envelope or a batch `{ txs }`; returns status and body. */
 export async function postCommit(url: string, body: unknown): Promise<{ status: number; body: unknown }> {
   const response = await fetch(`${url}/ledger/tx?wait=commit`, {

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { checkIpsDocument } from '../../src/fhir/ips/index.js';
 import { jsonFilesIn, SYNTHEA_DIR } from '../support/testdata.js';
-import { roam, roamJson, startCli, tempDir, type RunningCli } from './harness.js';
+import { roam, roamJson, startCli, tempDir, writeGrantArgs, type RunningCli } from './harness.js';
 
 function smallestSynthea(): string {
   const [smallest] = jsonFilesIn(SYNTHEA_DIR).sort((a, b) => statSync(a).size - statSync(b).size);
@@ -64,19 +64,7 @@ describe('roam record, import and audit', () => {
     patientDid = (await roamJson<{ did: string }>(['wallet', 'create', '--out', wallet, '--role', 'patient']))
       .did;
     await roamJson(withNode(['patient', 'register']));
-    await roamJson(
-      withNode([
-        'consent',
-        'grant',
-        '--to',
-        init.orgDid,
-        '--scope',
-        'all',
-        '--classes',
-        'general',
-        '--write',
-      ]),
-    );
+    await roamJson(withNode(writeGrantArgs(init.orgDid)));
   });
 
   after(async () => {

@@ -8,6 +8,8 @@ import { initNetwork, RoamNode, type InitResult } from '../../src/node/index.js'
 import { createWallet, loadWallet, type Wallet } from '../../src/wallet/index.js';
 
 const PASSPHRASE = 'test passphrase 1234';
+/** The admin wallet's passphrase of the networks `initTestNetwork` makes. */
+export const TEST_PASSPHRASE = PASSPHRASE;
 
 /** Chain id of the test node opened last: what `envelope` signs for unless told otherwise. */
 let lastChainId = '';
@@ -24,20 +26,25 @@ export interface TestNode {
   close(): Promise<void>;
 }
 
+/** A one-organization network initialized in `dataDir` (admin passphrase: `TEST_PASSPHRASE`). */
+export function initTestNetwork(dataDir: string): Promise<InitResult> {
+  return initNetwork({
+    dataDir,
+    orgName: 'Clinic of Test',
+    region: 'eu-west',
+    adminPassphrase: PASSPHRASE,
+    host: '127.0.0.1',
+    port: 0,
+    publicUrl: 'https://clinic.test:8080',
+    walletKdf: { N: 32768, r: 8, p: 1 },
+  });
+}
+
 /** `blockTimeoutMs`: how long the orderer waits before cutting a partial block (default 5 ms). */
 export async function openTestNode(blockTimeoutMs = 5): Promise<TestNode> {
   const dataDir = mkdtempSync(join(tmpdir(), 'roam-http-'));
   try {
-    const init = await initNetwork({
-      dataDir,
-      orgName: 'Clinic of Test',
-      region: 'eu-west',
-      adminPassphrase: PASSPHRASE,
-      host: '127.0.0.1',
-      port: 0,
-      publicUrl: 'https://clinic.test:8080',
-      walletKdf: { N: 32768, r: 8, p: 1 },
-    });
+    const init = await initTestNetwork(dataDir);
     const node = await RoamNode.open({ dataDir, blockLimits: { timeoutMs: blockTimeoutMs } });
     useChain(node.ledger.chainId);
     const admin = await loadWallet(init.adminWalletPath, PASSPHRASE);

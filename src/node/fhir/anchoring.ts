@@ -21,20 +21,30 @@ export interface AnchorRefusal {
   readonly message: string;
 }
 
+/** How one request's anchors fared. */
+export interface RequestAnchoring {
+  /** Undefined when every anchor committed; else the ledger's refusal (or the error of the submission or of the wait). */
+  readonly outcome: Settled<AnchorRefusal | undefined>;
+  /**
+   * Positions of the request's anchors that committed: all when `outcome` is OK; of a request
+   * larger than one transaction, those of its transactions that did commit.
+   */
+  readonly committed: ReadonlySet<number>;
+}
+
 /**
  * Anchors the versions of several requests and waits for the commit: `ANCHORS_PER_TX` at most
  * per `records.anchor` transaction, the requests of a turn sharing transactions (a request
  * larger than that has its own). A shared transaction the ledger refuses is retried as one
- * transaction per request, so that each request gets its own answer. Answers, per request,
- * undefined when every anchor committed, else the ledger's refusal (or the error of the
- * submission or of the wait).
+ * transaction per request, so that each request gets its own answer.
  */
 export async function anchorRequests(
   node: AnchorPort,
   groups: readonly (readonly RecordAnchorPayload[])[],
-): Promise<Settled<AnchorRefusal | undefined>[]> {
+): Promise<RequestAnchoring[]> {
   if (groups.length === 0) return [];
   const answers: Settled<AnchorRefusal | undefined>[] = groups.map(() => ({ ok: true, value: undefined }));
+  const committed = groups.map(() => new Set<number>());
   const round = async (members: readonly number[], share: boolean): Promise<number[]> => {
     // Transactions of whole requests: a request's anchors stay together when they fit one.
     const txs: number[][] = [];
@@ -50,9 +60,9 @@ export async function anchorRequests(
     }
     const chunks = txs.flatMap((tx) => {
       const anchors = tx.flatMap((g) => groups[g]!);
-      const out: { tx: number[]; anchors: RecordAnchorPayload[] }[] = [];
+      const out: { tx: number[]; from: number; anchors: RecordAnchorPayload[] }[] = [];
       for (let i = 0; i < anchors.length; i += ANCHORS_PER_TX)
-        out.push({ tx, anchors: anchors.slice(i, i + ANCHORS_PER_TX) });
+        out.push({ tx, from: i, anchors: anchors.slice(i, i + ANCHORS_PER_TX) });
       return out;
     });
     const results = await submitAnchors(
@@ -60,9 +70,17 @@ export async function anchorRequests(
       chunks.map((c) => c.anchors),
     );
     const retry = new Set<number>();
-    chunks.forEach(({ tx }, i) => {
+    chunks.forEach(({ tx, from, anchors }, i) => {
       const result = results[i]!;
-      if (result.ok && result.value === undefined) return;
+      if (result.ok && result.value === undefined) {
+        // A transaction of whole requests, or one part of a request of its own.
+        for (const g of tx) {
+          const first = tx.length === 1 ? from : 0;
+          const count = tx.length === 1 ? anchors.length : groups[g]!.length;
+          for (let p = first; p < first + count; p++) committed[g]!.add(p);
+        }
+        return;
+      }
       if (result.ok && tx.length > 1) {
         for (const g of tx) retry.add(g);
         return;
@@ -81,7 +99,7 @@ export async function anchorRequests(
     true,
   );
   if (retry.length > 0) await round(retry, false);
-  return answers;
+  return answers.map((outcome, g) => ({ outcome, committed: committed[g]! }));
 }
 
 /** Submits one `records.anchor` per list and waits for each to commit; answers as `anchorRequests`. */

@@ -12,8 +12,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { AuditAction, AuditEntry, AuditOutcome } from '../../contracts/index.js';
-import { createTx, signTx, type CommittedTx } from '../../ledger/index.js';
-import type { FhirIndexStore, OutboxRow } from '../../store/index.js';
+import { createTx, signTx, txIdOf, type CommittedTx } from '../../ledger/index.js';
+import type { AuditInFlight, FhirIndexStore, OutboxRow } from '../../store/index.js';
 
 /** How often the outbox is shipped. */
 export const AUDIT_FLUSH_INTERVAL_MS = 250;
@@ -150,6 +150,7 @@ export class AuditTrail {
   }
 
   private async ship(): Promise<void> {
+    if (!(await this.settleInFlight())) return;
     for (;;) {
       const rows = this.index.readAudit(AUDIT_BATCH_SIZE);
       if (rows.length === 0) return;
@@ -167,7 +168,6 @@ export class AuditTrail {
     const outcome = await this.shipBatch(rows);
     switch (outcome.kind) {
       case 'committed':
-        this.index.deleteAudit(rows.map((r) => r.seq));
         return true;
       case 'retry-later':
         return false;
@@ -183,21 +183,72 @@ export class AuditTrail {
     }
   }
 
+  /**
+   * Ships `rows` in a new `audit.batch`, remembered as in flight until its fate is known (see
+   * `settleInFlight`): a batch that committed while its rows stayed in the outbox (a crash before
+   * their deletion, or a wait that timed out) would otherwise be shipped, and recorded, twice.
+   */
   private async shipBatch(rows: readonly OutboxRow[]): Promise<BatchOutcome> {
     const entries = rows.map((r) => JSON.parse(r.entry) as AuditEntry);
     const envelope = signTx(
-      createTx({ chainId: this.ledger.chainId, type: 'audit.batch', signer: this.ledger.did, payload: { entries } }),
+      createTx({
+        chainId: this.ledger.chainId,
+        type: 'audit.batch',
+        signer: this.ledger.did,
+        payload: { entries },
+      }),
       this.ledger.secretKey,
     );
-    const outcome = await this.ledger.submit([envelope]);
+    const txId = txIdOf(envelope.tx);
+    this.index.markAuditInFlight({ txId, envelope: JSON.stringify(envelope), seqs: rows.map((r) => r.seq) });
+    const outcome = await this.ledger.submit([envelope]).catch(() => undefined);
+    if (outcome === undefined) return { kind: 'retry-later' }; // maybe accepted: still in flight
     const accepted = outcome.accepted[0];
     if (accepted === undefined) {
+      this.index.settleAuditInFlight(txId, false);
       const code = outcome.rejected?.[0]?.code;
-      return code !== undefined && CONTENT_REFUSALS.has(code) ? { kind: 'refused', code } : { kind: 'retry-later' };
+      return code !== undefined && CONTENT_REFUSALS.has(code)
+        ? { kind: 'refused', code }
+        : { kind: 'retry-later' };
     }
-    const committed = await this.ledger.waitForCommit(accepted.id, AUDIT_COMMIT_WAIT_MS);
+    const committed = await this.ledger
+      .waitForCommit(accepted.id, AUDIT_COMMIT_WAIT_MS)
+      .catch(() => undefined);
+    if (committed === undefined) return { kind: 'retry-later' }; // may still commit: still in flight
+    this.index.settleAuditInFlight(txId, committed.code === 'OK');
     if (committed.code === 'OK') return { kind: 'committed' };
-    return CONTENT_REFUSALS.has(committed.code) ? { kind: 'refused', code: committed.code } : { kind: 'retry-later' };
+    return CONTENT_REFUSALS.has(committed.code)
+      ? { kind: 'refused', code: committed.code }
+      : { kind: 'retry-later' };
+  }
+
+  /**
+   * Settles the batches left in flight (by a crash, or a wait that timed out): each is submitted
+   * again as it is — the same envelope, whose nonce the ledger takes once — and its commit looked
+   * up. Committed: its rows are deleted; known not to have committed: its rows are shipped anew.
+   * Answers false while one's fate is still unknown (its rows must not go in another batch).
+   */
+  private async settleInFlight(): Promise<boolean> {
+    for (const batch of this.index.auditInFlight()) {
+      const fate = await this.fateOf(batch);
+      if (fate === 'unknown') return false;
+      this.index.settleAuditInFlight(batch.txId, fate === 'committed');
+    }
+    return true;
+  }
+
+  private async fateOf(batch: AuditInFlight): Promise<'committed' | 'not-committed' | 'unknown'> {
+    const outcome = await this.ledger.submit([JSON.parse(batch.envelope) as unknown]).catch(() => undefined);
+    if (outcome === undefined) return 'unknown';
+    // Taken again, or refused as a replay (committed, or on its way): its commit is waited for.
+    // Refused otherwise (e.g. expired): it never committed, unless the ledger holds it already
+    // (the lookup of a stored transaction answers at once).
+    const known = outcome.accepted[0] !== undefined || outcome.rejected?.[0]?.code === 'REPLAY';
+    const committed = await this.ledger
+      .waitForCommit(batch.txId, known ? AUDIT_COMMIT_WAIT_MS : 0)
+      .catch(() => undefined);
+    if (committed === undefined) return known ? 'unknown' : 'not-committed';
+    return committed.code === 'OK' ? 'committed' : 'not-committed';
   }
 }
 

@@ -14,6 +14,7 @@ import { Roaming } from '../roaming/roaming.js';
 import { AuditTrail } from './audit.js';
 import type { EmergencyKeySource } from './grant-keys.js';
 import { RecordErasure } from './erase.js';
+import type { RecoveryReport } from './recovery.js';
 import { isRegisteredPatient, type FhirNodePort } from './request.js';
 import { EncryptedFhirRepository } from './service.js';
 import { PatientSummaries } from './summary.js';
@@ -167,6 +168,14 @@ export class FhirService {
   /** FHIR resources waiting for or in validation (the node's metrics). */
   get validationQueueDepth(): number {
     return this.validation.depth;
+  }
+
+  /**
+   * Makes the vault, index and ledger agree after a crash (see recovery.ts); the node runs it
+   * once, before it serves requests.
+   */
+  recover(): Promise<RecoveryReport> {
+    return this.repository.recover();
   }
 
   /** Ships the audit outbox (the node must still be open), then closes the files. */

@@ -78,6 +78,7 @@ import {
   type FhirNodePort,
   type FhirRequestContext,
 } from './request.js';
+import { recoverUnindexedVersions, type RecoveryReport } from './recovery.js';
 import { RecordSearch } from './search.js';
 import { RecordWriter, checkResource, newWriteMemo, type PendingWrite, type Staged } from './write.js';
 
@@ -147,6 +148,14 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
     };
     this.writer = new RecordWriter(this.parts, validator);
     this.searcher = new RecordSearch(this.parts);
+  }
+
+  /**
+   * Reconciles the vault with the index and the ledger after a crash (see recovery.ts): run once
+   * at start, before requests are served.
+   */
+  recover(): Promise<RecoveryReport> {
+    return recoverUnindexedVersions(this.parts);
   }
 
   /** Lets reads, searches and `$everything` include the records other custodians keep (roaming). */

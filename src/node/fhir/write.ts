@@ -5,7 +5,7 @@
  *
  * - A write is stored in the vault, anchored (wait for commit), then indexed; when the anchor
  *   fails the vault versions are discarded again (through the vault) and the request fails with
- *   the ledger code.
+ *   the ledger code. A node killed in between is put right at its next start (recovery.ts).
  * - Group commit: the write requests that reach a step within one event-loop turn share it
  *   (`TurnBatch`): their vault versions are written in one unsynced transaction (a savepoint
  *   each), their anchors go in shared `records.anchor` transactions of up to ANCHORS_PER_TX
@@ -14,9 +14,10 @@
  *   to the same WAL after the anchors commit — so an acknowledged write is on disk, with one
  *   sync per turn instead of one per request. When the ledger refuses a shared anchor
  *   transaction, each of its requests is anchored again in a transaction of its own, so that one
- *   request's refusal is not another's. (A Bundle larger than ANCHORS_PER_TX spans transactions:
- *   if one fails every version is discarded locally, and anchors that did commit remain on the
- *   ledger pointing to nothing.)
+ *   request's refusal is not another's. A Bundle larger than ANCHORS_PER_TX spans transactions
+ *   (the contract takes no more in one): when one is refused, the versions whose anchors did
+ *   commit are kept and indexed — the ledger holds them, so their ciphertexts must stay — and
+ *   the request fails saying how many were kept; only the others are discarded.
  */
 import type { RecordAnchorPayload } from '../../contracts/index.js';
 import {
@@ -101,7 +102,16 @@ type Stored =
  * (its versions then deleted again); or not stored at all.
  */
 type Anchored =
-  | { readonly ok: true; readonly writes: readonly PreparedWrite[]; readonly refusal?: AnchorRefusal }
+  | {
+      readonly ok: true;
+      /** The versions whose anchors committed: all of them unless refused (or failed). */
+      readonly writes: readonly PreparedWrite[];
+      /** How many versions the request had. */
+      readonly total: number;
+      readonly refusal?: AnchorRefusal;
+      /** The error of a submission or wait that failed after some of the request's anchors committed. */
+      readonly failure?: Error;
+    }
   | { readonly ok: false; readonly error: FhirError; readonly position: number };
 
 /** Transaction staging: Patient ids written earlier in the same transaction → DID. */
@@ -354,12 +364,19 @@ export class RecordWriter {
     if (pending.length === 0) return;
     const anchored = await this.storing.add(pending);
     if (!anchored.ok) return onError(anchored.error, anchored.position);
-    const { refusal } = anchored;
+    const { refusal, failure, writes, total } = anchored;
+    // Versions whose anchors committed are indexed even when others of the request were refused:
+    // the ledger holds them, so their ciphertexts stay (an anchor never points at nothing).
+    if (writes.length > 0) await this.indexing.add(writes);
+    const kept =
+      writes.length === 0 || writes.length === total
+        ? ''
+        : ` (${writes.length} of the request's ${total} versions were anchored in earlier ledger transactions and are kept)`;
     if (refusal !== undefined) {
-      const text = `the ledger refused the record anchor: ${refusal.code}${refusal.message === '' ? '' : `: ${refusal.message}`}`;
+      const text = `the ledger refused the record anchor: ${refusal.code}${refusal.message === '' ? '' : `: ${refusal.message}`}${kept}`;
       throw new FhirError(FORBIDDEN_CODES.has(refusal.code) ? forbidden(text) : conflict(text));
     }
-    await this.indexing.add(anchored.writes);
+    if (failure !== undefined) throw failure;
   }
 
   /**
@@ -377,10 +394,21 @@ export class RecordWriter {
     let at = 0;
     return stored.map((s): Settled<Anchored> => {
       if (!s.ok) return { ok: true, value: s };
-      const outcome = outcomes[at++]!;
-      if (!outcome.ok || outcome.value !== undefined) this.rollback(s.writes);
-      if (!outcome.ok) return outcome;
-      return { ok: true, value: outcome.value === undefined ? s : { ...s, refusal: outcome.value } };
+      const { outcome, committed } = outcomes[at++]!;
+      const total = s.writes.length;
+      if (outcome.ok && outcome.value === undefined) return { ok: true, value: { ...s, total } };
+      const anchoredWrites = s.writes.filter((_, i) => committed.has(i));
+      this.rollback(s.writes.filter((_, i) => !committed.has(i)));
+      if (!outcome.ok && anchoredWrites.length === 0) return outcome;
+      const why = outcome.ok
+        ? { refusal: outcome.value! }
+        : {
+            failure:
+              outcome.error instanceof Error
+                ? outcome.error
+                : new Error('the record anchor did not commit', { cause: outcome.error }),
+          };
+      return { ok: true, value: { ok: true, writes: anchoredWrites, total, ...why } };
     });
   }
 
