@@ -75,6 +75,18 @@ export async function startFhirNode(): Promise<BenchFhirNode> {
   };
 }
 
+/**
+ * CPU time (user + system, all threads: the validation workers included) a process has used so
+ * far, in microseconds (from /proc; clock ticks of 10 ms on Linux).
+ */
+export function cpuMicros(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces) start at ") ": utime and stime are 14 and 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1_000_000) / CLOCK_TICKS_PER_S;
+}
+const CLOCK_TICKS_PER_S = 100;
+
 /** Peak resident set of a process in MiB (VmHWM from /proc). */
 export function peakRssMb(pid: number): number {
   const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
