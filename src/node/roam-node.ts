@@ -221,6 +221,15 @@ export class RoamNode {
     return this.ledger.waitForCommit(id, timeoutMs);
   }
 
+  /**
+   * Cuts the block being filled now instead of at its timeout, for a caller whose answer waits
+   * for the commit (the FHIR write path). Only the local orderer: a network's blocks are cut by
+   * its shared stream, where one node's early cut marker would shorten every node's blocks.
+   */
+  cutBlock(): void {
+    if (this.orderer instanceof LocalOrderer) this.orderer.flush().catch(() => undefined);
+  }
+
   async close(): Promise<void> {
     this.attestations?.stop();
     this.shareLinkService = undefined;

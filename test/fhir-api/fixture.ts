@@ -25,9 +25,15 @@ export interface FhirTestNode extends TestNode {
   readonly dataDir: string;
 }
 
-/** A test node and its HTTP server (`serverOptions`: e.g. a logger, as the log scan uses). */
-export async function openFhirNode(serverOptions: HttpServerOptions = {}): Promise<FhirTestNode> {
-  const test = await openTestNode();
+/**
+ * A test node and its HTTP server (`serverOptions`: e.g. a logger, as the log scan uses;
+ * `blockTimeoutMs`: its local orderer's block timeout, default the test nodes' 5 ms).
+ */
+export async function openFhirNode(
+  serverOptions: HttpServerOptions = {},
+  blockTimeoutMs?: number,
+): Promise<FhirTestNode> {
+  const test = await openTestNode(blockTimeoutMs);
   const app = buildHttpServer(test.node, serverOptions);
   await app.ready();
   return {

@@ -4,6 +4,7 @@
  */
 import type { RecordAnchorPayload } from '../../contracts/index.js';
 import { createTx, signTx } from '../../ledger/index.js';
+import type { BlockPacer } from './block-pacer.js';
 import type { FhirNodePort } from './request.js';
 import type { Settled } from './turn-batch.js';
 
@@ -36,11 +37,13 @@ export interface RequestAnchoring {
  * Anchors the versions of several requests and waits for the commit: `ANCHORS_PER_TX` at most
  * per `records.anchor` transaction, the requests of a turn sharing transactions (a request
  * larger than that has its own). A shared transaction the ledger refuses is retried as one
- * transaction per request, so that each request gets its own answer.
+ * transaction per request, so that each request gets its own answer. `pacer` closes the blocks
+ * early (see block-pacer.ts); without one they are cut as ordering decides.
  */
 export async function anchorRequests(
   node: AnchorPort,
   groups: readonly (readonly RecordAnchorPayload[])[],
+  options: { readonly pacer?: BlockPacer | undefined } = {},
 ): Promise<RequestAnchoring[]> {
   if (groups.length === 0) return [];
   const answers: Settled<AnchorRefusal | undefined>[] = groups.map(() => ({ ok: true, value: undefined }));
@@ -68,6 +71,7 @@ export async function anchorRequests(
     const results = await submitAnchors(
       node,
       chunks.map((c) => c.anchors),
+      options.pacer,
     );
     const retry = new Set<number>();
     chunks.forEach(({ tx, from, anchors }, i) => {
@@ -106,6 +110,7 @@ export async function anchorRequests(
 async function submitAnchors(
   node: AnchorPort,
   lists: readonly (readonly RecordAnchorPayload[])[],
+  pacer: BlockPacer | undefined,
 ): Promise<Settled<AnchorRefusal | undefined>[]> {
   const envelopes = lists.map((anchors) =>
     signTx(
@@ -136,5 +141,7 @@ async function submitAnchors(
       (error: unknown): Settled<AnchorRefusal | undefined> => ({ ok: false, error }),
     );
   }
-  return Promise.all(answers);
+  const settled = Promise.all(answers);
+  if (outcome.accepted.length > 0) pacer?.submitted(settled);
+  return settled;
 }

@@ -8,11 +8,8 @@ import type { AuditEvent, AuditTrail } from './audit.js';
 /** The (patient, action, outcome) triples each request already recorded, by request context. */
 const recorded = new WeakMap<object, Set<string>>();
 
-/**
- * Appends `events` to `trail`, leaving out those whose (patient, action, outcome) the request
- * `request` (its context object, alive as long as the request) already recorded.
- */
-export function recordOnce(trail: AuditTrail, request: object, events: readonly AuditEvent[]): void {
+/** The events of `events` whose (patient, action, outcome) the request did not record yet; marks them recorded. */
+function freshEvents(request: object, events: readonly AuditEvent[]): AuditEvent[] {
   let seen = recorded.get(request);
   if (seen === undefined) {
     seen = new Set();
@@ -25,5 +22,22 @@ export function recordOnce(trail: AuditTrail, request: object, events: readonly 
     seen.add(which);
     fresh.push(event);
   }
+  return fresh;
+}
+
+/**
+ * Appends `events` to `trail`, leaving out those whose (patient, action, outcome) the request
+ * `request` (its context object, alive as long as the request) already recorded.
+ */
+export function recordOnce(trail: AuditTrail, request: object, events: readonly AuditEvent[]): void {
+  const fresh = freshEvents(request, events);
   if (fresh.length > 0) trail.record(fresh);
+}
+
+/**
+ * As `recordOnce`, sharing the outbox transaction with the other requests of this event-loop
+ * turn (`AuditTrail.recordInTurn`); the request answers once this resolves.
+ */
+export function recordOnceInTurn(trail: AuditTrail, request: object, events: readonly AuditEvent[]): Promise<void> {
+  return trail.recordInTurn(freshEvents(request, events));
 }

@@ -14,6 +14,7 @@ import { randomUUID } from 'node:crypto';
 import type { AuditAction, AuditEntry, AuditOutcome } from '../../contracts/index.js';
 import { createTx, signTx, txIdOf, type CommittedTx } from '../../ledger/index.js';
 import type { AuditInFlight, FhirIndexStore, OutboxRow } from '../../store/index.js';
+import { TurnBatch, settle } from './turn-batch.js';
 
 /** How often the outbox is shipped. */
 export const AUDIT_FLUSH_INTERVAL_MS = 250;
@@ -82,6 +83,12 @@ export class AuditTrail {
   private appended = 0;
   /** Entries the ledger refused on their own and this trail set aside (see the module comment). */
   setAside = 0;
+  /** The appends of one event-loop turn, in one outbox transaction (see `recordInTurn`). */
+  private readonly appends = new TurnBatch<readonly AuditEvent[], void>((groups) => {
+    const all = settle(() => this.record(groups.flat()));
+    // When the shared transaction fails, each request's entries are tried alone, for its own answer.
+    return all.ok ? groups.map(() => all) : groups.map((events) => settle(() => this.record(events)));
+  });
 
   constructor(
     private readonly index: FhirIndexStore,
@@ -114,6 +121,15 @@ export class AuditTrail {
       this.appended = 0;
       this.kick();
     }
+  }
+
+  /**
+   * As `record`, in one outbox transaction with the other appends of this event-loop turn (the
+   * reads answered together): resolves once the entries are in the outbox — the caller answers
+   * after that, as after `record`.
+   */
+  recordInTurn(events: readonly AuditEvent[]): Promise<void> {
+    return events.length === 0 ? Promise.resolve() : this.appends.add(events);
   }
 
   /** Ships what the outbox holds now (resolves when done or when a batch fails). */

@@ -14,6 +14,7 @@ import { Roaming } from '../roaming/roaming.js';
 import { AuditTrail } from './audit.js';
 import type { EmergencyKeySource } from './grant-keys.js';
 import { RecordErasure } from './erase.js';
+import { HeadStateCache } from './head-state.js';
 import type { RecoveryReport } from './recovery.js';
 import { isRegisteredPatient, type FhirNodePort } from './request.js';
 import { EncryptedFhirRepository } from './service.js';
@@ -57,6 +58,8 @@ export interface FhirServiceNode {
   };
   readonly ledger: {
     readonly chainId: string;
+    /** Height of the last committed block. */
+    readonly height: number;
     getState<T>(key: string): T | undefined;
     rangeState<T>(prefix: string): Array<[string, T]>;
   };
@@ -70,6 +73,8 @@ export interface FhirServiceNode {
   };
   submit: FhirNodePort['submit'];
   waitForCommit(id: string, timeoutMs: number): Promise<CommittedTx>;
+  /** Closes the block being filled now (see `FhirNodePort.cutBlock`). */
+  cutBlock?(): void;
 }
 
 /** The FHIR service of one node. */
@@ -100,10 +105,8 @@ export class FhirService {
     let index: FhirIndexStore | undefined;
     try {
       index = FhirIndexStore.open(path);
-      const state: StateReader = {
-        get: <T>(key: string) => node.ledger.getState<T>(key),
-        range: <T>(prefix: string) => node.ledger.rangeState<T>(prefix),
-      };
+      // Read by every request (grants, parties, anchors): cached for one ledger head.
+      const state: StateReader = new HeadStateCache(node.ledger);
       const port: FhirNodePort = {
         did: node.did,
         chainId: node.ledger.chainId,
@@ -114,6 +117,7 @@ export class FhirService {
         ...(node.emergencyKeys === undefined ? {} : { emergencyKeys: node.emergencyKeys }),
         submit: (envelopes) => node.submit(envelopes),
         waitForCommit: (id, ms) => node.waitForCommit(id, ms),
+        ...(node.cutBlock === undefined ? {} : { cutBlock: () => node.cutBlock!() }),
       };
       const audit = new AuditTrail(index, {
         did: node.did,

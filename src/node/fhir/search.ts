@@ -42,7 +42,7 @@ import {
 import type { SensitivityClass } from '../../ledger/types.js';
 import type { FhirResourceRow } from '../../store/index.js';
 import { basisOf, type AccessBasis, type Reach } from './access.js';
-import { recordOnce } from './audit-once.js';
+import { recordOnce, recordOnceInTurn } from './audit-once.js';
 import { storedRow, type RepositoryParts } from './parts.js';
 import type { RemoteResource } from './remote.js';
 import {
@@ -210,7 +210,9 @@ export class RecordSearch {
       const c = candidates[i]!;
       let resource: StoredResource;
       try {
-        resource = c.row === undefined ? c.open() : this.parts.decrypt(c.row.recordId, undefined, c.keys);
+        // The version the index names: the anchored one (a newer vault version may still be
+        // waiting for its anchor), found by its key rather than by the latest in the vault.
+        resource = c.row === undefined ? c.open() : this.parts.decrypt(c.row.recordId, c.row.version, c.keys);
       } catch {
         continue; // erased meanwhile, or a key that does not open it: omitted
       }
@@ -338,7 +340,7 @@ export class RecordSearch {
     );
     for (const did of named) if (!patients.has(did)) patients.set(did, {});
     this.grantsOfRemoteReads(patients, remote.resources, reach);
-    recordOnce(
+    await recordOnceInTurn(
       this.parts.audit,
       ctx,
       [...patients].map(([patient, basis]) =>
@@ -435,7 +437,7 @@ export class RecordSearch {
     );
     if (!patients.has(patient)) patients.set(patient, {});
     this.grantsOfRemoteReads(patients, remote.resources, reach);
-    recordOnce(
+    await recordOnceInTurn(
       this.parts.audit,
       ctx,
       [...patients].map(([patient, basis]) =>

@@ -60,7 +60,7 @@ import type { FhirIndexStore, FhirResourceRow } from '../../store/index.js';
 import type { Vault } from '../../vault/index.js';
 import { AccessPolicy, basisOf, type AccessBasis, type AccessDecision } from './access.js';
 import type { AuditTrail } from './audit.js';
-import { recordOnce } from './audit-once.js';
+import { recordOnce, recordOnceInTurn } from './audit-once.js';
 import { GrantKeyRing } from './grant-keys.js';
 import { IndexTokens, storedRow, type RepositoryParts } from './parts.js';
 import type { RemoteRecordSource } from './remote.js';
@@ -336,14 +336,16 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
     const keys = await this.parts.keys.keysOf(row.patient);
     let resource: StoredResource;
     try {
-      resource = this.parts.decrypt(id, version, keys);
+      // The current version is the one the index names: the anchored one (a newer vault version
+      // may still be waiting for its anchor).
+      resource = this.parts.decrypt(id, version ?? row.version, keys);
     } catch (error) {
       recordOnce(this.parts.audit, ctx, [
         auditEvent(ctx, row.patient, 'read', 'denied', { resourceType: type, recordId: id }),
       ]);
       throw vaultFailure(error, cls);
     }
-    recordOnce(this.parts.audit, ctx, [
+    await recordOnceInTurn(this.parts.audit, ctx, [
       auditEvent(ctx, row.patient, 'read', 'success', { resourceType: type, recordId: id, ...basis }),
     ]);
     return resource as ResourceByType[T];

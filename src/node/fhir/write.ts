@@ -55,6 +55,7 @@ import {
 } from './request.js';
 import { TurnBatch, settle, type Settled } from './turn-batch.js';
 import { anchorRequests, type AnchorRefusal } from './anchoring.js';
+import { BlockPacer } from './block-pacer.js';
 
 /** Ledger codes that mean "not allowed" (403) when an anchor is refused; others are 409. */
 const FORBIDDEN_CODES = new Set([
@@ -170,10 +171,16 @@ export class RecordWriter {
     this.indexDurably(groups),
   );
 
+  /** Closes the blocks anchors wait on early, when the node can (see block-pacer.ts). */
+  private readonly pacer: BlockPacer | undefined;
+
   constructor(
     private readonly parts: RepositoryParts,
     private readonly validator: FhirValidator,
-  ) {}
+  ) {
+    const node = parts.node;
+    this.pacer = node.cutBlock === undefined ? undefined : new BlockPacer(() => node.cutBlock!());
+  }
 
   /** Starts validating a resource (a transaction Bundle starts all of its own at once). */
   validate(resource: StoredResource): Promise<FhirValidationResult> {
@@ -390,6 +397,7 @@ export class RecordWriter {
     const outcomes = await anchorRequests(
       this.parts.node,
       kept.map((writes) => writes.map((w) => w.anchor)),
+      { pacer: this.pacer },
     );
     let at = 0;
     return stored.map((s): Settled<Anchored> => {
