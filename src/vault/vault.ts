@@ -354,11 +354,13 @@ export class Vault {
   private findRow(recordId: string, version: number | undefined): RecordVersionRow {
     assertIdentifier('recordId', recordId);
     if (version !== undefined) assertVersion('version', version);
-    if (this.store.getErasure(recordId)) throw this.erased(recordId);
     const row =
       version === undefined
         ? this.store.getLatestVersion(recordId)
         : this.store.getVersion(recordId, version);
+    // Erasure deletes every version row with the tombstone's insert (one transaction): a row
+    // found is not erased, so the tombstone is looked up only to tell why a row is missing.
+    if (!row && this.store.getErasure(recordId)) throw this.erased(recordId);
     if (!row) {
       throw new VaultError(
         VaultErrorCode.NOT_FOUND,

@@ -314,7 +314,9 @@ function nestingDepth(value: unknown, limit: number): number {
     if (typeof item !== 'object' || item === null) continue;
     if (depth > deepest) deepest = depth;
     if (deepest > limit) return deepest;
-    for (const child of Array.isArray(item) ? item : Object.values(item)) stack.push([child, depth + 1]);
+    // Only objects and arrays nest: leaves are not pushed (most of a Bundle's values are leaves).
+    for (const child of Array.isArray(item) ? item : Object.values(item))
+      if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
   }
   return deepest;
 }

@@ -140,7 +140,12 @@ export class RecordSearch {
     rows: readonly FhirResourceRow[],
     options: {
       readonly dateFilters: readonly DateFilter[];
-      readonly filter: (entries: readonly IndexEntry[]) => boolean;
+      /**
+       * The query's conditions, matched again on each decrypted resource; undefined when every
+       * candidate matches (`$everything`): a record kept here then sorts by its index key as it
+       * was ordered, without extracting its search values again.
+       */
+      readonly filter: ((entries: readonly IndexEntry[]) => boolean) | undefined;
       readonly sort: SortSpec;
       readonly cursorSort: string;
       readonly cursor: Cursor | undefined;
@@ -216,8 +221,12 @@ export class RecordSearch {
       } catch {
         continue; // erased meanwhile, or a key that does not open it: omitted
       }
+      if (options.filter === undefined && c.row !== undefined) {
+        items.push({ id: c.id, key: c.key, resource });
+        continue;
+      }
       const entries = indexEntries(resource);
-      if (!options.filter(entries)) continue;
+      if (options.filter !== undefined && !options.filter(entries)) continue;
       const key = sortKey(entries, sort);
       // A remote record sorts by the key its custodian claimed: it must be the true one.
       if (c.row === undefined && !isClaimedKey(key, c.key)) continue;
@@ -425,7 +434,7 @@ export class RecordSearch {
       rows,
       {
         dateFilters: [],
-        filter: () => true,
+        filter: undefined,
         sort,
         cursorSort: EVERYTHING_SORT,
         cursor: options.page,
