@@ -7,11 +7,7 @@
  * second sync changes nothing; another patient's sync does not touch the first patient's links.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { FastifyInstance } from 'fastify';
 import { signIn } from '../../src/client/auth.js';
 import { FhirClient } from '../../src/client/fhir.js';
 import { syncShareLinks } from '../../src/client/share-link-sync.js';
@@ -19,24 +15,20 @@ import { ShareLinkClient } from '../../src/client/share-links.js';
 import { fetchOwnRecord } from '../../src/cli/own-record.js';
 import type { FhirSession } from '../../src/cli/record.js';
 import { patientSummaryWithDigest } from '../../src/cli/shl.js';
-import { buildHttpServer } from '../../src/node/http/server.js';
-import { initNetwork } from '../../src/node/init.js';
-import { RoamNode } from '../../src/node/roam-node.js';
+import type { RoamNode } from '../../src/node/roam-node.js';
 import type { ShareLinkView } from '../../src/wire/index.js';
-import { loadWallet, type Wallet } from '../../src/wallet/index.js';
+import type { Wallet } from '../../src/wallet/index.js';
 import { registeredPatient } from '../auth/fixture.js';
 import { condition, createPatient, expectStatus, fhir, grantOrg, tokenOf, type FhirTestNode } from '../fhir-api/fixture.js';
-import { useChain } from '../http/fixture.js';
-import { freePort } from '../support/ports.js';
+import { startLinkHost, type LinkHost } from './link-host.js';
 import { specOpen } from './spec-decoder.js';
 
 /** The new record's marker: a SNOMED code the first summary does not hold. */
 const ASTHMA = { system: 'http://snomed.info/sct', code: '195967001', display: 'Asthma' };
 
 describe('SMART Health Links: a long-term link follows the record', () => {
-  let dataDir: string;
+  let host: LinkHost | undefined;
   let node: RoamNode;
-  let app: FastifyInstance;
   let t: FhirTestNode;
   let baseUrl: string;
   let patient: Wallet;
@@ -82,25 +74,9 @@ describe('SMART Health Links: a long-term link follows the record', () => {
   }
 
   before(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'roam-shl-follow-'));
-    const port = await freePort();
-    baseUrl = `http://127.0.0.1:${port}`;
-    const init = await initNetwork({
-      dataDir,
-      orgName: 'Clinic of Follow',
-      region: 'eu-north',
-      adminPassphrase: 'correct horse battery staple',
-      host: '127.0.0.1',
-      port,
-      publicUrl: baseUrl,
-      walletKdf: { N: 32768, r: 8, p: 1 },
-    });
-    node = await RoamNode.open({ dataDir, blockLimits: { timeoutMs: 5 } });
-    useChain(node.ledger.chainId);
-    app = buildHttpServer(node);
-    await app.listen({ host: '127.0.0.1', port });
-    const admin = await loadWallet(init.adminWalletPath, 'correct horse battery staple');
-    t = { node, init, admin, app, dataDir, close: () => Promise.resolve() } satisfies FhirTestNode;
+    host = await startLinkHost('Clinic of Follow');
+    ({ baseUrl, t } = host);
+    node = t.node;
     patient = await registeredPatient(node);
     await grantOrg(t, patient, { classes: ['general'] });
     token = await tokenOf(t, patient);
@@ -115,9 +91,7 @@ describe('SMART Health Links: a long-term link follows the record', () => {
     plain = { link: p.link, id: p.view.id };
   });
   after(async () => {
-    await app?.close();
-    await node?.close();
-    rmSync(dataDir, { recursive: true, force: true });
+    await host?.close();
   });
 
   it('before any change: both links hold the first summary, and a sync finds nothing to do', async () => {
