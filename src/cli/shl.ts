@@ -168,14 +168,14 @@ your audit trail (roam audit).`,
     async (options: ShlCommonOptions) => {
       const session = await patientSession(options);
       const links = await session.links.list();
-      // The digest alone first: the summary is built only when some link needs a new file.
-      const { digest } = await fetchOwnRecord(session);
+      const record = await fetchOwnRecord(session);
       const outcomes = await syncShareLinks({
         client: session.links,
         holder: session.wallet,
         links,
-        currentDigest: digest,
-        buildDocument: async () => (await patientSummaryWithDigest(session)).document,
+        currentDigest: record.digest,
+        // Built only when some link needs a new file.
+        buildDocument: () => Promise.resolve(ownSummary(record, 'en', session.patientDid)),
       });
       emit(options, { count: outcomes.length, links: outcomes }, () =>
         outcomes.length === 0 ? ['No active long-term links'] : outcomes.map((o) => `${o.id} ${o.outcome}${o.label === null ? '' : ` (${o.label})`}`),
