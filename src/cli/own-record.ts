@@ -13,6 +13,7 @@ import type { Bundle, FhirResource } from '../client/fhir.js';
 import { fetchMyEncryptedRecords } from '../client/vault.js';
 import { buildOwnSummary, type SummaryLanguage } from '../fhir/ips/index.js';
 import { openOwnRecordsAsync } from '../vault/index.js';
+import { recordsDigest } from '../client/share-link-keys.js';
 import { deriveRecordKeySeed } from '../wallet/index.js';
 import type { RecordsGap } from '../wire/index.js';
 import type { FhirSession } from './record.js';
@@ -22,6 +23,8 @@ export interface OwnRecord {
   readonly resources: FhirResource[];
   /** Custodians whose records are missing or incomplete, as warnings (`<custodian>: <code>`). */
   readonly warnings: string[];
+  /** The ledger state of what was fetched (`recordsDigest`): long-term share links compare it. */
+  readonly digest: string;
 }
 
 /** Whether the session is a patient wallet reading its own records (the whole-record path). */
@@ -49,6 +52,7 @@ export async function fetchOwnRecord(session: FhirSession, type?: string): Promi
       records: answer.records,
     });
     return {
+      digest: recordsDigest(answer.records, answer.incomplete ?? []),
       resources: opened.map((o) => o.resource as FhirResource),
       warnings: [
         ...gapWarnings(answer.incomplete ?? []),

@@ -1,16 +1,20 @@
 /**
- * `roam shl create | refresh | list | deactivate`: a patient's SMART Health Links. `create` gets the
- * patient's International Patient Summary, encrypts it here with a fresh key, uploads only the
- * ciphertext to the node and prints the link (`<node>/shl#shlink:/…`, the key in the fragment),
- * optionally as a QR code (PNG file or terminal, error correction M).
+ * `roam shl create | show | refresh | sync | list | deactivate`: a patient's SMART Health Links.
+ * `create` gets the patient's International Patient Summary, encrypts it here with a fresh key,
+ * uploads only the ciphertext to the node and prints the link (`<node>/shl#shlink:/…`, the key in
+ * the fragment), optionally as a QR code (PNG or SVG file, or terminal, error correction M). The
+ * link is also kept at the node sealed by the wallet (src/client/share-link-keys.ts), so `show`
+ * prints it again from any device with the wallet, and `refresh` / `sync` replace a long-term
+ * link's file when the patient's records changed.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import QRCode from 'qrcode';
 import { signIn } from '../client/auth.js';
 import { FhirClient, type Bundle } from '../client/fhir.js';
+import { syncShareLinks } from '../client/share-link-sync.js';
 import { ShareLinkClient } from '../client/share-links.js';
-import { parseShlink, SHL_QR_OPTIONS } from '../shl/index.js';
+import { parseShlink, shlQrSvg, SHL_QR_OPTIONS } from '../shl/index.js';
 import type { ShareLinkView } from '../wire/index.js';
 import { nodeUrlOption, openWallet, passphraseFileOption, subcommand, usage } from './common.js';
 import { MS_PER_UNIT, parseExpiry } from './durations.js';
@@ -43,9 +47,15 @@ interface ShlCreateOptions extends ShlCommonOptions {
  * only this function changes.
  */
 export async function patientSummaryFor(session: FhirSession): Promise<Bundle> {
+  return (await patientSummaryWithDigest(session)).document;
+}
+
+/** The patient's IPS and the digest of the records it was built from (`recordsDigest`). */
+export async function patientSummaryWithDigest(session: FhirSession): Promise<{ readonly document: Bundle; readonly digest: string }> {
   // Built on this device from the whole record (every custodian's records, opened with the
   // wallet), as `roam record summary` does for a patient: the node holds no key to the others'.
-  return ownSummary(await fetchOwnRecord(session), 'en', session.patientDid);
+  const record = await fetchOwnRecord(session);
+  return { document: ownSummary(record, 'en', session.patientDid), digest: record.digest };
 }
 
 /**
@@ -55,6 +65,12 @@ export async function patientSummaryFor(session: FhirSession): Promise<Bundle> {
  */
 export async function writeShlQrPng(path: string, link: string): Promise<void> {
   await QRCode.toFile(path, link, { ...SHL_QR_OPTIONS, type: 'png', width: 512 });
+}
+
+/** Writes the QR code of `link` to `path`: SVG when the name ends in `.svg`, PNG otherwise. */
+export async function writeShlQr(path: string, link: string): Promise<void> {
+  if (path.toLowerCase().endsWith('.svg')) await writeFile(path, await shlQrSvg(link));
+  else await writeShlQrPng(path, link);
 }
 
 /** The QR code of `link` (error correction M) drawn with block characters for a terminal. */
@@ -71,7 +87,7 @@ export function registerShl(program: Command): void {
     .option('--long-term', 'a link that follows your record (flag L): its file can be replaced later')
     .option('--direct', 'a single-file link opened by GET (flag U); not with --passcode-file')
     .option('--label <text>', 'a short description shown to whoever opens it (at most 80 characters)')
-    .option('--qr <file.png>', 'also write the QR code (error correction M) to this PNG file')
+    .option('--qr <file>', 'also write the QR code (error correction M) to this file (.svg or .png)')
     .option('--qr-terminal', 'also draw the QR code in the terminal')
     .addHelpText(
       'after',
@@ -91,15 +107,16 @@ your audit trail (roam audit).`,
       const exp = expText === undefined ? undefined : Math.floor(parseExpiry(expText, now, '--exp') / MS_PER_UNIT.s);
       const passcode = options.passcodeFile === undefined ? undefined : await readPasscode(options.passcodeFile);
       const session = await patientSession(options);
-      const document = await patientSummaryFor(session);
+      const { document, digest } = await patientSummaryWithDigest(session);
       const created = await session.links.create({
         document,
+        builtFrom: digest,
         flags: { longTerm: options.longTerm ?? false, passcode: passcode !== undefined, direct: options.direct ?? false },
         ...(passcode === undefined ? {} : { passcode }),
         ...(exp === undefined ? {} : { exp }),
         ...(options.label === undefined ? {} : { label: options.label }),
       });
-      if (options.qr !== undefined) await writeShlQrPng(options.qr, created.link);
+      if (options.qr !== undefined) await writeShlQr(options.qr, created.link);
       const terminal = options.qrTerminal ? await shlQrTerminal(created.link) : undefined;
       emit(
         options,
@@ -117,15 +134,54 @@ your audit trail (roam audit).`,
       );
     });
 
+  common(subcommand(shl, 'show', 'print a link again (opened from its key kept with your wallet), with its QR code'))
+    .argument('<id>', 'the link id (roam shl list)')
+    .option('--qr <file>', 'write the QR code (error correction M) to this file (.svg or .png)')
+    .option('--qr-terminal', 'draw the QR code in the terminal')
+    .action(async (id: string, options: ShlCommonOptions & { readonly qr?: string; readonly qrTerminal?: boolean }) => {
+      const session = await patientSession(options);
+      const view = findLink(await session.links.list(), id);
+      const { link, secret } = await session.links.rebuild(view);
+      if (options.qr !== undefined) await writeShlQr(options.qr, link);
+      const terminal = options.qrTerminal ? await shlQrTerminal(link) : undefined;
+      emit(
+        options,
+        { link, id: view.id, status: view.status, flag: view.flag, exp: secret.exp ?? null, label: secret.label ?? null, ...(options.qr === undefined ? {} : { qr: options.qr }) },
+        () => [link, ...fields([['status', view.status]]), ...(terminal === undefined ? [] : [terminal])],
+      );
+    });
+
   common(subcommand(shl, 'refresh', "replace a long-term link's file with your current summary (same link, same QR code)"))
     .argument('<id>', 'the link id (roam shl list)')
-    .requiredOption('--link <link>', 'the link itself (its key encrypts the new file; the key never goes to the node)')
-    .action(async (id: string, options: ShlCommonOptions & { readonly link: string }) => {
-      const { key } = parseShlink(options.link);
+    .option('--link <link>', 'the link itself, for a link made without its key kept with your wallet')
+    .action(async (id: string, options: ShlCommonOptions & { readonly link?: string }) => {
       const session = await patientSession(options);
-      const view = await session.links.refresh(id, key, await patientSummaryFor(session));
+      const { document, digest } = await patientSummaryWithDigest(session);
+      const view =
+        options.link === undefined
+          ? await session.links.refreshSealed({ view: findLink(await session.links.list(), id), document, builtFrom: digest })
+          : await session.links.refresh(id, parseShlink(options.link).key, document);
       emit(options, view, () => [`refreshed ${view.id}${view.label === null ? '' : ` (${view.label})`}`]);
     });
+
+  common(subcommand(shl, 'sync', 'refresh every long-term link whose record changed since its file was built (for cron)')).action(
+    async (options: ShlCommonOptions) => {
+      const session = await patientSession(options);
+      const links = await session.links.list();
+      const record = await fetchOwnRecord(session);
+      const outcomes = await syncShareLinks({
+        client: session.links,
+        holder: session.wallet,
+        links,
+        currentDigest: record.digest,
+        // Built only when some link needs a new file.
+        buildDocument: () => Promise.resolve(ownSummary(record, 'en', session.patientDid)),
+      });
+      emit(options, { count: outcomes.length, links: outcomes }, () =>
+        outcomes.length === 0 ? ['No active long-term links'] : outcomes.map((o) => `${o.id} ${o.outcome}${o.label === null ? '' : ` (${o.label})`}`),
+      );
+    },
+  );
 
   common(subcommand(shl, 'list', 'your SMART Health Links and who opened them')).action(async (options: ShlCommonOptions) => {
     const links = await (await patientSession(options)).links.list();
@@ -159,8 +215,15 @@ async function patientSession(options: ShlCommonOptions): Promise<FhirSession & 
     node: options.node,
     org,
     accessToken: access_token,
-    links: new ShareLinkClient({ baseUrl: options.node, accessToken: access_token }),
+    links: new ShareLinkClient({ baseUrl: options.node, accessToken: access_token, holder: wallet }),
   };
+}
+
+/** The link `id` among the patient's, or a usage error naming it. */
+function findLink(links: readonly ShareLinkView[], id: string): ShareLinkView {
+  const view = links.find((l) => l.id === id);
+  if (view === undefined) throw usage(`no link ${id} of yours (roam shl list)`);
+  return view;
 }
 
 async function readPasscode(path: string): Promise<string> {
@@ -172,7 +235,7 @@ async function readPasscode(path: string): Promise<string> {
 function linkLines(links: readonly ShareLinkView[]): string[] {
   if (links.length === 0) return ['No SMART Health Links'];
   const lines = table(
-    ['id', 'status', 'flags', 'expires', 'label', 'opened'],
+    ['id', 'status', 'flags', 'expires', 'label', 'opened', 'QR again'],
     links.map((l) => [
       l.id,
       l.status,
@@ -180,6 +243,7 @@ function linkLines(links: readonly ShareLinkView[]): string[] {
       l.exp === null ? 'never' : isoTime(l.exp * 1000),
       l.label ?? '',
       String(l.accesses.filter((a) => a.outcome === 'success').length),
+      l.sealedKey === null ? 'no' : 'yes',
     ]),
   );
   for (const link of links) {

@@ -25,6 +25,8 @@ export const ShlErrorCode = {
   BAD_RESPONSE: 'SHL_BAD_RESPONSE',
   /** The link's server could not be reached. */
   NETWORK_ERROR: 'SHL_NETWORK_ERROR',
+  /** The link (or a manifest's `location`) is plain http to a host that is not this machine: the spec requires https. */
+  INSECURE_URL: 'SHL_INSECURE_URL',
 } as const;
 export type ShlErrorCode = (typeof ShlErrorCode)[keyof typeof ShlErrorCode];
 

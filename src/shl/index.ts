@@ -36,6 +36,7 @@ export {
   type ShlFile,
 } from './jwe.js';
 export {
+  assertSecureUrl,
   parseManifest,
   resolveShlink,
   MAX_SHL_MANIFEST_FILES,

@@ -98,6 +98,8 @@ export async function resolveShlink(options: ResolveShlinkOptions): Promise<ShlR
   if ((payload.v ?? SHL_VERSION) > SHL_VERSION) {
     throw new ShlError(ShlErrorCode.UNSUPPORTED_VERSION, `this link is of protocol version ${payload.v}; this viewer speaks version ${SHL_VERSION}`);
   }
+  // Before anything is sent (the recipient, a passcode): a link in the clear is refused outright.
+  assertSecureUrl(payload.url);
   const fetchFn = options.fetch ?? globalThis.fetch.bind(globalThis);
   const flags = shlFlagsOf(payload.flag);
   if (flags.direct) {
@@ -159,6 +161,7 @@ async function fetchText(fetchFn: typeof fetch, url: string, init: RequestInit):
   if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol)) {
     throw new ShlError(ShlErrorCode.BAD_RESPONSE, 'the link names a URL that is not http(s)');
   }
+  assertSecureUrl(url);
   let response: Response;
   try {
     // No cookies or credentials of the viewer's own origin go to another server.
@@ -181,6 +184,30 @@ async function fetchText(fetchFn: typeof fetch, url: string, init: RequestInit):
     );
   }
   throw new ShlError(ShlErrorCode.BAD_RESPONSE, `the link's server answered ${response.status}`);
+}
+
+/**
+ * Hosts that are this machine: plain http to them never crosses a network (a node run for
+ * development or a test), so it is let through; http to any other host is not.
+ */
+function isLoopbackHost(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || /^127(?:\.\d{1,3}){3}$/.test(hostname);
+}
+
+/**
+ * Spec: the manifest URL and every `location` are https. A recipient, a passcode and the
+ * patient's encrypted file would otherwise cross the network in the clear.
+ *
+ * @throws ShlError SHL_INSECURE_URL
+ */
+export function assertSecureUrl(url: string): void {
+  const parsed = new URL(url);
+  if (parsed.protocol === 'http:' && !isLoopbackHost(parsed.hostname)) {
+    throw new ShlError(
+      ShlErrorCode.INSECURE_URL,
+      `this link's server (${parsed.host}) is not reached over https: SMART Health Links must use https, so this viewer does not open it (ask the patient for a new link)`,
+    );
+  }
 }
 
 function remainingAttemptsOf(text: string): number | undefined {

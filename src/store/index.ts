@@ -22,6 +22,7 @@ export {
   ShareLinkStore,
   type NewShareLink,
   type ReplaceFileOutcome,
+  type SealKeyOutcome,
   type ShareLinkAccessRow,
   type ShareLinkRow,
 } from './share-link-store.js';

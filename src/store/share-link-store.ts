@@ -30,10 +30,16 @@ export interface ShareLinkRow {
   readonly contentType: string;
   readonly createdAt: number;
   readonly updatedAt: number;
+  /**
+   * The link itself (`{url, key, …}`) sealed by the patient's wallet (`v1.<iv>.<ciphertext>`),
+   * opaque here: kept so any device with the wallet can show the QR code again or refresh the
+   * file. Null for a link made before, or by a client that keeps its keys elsewhere.
+   */
+  readonly sealedKey: string | null;
 }
 
 /** A new link. */
-export interface NewShareLink extends Omit<ShareLinkRow, 'active' | 'updatedAt'> {
+export interface NewShareLink extends Omit<ShareLinkRow, 'active' | 'updatedAt' | 'sealedKey'> {
   /** SHA-256 (hex) of the manifest path's random segment. */
   readonly manifestHash: string;
   /** The compact JWE of the file. */
@@ -54,6 +60,9 @@ export interface ShareLinkAccessRow {
 /** How replacing a link's file went. */
 export type ReplaceFileOutcome = 'replaced' | 'not-found' | 'not-long-term' | 'inactive';
 
+/** How storing a link's sealed key went. */
+export type SealKeyOutcome = 'sealed' | 'not-found' | 'inactive';
+
 interface LinkSqlRow {
   id: string;
   patient: string;
@@ -66,10 +75,11 @@ interface LinkSqlRow {
   content_type: string;
   created_at: number;
   updated_at: number;
+  sealed_key: string | null;
 }
 
 const LINK_COLUMNS =
-  'id, patient, flag, label, expires_at, passcode_hash, attempts_left, active, content_type, created_at, updated_at';
+  'id, patient, flag, label, expires_at, passcode_hash, attempts_left, active, content_type, created_at, updated_at, sealed_key';
 
 function toLink(r: LinkSqlRow): ShareLinkRow {
   return {
@@ -84,6 +94,7 @@ function toLink(r: LinkSqlRow): ShareLinkRow {
     contentType: r.content_type,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
+    sealedKey: r.sealed_key,
   };
 }
 
@@ -113,6 +124,9 @@ export class ShareLinkStore {
         ticket_hash TEXT PRIMARY KEY, link_id TEXT NOT NULL, recipient TEXT NOT NULL,
         expires_at INTEGER NOT NULL) STRICT, WITHOUT ROWID;
     `);
+    // Files made before links kept their sealed key gain the column (null: "QR not available").
+    const columns = db.prepare<[], { name: string }>('SELECT name FROM pragma_table_info(\'shl_links\')').all();
+    if (!columns.some((column) => column.name === 'sealed_key')) db.exec('ALTER TABLE shl_links ADD COLUMN sealed_key TEXT');
     this.statements = {
       insert: db.prepare(
         `INSERT INTO shl_links (id, manifest_hash, patient, flag, label, expires_at, passcode_hash, attempts_left,
@@ -136,6 +150,7 @@ export class ShareLinkStore {
       ),
       dropTickets: db.prepare<[string]>('DELETE FROM shl_tickets WHERE link_id = ?'),
       replaceFile: db.prepare<[string, number, string]>('UPDATE shl_links SET jwe = ?, updated_at = ? WHERE id = ?'),
+      sealKey: db.prepare<[string, number, string]>('UPDATE shl_links SET sealed_key = ?, updated_at = ? WHERE id = ?'),
       reserveAttempt: db.prepare<[string], { attempts_left: number }>(
         `UPDATE shl_links SET attempts_left = attempts_left - 1
          WHERE id = ? AND active = 1 AND attempts_left > 0 RETURNING attempts_left`,
@@ -209,15 +224,36 @@ export class ShareLinkStore {
     })();
   }
 
-  /** Replaces the file of `patient`'s active long-term (`L`) link `id`. */
-  replaceFile(options: { readonly id: string; readonly patient: string; readonly jwe: string; readonly now: number }): ReplaceFileOutcome {
+  /**
+   * Replaces the file of `patient`'s active long-term (`L`) link `id` and, when given, its sealed
+   * key (the client reseals it with what the new file was built from), in one transaction.
+   */
+  replaceFile(options: {
+    readonly id: string;
+    readonly patient: string;
+    readonly jwe: string;
+    readonly sealedKey?: string | undefined;
+    readonly now: number;
+  }): ReplaceFileOutcome {
     return this.db.transaction((): ReplaceFileOutcome => {
       const link = this.statements.byId.get(options.id);
       if (link === undefined || link.patient !== options.patient) return 'not-found';
       if (link.active !== 1) return 'inactive';
       if (!link.flag.includes('L')) return 'not-long-term';
       this.statements.replaceFile.run(options.jwe, options.now, options.id);
+      if (options.sealedKey !== undefined) this.statements.sealKey.run(options.sealedKey, options.now, options.id);
       return 'replaced';
+    })();
+  }
+
+  /** Stores the sealed key of `patient`'s active link `id` (replacing any earlier one). */
+  sealKey(options: { readonly id: string; readonly patient: string; readonly sealedKey: string; readonly now: number }): SealKeyOutcome {
+    return this.db.transaction((): SealKeyOutcome => {
+      const link = this.statements.byId.get(options.id);
+      if (link === undefined || link.patient !== options.patient) return 'not-found';
+      if (link.active !== 1) return 'inactive';
+      this.statements.sealKey.run(options.sealedKey, options.now, options.id);
+      return 'sealed';
     })();
   }
 

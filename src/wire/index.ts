@@ -79,6 +79,7 @@ export {
   SHL_VIEWER_PATH,
   type CreateShareLinkRequest,
   type ReplaceShareLinkFileRequest,
+  type SealShareLinkKeyRequest,
   type ShareLinkAccess,
   type ShareLinkCreated,
   type ShareLinkListResponse,

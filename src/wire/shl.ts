@@ -5,7 +5,11 @@
  * manifest's own body types are the spec's, in `src/shl`.
  */
 
-/** The patient's links: `POST` creates, `GET` lists. `DELETE <path>/:id` deactivates; `PUT <path>/:id/file` replaces an `L` link's file. */
+/**
+ * The patient's links: `POST` creates, `GET` lists. `DELETE <path>/:id` deactivates; `PUT
+ * <path>/:id/file` replaces an `L` link's file; `PUT <path>/:id/sealed-key` stores the link sealed
+ * by the patient's wallet.
+ */
 export const SHL_LINKS_PATH = '/shl/links';
 /** The manifest URL of a link is `<publicUrl><SHL_MANIFEST_PATH>/<43 random base64url characters>`. */
 export const SHL_MANIFEST_PATH = '/shl/m';
@@ -56,6 +60,12 @@ export interface ShareLinkView {
   readonly createdAt: number;
   readonly updatedAt: number;
   readonly accesses: readonly ShareLinkAccess[];
+  /**
+   * The link (`{url, key, exp, flag, label}` and what its file was built from) sealed by the
+   * patient's wallet (src/client/share-link-keys.ts): opaque to the node, answered to the patient
+   * only. Null when the link was made without one (its QR code cannot be shown again).
+   */
+  readonly sealedKey: string | null;
 }
 
 /** `POST /shl/links` answer (201): the link, and its manifest URL (shown this once: the node keeps only its hash). */
@@ -75,4 +85,11 @@ export interface ShareLinkListResponse {
 /** `PUT /shl/links/:id/file`: a new version of an `L` link's file, encrypted with the same key (fresh IV). */
 export interface ReplaceShareLinkFileRequest {
   readonly jwe: string;
+  /** The link sealed again with what the new file was built from (optional). */
+  readonly sealedKey?: string;
+}
+
+/** `PUT /shl/links/:id/sealed-key`: the link sealed by the patient's wallet. */
+export interface SealShareLinkKeyRequest {
+  readonly sealedKey: string;
 }

@@ -1,20 +1,29 @@
 // node:test's describe/it/before/after return promises the runner itself awaits.
 /* eslint @typescript-eslint/no-floating-promises: ["error", { "allowForKnownSafeCalls": [{ "from": "package", "name": ["describe", "it", "before", "after"], "package": "node:test" }] }] */
 /**
- * `roam shl create | refresh | list | deactivate` through the real CLI and a real node process on
- * 127.0.0.1: a passcode link over the patient's imported summary (with its PNG QR code), opened
- * by a viewer that records the recipient; the patient lists the access and deactivates the link,
- * after which the manifest URL answers 404. `--direct` with `--passcode-file` is a usage error.
+ * `roam shl create | show | refresh | sync | list | deactivate` through the real CLI and a real
+ * node process on 127.0.0.1: a passcode link over the patient's imported summary (with its PNG QR
+ * code), opened by a viewer that records the recipient; the patient lists the access and
+ * deactivates the link, after which the manifest URL answers 404; `show` prints a link again (and
+ * its QR code) from the key the wallet keeps, `refresh` and `sync` need no link in hand.
+ * `--direct` with `--passcode-file` is a usage error.
  */
 import assert from 'node:assert/strict';
-import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import decodeQR from 'qr/decode.js';
 import { parseShlink, resolveShlink } from '../../src/shl/index.js';
 import type { ShareLinkView } from '../../src/wire/index.js';
 import { freePort } from '../support/ports.js';
 import { jsonFilesIn, SYNTHEA_DIR } from '../support/testdata.js';
 import { roam, roamJson, startCli, tempDir, type RunningCli } from './harness.js';
+
+/** pngjs (the PNG codec `qrcode` itself uses) has no type declarations of its own. */
+const { PNG } = createRequire(import.meta.url)('pngjs') as {
+  PNG: { sync: { read(data: Buffer): { width: number; height: number; data: Uint8Array } } };
+};
 
 describe('roam shl', () => {
   const { dir, cleanup } = tempDir();
@@ -94,6 +103,32 @@ describe('roam shl', () => {
     const refused = await roam(withNode(['shl', 'refresh', linkId, '--link', link]));
     assert.equal(refused.status, 1);
     assert.match(refused.stderr, /^roam: SHL_(NOT_LONG_TERM|LINK_INACTIVE): /);
+  });
+
+  it('show, refresh and sync need no link in hand: the wallet keeps it, sealed, at the node', async () => {
+    const created = await roamJson<{ link: string; id: string }>(withNode(['shl', 'create', '--long-term', '--label', 'Kept by my wallet', '--json']));
+    const png = join(dir, 'again.png');
+    const svg = join(dir, 'again.svg');
+    const shown = await roamJson<{ link: string; qr: string }>(withNode(['shl', 'show', created.id, '--qr', png, '--json']));
+    assert.equal(shown.link, created.link, 'the same link as when it was created');
+    const image = PNG.sync.read(readFileSync(png));
+    assert.equal(decodeQR({ width: image.width, height: image.height, data: image.data }), created.link);
+    const human = await roam(withNode(['shl', 'show', created.id, '--qr', svg]));
+    assert.equal(human.status, 0, human.stderr);
+    assert.equal(human.stdout.split('\n')[0], created.link);
+    assert.match(readFileSync(svg, 'utf8'), /^<svg /);
+
+    const refreshed = await roamJson<ShareLinkView>(withNode(['shl', 'refresh', created.id, '--json']));
+    assert.ok(refreshed.updatedAt > refreshed.createdAt);
+    const synced = await roamJson<{ links: Array<{ id: string; outcome: string }> }>(withNode(['shl', 'sync', '--json']));
+    assert.deepEqual(synced.links.find((l) => l.id === created.id)?.outcome, 'unchanged', 'refresh recorded what it was built from');
+    assert.ok(synced.links.every((l) => l.outcome === 'unchanged'), JSON.stringify(synced.links));
+    const [file] = await resolveShlink({ payload: parseShlink(created.link), recipient: 'Dr. Okafor, Lagos' });
+    assert.equal((JSON.parse(file?.text ?? '{}') as { type?: string }).type, 'document');
+
+    const unknown = await roam(withNode(['shl', 'show', '00000000-0000-4000-8000-000000000000']));
+    assert.equal(unknown.status, 2);
+    assert.match(unknown.stderr, /no link 00000000-0000-4000-8000-000000000000 of yours/);
   });
 
   it('--direct with --passcode-file is a usage error, and nothing is created', async () => {

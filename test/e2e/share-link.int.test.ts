@@ -5,8 +5,9 @@
  * their browser, and prints the emergency card (print media, screenshot). A second browser context
  * (the doctor abroad: no wallet, nothing stored) opens the link, gets a wrong passcode refused with
  * the attempts left, then the right one, and reads the summary. The patient sees both accesses in
- * My links and the node's `share-link` entries in Who saw my record; deactivating the link stops
- * it for the doctor. Screenshots go to test-results/.
+ * My links and the node's `share-link` entries in Who saw my record, and shows the link's QR code
+ * and card again from the key the wallet sealed; deactivating the link stops it for the doctor.
+ * Screenshots go to test-results/.
  *
  * Builds the web app when it is missing or older than web/ (test/e2e/support.ts).
  */
@@ -118,6 +119,14 @@ describe('SMART Health Links in the web app', { timeout: 10 * 60_000 }, () => {
     );
     await patient.getByTestId('shl-access').filter({ hasText: /refused/ }).first().waitFor();
     await shot(patient, 'shl-04-patient-links-accesses');
+
+    // The QR code and the card again, later: the link opened from the key the wallet sealed.
+    await patient.getByTestId('shl-link-row').filter({ hasText: 'Summary for my trip to Portugal' }).getByRole('button', { name: 'Show QR code' }).click();
+    const again = patient.getByTestId('shl-shown-again');
+    assert.equal((await again.getByTestId('shl-link-again').textContent())?.trim(), link);
+    await again.getByTestId('shl-qr').first().waitFor();
+    await again.getByTestId('emergency-card').getByText(demo.patients[0]!.did).waitFor();
+    await shot(patient, 'shl-04b-patient-qr-again');
 
     // And the node's share-link entries in Who saw my record, each proof checked in the browser.
     await patient.getByRole('tab', { name: 'Who saw my record' }).click();

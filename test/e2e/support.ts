@@ -11,6 +11,14 @@ import { REPO, startCli, type RunningCli } from '../cli/harness.js';
 /** Generous: a 2-core machine shared with other work, scrypt in the browser, commit waits. */
 export const STEP_MS = 60_000;
 
+/** The flags every headless Chromium of these tests runs with (no sandbox in CI containers, no updates). */
+export const HEADLESS_CHROMIUM_ARGS: readonly string[] = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+];
+
 /** Where the screenshots go. */
 export const SHOTS = join(REPO, 'test-results');
 

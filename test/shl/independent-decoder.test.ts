@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Bundle } from '@medplum/fhirtypes';
 import type { FastifyInstance } from 'fastify';
-import { base64url, compactDecrypt } from 'jose';
+import { base64url } from 'jose';
 import decodeQR from 'qr/decode.js';
 import { signIn } from '../../src/client/auth.js';
 import { FhirClient } from '../../src/client/fhir.js';
@@ -32,61 +32,12 @@ import { expectStatus, fhir, grantOrg, tokenOf, type FhirTestNode } from '../fhi
 import { useChain } from '../http/fixture.js';
 import { freePort } from '../support/ports.js';
 import { SYNTHEA_SAMPLE } from '../support/testdata.js';
+import { specDecodePayload, specOpen } from './spec-decoder.js';
 
 /** pngjs (the PNG codec `qrcode` itself uses) has no type declarations of its own. */
 const { PNG } = createRequire(import.meta.url)('pngjs') as {
   PNG: { sync: { read(data: Buffer): { width: number; height: number; data: Uint8Array } } };
 };
-
-// ---------------------------------------------------------------------------------------------
-// The independent receiver, from the spec's text.
-// ---------------------------------------------------------------------------------------------
-
-interface SpecPayload {
-  url: string;
-  key: string;
-  exp?: number;
-  flag?: string;
-  label?: string;
-  v?: number;
-}
-
-/** "Decode the SMART Health Link JSON payload": after `shlink:/` (behind an optional `…#`). */
-function specDecodePayload(link: string): SpecPayload {
-  const encoded = link.slice(link.indexOf('shlink:/') + 'shlink:/'.length);
-  return JSON.parse(Buffer.from(encoded, 'base64url').toString('utf8')) as SpecPayload;
-}
-
-/** "Issue a SMART Health Link Manifest Request", then "Decrypt and process files". */
-async function specOpen(link: string, recipient: string, passcode?: string): Promise<Array<{ contentType: string; body: string }>> {
-  const payload = specDecodePayload(link);
-  const response = await fetch(payload.url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ recipient, ...(passcode === undefined ? {} : { passcode }), embeddedLengthMax: 0 }),
-  });
-  assert.equal(response.status, 200, await response.clone().text());
-  assert.match(response.headers.get('content-type') ?? '', /^application\/json/);
-  const manifest = (await response.json()) as { files: Array<{ contentType: string; location?: string; embedded?: string }> };
-  const files: Array<{ contentType: string; body: string }> = [];
-  for (const file of manifest.files) {
-    let jwe = file.embedded;
-    if (jwe === undefined) {
-      const fetched = await fetch(file.location ?? '');
-      assert.equal(fetched.status, 200);
-      assert.match(fetched.headers.get('content-type') ?? '', /^application\/jose/);
-      jwe = await fetched.text();
-    }
-    const { plaintext, protectedHeader } = await compactDecrypt(jwe, base64url.decode(payload.key));
-    assert.equal(protectedHeader.alg, 'dir');
-    assert.equal(protectedHeader.enc, 'A256GCM');
-    assert.equal(protectedHeader.cty, file.contentType);
-    files.push({ contentType: file.contentType, body: new TextDecoder().decode(plaintext) });
-  }
-  return files;
-}
-
-// ---------------------------------------------------------------------------------------------
 
 describe('SMART Health Links: a Roam link opened by an independent decoder', () => {
   let dataDir: string;

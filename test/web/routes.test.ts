@@ -188,7 +188,8 @@ describe('the web app at /', () => {
       return String(res.headers['content-security-policy']);
     };
     // The viewer fetches the manifest and files of links from other SHL servers, from the browser.
-    assert.match(await cspOf('/shl'), /connect-src 'self' https:;/);
+    // https anywhere, plain http only to this machine's loopback (a local node on another port).
+    assert.match(await cspOf('/shl'), /connect-src 'self' https: http:\/\/127\.0\.0\.1:\* http:\/\/localhost:\*;/);
     assert.match(await cspOf('/shl'), /script-src 'self';/);
     // Where a wallet is unlocked, scripts may still talk to this node only.
     for (const url of ['/', '/patient', '/provider', '/explorer']) {

@@ -116,6 +116,8 @@ export const HTTP_ERRORS = {
   SHL_FLAGS_INVALID: 400,
   /** The uploaded file is not a compact JWE with `alg: dir`, `enc: A256GCM` and the link's `cty`, or reuses the current file's IV. */
   SHL_FILE_INVALID: 400,
+  /** A sealed link key that is not `v1.<iv>.<ciphertext>` (base64url) or is too long. */
+  SHL_SEALED_KEY_INVALID: 400,
   /** Only a long-term (`L`) link has its file replaced. */
   SHL_NOT_LONG_TERM: 409,
   /** The link is deactivated (its file is not replaced). */

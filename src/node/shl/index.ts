@@ -3,6 +3,7 @@ export {
   FILE_TICKET_TTL_MS,
   MAX_ACTIVE_LINKS_PER_PATIENT,
   MAX_SHL_JWE_CHARS,
+  MAX_SHL_SEALED_KEY_CHARS,
   SHL_PASSCODE_ATTEMPTS,
   type ManifestAnswer,
   type ManifestRequest,

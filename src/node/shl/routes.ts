@@ -3,7 +3,8 @@
  *
  * - the patient's, signed in with a patient token: `POST /shl/links` (create over an uploaded
  *   JWE), `GET /shl/links` (the links and their accesses), `DELETE /shl/links/:id` (deactivate),
- *   `PUT /shl/links/:id/file` (replace an `L` link's file);
+ *   `PUT /shl/links/:id/file` (replace an `L` link's file), `PUT /shl/links/:id/sealed-key` (the
+ *   link sealed by the patient's wallet, opaque here);
  * - the spec's, anonymous and open to any origin (CORS: any SHL viewer may call them):
  *   `POST /shl/m/:id` (manifest), `GET /shl/m/:id?recipient=…` (a `U` link's file),
  *   `GET /shl/file/:ticket` (a manifest's `location`, single-use).
@@ -26,7 +27,7 @@ import {
 import { requireAuth, requirePrincipal, type AuthService } from '../auth/index.js';
 import { HttpError, type ErrorBody } from '../http/errors.js';
 import { parseInput } from '../http/params.js';
-import { MAX_SHL_JWE_CHARS, type ShareLinks } from './share-links.js';
+import { MAX_SHL_JWE_CHARS, MAX_SHL_SEALED_KEY_CHARS, type ShareLinks } from './share-links.js';
 
 /** Body limit of the routes that upload a file (the JWE and a few fields). */
 export const SHL_UPLOAD_BODY_LIMIT_BYTES = MAX_SHL_JWE_CHARS + 16 * 1024;
@@ -56,7 +57,9 @@ const createSchema = z.strictObject({
   label: z.string().max(MAX_SHL_LABEL_LENGTH, `must be at most ${MAX_SHL_LABEL_LENGTH} characters`).optional(),
   contentType: z.enum(SHL_CONTENT_TYPES).optional(),
 });
-const replaceSchema = z.strictObject({ jwe: z.string().min(1).max(MAX_SHL_JWE_CHARS) });
+const sealedKeySchema = z.string().min(1).max(MAX_SHL_SEALED_KEY_CHARS);
+const replaceSchema = z.strictObject({ jwe: z.string().min(1).max(MAX_SHL_JWE_CHARS), sealedKey: sealedKeySchema.optional() });
+const sealSchema = z.strictObject({ sealedKey: sealedKeySchema });
 // Spec: receivers and servers ignore request fields they do not know.
 const manifestSchema = z.object({
   recipient: recipientSchema,
@@ -109,7 +112,12 @@ function registerPatientRoutes(app: FastifyInstance, links: ShareLinks, auth: Au
   app.put(`${SHL_LINKS_PATH}/:id/file`, { ...guard, bodyLimit: SHL_UPLOAD_BODY_LIMIT_BYTES }, (request): ShareLinkView => {
     const patient = patientOf(request);
     const { id } = linkIdOf(request.params);
-    return links.replaceFile(patient, id, parseBody(replaceSchema, request.body).jwe);
+    return links.replaceFile(patient, id, parseBody(replaceSchema, request.body));
+  });
+  app.put(`${SHL_LINKS_PATH}/:id/sealed-key`, guard, (request): ShareLinkView => {
+    const patient = patientOf(request);
+    const { id } = linkIdOf(request.params);
+    return links.sealKey(patient, id, parseBody(sealSchema, request.body).sealedKey);
   });
 }
 

@@ -42,6 +42,13 @@ export const FILE_TICKET_TTL_MS = 60_000;
 export const MAX_ACTIVE_LINKS_PER_PATIENT = 50;
 /** Longest file (compact JWE characters) a link holds: an IPS of a long record fits many times. */
 export const MAX_SHL_JWE_CHARS = 2 * 1024 * 1024;
+/**
+ * Longest sealed key kept: `v1.<iv>.<ciphertext>` of a link (URL ≤ 128, label ≤ 80, key, a
+ * digest) is some 600 characters; the bound leaves room and keeps rows small.
+ */
+export const MAX_SHL_SEALED_KEY_CHARS = 4096;
+/** The sealed key's shape (src/client/share-link-keys.ts): version, 96-bit IV, ciphertext with its tag. */
+const SEALED_KEY_SHAPE = /^v1\.[A-Za-z0-9_-]{16}\.[A-Za-z0-9_-]{22,}$/;
 /** Bytes of the manifest path's random segment (256 bits: spec minimum) and of a file ticket. */
 const SECRET_BYTES = 32;
 
@@ -184,17 +191,35 @@ export class ShareLinks {
    *
    * @throws HttpError SHL_LINK_NOT_FOUND, SHL_NOT_LONG_TERM, SHL_LINK_INACTIVE, SHL_FILE_INVALID
    */
-  replaceFile(patient: string, id: string, jwe: string): ShareLinkView {
+  replaceFile(patient: string, id: string, replacement: { readonly jwe: string; readonly sealedKey?: string | undefined }): ShareLinkView {
+    const { jwe, sealedKey } = replacement;
     const current = this.store.linkById(id);
     if (current === undefined || current.patient !== patient) throw linkNotFound();
     assertFile(jwe, current.contentType);
+    if (sealedKey !== undefined) assertSealedKey(sealedKey);
     // Spec: every version is encrypted with the same key, so each SHALL have its own IV.
     if (jwe.split('.')[2] === current.jwe.split('.')[2]) {
       throw new HttpError('SHL_FILE_INVALID', 'the new file reuses the IV of the current one: encrypt it afresh');
     }
-    const outcome = this.store.replaceFile({ id, patient, jwe, now: this.now() });
+    const outcome = this.store.replaceFile({ id, patient, jwe, sealedKey, now: this.now() });
     if (outcome === 'not-found') throw linkNotFound();
     if (outcome === 'not-long-term') throw new HttpError('SHL_NOT_LONG_TERM', 'only a long-term link (flag "L") has its file replaced');
+    if (outcome === 'inactive') throw new HttpError('SHL_LINK_INACTIVE', 'the link is deactivated');
+    return this.view(this.ownLink(id, patient), this.store.accessesOfPatient(patient).filter((a) => a.linkId === id));
+  }
+
+  /**
+   * Stores the link sealed by `patient`'s wallet (opaque: the node cannot open it, and answers it
+   * to that patient only, in their list).
+   *
+   * @throws HttpError SHL_LINK_NOT_FOUND (unknown id and another patient's link alike), SHL_LINK_INACTIVE, SHL_SEALED_KEY_INVALID
+   */
+  sealKey(patient: string, id: string, sealedKey: string): ShareLinkView {
+    const current = this.store.linkById(id);
+    if (current === undefined || current.patient !== patient) throw linkNotFound();
+    assertSealedKey(sealedKey);
+    const outcome = this.store.sealKey({ id, patient, sealedKey, now: this.now() });
+    if (outcome === 'not-found') throw linkNotFound();
     if (outcome === 'inactive') throw new HttpError('SHL_LINK_INACTIVE', 'the link is deactivated');
     return this.view(this.ownLink(id, patient), this.store.accessesOfPatient(patient).filter((a) => a.linkId === id));
   }
@@ -314,6 +339,7 @@ export class ShareLinks {
       createdAt: link.createdAt,
       updatedAt: link.updatedAt,
       accesses: accesses.map(({ at, recipient, kind, outcome }) => ({ at, recipient, kind, outcome })),
+      sealedKey: link.sealedKey,
     };
   }
 }
@@ -329,6 +355,13 @@ function statusOf(link: ShareLinkRow, now: number): ShareLinkView['status'] {
 /** The one answer for every link that does not answer (spec: 404). */
 function linkNotFound(): HttpError {
   return new HttpError('SHL_LINK_NOT_FOUND', 'no active SMART Health Link here');
+}
+
+/** Checks a sealed key's shape (the node cannot open it: it only keeps garbage out). */
+function assertSealedKey(sealedKey: string): void {
+  if (sealedKey.length > MAX_SHL_SEALED_KEY_CHARS || !SEALED_KEY_SHAPE.test(sealedKey)) {
+    throw new HttpError('SHL_SEALED_KEY_INVALID', `"sealedKey" must be "v1.<iv>.<ciphertext>" (base64url, at most ${MAX_SHL_SEALED_KEY_CHARS} characters)`);
+  }
 }
 
 /**

@@ -45,11 +45,14 @@ const PAGE_HEADERS: Readonly<Record<string, string>> = {
  * server than this node, and the viewer fetches its manifest and files from the browser (the key
  * never leaves it). Only this document is widened: scripts stay 'self', and the portal and
  * console pages, where a wallet is unlocked, keep `connect-src 'self'`. Plain http stays refused
- * (the spec requires https for links; this node's own origin is 'self').
+ * (the spec requires https for links; this node's own origin is 'self'), except to this machine's
+ * loopback addresses: a node run locally (development, tests) on another port is another origin,
+ * and loopback traffic never crosses a network. The viewer's code refuses http to any other host
+ * with a clear message (src/shl/manifest.ts `assertSecureUrl`) before the CSP would.
  */
 const VIEWER_PAGE_HEADERS: Readonly<Record<string, string>> = {
   ...PAGE_HEADERS,
-  'content-security-policy': contentSecurityPolicy("'self' https:"),
+  'content-security-policy': contentSecurityPolicy("'self' https: http://127.0.0.1:* http://localhost:*"),
 };
 
 const NOT_BUILT_PAGE = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Roam</title></head>

@@ -5,6 +5,7 @@
  */
 import type { Bundle, Resource as FhirResource } from '@medplum/fhirtypes';
 import { signPatientProofAsync } from '../../../src/client/patient-proof.js';
+import { recordsDigest } from '../../../src/client/share-link-keys.js';
 import { fetchMyEncryptedRecords } from '../../../src/client/vault.js';
 import { buildOwnSummary, type SummaryLanguage } from '../../../src/fhir/ips/index.js';
 import type { RecordsGap } from '../../../src/wire/index.js';
@@ -29,6 +30,8 @@ export interface MyRecords {
   readonly failed: number;
   /** Custodians whose records are missing or incomplete (not reached, refused, truncated). */
   readonly incomplete: readonly RecordsGap[];
+  /** The ledger state of what was fetched (`recordsDigest`): long-term share links compare it. */
+  readonly digest: string;
 }
 
 /**
@@ -56,6 +59,7 @@ export async function loadMyRecords(wallet: Wallet, token: string): Promise<MyRe
       })),
       failed: failed.length,
       incomplete,
+      digest: recordsDigest(records, incomplete),
     };
   } finally {
     seed.fill(0);

@@ -1,12 +1,17 @@
 /**
  * The portal's "My links": SMART Health Links to the patient's summary. The summary is built in
  * this browser from the decrypted record (lib/records.ts `myRecordSummary`), encrypted here with a
- * fresh key and uploaded as ciphertext (`ShareLinkClient`); the link, which holds the key, is shown
- * once, with its QR code and the emergency card to print: the node keeps only the ciphertext and a
- * hash of the link's address. Below, every link with its accesses, each one click from off.
+ * fresh key and uploaded as ciphertext (`ShareLinkClient`); the link, which holds the key, is
+ * shown with its QR code and the emergency card to print, and kept at the node sealed by the
+ * wallet (src/client/share-link-keys.ts): the node keeps the ciphertext, a hash of the link's
+ * address and the sealed link it cannot open. Below, every link with its accesses, each one click
+ * from off, and its QR code and card again (links made before keys were kept: "QR not
+ * available"). Each time the page is shown, long-term links whose record changed since their
+ * file was built are refreshed (`syncShareLinks`).
  */
-import { Fragment, useState, type FormEvent } from 'react';
-import { ShareLinkClient, type CreatedShareLink } from '../../../src/client/share-links.js';
+import { Fragment, useEffect, useState, type FormEvent } from 'react';
+import { followsRecord, syncShareLinks, type LinkSyncOutcome } from '../../../src/client/share-link-sync.js';
+import { ShareLinkClient, type CreatedShareLink, type RebuiltShareLink } from '../../../src/client/share-links.js';
 import type { Wallet } from '../../../src/wallet/wallet.js';
 import type { ShareLinkView } from '../../../src/wire/index.js';
 import { EmergencyCard, ShlQrCode } from '../components/ShlCard.js';
@@ -24,8 +29,8 @@ const EXPIRY_CHOICES: ReadonlyArray<readonly [string, number | undefined]> = [
   ['No expiry', undefined],
 ];
 
-function linkClient(token: string): ShareLinkClient {
-  return new ShareLinkClient({ baseUrl: NODE_URL, accessToken: token, fetch: browserFetch });
+function linkClient(token: string, wallet: Wallet): ShareLinkClient {
+  return new ShareLinkClient({ baseUrl: NODE_URL, accessToken: token, fetch: browserFetch, holder: wallet });
 }
 
 /** "passcode, long-term" for a link's flags. */
@@ -39,8 +44,9 @@ function flagWords(flag: string): string {
 }
 
 export function MyShareLinks({ wallet, token }: { wallet: Wallet; token: string }) {
-  const links = useLoad(() => linkClient(token).list(), [token]);
+  const links = useLoad(() => linkClient(token, wallet).list(), [token]);
   const [created, setCreated] = useState<CreatedShareLink>();
+  const synced = useFollowRecord(wallet, token, links.data, links.reload);
   return (
     <>
       <CreateLinkForm
@@ -54,8 +60,9 @@ export function MyShareLinks({ wallet, token }: { wallet: Wallet; token: string 
       {created !== undefined && (
         <Section title="Your new link">
           <p className="muted small">
-            Shown this once: the link holds the key to your summary, and this node keeps only the encrypted
-            file. Show the QR code, or print the card and keep it with your passport.
+            The link holds the key to your summary; this node keeps only the encrypted file, and the link
+            sealed by your wallet (so you can show its QR code again below). Show the QR code, or print the
+            card and keep it with your passport.
           </p>
           <ShlQrCode link={created.link} />
           <p className="mono small" data-testid="shl-link">
@@ -72,13 +79,60 @@ export function MyShareLinks({ wallet, token }: { wallet: Wallet; token: string 
       <Section title="My links" onRefresh={links.reload}>
         {links.loading && <Loading what="your links" />}
         <ErrorBox error={links.error} />
+        <ErrorBox error={synced.error} title="Long-term links not refreshed" />
+        {synced.refreshed > 0 && (
+          <p className="muted small" role="status" data-testid="shl-synced">
+            {synced.refreshed} long-term link{synced.refreshed === 1 ? '' : 's'} now show{synced.refreshed === 1 ? 's' : ''} your
+            current record.
+          </p>
+        )}
         {links.data?.length === 0 && <p className="muted">No links yet.</p>}
         {links.data !== undefined && links.data.length > 0 && (
-          <LinkTable links={links.data} token={token} onChanged={links.reload} />
+          <LinkTable links={links.data} wallet={wallet} token={token} onChanged={links.reload} />
         )}
       </Section>
     </>
   );
+}
+
+/**
+ * Refreshes, once per showing of the page, the long-term links whose record changed since their
+ * file was built: the record is fetched (and the summary built) only when such a link exists.
+ */
+function useFollowRecord(
+  wallet: Wallet,
+  token: string,
+  links: readonly ShareLinkView[] | undefined,
+  reload: () => void,
+): { refreshed: number; error: unknown } {
+  const [state, setState] = useState<{ done: boolean; refreshed: number; error: unknown }>({
+    done: false,
+    refreshed: 0,
+    error: undefined,
+  });
+  useEffect(() => {
+    if (state.done || links === undefined) return;
+    setState((s) => ({ ...s, done: true }));
+    if (!links.some((l) => followsRecord(l) && l.sealedKey !== null)) return;
+    void (async () => {
+      try {
+        const mine = await loadMyRecords(wallet, token);
+        const outcomes: LinkSyncOutcome[] = await syncShareLinks({
+          client: linkClient(token, wallet),
+          holder: wallet,
+          links,
+          currentDigest: mine.digest,
+          buildDocument: () => Promise.resolve(myRecordSummary(mine, wallet.did, preferredLanguage())),
+        });
+        const refreshed = outcomes.filter((o) => o.outcome === 'refreshed').length;
+        setState((s) => ({ ...s, refreshed }));
+        if (refreshed > 0) reload();
+      } catch (error) {
+        setState((s) => ({ ...s, error }));
+      }
+    })();
+  }, [links, state.done]);
+  return state;
 }
 
 function CreateLinkForm({
@@ -107,8 +161,9 @@ function CreateLinkForm({
       const seconds = EXPIRY_CHOICES[expiry]?.[1];
       const withPasscode = passcode !== '';
       onCreated(
-        await linkClient(token).create({
+        await linkClient(token, wallet).create({
           document,
+          builtFrom: mine.digest,
           flags: { passcode: withPasscode, longTerm, direct: direct && !withPasscode },
           ...(withPasscode ? { passcode } : {}),
           ...(seconds === undefined ? {} : { exp: Math.floor(Date.now() / 1000) + seconds }),
@@ -152,7 +207,7 @@ function CreateLinkForm({
         />
         <label className="inline">
           <input type="checkbox" checked={longTerm} onChange={(e) => setLongTerm(e.target.checked)} /> Long-term
-          (its file can later be replaced with a newer summary: <code>roam shl refresh</code>)
+          (follows your record: refreshed when you open My links, or by <code>roam shl sync</code>)
         </label>
         <label className="inline">
           <input
@@ -176,26 +231,38 @@ function CreateLinkForm({
 
 function LinkTable({
   links,
+  wallet,
   token,
   onChanged,
 }: {
   links: readonly ShareLinkView[];
+  wallet: Wallet;
   token: string;
   onChanged: () => void;
 }) {
   const [error, setError] = useState<unknown>();
+  const [shown, setShown] = useState<{ id: string; rebuilt: RebuiltShareLink }>();
   const deactivate = async (id: string) => {
     setError(undefined);
     try {
-      await linkClient(token).deactivate(id);
+      await linkClient(token, wallet).deactivate(id);
       onChanged();
+    } catch (e) {
+      setError(e);
+    }
+  };
+  const show = async (view: ShareLinkView) => {
+    setError(undefined);
+    if (shown?.id === view.id) return setShown(undefined);
+    try {
+      setShown({ id: view.id, rebuilt: await linkClient(token, wallet).rebuild(view) });
     } catch (e) {
       setError(e);
     }
   };
   return (
     <>
-      <ErrorBox error={error} title="Not deactivated" />
+      <ErrorBox error={error} title="Not done" />
       <Table headers={['Link', 'Kind', 'Status', 'Valid until', '']}>
         {links.map((link) => (
           <Fragment key={link.id}>
@@ -210,6 +277,17 @@ function LinkTable({
               </td>
               <td>{link.exp === null ? 'no expiry' : formatTime(link.exp * 1000)}</td>
               <td>
+                {link.sealedKey === null ? (
+                  <span className="muted small" data-testid="shl-no-qr">
+                    QR not available
+                  </span>
+                ) : (
+                  link.status === 'active' && (
+                    <button type="button" onClick={() => void show(link)} aria-pressed={shown?.id === link.id}>
+                      {shown?.id === link.id ? 'Hide QR code' : 'Show QR code'}
+                    </button>
+                  )
+                )}{' '}
                 {link.status === 'active' && (
                   <button type="button" onClick={() => void deactivate(link.id)}>
                     Deactivate
@@ -217,6 +295,22 @@ function LinkTable({
                 )}
               </td>
             </tr>
+            {shown?.id === link.id && (
+              <tr data-testid="shl-shown-again">
+                <td colSpan={5}>
+                  <ShlQrCode link={shown.rebuilt.link} />
+                  <p className="mono small" data-testid="shl-link-again">
+                    {shown.rebuilt.link}
+                  </p>
+                  <EmergencyCard
+                    link={shown.rebuilt.link}
+                    label={shown.rebuilt.secret.label}
+                    exp={shown.rebuilt.secret.exp}
+                    did={wallet.did}
+                  />
+                </td>
+              </tr>
+            )}
             <tr className="visit-detail">
               <td colSpan={5}>
                 {link.accesses.length === 0 ? (

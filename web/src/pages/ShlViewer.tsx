@@ -1,15 +1,17 @@
 /**
  * The SMART Health Link viewer (`/shl`): what a doctor abroad opens from a patient's QR code, with
  * no wallet and no account. The link comes from the page's fragment (`/shl#shlink:/…`, never sent
- * to any server), a pasted text, or the camera where the browser has a BarcodeDetector. The files
+ * to any server), a pasted text, or the camera (lib/qr-scan.ts: the browser's BarcodeDetector, or
+ * the `qr` library's decoder on the video frames where the browser has none). The files
  * are fetched from the link's server (Roam's or any other), decrypted here with the link's key,
  * checked to be a FHIR document (lib/shared-link.ts) and shown from their structured data in the
  * reader's language, never from their HTML.
  */
 import { Component, useEffect, useRef, useState, type FormEvent, type ReactNode } from 'react';
-import { resolveShlink, shlFlagsOf, ShlError, ShlErrorCode, type ShlPayload } from '../../../src/shl/index.js';
+import { assertSecureUrl, resolveShlink, shlFlagsOf, ShlError, ShlErrorCode, type ShlPayload } from '../../../src/shl/index.js';
 import { PatientSummary } from '../components/Summary.js';
 import { ErrorBox, formatTime, Section } from '../components/ui.js';
+import { qrFrameReader } from '../lib/qr-scan.js';
 import { readShlink, sharedSummaryOf } from '../lib/shared-link.js';
 import { preferredLanguage, type SummaryLanguage } from '../lib/summary.js';
 import type { Bundle } from '@medplum/fhirtypes';
@@ -39,6 +41,7 @@ function openingError(error: unknown): string {
       return `The link's server could not be reached (${error.message}).`;
     case ShlErrorCode.BAD_RESPONSE:
     case ShlErrorCode.DECRYPT_FAILED:
+    case ShlErrorCode.INSECURE_URL:
     case ShlErrorCode.FLAGS_CONFLICT:
     case ShlErrorCode.MALFORMED:
     case ShlErrorCode.PASSCODE_REQUIRED:
@@ -96,6 +99,16 @@ export function ShlViewerPage() {
   );
 }
 
+/** Why the link's server is refused before anything is sent (plain http to another machine), or undefined. */
+function insecureReason(url: string): string | undefined {
+  try {
+    assertSecureUrl(url);
+    return undefined;
+  } catch (error) {
+    return openingError(error);
+  }
+}
+
 function PasteLink({ onLink }: { onLink: (text: string) => void }) {
   const [text, setText] = useState('');
   const submit = (event: FormEvent) => {
@@ -111,25 +124,18 @@ function PasteLink({ onLink }: { onLink: (text: string) => void }) {
   );
 }
 
-/** The browser's barcode reader (Chromium on Android and macOS, not in the DOM typings yet). */
-interface BarcodeReader {
-  detect(source: HTMLVideoElement): Promise<ReadonlyArray<{ rawValue: string }>>;
-}
-type BarcodeReaderClass = new (options: { formats: string[] }) => BarcodeReader;
-
 const SCAN_INTERVAL_MS = 300;
 
 function ScanLink({ onLink }: { onLink: (text: string) => void }) {
-  const Reader = (globalThis as { BarcodeDetector?: BarcodeReaderClass }).BarcodeDetector;
   const [scanning, setScanning] = useState(false);
   const [error, setError] = useState<unknown>();
   const video = useRef<HTMLVideoElement>(null);
   useEffect(() => {
-    if (!scanning || Reader === undefined) return;
+    if (!scanning) return;
     let stream: MediaStream | undefined;
     let timer: ReturnType<typeof setInterval> | undefined;
     let stopped = false;
-    const reader = new Reader({ formats: ['qr_code'] });
+    const reader = qrFrameReader();
     globalThis.navigator.mediaDevices
       .getUserMedia({ video: { facingMode: 'environment' } })
       .then(async (media) => {
@@ -137,14 +143,23 @@ function ScanLink({ onLink }: { onLink: (text: string) => void }) {
         if (stopped || video.current === null) return;
         video.current.srcObject = media;
         await video.current.play();
+        let busy = false;
         timer = setInterval(() => {
-          if (video.current === null) return;
-          reader.detect(video.current).then(
-            (codes) => {
-              const link = codes.find((c) => c.rawValue.toLowerCase().includes('shlink:/'));
-              if (link !== undefined) onLink(link.rawValue);
+          if (video.current === null || busy) return;
+          busy = true;
+          reader(video.current).then(
+            (texts) => {
+              busy = false;
+              // Only a text holding a link is taken; anything else a camera sees is ignored.
+              const link = texts.find((text) => text.toLowerCase().includes('shlink:/'));
+              if (link !== undefined && !stopped) {
+                stopped = true;
+                onLink(link);
+              }
             },
-            () => undefined,
+            () => {
+              busy = false;
+            },
           );
         }, SCAN_INTERVAL_MS);
       })
@@ -158,11 +173,11 @@ function ScanLink({ onLink }: { onLink: (text: string) => void }) {
       stream?.getTracks().forEach((t) => t.stop());
     };
   }, [scanning]);
-  if (Reader === undefined || globalThis.navigator.mediaDevices === undefined) {
+  if (globalThis.navigator.mediaDevices?.getUserMedia === undefined) {
     return (
       <p className="muted small" data-testid="camera-unsupported">
-        This browser cannot read QR codes with the camera: scan the code with the phone's camera app, or paste
-        the link above.
+        This browser cannot use a camera here: scan the code with the phone's camera app, or paste the link
+        above.
       </p>
     );
   }
@@ -192,6 +207,7 @@ function OpenLink({
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string>();
   const expired = payload.exp !== undefined && payload.exp * 1000 < Date.now();
+  const insecure = insecureReason(payload.url);
   const submit = async (event: FormEvent) => {
     event.preventDefault();
     setBusy(true);
@@ -218,6 +234,11 @@ function OpenLink({
       {expired && (
         <p className="warning" role="alert">
           This link has expired.
+        </p>
+      )}
+      {insecure !== undefined && (
+        <p className="error" role="alert" data-testid="shl-insecure">
+          {insecure}
         </p>
       )}
       <form onSubmit={(e) => void submit(e)} className="form">
@@ -248,7 +269,7 @@ function OpenLink({
           </div>
         )}
         <div className="row">
-          <button type="submit" disabled={busy}>
+          <button type="submit" disabled={busy || insecure !== undefined}>
             {busy ? 'Opening…' : 'Open summary'}
           </button>
           <button type="button" className="link" onClick={onOther}>
