@@ -29,7 +29,7 @@ function commit(store: LedgerStore, cache: CachedStateSource, height: number, wr
 }
 
 describe('CachedStateSource ranges', () => {
-  it('serves a folder range from memory until a committed write lands in it (added, changed, deleted, deeper)', () => {
+  it('serves a folder range from memory, kept up to date by committed writes (added, changed, deleted, deeper)', () => {
     const { store, source, ranges } = countedStore();
     const cache = new CachedStateSource(source);
     commit(store, cache, 0, [['idx/patient-grant/p1/g1', '"g1"']]);
@@ -38,9 +38,9 @@ describe('CachedStateSource ranges', () => {
     assert.deepEqual(cache.range(folder), [['idx/patient-grant/p1/g1', '"g1"']]);
     assert.equal(ranges(), 1, 'the second read came from the cache');
 
-    // Another patient's folder: the cached range stays.
+    // Another patient's folder: the cached range is untouched.
     commit(store, cache, 1, [['idx/patient-grant/p2/g9', '"g9"']]);
-    cache.range(folder);
+    assert.deepEqual(cache.range(folder), [['idx/patient-grant/p1/g1', '"g1"']]);
     assert.equal(ranges(), 1);
 
     commit(store, cache, 2, [['idx/patient-grant/p1/g2', '"g2"']]);
@@ -56,6 +56,21 @@ describe('CachedStateSource ranges', () => {
       'idx/patient-grant/p2/g9',
     ]);
     assert.deepEqual(cache.range(folder).map(([key]) => key), ['idx/patient-grant/p1/g1', 'idx/patient-grant/p1/sub/g3']);
+    assert.equal(ranges(), 2, 'only the first read of each folder asked the store');
+    // What the store answers now is what the cache answered.
+    assert.deepEqual(cache.range(folder), store.rangeState(folder));
+    assert.deepEqual(cache.range('idx/patient-grant/'), store.rangeState('idx/patient-grant/'));
+    store.close();
+  });
+
+  it('caches what a committed block wrote, so the next read of a new key does not ask the store', () => {
+    const store = LedgerStore.open(':memory:');
+    let gets = 0;
+    const cache = new CachedStateSource({ get: (key) => (gets++, store.getState(key)), range: (prefix) => store.rangeState(prefix) });
+    commit(store, cache, 0, [['grant/g1', '{"id":"g1"}'], ['grant/g0', null]]);
+    assert.equal(cache.get('grant/g1'), '{"id":"g1"}');
+    assert.equal(cache.get('grant/g0'), undefined);
+    assert.equal(gets, 0);
     store.close();
   });
 
@@ -72,12 +87,12 @@ describe('CachedStateSource ranges', () => {
     store.close();
   });
 
-  it('starts over when the cached ranges hold more rows than allowed, and still answers right', () => {
+  it('drops the oldest ranges when the cached ones hold more rows than allowed, and still answers right', () => {
     const { store, source, ranges } = countedStore();
     const cache = new CachedStateSource(source, 100, 3);
     commit(store, cache, 0, [['a/1', '1'], ['a/2', '2'], ['b/1', '1'], ['b/2', '2']]);
     cache.range('a/');
-    cache.range('b/'); // 4 rows > 3: the cache started over, holding b/ only
+    cache.range('b/'); // 4 rows > 3: a/ (the oldest) is dropped
     cache.range('a/');
     assert.equal(ranges(), 3);
     assert.deepEqual(cache.range('b/').map(([key]) => key), ['b/1', 'b/2']);
