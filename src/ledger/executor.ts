@@ -232,7 +232,7 @@ function runOne(
   if (!valid) return { code: ResultCode.BAD_SIGNATURE, message: 'signature does not verify with the signer\'s current key' };
 
   try {
-    const payload = handler.parse(tx.payload);
+    const payload = parsed.checkedPayload ? parsed.checkedPayload.value : handler.parse(tx.payload);
     handler.execute(
       {
         txId: parsed.id,

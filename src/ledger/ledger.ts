@@ -232,8 +232,10 @@ export class Ledger extends EventEmitter<{ block: [CommittedBlock] }> {
       const handler = this.contracts.registry.get(tx.type);
       if (!handler) return reject(ResultCode.UNKNOWN_TX_TYPE, `unknown transaction type "${tx.type}"`);
       // Network, size and payload schema first: what fails them is never ordered nor stored.
-      const invalid = checkTxFrame(parsed, handler, this.chainId) ?? checkPayload(parsed, handler);
+      const invalid = checkTxFrame(parsed, handler, this.chainId);
       if (invalid) return reject(invalid.code, invalid.message ?? invalid.code);
+      const payload = checkPayload(parsed, handler);
+      if ('code' in payload) return reject(payload.code, payload.message ?? payload.code);
       if (tx.issuedAt < now - this.params.txValidityMs) return reject(ResultCode.TX_EXPIRED, 'transaction is older than the validity window');
       if (tx.issuedAt > now + this.params.txFutureSkewMs) return reject(ResultCode.TX_FROM_FUTURE, 'transaction is issued in the future');
       const nonce = `${tx.signer}\n${tx.nonce}`;
@@ -253,7 +255,7 @@ export class Ledger extends EventEmitter<{ block: [CommittedBlock] }> {
       } else {
         return reject(ResultCode.UNKNOWN_SIGNER, 'signer is not registered on the ledger');
       }
-      checks.push({ parsed, key, index });
+      checks.push({ parsed: { ...parsed, checkedPayload: payload }, key, index });
     });
     const verdicts = await this.verifier.verifyBatch(
       checks.map((c) => ({ publicKey: fromBase64Url(c.key), message: c.parsed.txBytes, signature: c.parsed.signature })),
