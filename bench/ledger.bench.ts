@@ -56,6 +56,9 @@ async function saturate(node: RoamNode, txs: readonly SignedTx[]) {
   node.ledger.on('block', onBlock);
   let next = 0;
   const start = performance.now();
+  // CPU of the whole process (main thread, verifier and writer threads): steadier than tx/s on
+  // a machine shared with other work.
+  const cpuBefore = process.cpuUsage();
   let peakRss = process.memoryUsage().rss;
   const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100);
   await Promise.all(
@@ -71,11 +74,12 @@ async function saturate(node: RoamNode, txs: readonly SignedTx[]) {
     }),
   );
   while (committed < txs.length) await new Promise((r) => setTimeout(r, 5));
+  const cpu = process.cpuUsage(cpuBefore);
   clearInterval(rssTimer);
   node.ledger.off('block', onBlock);
   if (refused !== undefined) throw new Error(`the workload was refused in a block: ${refused.code}: ${refused.message ?? ''}`);
   latencies.sort((a, b) => a - b);
-  return { txPerS: committed / ((lastCommit - start) / 1000), latencies, peakRss };
+  return { txPerS: committed / ((lastCommit - start) / 1000), latencies, peakRss, cpuUsPerTx: (cpu.user + cpu.system) / committed };
 }
 
 /** Submits at a fixed rate (every 10 ms) and measures submit-to-commit latency. */
@@ -132,6 +136,7 @@ async function inProcess(): Promise<void> {
       p50_ms: round(percentile(max.latencies, 50)),
       p99_ms: round(percentile(max.latencies, 99)),
       peak_rss_mb: Math.round(max.peakRss / 2 ** 20),
+      cpu_us_per_tx: Math.round(max.cpuUsPerTx),
       txs: load.length,
       clients: CLIENTS,
       target_tx_per_s: 8000,

@@ -14,6 +14,7 @@ import { ResultCode, consumesNonce } from './codes.js';
 import { TxRejected, type ContractHandler, type ContractSuite, type NetworkParams } from './contract.js';
 import { StateKey } from './keys.js';
 import { BlockStateView, type StateSource } from './state-view.js';
+import type { FolderLookup } from './folder-index.js';
 import { parseSignedTxJson, type ParsedTx } from './tx.js';
 import { checkTxFrame } from './tx-rules.js';
 import { DEFAULT_MAX_NODES_PER_ORG, type GenesisDocument, type PartyRecord, type TxResult } from './types.js';
@@ -55,6 +56,8 @@ export interface ExecutedTx {
   readonly id: string;
   readonly signer: string;
   readonly nonce: string;
+  /** The transaction's type ('' when the envelope does not parse). */
+  readonly type: string;
   readonly envelope: string;
   readonly code: ResultCode;
   readonly message: string | null;
@@ -67,6 +70,8 @@ export interface ExecutedBlock {
   readonly txs: readonly ExecutedTx[];
   readonly results: readonly TxResult[];
   readonly writes: ReadonlyMap<string, string | null>;
+  /** The keys of `writes` by folder (see `folder-index.ts`). */
+  readonly writeFolders: FolderLookup;
 }
 
 export interface PreviousBlock {
@@ -107,7 +112,7 @@ export function executeGenesis(env: Pick<ExecutionEnv, 'contracts' | 'state'>, g
     resultsRoot: resultsRootOf([]),
     stateRoot: chainStateRoot(ZERO_HASH, view.writeSet()),
   };
-  return { header, hash: blockHash(header), txs: [], results: [], writes: view.writes };
+  return { header, hash: blockHash(header), txs: [], results: [], writes: view.writes, writeFolders: view.writeFolders };
 }
 
 interface Candidate {
@@ -169,6 +174,7 @@ export async function executeBlock(
       id: parsed?.id ?? sha256Hex(candidate.envelope),
       signer: parsed?.signed.tx.signer ?? '',
       nonce: parsed?.signed.tx.nonce ?? '',
+      type: parsed?.signed.tx.type ?? '',
       envelope: candidate.envelope,
       code: outcome.code,
       message: outcome.message ?? null,
@@ -188,7 +194,7 @@ export async function executeBlock(
     resultsRoot: resultsRootOf(results),
     stateRoot: chainStateRoot(prev.stateRoot, view.writeSet()),
   };
-  return { header, hash: blockHash(header), txs, results, writes: view.writes };
+  return { header, hash: blockHash(header), txs, results, writes: view.writes, writeFolders: view.writeFolders };
 }
 
 function runOne(
@@ -226,7 +232,7 @@ function runOne(
   if (!valid) return { code: ResultCode.BAD_SIGNATURE, message: 'signature does not verify with the signer\'s current key' };
 
   try {
-    const payload = handler.parse(tx.payload);
+    const payload = parsed.checkedPayload ? parsed.checkedPayload.value : handler.parse(tx.payload);
     handler.execute(
       {
         txId: parsed.id,

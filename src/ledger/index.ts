@@ -64,6 +64,7 @@ export {
   Ledger,
   type LedgerOptions,
   type CommittedBlock,
+  type CommittedBlockTx,
   type CommittedTx,
   type AdmissionRejection,
 } from './ledger.js';

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { canonicalJson, fromBase64Url, signingKeyFromDid, toBase64Url } from '../crypto/index.js';
 import { threadPoolVerifier, type SignatureVerifier } from './verifier.js';
-import type { BlockCommit, LedgerStore, StoredTx } from '../store/index.js';
+import { nonceKey, type BlockCommit, type LedgerStore, type StoredTx } from '../store/index.js';
 import type { BlockHeader } from './block.js';
 import { ResultCode } from './codes.js';
 import type { ContractSuite, NetworkParams } from './contract.js';
@@ -15,9 +15,11 @@ import {
   type ExecutionEnv,
   type PreviousBlock,
 } from './executor.js';
+import { isFolder, type FolderLookup } from './folder-index.js';
 import { StateKey } from './keys.js';
 import type { StateSource } from './state-view.js';
 import { CachedStateSource } from './state-cache.js';
+import { SpentNonceFilter } from './spent-nonce-filter.js';
 import { parseSignedTx, type ParsedTx } from './tx.js';
 import { checkPayload, checkTxFrame } from './tx-rules.js';
 import type { GenesisDocument, PartyRecord, TxResult } from './types.js';
@@ -34,10 +36,16 @@ export interface CommittedTx {
   readonly message?: string;
 }
 
+/** A transaction of a committed block, with its type ('' when the envelope did not parse). */
+export interface CommittedBlockTx extends CommittedTx {
+  readonly type: string;
+}
+
 export interface CommittedBlock {
   readonly header: BlockHeader;
   readonly hash: string;
-  readonly txs: readonly CommittedTx[];
+  /** In block order; listeners filter on `type` without reading the transactions back. */
+  readonly txs: readonly CommittedBlockTx[];
 }
 
 /** Why a submitted envelope is refused before ordering: the code it would get in a block. */
@@ -69,6 +77,7 @@ export const MAX_BLOCKS_IN_FLIGHT = 2;
 interface InFlightBlock {
   readonly height: number;
   readonly writes: ReadonlyMap<string, string | null>;
+  readonly writeFolders: FolderLookup;
   /** `signer\nnonce` pairs it spends. */
   readonly spent: ReadonlySet<string>;
   readonly committed: Promise<CommittedBlock>;
@@ -104,6 +113,8 @@ export class Ledger extends EventEmitter<{ block: [CommittedBlock] }> {
   private readonly executionState: StateSource;
   /** Envelopes admitted here, parsed, so their block need not parse them again. */
   private readonly admitted = new Map<string, ParsedTx>();
+  /** The pairs durable blocks spent, to answer "not spent" without the store (see its module). */
+  private readonly spentNonces: SpentNonceFilter;
 
   private constructor(options: LedgerOptions, head: PreviousBlock, headHeader: BlockHeader) {
     super();
@@ -117,6 +128,7 @@ export class Ledger extends EventEmitter<{ block: [CommittedBlock] }> {
     this.headHeader = headHeader;
     this.executedHead = head;
     this.writer = options.writer;
+    this.spentNonces = new SpentNonceFilter(() => this.store.spentNonceKeys());
     this.stateSource = new CachedStateSource({ get: (k) => this.store.getState(k), range: (p) => this.store.rangeState(p) });
     this.executionState = {
       // Newest in-flight block first: it holds the latest value of a key it wrote.
@@ -130,7 +142,12 @@ export class Ledger extends EventEmitter<{ block: [CommittedBlock] }> {
       range: (prefix) => {
         if (this.inFlight.length === 0) return this.stateSource.range(prefix);
         const merged = new Map<string, string | null>(this.stateSource.range(prefix));
-        for (const block of this.inFlight) for (const [k, v] of block.writes) if (k.startsWith(prefix)) merged.set(k, v);
+        // Oldest first, so the newest value of a key wins; a folder looks only at its own keys
+        // (scanning a 2,000-transaction block's writes for every range made execution quadratic).
+        for (const block of this.inFlight) {
+          if (isFolder(prefix)) for (const k of block.writeFolders.keysUnder(prefix)) merged.set(k, block.writes.get(k)!);
+          else for (const [k, v] of block.writes) if (k.startsWith(prefix)) merged.set(k, v);
+        }
         const out: Array<[string, string]> = [];
         for (const [k, v] of merged) if (v !== null) out.push([k, v]);
         return out.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
@@ -215,8 +232,10 @@ export class Ledger extends EventEmitter<{ block: [CommittedBlock] }> {
       const handler = this.contracts.registry.get(tx.type);
       if (!handler) return reject(ResultCode.UNKNOWN_TX_TYPE, `unknown transaction type "${tx.type}"`);
       // Network, size and payload schema first: what fails them is never ordered nor stored.
-      const invalid = checkTxFrame(parsed, handler, this.chainId) ?? checkPayload(parsed, handler);
+      const invalid = checkTxFrame(parsed, handler, this.chainId);
       if (invalid) return reject(invalid.code, invalid.message ?? invalid.code);
+      const payload = checkPayload(parsed, handler);
+      if ('code' in payload) return reject(payload.code, payload.message ?? payload.code);
       if (tx.issuedAt < now - this.params.txValidityMs) return reject(ResultCode.TX_EXPIRED, 'transaction is older than the validity window');
       if (tx.issuedAt > now + this.params.txFutureSkewMs) return reject(ResultCode.TX_FROM_FUTURE, 'transaction is issued in the future');
       const nonce = `${tx.signer}\n${tx.nonce}`;
@@ -236,7 +255,7 @@ export class Ledger extends EventEmitter<{ block: [CommittedBlock] }> {
       } else {
         return reject(ResultCode.UNKNOWN_SIGNER, 'signer is not registered on the ledger');
       }
-      checks.push({ parsed, key, index });
+      checks.push({ parsed: { ...parsed, checkedPayload: payload }, key, index });
     });
     const verdicts = await this.verifier.verifyBatch(
       checks.map((c) => ({ publicKey: fromBase64Url(c.key), message: c.parsed.txBytes, signature: c.parsed.signature })),
@@ -311,7 +330,7 @@ export class Ledger extends EventEmitter<{ block: [CommittedBlock] }> {
     );
     // The orderer learns of a failure from the next enqueueCut; nothing is left unhandled.
     committed.catch(() => undefined);
-    this.inFlight.push({ height: header.height, writes: executed.writes, spent, committed });
+    this.inFlight.push({ height: header.height, writes: executed.writes, writeFolders: executed.writeFolders, spent, committed });
     return { committed };
   }
 
@@ -362,12 +381,16 @@ export class Ledger extends EventEmitter<{ block: [CommittedBlock] }> {
   /** Whether an executed block (durable or in flight) spent the pair. */
   private isNonceSpent(signer: string, nonce: string): boolean {
     const key = `${signer}\n${nonce}`;
-    return this.inFlight.some((b) => b.spent.has(key)) || this.store.isNonceSpent(signer, nonce);
+    if (this.inFlight.some((b) => b.spent.has(key))) return true;
+    const storeKey = nonceKey(signer, nonce);
+    return this.spentNonces.mayContain(storeKey) && this.store.isNonceKeySpent(storeKey, signer, nonce);
   }
 
   /** A block became durable: advance the head, refresh the cache, answer waiters. */
   private confirm(executed: ExecutedBlock): CommittedBlock {
     this.stateSource.apply(executed.writes);
+    // In the turn the block left `inFlight`: no replay check sees neither of them hold its pairs.
+    for (const tx of executed.txs) if (tx.spent) this.spentNonces.add(nonceKey(tx.signer, tx.nonce));
     this.head = { height: executed.header.height, hash: executed.hash, stateRoot: executed.header.stateRoot, time: executed.header.time };
     this.headHeader = executed.header;
     return this.announce(executed);
@@ -375,20 +398,23 @@ export class Ledger extends EventEmitter<{ block: [CommittedBlock] }> {
 
   private announce(executed: ExecutedBlock): CommittedBlock {
     const height = executed.header.height;
-    const txs = executed.txs.map((tx): CommittedTx => {
+    const txs = executed.txs.map((tx): CommittedBlockTx => {
       this.verified.delete(tx.id);
       this.admitted.delete(tx.envelope);
       this.pendingNonces.delete(`${tx.signer}\n${tx.nonce}`);
       return tx.message === null
-        ? { id: tx.id, height, index: tx.idx, code: tx.code }
-        : { id: tx.id, height, index: tx.idx, code: tx.code, message: tx.message };
+        ? { id: tx.id, height, index: tx.idx, code: tx.code, type: tx.type }
+        : { id: tx.id, height, index: tx.idx, code: tx.code, message: tx.message, type: tx.type };
     });
     const block: CommittedBlock = { header: executed.header, hash: executed.hash, txs };
     for (const tx of txs) {
       const waiting = this.waiters.get(tx.id);
       if (waiting) {
         this.waiters.delete(tx.id);
-        for (const waiter of waiting) waiter.resolve(tx);
+        // The same shape as a wait answered from the store (which does not keep the type).
+        const outcome: CommittedTx =
+          tx.message === undefined ? { id: tx.id, height, index: tx.index, code: tx.code } : { id: tx.id, height, index: tx.index, code: tx.code, message: tx.message };
+        for (const waiter of waiting) waiter.resolve(outcome);
       }
     }
     this.emit('block', block);

@@ -1,4 +1,5 @@
 import { canonicalJson } from '../crypto/index.js';
+import { FolderIndex, isFolder, type FolderLookup } from './folder-index.js';
 
 /** Read access to committed world state (values are canonical JSON text). */
 export interface StateSource {
@@ -14,12 +15,11 @@ export interface StateSource {
 export class BlockStateView {
   private readonly blockWrites = new Map<string, string | null>();
   /**
-   * The keys of `blockWrites` by each of their prefixes that ends in '/' (`idx/org-grant/`,
-   * `idx/org-grant/<org>/`, …). Contracts range over such prefixes for every transaction (a
+   * The keys of `blockWrites` by folder. Contracts range over folders for every transaction (a
    * patient's grants, its epoch); scanning the whole block's write-set each time made a block's
    * execution quadratic in its size.
    */
-  private readonly blockKeysByFolder = new Map<string, Set<string>>();
+  private readonly blockFolders = new FolderIndex();
   private txWrites = new Map<string, string | null>();
 
   constructor(private readonly source: StateSource) {}
@@ -47,8 +47,8 @@ export class BlockStateView {
 
   range<T>(prefix: string): Array<[string, T]> {
     const merged = new Map<string, string | null>(this.source.range(prefix));
-    if (prefix.endsWith('/')) {
-      for (const key of this.blockKeysByFolder.get(prefix) ?? []) merged.set(key, this.blockWrites.get(key)!);
+    if (isFolder(prefix)) {
+      for (const key of this.blockFolders.keysUnder(prefix)) merged.set(key, this.blockWrites.get(key)!);
     } else {
       for (const [key, value] of this.blockWrites) if (key.startsWith(prefix)) merged.set(key, value);
     }
@@ -60,19 +60,10 @@ export class BlockStateView {
 
   commitTx(): void {
     for (const [key, value] of this.txWrites) {
-      if (!this.blockWrites.has(key)) this.indexKey(key);
+      if (!this.blockWrites.has(key)) this.blockFolders.add(key);
       this.blockWrites.set(key, value);
     }
     this.txWrites = new Map();
-  }
-
-  private indexKey(key: string): void {
-    for (let at = key.indexOf('/'); at !== -1; at = key.indexOf('/', at + 1)) {
-      const folder = key.slice(0, at + 1);
-      let keys = this.blockKeysByFolder.get(folder);
-      if (keys === undefined) this.blockKeysByFolder.set(folder, (keys = new Set()));
-      keys.add(key);
-    }
   }
 
   rollbackTx(): void {
@@ -86,5 +77,10 @@ export class BlockStateView {
 
   get writes(): ReadonlyMap<string, string | null> {
     return this.blockWrites;
+  }
+
+  /** The keys of `writes` by folder (what a later block's state overlay ranges over). */
+  get writeFolders(): FolderLookup {
+    return this.blockFolders;
   }
 }

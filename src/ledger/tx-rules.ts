@@ -26,11 +26,13 @@ export function checkTxFrame(parsed: ParsedTx, handler: ContractHandler, chainId
   return undefined;
 }
 
-/** INVALID_PAYLOAD (naming the first bad field) when the payload fails its type's schema. */
-export function checkPayload(parsed: ParsedTx, handler: ContractHandler): TxResult | undefined {
+/**
+ * The payload as its type's schema parses it, or INVALID_PAYLOAD (naming the first bad field)
+ * when it fails the schema.
+ */
+export function checkPayload(parsed: ParsedTx, handler: ContractHandler): { readonly value: unknown } | TxResult {
   try {
-    handler.parse(parsed.signed.tx.payload);
-    return undefined;
+    return { value: handler.parse(parsed.signed.tx.payload) };
   } catch (error) {
     if (error instanceof TxRejected) return { code: error.code, message: error.message };
     return { code: ResultCode.INVALID_PAYLOAD, message: error instanceof Error ? error.message : String(error) };

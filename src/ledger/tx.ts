@@ -26,6 +26,11 @@ export interface ParsedTx {
   readonly signature: Uint8Array;
   /** Canonical JSON of the whole envelope `{ sig, tx }`: what blocks store and Merkle leaves hash. */
   readonly envelopeJson: string;
+  /**
+   * The payload as its type's schema parsed it, when this node's admission did (the schema is
+   * static, so executing the transaction's block need not parse it a second time).
+   */
+  readonly checkedPayload?: { readonly value: unknown };
 }
 
 export type ParseTxResult = { ok: true; tx: ParsedTx } | { ok: false; message: string };

@@ -1,5 +1,5 @@
 export { BlockWriter } from './block-writer.js';
-export { LedgerStore, LOG_ROW_SPAN, type StoredTx, type StoredBlock, type BlockCommit } from './ledger-store.js';
+export { LedgerStore, LOG_ROW_SPAN, nonceKey, type StoredTx, type StoredBlock, type BlockCommit } from './ledger-store.js';
 export { StoreError, StoreErrorCode } from './errors.js';
 export { backupDatabaseFile, checkDatabaseFile } from './online-backup.js';
 export {

@@ -16,7 +16,8 @@ function idKey(id: string): number {
   return parseInt(id.slice(0, KEY_HEX_DIGITS), 16);
 }
 
-function nonceKey(signer: string, nonce: string): number {
+/** The 48-bit key the (signer, nonce) pair of a spent transaction is indexed by. */
+export function nonceKey(signer: string, nonce: string): number {
   return parseInt(sha256Hex(`${signer}\n${nonce}`).slice(0, KEY_HEX_DIGITS), 16);
 }
 const STORE_CACHE_KIB = 256 * 1024;
@@ -179,6 +180,7 @@ export class LedgerStore {
       nonceSpent: db.prepare<[number, string, string], { one: number }>(
         'SELECT 1 AS one FROM txs WHERE nonce_key = ? AND signer = ? AND nonce = ?',
       ),
+      spentNonceKeys: db.prepare<[], number>('SELECT nonce_key FROM txs WHERE nonce_key IS NOT NULL').pluck(),
       getState: db.prepare<[string], { value: string }>('SELECT value FROM state WHERE key = ?'),
       getStateRow: db.prepare<[string], { value: string; height: number }>('SELECT value, height FROM state WHERE key = ?'),
       // Prefix scan as a key range: keys in [prefix, prefix + U+FFFF) share the prefix.
@@ -273,7 +275,17 @@ export class LedgerStore {
   }
 
   isNonceSpent(signer: string, nonce: string): boolean {
-    return this.statements.nonceSpent.get(nonceKey(signer, nonce), signer, nonce) !== undefined;
+    return this.isNonceKeySpent(nonceKey(signer, nonce), signer, nonce);
+  }
+
+  /** `isNonceSpent` when the caller holds the pair's `nonceKey` already. */
+  isNonceKeySpent(key: number, signer: string, nonce: string): boolean {
+    return this.statements.nonceSpent.get(key, signer, nonce) !== undefined;
+  }
+
+  /** The `nonceKey` of every spent pair (read from the index alone). */
+  spentNonceKeys(): Iterable<number> {
+    return this.statements.spentNonceKeys.iterate();
   }
 
   getState(key: string): string | undefined {
