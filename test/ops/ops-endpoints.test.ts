@@ -115,7 +115,8 @@ describe('a node without a metrics token', () => {
     for (const pair of labelValues) {
       assert.match(
         pair,
-        /^(family=(fhir|ledger|auth|vault|node|shl|ops|web)|status_class=[1-5]xx|code=[A-Z_]+|kind=\w+|outcome=\w+|le=[\d.e+-]+|le=\+Inf)$/,
+        // The process metrics' labels (process-metrics.ts): heap spaces, resource types, GC kinds, Node's version.
+        /^(family=(fhir|ledger|auth|vault|node|shl|ops|web)|status_class=[1-5]xx|code=[A-Z_]+|kind=\w+|outcome=\w+|le=[\d.e+-]+|le=\+Inf|space=\w+|type=\w+|version=v[\d.]+|(major|minor|patch)=\d+)$/,
         pair,
       );
     }

@@ -4,10 +4,12 @@
  * families, status classes, ledger result codes, outcomes — never a DID, id or path.
  *
  * Counters and histograms are updated as things happen (HTTP answers, committed blocks, peer
- * calls); gauges read the node when scraped.
+ * calls); gauges read the node when scraped. The registry also holds the process's metrics (CPU,
+ * memory, heap, event-loop lag, GC, handles: process-metrics.ts).
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { CommittedBlock } from '../../ledger/index.js';
+import { processMetrics } from './process-metrics.js';
 import type { RouteFamily } from './route-family.js';
 
 /** Seconds: from a millisecond HTTP answer to a multi-second roaming `$everything`. */
@@ -125,6 +127,7 @@ export class NodeMetrics {
       'FHIR resources waiting for or in validation by the worker threads',
       sources.validationQueueDepth,
     );
+    for (const metric of processMetrics()) this.registry.registerMetric(metric);
   }
 
   /** One HTTP answer. */
