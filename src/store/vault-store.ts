@@ -272,6 +272,19 @@ export class VaultStore {
     return this.statements.listVersions.all(recordId);
   }
 
+  /**
+   * How many versions the vault holds of each record kept by `custodian` (one grouped query: the
+   * node compares it with the ledger's anchors at start, src/node/fhir/ciphertext-gaps.ts).
+   */
+  versionCounts(custodian: string): Map<string, number> {
+    const rows = this.db
+      .prepare<[string], { recordId: string; n: number }>(
+        'SELECT record_id AS recordId, count(*) AS n FROM record_versions WHERE custodian = ? GROUP BY record_id',
+      )
+      .all(custodian);
+    return new Map(rows.map((row) => [row.recordId, row.n]));
+  }
+
   getErasure(recordId: string): ErasureRow | undefined {
     return this.statements.getErasure.get(recordId);
   }

@@ -28,6 +28,8 @@ export interface NodeGaugeSources {
     { readonly agreeing: number; readonly total: number; readonly halted: boolean } | undefined;
   readonly auditOutboxDepth: () => number | undefined;
   readonly validationQueueDepth: () => number | undefined;
+  /** Anchored versions of this node's records whose ciphertext its vault lacks (counted at start). */
+  readonly missingCiphertexts: () => number | undefined;
 }
 
 /** How a call to another node ended: answered 2xx, refused (4xx), failed (5xx), or not reached. */
@@ -126,6 +128,12 @@ export class NodeMetrics {
       'roam_validation_queue_depth',
       'FHIR resources waiting for or in validation by the worker threads',
       sources.validationQueueDepth,
+    );
+    gauge(
+      registers,
+      'roam_vault_missing_ciphertexts',
+      "Anchored versions of this node's records whose ciphertext its vault does not hold (a restore from an earlier backup)",
+      sources.missingCiphertexts,
     );
     for (const metric of processMetrics()) this.registry.registerMetric(metric);
   }
