@@ -44,8 +44,8 @@ export interface JetStreamOrdererOptions {
   readonly log?: (line: string) => void;
 }
 
-/** Longest `drained` waits by default: a node far behind reads much of the stream first. */
-export const DRAIN_TIMEOUT_MS = 5 * 60_000;
+/** How often `drained` says it is still reading the stream. */
+export const DRAIN_LOG_INTERVAL_MS = 30_000;
 
 /** Largest message this orderer publishes: below nats-server's default max_payload of 1 MiB. */
 export const MAX_MESSAGE_BYTES = 900 * 1024;
@@ -189,19 +189,28 @@ export class JetStreamOrderer implements Orderer {
    * writes were anchored: a transaction it published before the crash is then either in a block
    * or was never stored, and cannot commit later (see src/node/fhir/recovery.ts).
    *
+   * A node far behind may read for long: it says so every DRAIN_LOG_INTERVAL_MS, and waits
+   * without limit unless `timeoutMs` is given (failing the start would not make it catch up).
+   *
    * @throws OrderingError ORDERING_UNAVAILABLE when that takes longer than `timeoutMs`; the error
    *   ordering stopped on, or ORDERER_CLOSED, when it stops meanwhile
    */
-  async drained(timeoutMs = DRAIN_TIMEOUT_MS): Promise<void> {
+  async drained(timeoutMs?: number): Promise<void> {
     if (!this.nc) throw new OrderingError(OrderingErrorCode.CLOSED, 'orderer is not running');
     const jsm = await jetstreamManager(this.nc, { checkAPI: false });
     const end = (await jsm.streams.info(this.streamName)).state.last_seq;
-    const deadline = this.clock() + timeoutMs;
+    const started = this.clock();
+    let lastLog = started;
     while (this.deliveredThrough < end) {
       if (this.failure) throw this.failure;
       if (this.closed) throw new OrderingError(OrderingErrorCode.CLOSED, 'orderer closed while draining the stream');
-      if (this.clock() > deadline)
+      const now = this.clock();
+      if (timeoutMs !== undefined && now - started > timeoutMs)
         throw new OrderingError(OrderingErrorCode.UNAVAILABLE, `the ordering stream was not read to its end (${this.deliveredThrough} of ${end} messages) within ${timeoutMs} ms`);
+      if (now - lastLog >= DRAIN_LOG_INTERVAL_MS) {
+        lastLog = now;
+        this.log(`reading the ordering stream to its end before write-path recovery: message ${this.deliveredThrough} of ${end}`);
+      }
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
   }
