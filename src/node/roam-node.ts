@@ -12,6 +12,7 @@ import { DataFiles, loadNodeConfig, readOrderingCredentials, type NodeConfig } f
 import { NodeError, NodeErrorCode } from './errors.js';
 import { BreakGlassAudit } from './emergency/break-glass-audit.js';
 import { NodeEmergency } from './emergency/node-emergency.js';
+import { CIPHERTEXT_MISSING } from './fhir/ciphertext-gaps.js';
 import { FhirService } from './fhir/fhir-service.js';
 import { ShareLinks } from './shl/share-links.js';
 
@@ -153,17 +154,23 @@ export class RoamNode {
         breakGlass: (access, outcome) => breakGlassAudit.record(access, outcome),
       });
       node.fhirService = FhirService.open(node);
-      // The recovery asks the ledger which anchors committed: first the transactions the local
-      // orderer had accepted (logged) before a crash, which it replays at start, must execute,
-      // or an anchor would commit after its version was discarded. (A JetStream node's stream may
-      // still deliver such a transaction later: not covered yet.)
+      // The recovery asks the ledger which anchors committed: first every transaction this node
+      // handed to ordering before a crash must have executed, or an anchor would commit after its
+      // version was discarded: the local orderer replays its log; a JetStream node reads the
+      // stream to its end (its last block cut by a marker), which holds everything it published.
       if (orderer instanceof LocalOrderer) await orderer.flush();
+      if (orderer instanceof JetStreamOrderer) await orderer.drained();
       await ledger.flush();
       const recovered = await node.fhirService.recover();
       if (recovered.rolledForward + recovered.discarded > 0)
         log(
           `recovered the write path: ${recovered.rolledForward} anchored version(s) indexed, ${recovered.discarded} unanchored version(s) discarded` +
             (recovered.unsearchable > 0 ? ` (${recovered.unsearchable} without search rows: no key)` : ''),
+        );
+      const missing = node.fhirService.missingCiphertexts;
+      if (missing.missingVersions > 0)
+        log(
+          `warning: ${missing.missingVersions} anchored version(s) of ${missing.records} record(s) kept here have no ciphertext in this node's vault (restored from an earlier backup?): their reads answer ${CIPHERTEXT_MISSING}; /readyz warns ${CIPHERTEXT_MISSING}`,
         );
       node.shareLinkStore = ShareLinkStore.open(DataFiles.shareLinks(options.dataDir));
       node.shareLinkService = new ShareLinks({

@@ -44,6 +44,9 @@ export interface JetStreamOrdererOptions {
   readonly log?: (line: string) => void;
 }
 
+/** How often `drained` says it is still reading the stream. */
+export const DRAIN_LOG_INTERVAL_MS = 30_000;
+
 /** Largest message this orderer publishes: below nats-server's default max_payload of 1 MiB. */
 export const MAX_MESSAGE_BYTES = 900 * 1024;
 
@@ -82,6 +85,8 @@ export class JetStreamOrderer implements Orderer {
   private caughtUp = false;
   /** Messages of the stream this node has not received yet, as the last one delivered said. */
   private streamPending = 0;
+  /** The last stream sequence whose transactions are all in cuts handed to the node (0: none yet). */
+  private deliveredThrough = 0;
   private closed = false;
   private failure: Error | undefined;
 
@@ -177,6 +182,39 @@ export class JetStreamOrderer implements Orderer {
     return { pendingMessages: this.streamPending, stopped: this.failure !== undefined };
   }
 
+  /**
+   * Resolves once every transaction the stream held when called is in a cut handed to the node
+   * (the block still pending at the end is cut by its marker, which this node publishes once it
+   * is caught up). A node restarted after a crash waits for this before it decides which of its
+   * writes were anchored: a transaction it published before the crash is then either in a block
+   * or was never stored, and cannot commit later (see src/node/fhir/recovery.ts).
+   *
+   * A node far behind may read for long: it says so every DRAIN_LOG_INTERVAL_MS, and waits
+   * without limit unless `timeoutMs` is given (failing the start would not make it catch up).
+   *
+   * @throws OrderingError ORDERING_UNAVAILABLE when that takes longer than `timeoutMs`; the error
+   *   ordering stopped on, or ORDERER_CLOSED, when it stops meanwhile
+   */
+  async drained(timeoutMs?: number): Promise<void> {
+    if (!this.nc) throw new OrderingError(OrderingErrorCode.CLOSED, 'orderer is not running');
+    const jsm = await jetstreamManager(this.nc, { checkAPI: false });
+    const end = (await jsm.streams.info(this.streamName)).state.last_seq;
+    const started = this.clock();
+    let lastLog = started;
+    while (this.deliveredThrough < end) {
+      if (this.failure) throw this.failure;
+      if (this.closed) throw new OrderingError(OrderingErrorCode.CLOSED, 'orderer closed while draining the stream');
+      const now = this.clock();
+      if (timeoutMs !== undefined && now - started > timeoutMs)
+        throw new OrderingError(OrderingErrorCode.UNAVAILABLE, `the ordering stream was not read to its end (${this.deliveredThrough} of ${end} messages) within ${timeoutMs} ms`);
+      if (now - lastLog >= DRAIN_LOG_INTERVAL_MS) {
+        lastLog = now;
+        this.log(`reading the ordering stream to its end before write-path recovery: message ${this.deliveredThrough} of ${end}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  }
+
   /** The height the next block will have, as this orderer sees the stream. */
   get pendingHeight(): number {
     return this.nextHeight;
@@ -230,6 +268,8 @@ export class JetStreamOrderer implements Orderer {
         }
       }
     }
+    // Nothing of this message (or of any before it) waits in the cutter any more.
+    if (this.cutter.pendingCount === 0) this.deliveredThrough = message.seq;
     this.armTimer();
   }
 

@@ -219,6 +219,23 @@ export class VaultStore {
   }
 
   /**
+   * Runs `fn` in one transaction whose commit is synced to disk (synchronous=FULL: the WAL is
+   * fsynced, with the frames of every earlier unsynced commit to this file) before it returns.
+   * Inside an open transaction `fn` simply joins it (the outer commit decides).
+   */
+  durableTransaction<T>(fn: () => T): T {
+    if (this.db.inTransaction || this.memory) return this.db.transaction(fn)();
+    // Explicit, whatever the connection's default is (2 = FULL): this commit's promise depends on it.
+    const previous = this.db.pragma('synchronous', { simple: true }) as number;
+    this.db.pragma('synchronous = FULL');
+    try {
+      return this.db.transaction(fn)();
+    } finally {
+      if (previous !== 2) this.db.pragma(`synchronous = ${previous}`);
+    }
+  }
+
+  /**
    * Runs `fn` in one transaction committed with synchronous=NORMAL: not synced to disk when it
    * returns. Only for a caller that makes a later synchronous=FULL commit to the same file (its
    * WAL sync covers these frames too) before it acknowledges anything. Inside an open transaction
@@ -253,6 +270,19 @@ export class VaultStore {
   /** Every stored version of the record, oldest first. */
   listVersions(recordId: string): RecordVersionRow[] {
     return this.statements.listVersions.all(recordId);
+  }
+
+  /**
+   * How many versions the vault holds of each record kept by `custodian` (one grouped query: the
+   * node compares it with the ledger's anchors at start, src/node/fhir/ciphertext-gaps.ts).
+   */
+  versionCounts(custodian: string): Map<string, number> {
+    const rows = this.db
+      .prepare<[string], { recordId: string; n: number }>(
+        'SELECT record_id AS recordId, count(*) AS n FROM record_versions WHERE custodian = ? GROUP BY record_id',
+      )
+      .all(custodian);
+    return new Map(rows.map((row) => [row.recordId, row.n]));
   }
 
   getErasure(recordId: string): ErasureRow | undefined {

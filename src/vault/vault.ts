@@ -148,6 +148,16 @@ export class Vault {
   }
 
   /**
+   * Runs `fn` (e.g. several `writeRecordVersion`) in one vault transaction synced to disk when it
+   * commits: what it wrote survives a power loss once it returns. The write path stores a turn's
+   * versions this way before it submits their anchors, so that no committed anchor can name a
+   * ciphertext a power loss took (one sync per turn). When `fn` throws, nothing is written.
+   */
+  durableBatch<T>(fn: () => T): T {
+    return this.store.durableTransaction(fn);
+  }
+
+  /**
    * Encrypts and stores one record version (blob and row in one transaction). The caller anchors
    * the returned hash on the ledger (`records.anchor`).
    *

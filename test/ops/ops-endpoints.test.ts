@@ -12,7 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { buildHttpServer } from '../../src/node/http/index.js';
 import { DataFiles, RoamNode } from '../../src/node/index.js';
-import { checkReadiness, NotReadyCode } from '../../src/node/ops/index.js';
+import { checkReadiness, NotReadyCode, ReadyWarningCode } from '../../src/node/ops/index.js';
 import { RECORDS_QUERY_PATH } from '../../src/node/roaming/wire.js';
 import { newPatient, registerPatient, useChain } from '../http/fixture.js';
 import { initTestDataFolder } from './fixture.js';
@@ -115,7 +115,8 @@ describe('a node without a metrics token', () => {
     for (const pair of labelValues) {
       assert.match(
         pair,
-        /^(family=(fhir|ledger|auth|vault|node|shl|ops|web)|status_class=[1-5]xx|code=[A-Z_]+|kind=\w+|outcome=\w+|le=[\d.e+-]+|le=\+Inf)$/,
+        // The process metrics' labels (process-metrics.ts): heap spaces, resource types, GC kinds, Node's version.
+        /^(family=(fhir|ledger|auth|vault|node|shl|ops|web)|status_class=[1-5]xx|code=[A-Z_]+|kind=\w+|outcome=\w+|le=[\d.e+-]+|le=\+Inf|space=\w+|type=\w+|version=v[\d.]+|(major|minor|patch)=\d+)$/,
         pair,
       );
     }
@@ -212,22 +213,32 @@ describe('readiness', () => {
     ordering: () => ({ pendingMessages: 0, stopped: false }),
     ledgerHalted: () => false,
     blocksBehindPeers: () => 0,
+    missingCiphertexts: () => 0,
   };
 
   test('each failing condition is reported by its code, all of them at once', () => {
-    assert.deepEqual(checkReadiness(healthy), { ready: true, reasons: [] });
+    assert.deepEqual(checkReadiness(healthy), { ready: true, reasons: [], warnings: [] });
     const sick = checkReadiness({
       storesOpen: () => false,
       ordererConnected: () => false,
       ordering: () => ({ pendingMessages: 10_000, stopped: true }),
       ledgerHalted: () => true,
       blocksBehindPeers: () => 5_000,
+      missingCiphertexts: () => 0,
     });
     assert.equal(sick.ready, false);
     assert.deepEqual([...sick.reasons].sort(), Object.values(NotReadyCode).sort());
     assert.deepEqual(checkReadiness({ ...healthy, blocksBehindPeers: () => 5_000 }).reasons, [
       NotReadyCode.BEHIND_PEERS,
     ]);
+  });
+
+  test('missing ciphertexts are a warning of a ready node, not a reason to take it out', () => {
+    assert.deepEqual(checkReadiness({ ...healthy, missingCiphertexts: () => 3 }), {
+      ready: true,
+      reasons: [],
+      warnings: [ReadyWarningCode.CIPHERTEXT_MISSING],
+    });
   });
 
   test('a halted ledger makes a real node not ready (503 with LEDGER_HALTED)', async () => {

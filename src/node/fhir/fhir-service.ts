@@ -15,6 +15,7 @@ import { AuditTrail } from './audit.js';
 import type { EmergencyKeySource } from './grant-keys.js';
 import { RecordErasure } from './erase.js';
 import { HeadStateCache } from './head-state.js';
+import type { CiphertextGaps } from './ciphertext-gaps.js';
 import type { RecoveryReport } from './recovery.js';
 import { isRegisteredPatient, type FhirNodePort } from './request.js';
 import { EncryptedFhirRepository } from './service.js';
@@ -180,6 +181,19 @@ export class FhirService {
    */
   recover(): Promise<RecoveryReport> {
     return this.repository.recover();
+  }
+
+  /**
+   * The anchored versions of this node's records whose ciphertext its vault lacks (a restore from
+   * a backup older than the ledger: see ciphertext-gaps.ts), as counted at start.
+   */
+  get missingCiphertexts(): CiphertextGaps {
+    return this.repository.missingCiphertexts;
+  }
+
+  /** Counts the missing ciphertexts again (e.g. after a replica custodian sent some back). */
+  findMissingCiphertexts(): CiphertextGaps {
+    return this.repository.findMissingCiphertexts();
   }
 
   /** Ships the audit outbox (the node must still be open), then closes the files. */

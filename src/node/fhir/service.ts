@@ -79,6 +79,7 @@ import {
   type FhirRequestContext,
 } from './request.js';
 import { recoverUnindexedVersions, type RecoveryReport } from './recovery.js';
+import { CiphertextGaps, anchoredRow, missingCiphertext } from './ciphertext-gaps.js';
 import { RecordSearch } from './search.js';
 import { RecordWriter, checkResource, newWriteMemo, type PendingWrite, type Staged } from './write.js';
 
@@ -110,6 +111,8 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
   private readonly searcher: RecordSearch;
   /** Records of other custodians (roaming); none until the node attaches its roaming client. */
   private remote: RemoteRecordSource | undefined;
+  /** Anchored versions of this node's records whose ciphertext it lacks (counted at `recover`). */
+  private gaps = CiphertextGaps.none();
 
   /**
    * @param validator validates resources before anything is stored (default: in this thread;
@@ -154,8 +157,35 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
    * Reconciles the vault with the index and the ledger after a crash (see recovery.ts): run once
    * at start, before requests are served.
    */
-  recover(): Promise<RecoveryReport> {
-    return recoverUnindexedVersions(this.parts);
+  async recover(): Promise<RecoveryReport> {
+    const report = await recoverUnindexedVersions(this.parts);
+    this.findMissingCiphertexts();
+    return report;
+  }
+
+  /**
+   * Counts again the anchored versions of this node's records whose ciphertext its vault lacks
+   * (see ciphertext-gaps.ts); reads of them answer CIPHERTEXT_MISSING until they are back.
+   */
+  findMissingCiphertexts(): CiphertextGaps {
+    this.gaps = CiphertextGaps.find(this.parts);
+    return this.gaps;
+  }
+
+  /** The anchored versions whose ciphertext is missing here, as last counted. */
+  get missingCiphertexts(): CiphertextGaps {
+    return this.gaps;
+  }
+
+  /**
+   * Refuses a read of an anchored version whose ciphertext is not here: after the access decision
+   * (a caller without access gets the refusal of any record of the patient), a coded 503.
+   */
+  private refuseMissing(type: string, id: string, version: number | undefined, ctx: FhirRequestContext): void {
+    const gap = this.gaps.gapOf(type, id, version);
+    if (gap === undefined) return;
+    this.authorizeRead(anchoredRow(gap), gap.class, ctx, 'read');
+    throw missingCiphertext(gap);
   }
 
   /** Lets reads, searches and `$everything` include the records other custodians keep (roaming). */
@@ -307,6 +337,7 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
       const remote = await this.readRemote(type, id, ctx);
       if (remote !== undefined) return remote as ResourceByType[T];
     }
+    this.refuseMissing(type, id, undefined, ctx);
     const row = storedRow(this.parts, type, id);
     return this.readAudited(type, row, undefined, row.class as SensitivityClass, ctx);
   }
@@ -317,8 +348,9 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
     vid: string,
     ctx: FhirRequestContext,
   ): Promise<ResourceByType[T]> {
-    const row = storedRow(this.parts, type, id);
     const version = /^[1-9]\d{0,8}$/.test(vid) ? Number(vid) : undefined;
+    if (version !== undefined) this.refuseMissing(type, id, version, ctx);
+    const row = storedRow(this.parts, type, id);
     if (version === undefined || version > row.version) throw new FhirError(notFound(type, id, vid));
     return this.readAudited(type, row, version, this.parts.vault.getVersionInfo(id, version).class, ctx);
   }
@@ -356,6 +388,7 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
     id: string,
     ctx: FhirRequestContext,
   ): Promise<ResourceByType[T][]> {
+    this.refuseMissing(type, id, undefined, ctx);
     const row = storedRow(this.parts, type, id);
     const basis = this.authorizeRead(row, row.class as SensitivityClass, ctx, 'read');
     const keys = await this.parts.keys.keysOf(row.patient);

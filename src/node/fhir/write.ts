@@ -7,12 +7,13 @@
  *   fails the vault versions are discarded again (through the vault) and the request fails with
  *   the ledger code. A node killed in between is put right at its next start (recovery.ts).
  * - Group commit: the write requests that reach a step within one event-loop turn share it
- *   (`TurnBatch`): their vault versions are written in one unsynced transaction (a savepoint
- *   each), their anchors go in shared `records.anchor` transactions of up to ANCHORS_PER_TX
- *   anchors (a request's anchors together: a transaction Bundle of up to that many versions is
- *   anchored all or none), and their index rows and audit entries in one synchronous=FULL commit
- *   to the same WAL after the anchors commit — so an acknowledged write is on disk, with one
- *   sync per turn instead of one per request. When the ledger refuses a shared anchor
+ *   (`TurnBatch`): their vault versions are written in one transaction (a savepoint each),
+ *   synced to disk before any of their anchors is submitted (a power loss must not leave a
+ *   committed anchor naming a ciphertext that was in an unsynced WAL frame); their anchors go in
+ *   shared `records.anchor` transactions of up to ANCHORS_PER_TX anchors (a request's anchors
+ *   together: a transaction Bundle of up to that many versions is anchored all or none); and
+ *   their index rows and audit entries in one synchronous=FULL commit after the anchors commit —
+ *   so an acknowledged write is on disk, with two syncs per turn instead of two per request. When the ledger refuses a shared anchor
  *   transaction, each of its requests is anchored again in a transaction of its own, so that one
  *   request's refusal is not another's. A Bundle larger than ANCHORS_PER_TX spans transactions
  *   (the contract takes no more in one): when one is refused, the versions whose anchors did
@@ -387,12 +388,14 @@ export class RecordWriter {
   }
 
   /**
-   * The vault and ledger steps of a turn: every request's versions in one unsynced vault
-   * transaction (each request in its own savepoint, so that one failing leaves the others
-   * stored; `indexDurably` makes the durable commit), then anchored (see `anchor`).
+   * The vault and ledger steps of a turn: every request's versions in one vault transaction
+   * synced to disk when it commits (each request in its own savepoint, so that one failing leaves
+   * the others stored), then anchored (see `anchor`).
    */
   private async storeAndAnchor(groups: readonly (readonly PendingWrite[])[]): Promise<Settled<Anchored>[]> {
-    const stored = this.parts.vault.unsyncedBatch(() => groups.map((pending) => this.storeOne(pending)));
+    // Synced before any anchor is submitted: an anchor that commits must never name a ciphertext
+    // a power loss could still take (one sync for the whole turn).
+    const stored = this.parts.vault.durableBatch(() => groups.map((pending) => this.storeOne(pending)));
     const kept = stored.flatMap((s) => (s.ok ? [s.writes] : []));
     const outcomes = await anchorRequests(
       this.parts.node,
@@ -427,7 +430,7 @@ export class RecordWriter {
   private storeOne(pending: readonly PendingWrite[]): Stored {
     let position = 0;
     try {
-      const writes = this.parts.vault.unsyncedBatch(() =>
+      const writes = this.parts.vault.durableBatch(() =>
         pending.map((p, i): PreparedWrite => {
           position = i;
           const { contentHash } = this.parts.vault.writeRecordVersion(p.input);
@@ -465,7 +468,7 @@ export class RecordWriter {
 
   /**
    * The durable commit of a turn: the index rows and audit entries of every request whose anchors
-   * committed, synced with the WAL frames of their vault versions written (unsynced) before. If
+   * committed (their vault versions were synced before the anchors were submitted). If
    * that commit fails, each request is committed alone so that each gets its own answer.
    */
   private indexDurably(groups: readonly (readonly PreparedWrite[])[]): Settled<void>[] {

@@ -5,6 +5,7 @@ export { observeNode, type NodeObserver } from './node-observer.js';
 export {
   checkReadiness,
   NotReadyCode,
+  ReadyWarningCode,
   READY_MAX_BLOCKS_BEHIND_PEERS,
   READY_MAX_PENDING_MESSAGES,
   type Readiness,

@@ -4,10 +4,12 @@
  * families, status classes, ledger result codes, outcomes — never a DID, id or path.
  *
  * Counters and histograms are updated as things happen (HTTP answers, committed blocks, peer
- * calls); gauges read the node when scraped.
+ * calls); gauges read the node when scraped. The registry also holds the process's metrics (CPU,
+ * memory, heap, event-loop lag, GC, handles: process-metrics.ts).
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { CommittedBlock } from '../../ledger/index.js';
+import { processMetrics } from './process-metrics.js';
 import type { RouteFamily } from './route-family.js';
 
 /** Seconds: from a millisecond HTTP answer to a multi-second roaming `$everything`. */
@@ -26,6 +28,8 @@ export interface NodeGaugeSources {
     { readonly agreeing: number; readonly total: number; readonly halted: boolean } | undefined;
   readonly auditOutboxDepth: () => number | undefined;
   readonly validationQueueDepth: () => number | undefined;
+  /** Anchored versions of this node's records whose ciphertext its vault lacks (counted at start). */
+  readonly missingCiphertexts: () => number | undefined;
 }
 
 /** How a call to another node ended: answered 2xx, refused (4xx), failed (5xx), or not reached. */
@@ -125,6 +129,13 @@ export class NodeMetrics {
       'FHIR resources waiting for or in validation by the worker threads',
       sources.validationQueueDepth,
     );
+    gauge(
+      registers,
+      'roam_vault_missing_ciphertexts',
+      "Anchored versions of this node's records whose ciphertext its vault does not hold (a restore from an earlier backup)",
+      sources.missingCiphertexts,
+    );
+    for (const metric of processMetrics()) this.registry.registerMetric(metric);
   }
 
   /** One HTTP answer. */

@@ -41,6 +41,7 @@ export function observeNode(node: RoamNode): NodeObserver {
     attestation,
     auditOutboxDepth: () => (storesOpen(node) ? fhir()?.index.auditBacklog() : undefined),
     validationQueueDepth: () => fhir()?.validationQueueDepth,
+    missingCiphertexts: () => fhir()?.missingCiphertexts.missingVersions,
   };
   const readinessSources: ReadinessSources = {
     storesOpen: () => storesOpen(node),
@@ -51,6 +52,7 @@ export function observeNode(node: RoamNode): NodeObserver {
       const heights = (node.attestations?.status().peers ?? []).map((peer) => peer.latest?.height ?? 0);
       return Math.max(0, ...heights.map((height) => height - node.ledger.height));
     },
+    missingCiphertexts: () => fhir()?.missingCiphertexts.missingVersions,
   };
   const metrics = new NodeMetrics(gauges);
   const onBlock = (block: CommittedBlock) => metrics.observeBlock(block, Date.now());

@@ -3,7 +3,8 @@
  *
  * - `GET /healthz`: the process answers (200 `{ status: 'ok' }`), for a liveness probe.
  * - `GET /readyz`: 200 `{ status: 'ready' }` when the node may take traffic, else 503
- *   `{ status: 'not-ready', reasons: [codes] }` (see readiness.ts), for a load balancer.
+ *   `{ status: 'not-ready', reasons: [codes] }` (see readiness.ts), for a load balancer; either
+ *   with `warnings: [codes]` when there are any (e.g. CIPHERTEXT_MISSING).
  * - `GET /metrics`: Prometheus text (see metrics.ts), to loopback callers or with the
  *   configured token only (see metrics-access.ts).
  *
@@ -30,9 +31,12 @@ export function registerOpsRoutes(app: FastifyInstance, { node }: OpsRoutesOptio
   app.get('/healthz', (_request, reply) => reply.header('cache-control', 'no-store').send({ status: 'ok' }));
 
   app.get('/readyz', (_request, reply) => {
-    const { ready, reasons } = observer.readiness();
+    const { ready, reasons, warnings } = observer.readiness();
     void reply.header('cache-control', 'no-store');
-    return ready ? reply.send({ status: 'ready' }) : reply.code(503).send({ status: 'not-ready', reasons });
+    const warned = warnings.length === 0 ? {} : { warnings };
+    return ready
+      ? reply.send({ status: 'ready', ...warned })
+      : reply.code(503).send({ status: 'not-ready', reasons, ...warned });
   });
 
   app.get('/metrics', async (request, reply) => {

@@ -2,7 +2,7 @@
  * Readiness of a node (`GET /readyz`): ready only when its stores are open, it is connected to
  * its orderer and follows the ordering stream closely, it is not far behind its peers, and the
  * attestation monitor has not halted it. Each reason for not being ready is a stable code; none
- * names a peer, a height or any identifier.
+ * names a peer, a height or any identifier. A ready node may carry warnings (stable codes too).
  */
 
 export const NotReadyCode = {
@@ -21,6 +21,13 @@ export const NotReadyCode = {
 } as const;
 export type NotReadyCode = (typeof NotReadyCode)[keyof typeof NotReadyCode];
 
+/** What a ready node still tells its operator: it serves, but not everything. */
+export const ReadyWarningCode = {
+  /** Anchored versions of records kept here have no ciphertext in the vault (restored from an earlier backup). */
+  CIPHERTEXT_MISSING: 'CIPHERTEXT_MISSING',
+} as const;
+export type ReadyWarningCode = (typeof ReadyWarningCode)[keyof typeof ReadyWarningCode];
+
 /** Stream messages a ready node may still have to receive (a busy network is never at 0). */
 export const READY_MAX_PENDING_MESSAGES = 64;
 /** Blocks a ready node may be behind the highest peer attestation (attestations lag by seconds). */
@@ -35,12 +42,16 @@ export interface ReadinessSources {
   readonly ledgerHalted: () => boolean;
   /** Blocks the highest attesting peer is above this node (0 when none is, or no network). */
   readonly blocksBehindPeers: () => number;
+  /** Anchored versions of this node's records whose ciphertext its vault lacks (undefined: closed). */
+  readonly missingCiphertexts: () => number | undefined;
 }
 
 export interface Readiness {
   readonly ready: boolean;
   /** Why not, in a fixed order; empty when ready. */
   readonly reasons: readonly NotReadyCode[];
+  /** What the operator should know even so (the node is not taken out of service for it). */
+  readonly warnings: readonly ReadyWarningCode[];
 }
 
 /** Checks every condition (not only the first failing) so an operator sees all reasons at once. */
@@ -54,5 +65,9 @@ export function checkReadiness(sources: ReadinessSources): Readiness {
     reasons.push(NotReadyCode.ORDERING_BEHIND);
   if (sources.blocksBehindPeers() > READY_MAX_BLOCKS_BEHIND_PEERS) reasons.push(NotReadyCode.BEHIND_PEERS);
   if (sources.ledgerHalted()) reasons.push(NotReadyCode.LEDGER_HALTED);
-  return { ready: reasons.length === 0, reasons };
+  // A warning, not a reason: the node serves every other record, and a load balancer taking it
+  // out would not bring the missing ciphertexts back.
+  const warnings: ReadyWarningCode[] = [];
+  if ((sources.missingCiphertexts() ?? 0) > 0) warnings.push(ReadyWarningCode.CIPHERTEXT_MISSING);
+  return { ready: reasons.length === 0, reasons, warnings };
 }
