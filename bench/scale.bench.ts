@@ -56,6 +56,8 @@ const patientsAt = (size: number) => Math.max(MIN_PATIENTS, Math.round(size / 10
 const TOP_UP_PER_POST = 500;
 const TOP_UP_IN_FLIGHT = 4;
 const TOP_UP_SIGNED_AT_ONCE = 20_000;
+/** Import progress on stderr every so many resources. */
+const PROGRESS_EVERY = 50_000;
 /** Resources and patients remembered for the probes (a uniform sample of all). */
 const PROBE_SAMPLE = 20_000;
 
@@ -129,7 +131,11 @@ async function grow(size: number): Promise<{ created: number; seconds: number }>
       const { patient } = job;
       const isNew = patient.patientRef === undefined;
       const added = await importMore(endpoint(), patient, { count: job.count, onCreated: (ref) => resources.offer(ref) });
+      const before = created;
       created += added;
+      // A long fill (1M) says how far it got.
+      if (Math.floor(created / PROGRESS_EVERY) > Math.floor(before / PROGRESS_EVERY))
+        progress(`${size}: ${created} resources imported (${Math.round(created / ((performance.now() - started) / 1000))}/s)`);
       if (isNew && patient !== everything && patient.patientRef !== undefined)
         searchable.offer(patient.patientRef.slice('Patient/'.length));
     }
@@ -178,7 +184,7 @@ async function measure(size: number): Promise<void> {
   const verify = await verifyLedger(network.dir);
   node = await startNodeProcess(network.dir);
   progress(`${size}: node restarted in ${Math.round(node.startMs)} ms; joining node catches up`);
-  const catchUp = await joinAndCatchUp(network.dir, node.url);
+  const catchUp = await joinAndCatchUp({ dataDir: network.dir, url: node.url, height: verify.height });
   const stored = patients.reduce((sum, p) => sum + p.resources, everything!.resources);
   const fields = {
     resources: stored,
@@ -199,7 +205,9 @@ async function measure(size: number): Promise<void> {
     start_ms: Math.round(node.startMs),
     peak_rss_mb: Math.max(peakRss, peakRssMb(node.child.pid!)),
     verify_tx_per_s: Math.round(verify.txCount / verify.seconds),
+    verify_seconds: round(verify.seconds),
     catch_up_tx_per_s: Math.round(verify.txCount / catchUp.seconds),
+    catch_up_seconds: round(catchUp.seconds),
     catch_up_blocks: catchUp.blocks,
     probe_connections: CONNECTIONS,
     ...TARGETS,

@@ -76,18 +76,22 @@ export function ledgerTxCount(dataDir: string): number {
 }
 
 /** `roam ledger verify --data DIR --json` in its own process; wall time includes its start. */
-export async function verifyLedger(dataDir: string): Promise<{ txCount: number; seconds: number }> {
+export async function verifyLedger(dataDir: string): Promise<{ height: number; txCount: number; seconds: number }> {
   const started = performance.now();
   const child = tsxChild(join(REPO, 'src', 'cli', 'main.ts'), ['ledger', 'verify', '--data', dataDir, '--json']);
-  const report = await firstJsonLine<{ ok: boolean; txCount: number; problem?: string }>(child, 'roam ledger verify');
+  const report = await firstJsonLine<{ ok: boolean; height: number; txCount: number; problem?: string }>(child, 'roam ledger verify');
   await new Promise((resolve) => (child.exitCode === null ? child.once('exit', resolve) : resolve(undefined)));
   if (!report.ok) throw new Error(`roam ledger verify failed: ${report.problem ?? 'unknown'}`);
-  return { txCount: report.txCount, seconds: (performance.now() - started) / 1000 };
+  return { height: report.height, txCount: report.txCount, seconds: (performance.now() - started) / 1000 };
 }
 
-/** A joining node (catch-up-node.ts) catches up from the running node; returns the blocks and seconds. */
-export async function joinAndCatchUp(dataDir: string, url: string): Promise<{ blocks: number; seconds: number }> {
-  const child = tsxChild(join(REPO, 'bench', 'support', 'catch-up-node.ts'), [dataDir, url]);
+/**
+ * A joining node (catch-up-node.ts) catches up from the running node to at least `height`;
+ * returns the blocks and seconds. Fails if it stopped short (a figure of a partial copy would lie).
+ */
+export async function joinAndCatchUp(options: { dataDir: string; url: string; height: number }): Promise<{ blocks: number; seconds: number }> {
+  const child = tsxChild(join(REPO, 'bench', 'support', 'catch-up-node.ts'), [options.dataDir, options.url]);
   const result = await firstJsonLine<{ from: number; to: number; ms: number }>(child, 'the joining node');
+  if (result.to < options.height) throw new Error(`the joining node stopped at height ${result.to} of ${options.height}`);
   return { blocks: result.to - result.from, seconds: result.ms / 1000 };
 }

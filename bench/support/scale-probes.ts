@@ -34,6 +34,8 @@ export async function probe(options: ProbeOptions): Promise<ProbeResult> {
   });
   if (result.non2xx > 0 || result.errors > 0 || result.timeouts > 0)
     throw new Error(`probe ${paths[0] ?? ''}…: ${result.non2xx} non-2xx answers, ${result.errors} errors, ${result.timeouts} timeouts`);
+  // No answer within the probe's seconds (a very busy machine): no latency to report (null in JSON).
+  if (result['2xx'] === 0) return { p50: NaN, p99: NaN, perS: 0 };
   return { p50: result.latency.p50, p99: result.latency.p99, perS: result['2xx'] / result.duration };
 }
 
