@@ -12,7 +12,9 @@ import { createInterface } from 'node:readline';
 import { signIn } from '../../src/client/auth.js';
 import { toBase64Url } from '../../src/crypto/index.js';
 import { createTx, signTx, type SignedTx, type TxType } from '../../src/ledger/index.js';
-import { initNetwork, loadNodeConfig } from '../../src/node/index.js';
+import { initNetwork, loadNodeConfig, type NodeConfig } from '../../src/node/index.js';
+
+type NodeKeys = NodeConfig['keys'];
 import { sealGrantKeys } from '../../src/vault/index.js';
 import { createWallet, deriveRecordKeySeed, loadWallet, type Wallet } from '../../src/wallet/index.js';
 
@@ -33,8 +35,8 @@ export interface BenchFhirNode {
 /** What the setup helpers need of a node: where it is, its organization and the org admin. */
 export type FhirEndpoint = Omit<BenchFhirNode, 'child' | 'close'>;
 
-/** Inits a network in a temp folder and runs its node in a child process. */
-export async function startFhirNode(): Promise<BenchFhirNode> {
+/** A one-organization network initialised in a fresh temp folder, with its org admin's wallet. */
+export async function initBenchNetwork(): Promise<{ dir: string; chainId: string; keys: NodeKeys; admin: Wallet }> {
   const dir = mkdtempSync(join(tmpdir(), 'roam-bench-fhir-'));
   const init = await initNetwork({
     dataDir: dir,
@@ -44,7 +46,12 @@ export async function startFhirNode(): Promise<BenchFhirNode> {
     walletKdf: { N: 32768, r: 8, p: 1 },
   });
   const { keys } = await loadNodeConfig(dir);
-  const admin = await loadWallet(init.adminWalletPath, PASSPHRASE);
+  return { dir, chainId: init.chainId, keys, admin: await loadWallet(init.adminWalletPath, PASSPHRASE) };
+}
+
+/** Inits a network in a temp folder and runs its node in a child process. */
+export async function startFhirNode(): Promise<BenchFhirNode> {
+  const { dir, chainId, keys, admin } = await initBenchNetwork();
   const child = spawn(
     process.execPath,
     // BENCH_NODE_ARGS: extra node options for the node process (e.g. --cpu-prof).
@@ -61,7 +68,7 @@ export async function startFhirNode(): Promise<BenchFhirNode> {
   if (url === undefined) throw new Error('node process exited before printing its URL');
   return {
     url,
-    chainId: init.chainId,
+    chainId,
     fhirUrl: `${url}/fhir/R4`,
     child,
     orgDid: keys.orgDid,
@@ -93,12 +100,12 @@ export function peakRssMb(pid: number): number {
   return match ? Math.round(Number(match[1]) / 1024) : NaN;
 }
 
-function envelope(chainId: string, wallet: Wallet, type: string, payload: unknown): SignedTx {
+export function envelope(chainId: string, wallet: Wallet, type: string, payload: unknown): SignedTx {
   return signTx(createTx({ chainId, type: type as TxType, signer: wallet.did, payload }), wallet.signing.secretKey);
 }
 
 /** Posts transactions with `?wait=commit`; fails unless every one committed with OK. */
-async function commit(node: Pick<BenchFhirNode, 'url'>, txs: readonly SignedTx[]): Promise<void> {
+export async function commit(node: Pick<BenchFhirNode, 'url'>, txs: readonly SignedTx[]): Promise<void> {
   const response = await fetch(`${node.url}/ledger/tx?wait=commit`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -130,6 +137,16 @@ export async function grantTo(
   grantee: { readonly orgDid: string; readonly orgPublicKey: Uint8Array },
   access: 'read' | 'write',
 ): Promise<void> {
+  await commit(node, [await grantTx(node, patient, grantee, access)]);
+}
+
+/** The signed consent.grant of `grantTo`, for callers that commit many at once. */
+export async function grantTx(
+  node: Pick<BenchFhirNode, 'chainId'>,
+  patient: Wallet,
+  grantee: { readonly orgDid: string; readonly orgPublicKey: Uint8Array },
+  access: 'read' | 'write',
+): Promise<SignedTx> {
   const keys = await sealGrantKeys({
     recordKeySeed: deriveRecordKeySeed(patient),
     patient: patient.did,
@@ -140,17 +157,15 @@ export async function grantTo(
       { class: 'sensitive', epoch: 0 },
     ],
   });
-  await commit(node, [
-    envelope(node.chainId, patient, 'consent.grant', {
-      grantId: randomUUID(),
-      grantee: grantee.orgDid,
-      scope: { resourceTypes: ['*'], classes: ['general', 'sensitive'] },
-      purpose: 'treatment',
-      access,
-      expiresAt: null,
-      keys,
-    }),
-  ]);
+  return envelope(node.chainId, patient, 'consent.grant', {
+    grantId: randomUUID(),
+    grantee: grantee.orgDid,
+    scope: { resourceTypes: ['*'], classes: ['general', 'sensitive'] },
+    purpose: 'treatment',
+    access,
+    expiresAt: null,
+    keys,
+  });
 }
 
 /** A practitioner of the node's organization, registered by its admin. */
