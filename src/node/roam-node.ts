@@ -13,6 +13,7 @@ import { NodeError, NodeErrorCode } from './errors.js';
 import { BreakGlassAudit } from './emergency/break-glass-audit.js';
 import { NodeEmergency } from './emergency/node-emergency.js';
 import { FhirService } from './fhir/fhir-service.js';
+import { NodeReplica } from './replica/node-replica.js';
 import { ShareLinks } from './shl/share-links.js';
 
 /** What a node hands an orderer factory: its ledger and the block limits from its config. */
@@ -58,6 +59,7 @@ export class RoamNode {
   ) {}
 
   private fhirService: FhirService | undefined;
+  private replicaParts: NodeReplica | undefined;
   private shareLinkStore: ShareLinkStore | undefined;
   private shareLinkService: ShareLinks | undefined;
   /** Break-glass: trustee releases, key reconstruction and the in-memory emergency keys. */
@@ -82,6 +84,12 @@ export class RoamNode {
   get fhir(): FhirService {
     if (this.fhirService === undefined) throw new Error('the FHIR service of this node is closed');
     return this.fhirService;
+  }
+
+  /** The replica custodian (`DATA/replica.sqlite`, shipping, receiving, serving); open while the node is. */
+  get replica(): NodeReplica {
+    if (this.replicaParts === undefined) throw new Error('the replica of this node is closed');
+    return this.replicaParts;
   }
 
   /** The node's SMART Health Links (`DATA/shl.sqlite`); open while the node is. */
@@ -165,6 +173,23 @@ export class RoamNode {
           `recovered the write path: ${recovered.rolledForward} anchored version(s) indexed, ${recovered.discarded} unanchored version(s) discarded` +
             (recovered.unsearchable > 0 ? ` (${recovered.unsearchable} without search rows: no key)` : ''),
         );
+      // After the recovery: what it indexed is what the shipper ships.
+      node.replicaParts = NodeReplica.open({
+        dataDir: options.dataDir,
+        nodeDid: config.keys.nodeDid,
+        orgDid: config.keys.orgDid,
+        nodeSecretKey: config.keys.node.secretKey,
+        state,
+        peerHttp,
+        fhir: node.fhirService,
+        blockTxs: (height) => store.getBlockTxs(height),
+        height: () => ledger.height,
+        onBlock: (listener) => {
+          ledger.on('block', listener);
+          return () => ledger.off('block', listener);
+        },
+        log,
+      });
       node.shareLinkStore = ShareLinkStore.open(DataFiles.shareLinks(options.dataDir));
       node.shareLinkService = new ShareLinks({
         store: node.shareLinkStore,
@@ -227,6 +252,8 @@ export class RoamNode {
     this.shareLinkStore?.close();
     this.shareLinkStore = undefined;
     await this.emergency?.stop().catch(() => undefined);
+    await this.replicaParts?.close().catch(() => undefined);
+    this.replicaParts = undefined;
     await this.fhirService?.close().catch(() => undefined);
     this.fhirService = undefined;
     await this.orderer.close();

@@ -56,7 +56,7 @@ import {
 import { inThreadValidator, type FhirValidator } from '../../fhir/validation-pool.js';
 import type { FhirValidationResult } from '../../fhir/validation.js';
 import type { SensitivityClass } from '../../ledger/types.js';
-import type { FhirIndexStore, FhirResourceRow } from '../../store/index.js';
+import type { FhirIndexStore, FhirResourceRow, NewRecordVersion } from '../../store/index.js';
 import type { Vault } from '../../vault/index.js';
 import { AccessPolicy, basisOf, type AccessBasis, type AccessDecision } from './access.js';
 import type { AuditTrail } from './audit.js';
@@ -78,7 +78,7 @@ import {
   type FhirNodePort,
   type FhirRequestContext,
 } from './request.js';
-import { recoverUnindexedVersions, type RecoveryReport } from './recovery.js';
+import { indexAnchoredVersions, recoverUnindexedVersions, type RecoveryReport } from './recovery.js';
 import { RecordSearch } from './search.js';
 import { RecordWriter, checkResource, newWriteMemo, type PendingWrite, type Staged } from './write.js';
 
@@ -156,6 +156,18 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
    */
   recover(): Promise<RecoveryReport> {
     return recoverUnindexedVersions(this.parts);
+  }
+
+  /**
+   * Takes a version of one of this node's records that the patient's replica wrote and anchored
+   * (checked against the anchor by the caller, `src/node/replica`): into the vault, then the
+   * index, as the recovery rolls an anchored version forward.
+   */
+  async adoptAnchoredVersion(row: NewRecordVersion, blob: Uint8Array): Promise<'stored' | 'exists'> {
+    const inserted = this.parts.vault.store.insertVersion(row, blob);
+    if (inserted.status !== 'inserted') return 'exists';
+    await indexAnchoredVersions(this.parts, row.recordId, [{ ...row, contentHash: inserted.contentHash }], { audit: false });
+    return 'stored';
   }
 
   /** Lets reads, searches and `$everything` include the records other custodians keep (roaming). */
