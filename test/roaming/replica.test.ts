@@ -50,6 +50,7 @@ describe('replica custodian (in process)', () => {
   let ap: RegionNode;
   let patient: Wallet;
   let tokAp: string;
+  let tokUs: string;
   let patientId: string;
   const obs: string[] = [];
 
@@ -63,12 +64,14 @@ describe('replica custodian (in process)', () => {
     patient = await registeredPatient(eu.node);
     const drEu = await registeredPractitioner(eu);
     const drAp = await registeredPractitioner(ap);
+    const drUs = await registeredPractitioner(us);
     await grantOrg(eu, patient);
     await grantOrg(us, patient);
     await grantOrg(ap, patient, { access: 'read' });
     await net.settle();
     const tokEu = await tokenOf(eu, drEu);
     tokAp = await tokenOf(ap, drAp);
+    tokUs = await tokenOf(us, drUs);
     patientId = await createTravellerPatient(eu, tokEu, patient.did);
     const first = await fhir<{ id: string }>(eu, tokEu, 'POST', 'Observation', observation(patientId, '8867-4', '2026-01-10'));
     expectStatus(first, 201);
@@ -114,6 +117,27 @@ describe('replica custodian (in process)', () => {
     const read = await fhir<{ id: string }>(ap, tokAp, 'GET', `Observation/${obs[0]}`);
     expectStatus(read, 200);
     assert.equal(read.body.id, obs[0]);
+  });
+
+  test('with eu down, the replica continues eu’s record: the ledger keeps eu as custodian, names us as writer', async () => {
+    const id = obs[1]!;
+    const updated = await fhir<{ id: string; meta?: { versionId?: string } }>(us, tokUs, 'PUT', `Observation/${id}`, {
+      ...observation(patientId, '29463-7', '2026-01-11', 72),
+      id,
+    });
+    expectStatus(updated, 200);
+    assert.equal(updated.body.meta?.versionId, '2');
+    await net.settle();
+    const anchor = us.node.ledger.getState<{ custodian: string; latest: { version: number; writer?: string } }>(`record/${id}`);
+    assert.equal(anchor?.custodian, eu.node.orgDid);
+    assert.deepEqual([anchor?.latest.version, anchor?.latest.writer], [2, us.node.orgDid]);
+    // Still down: ap reads the new version through the replica (its held copy follows its own write).
+    await until('the replica’s held copy to follow its write', () => us.node.replica.store.get(id)?.version === 2);
+    const read = await fhir<{ valueQuantity?: { value?: number }; meta?: { versionId?: string } }>(ap, tokAp, 'GET', `Observation/${id}`);
+    expectStatus(read, 200);
+    assert.deepEqual([read.body.meta?.versionId, read.body.valueQuantity?.value], ['2', 72]);
+    // Queued for eu until it answers.
+    await until('the shipment to eu to be queued', () => us.node.replica.backlog > 0);
   });
 
   test('an erasure on the ledger removes the replica’s copy', async () => {

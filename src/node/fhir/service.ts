@@ -110,6 +110,8 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
   private readonly searcher: RecordSearch;
   /** Records of other custodians (roaming); none until the node attaches its roaming client. */
   private remote: RemoteRecordSource | undefined;
+  /** Records this node may continue as a patient's replica; none until the node attaches its replica. */
+  private heldReplica: RepositoryParts['heldReplica'] | undefined;
 
   /**
    * @param validator validates resources before anything is stored (default: in this thread;
@@ -132,6 +134,7 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
       keys: new GrantKeyRing(node, node.emergencyKeys),
       tokens: new IndexTokens(indexTokenKey(node.orgEncryptionSecretKey, node.orgDid)),
       remote: () => this.remote,
+      heldReplica: (recordId) => this.heldReplica?.(recordId),
       didOfReference: (reference) =>
         patientDidOf(
           index,
@@ -168,6 +171,11 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
     if (inserted.status !== 'inserted') return 'exists';
     await indexAnchoredVersions(this.parts, row.recordId, [{ ...row, contentHash: inserted.contentHash }], { audit: false });
     return 'stored';
+  }
+
+  /** Lets updates continue the records this node holds as a patient's replica (`src/node/replica`). */
+  useReplica(held: RepositoryParts['heldReplica']): void {
+    this.heldReplica = held;
   }
 
   /** Lets reads, searches and `$everything` include the records other custodians keep (roaming). */

@@ -4,9 +4,9 @@
  * shipments) and the server (roaming queries for a custodian that does not answer).
  */
 import { join } from 'node:path';
-import type { RecordEntry, StateReader } from '../../contracts/index.js';
+import { replicaInEffect, type RecordEntry, type StateReader } from '../../contracts/index.js';
 import { StateKey } from '../../ledger/index.js';
-import { ReplicaStore } from '../../store/index.js';
+import { ReplicaStore, type FhirResourceRow } from '../../store/index.js';
 import { encodeWrappedDek } from '../../vault/index.js';
 import type { FhirService } from '../fhir/fhir-service.js';
 import type { PeerHttpClient } from '../network/peer-http.js';
@@ -84,6 +84,7 @@ export class NodeReplica {
         ),
     });
     const server = new ReplicaServer({ orgDid, state, replicas: store, custodian: fhir.roaming.custodian, audit: fhir.audit });
+    fhir.repository.useReplica((recordId) => continuable({ state, orgDid, store }, recordId));
     const unsubscribe = options.onBlock(() => void shipper.kick());
     shipper.start();
     return new NodeReplica(store, shipper, receiver, server, unsubscribe);
@@ -99,6 +100,31 @@ export class NodeReplica {
     await this.shipper.stop();
     this.store.close();
   }
+}
+
+/**
+ * The held copy of `recordId` as an index row, when this node's organization may continue it:
+ * the patient's replica in effect here, and the copy is the latest version anchored.
+ */
+function continuable(
+  parts: { readonly state: StateReader; readonly orgDid: string; readonly store: ReplicaStore },
+  recordId: string,
+): (FhirResourceRow & { readonly custodian: string }) | undefined {
+  const held = parts.store.get(recordId);
+  if (held === undefined) return undefined;
+  const anchor = parts.state.get<RecordEntry>(StateKey.record(recordId));
+  if (anchor?.status !== 'active' || anchor.latest.version !== held.version) return undefined;
+  if (replicaInEffect(parts.state, held.patient, Date.now()) !== parts.orgDid) return undefined;
+  return {
+    recordId,
+    type: held.resourceType,
+    version: held.version,
+    patient: held.patient,
+    lastUpdated: held.lastUpdated,
+    class: held.class,
+    epoch: held.epoch,
+    custodian: held.custodian,
+  };
 }
 
 /** The author the record's latest anchor names. */

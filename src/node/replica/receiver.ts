@@ -14,12 +14,30 @@
 import type { RecordEntry, StateReader } from '../../contracts/index.js';
 import { sha256Hex } from '../../crypto/index.js';
 import { StateKey } from '../../ledger/index.js';
-import type { ReplicaStore } from '../../store/index.js';
+import type { ReplicaStore, ReplicaVersionRow } from '../../store/index.js';
 import { encodeWrappedDek } from '../../vault/index.js';
 import { HttpError } from '../http/errors.js';
 import type { VerifiedNode } from '../roaming/verify.js';
 import { otherHolder } from './holders.js';
 import type { Shipment, ShipmentAnswer, ShipmentResult, ShippedVersion } from './wire.js';
+
+/** The replica store's row of a shipped version whose ciphertext is `blob`. */
+export function heldCopyOf(version: ShippedVersion, blob: Uint8Array): ReplicaVersionRow {
+  return {
+    recordId: version.id,
+    version: version.version,
+    patient: version.patient,
+    custodian: version.custodian,
+    resourceType: version.type,
+    class: version.class,
+    epoch: version.epoch,
+    contentHash: version.contentHash,
+    wrappedDek: encodeWrappedDek(version.wrappedDek),
+    lastUpdated: version.lastUpdated,
+    date: version.date,
+    blob,
+  };
+}
 
 /** How a node takes a version of a record its own organization keeps (into its vault and index). */
 export type AdoptOwnVersion = (version: ShippedVersion, blob: Uint8Array) => Promise<'stored' | 'exists'>;
@@ -87,21 +105,6 @@ export class ReplicaReceiver {
       return result('refused', 'REPLICA_HASH_MISMATCH');
     }
     if (anchor.custodian === this.port.orgDid) return result(await this.port.adoptOwn(version, blob));
-    return result(
-      this.port.replicas.put({
-        recordId: version.id,
-        version: version.version,
-        patient: version.patient,
-        custodian: version.custodian,
-        resourceType: version.type,
-        class: version.class,
-        epoch: version.epoch,
-        contentHash: version.contentHash,
-        wrappedDek: encodeWrappedDek(version.wrappedDek),
-        lastUpdated: version.lastUpdated,
-        date: version.date,
-        blob,
-      }),
-    );
+    return result(this.port.replicas.put(heldCopyOf(version, blob)));
   }
 }

@@ -21,6 +21,7 @@ import { StateKey } from '../../ledger/index.js';
 import type { ReplicaOutboxRow, ReplicaStore } from '../../store/index.js';
 import type { RoamingClient } from '../roaming/client.js';
 import { otherHolder } from './holders.js';
+import { heldCopyOf } from './receiver.js';
 import { MAX_VERSIONS_PER_SHIPMENT, REPLICA_VERSIONS_PATH, type ShipmentAnswer, type ShipmentResult, type ShippedVersion } from './wire.js';
 
 /** How often due shipments are looked for (besides right after each block). */
@@ -171,7 +172,12 @@ export class ReplicaShipper {
   private versionToShip(row: ReplicaOutboxRow): ShippedVersion | 'wait' | undefined {
     const record = this.port.state.get<RecordEntry>(StateKey.record(row.recordId));
     if (record === undefined || record.status !== 'active' || record.latest.version > row.version) return undefined;
-    return this.port.ownVersion(row.recordId, row.version);
+    const version = this.port.ownVersion(row.recordId, row.version);
+    // A version this node wrote as the replica of another custodian's record: its held copy
+    // moves on too, so that it serves the latest version while that custodian is down.
+    if (typeof version === 'object' && version.custodian !== this.port.orgDid)
+      this.port.replicas.put(heldCopyOf(version, new Uint8Array(Buffer.from(version.ciphertext, 'base64url'))));
+    return version;
   }
 
   private async ship(target: string, batch: ReadonlyArray<{ row: ReplicaOutboxRow; version: ShippedVersion }>): Promise<void> {
