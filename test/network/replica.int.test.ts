@@ -173,7 +173,7 @@ describe('the replica custodian on a real 3-region network', { timeout: 900_000 
     assert.match(text, /Diabetes mellitus type 2/);
   });
 
-  it('a practitioner of us updates eu’s Observation while eu is down; the ledger keeps eu as custodian', async () => {
+  it('a practitioner of us updates eu’s Observation while eu is down; ap reads the new version through the replica', async () => {
     const token = await tokenOf('dr-us', 'us');
     const id = kept['Observation']!;
     const response = await fetch(`${url['us']!}/fhir/R4/Observation/${id}`, {

@@ -15,6 +15,7 @@ import { commit } from '../auth/fixture.js';
 import { envelope } from '../http/fixture.js';
 import { expectStatus, fhir, grantOrg, observation, registeredPatient, registeredPractitioner, tokenOf } from '../fhir-api/fixture.js';
 import { createTravellerPatient, openNetwork, type RegionNode, type TestNetwork } from './fixture.js';
+import { proofFor, vaultRecords } from './whole-record-fixture.js';
 
 interface Entry {
   readonly resource: { resourceType: string; id?: string } & Record<string, unknown>;
@@ -117,6 +118,15 @@ describe('replica custodian (in process)', () => {
     const read = await fhir<{ id: string }>(ap, tokAp, 'GET', `Observation/${obs[0]}`);
     expectStatus(read, 200);
     assert.equal(read.body.id, obs[0]);
+  });
+
+  test('with eu down, the patient’s whole record through ap comes complete from the replica', async () => {
+    const tokPatient = await tokenOf(ap, patient);
+    const answer = await vaultRecords(ap, tokPatient, proofFor(patient, ap));
+    assert.equal(answer.status, 200, JSON.stringify(answer.body));
+    assert.deepEqual(answer.body.incomplete, []);
+    assert.deepEqual((answer.body.records ?? []).map((r) => r.recordId).sort(), [patientId, ...obs].sort());
+    assert.ok((answer.body.records ?? []).every((r) => r.custodian === eu.node.orgDid));
   });
 
   test('with eu down, the replica continues eu’s record: the ledger keeps eu as custodian, names us as writer', async () => {

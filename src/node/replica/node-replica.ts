@@ -83,7 +83,7 @@ export class NodeReplica {
           blob,
         ),
     });
-    const server = new ReplicaServer({ orgDid, state, replicas: store, custodian: fhir.roaming.custodian, audit: fhir.audit });
+    const server = new ReplicaServer({ orgDid, state, replicas: store, custodian: fhir.roaming.custodian, patientCustodian: fhir.roaming.patientCustodian, audit: fhir.audit });
     fhir.repository.useReplica((recordId) => continuable({ state, orgDid, store }, recordId));
     const unsubscribe = options.onBlock(() => void shipper.kick());
     shipper.start();

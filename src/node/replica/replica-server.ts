@@ -7,6 +7,9 @@
  * answering the copies it holds of C's records (its replica store), in C's name: the requester
  * checks them against C's anchors on its own ledger as it would C's answer.
  *
+ * The patient-records request (`/node/v1/replica/patient`) is served the same way, by
+ * `PatientRecordsCustodian.answer` with the patient's proof checked on R's ledger.
+ *
  * A search is answered with every held record of the type (R keeps no search index of another
  * custodian's records): the requester matches each record's plaintext against the search again.
  */
@@ -21,13 +24,15 @@ import { HttpError } from '../http/errors.js';
 import type { Custodian, CustodianRecords } from '../roaming/custodian.js';
 import type { VerifiedNode } from '../roaming/verify.js';
 import type { RecordQueryAnswer, RecordQueryRequest, WireRecord } from '../roaming/wire.js';
-import type { ReplicaQueryRequest } from './wire.js';
+import type { PatientRecordsCustodian } from '../roaming/patient-custodian.js';
+import type { ReplicaPatientRequest, ReplicaQueryRequest } from './wire.js';
 
 export interface ReplicaServerPort {
   readonly orgDid: string;
   readonly state: StateReader;
   readonly replicas: ReplicaStore;
   readonly custodian: Custodian;
+  readonly patientCustodian: PatientRecordsCustodian;
   readonly audit: AuditTrail;
   /** ms since the epoch (default Date.now). */
   readonly now?: () => number;
@@ -46,22 +51,37 @@ export class ReplicaServer {
    */
   answer(requester: VerifiedNode, request: ReplicaQueryRequest): RecordQueryAnswer {
     const { custodian, ...query } = request;
-    const { orgDid, state } = this.port;
-    if (custodian === orgDid || replicaInEffect(state, request.patient, this.now()) !== orgDid) {
-      this.port.audit.record([
-        {
-          // The requesting node's own attempt: it asked an organization that holds nothing for it.
-          actor: requester.did,
-          patient: request.patient,
-          action: query.query.kind === 'read' ? 'read' : 'search',
-          outcome: 'denied',
-          via: requester.did,
-          resourceType: query.query.kind === 'everything' ? 'Patient' : query.query.type,
-        },
-      ]);
-      throw new HttpError('REPLICA_NOT_IN_EFFECT', `this organization is not the replica of ${request.patient} here`);
-    }
+    const resourceType = query.query.kind === 'everything' ? 'Patient' : query.query.type;
+    this.requireInEffect(requester, request, query.query.kind === 'read' ? 'read' : 'search', resourceType);
     return this.port.custodian.answer(requester, query, this.recordsOf(custodian));
+  }
+
+  /**
+   * The patient-records request (with the patient's proof) for the held copies of `custodian`'s
+   * records: the proof is checked on this node's ledger as any custodian checks it.
+   *
+   * @throws HttpError REPLICA_NOT_IN_EFFECT (403), and every code of `PatientRecordsCustodian.answer`
+   */
+  answerPatient(requester: VerifiedNode, request: ReplicaPatientRequest): Promise<RecordQueryAnswer> {
+    const { custodian, ...rest } = request;
+    this.requireInEffect(requester, request, 'search', 'Patient');
+    return this.port.patientCustodian.answer(requester, rest, this.recordsOf(custodian));
+  }
+
+  /** Refuses (audited) unless this node's organization is the patient's replica in effect, for another custodian. */
+  private requireInEffect(
+    requester: VerifiedNode,
+    request: { readonly patient: string; readonly custodian: string },
+    action: 'read' | 'search',
+    resourceType: string,
+  ): void {
+    const { orgDid, state } = this.port;
+    if (request.custodian !== orgDid && replicaInEffect(state, request.patient, this.now()) === orgDid) return;
+    this.port.audit.record([
+      // The requesting node's own attempt: it asked an organization that holds nothing for it.
+      { actor: requester.did, patient: request.patient, action, outcome: 'denied', via: requester.did, resourceType },
+    ]);
+    throw new HttpError('REPLICA_NOT_IN_EFFECT', `this organization is not the replica of ${request.patient} here`);
   }
 
   /** The copies held of `custodian`'s records, as a custodian's record source. */

@@ -10,7 +10,15 @@ import type { Roaming } from '../roaming/roaming.js';
 import { verifiedJson } from '../roaming/routes.js';
 import { MAX_QUERY_BODY_BYTES, parseWireBody } from '../roaming/wire.js';
 import type { NodeReplica } from './node-replica.js';
-import { MAX_SHIPMENT_BODY_BYTES, REPLICA_QUERY_PATH, REPLICA_VERSIONS_PATH, replicaQuerySchema, shipmentSchema } from './wire.js';
+import {
+  MAX_SHIPMENT_BODY_BYTES,
+  REPLICA_PATIENT_PATH,
+  REPLICA_QUERY_PATH,
+  REPLICA_VERSIONS_PATH,
+  replicaPatientSchema,
+  replicaQuerySchema,
+  shipmentSchema,
+} from './wire.js';
 
 /**
  * Registers the replica endpoints of `replica` on `app`; `roaming` verifies the node requests.
@@ -31,10 +39,15 @@ export function registerReplicaRoutes(app: FastifyInstance, parts: { readonly re
       if (!parsed.ok) throw new HttpError('VALIDATION_FAILED', parsed.message);
       return reply.send(await replica.receiver.receive(requester, parsed.request));
     });
+    scope.post(REPLICA_PATIENT_PATH, async (request, reply) => {
+      refuseLargeQuery(request.body);
+      const { requester, value } = await verifiedJson(roaming, request, reply);
+      const parsed = parseWireBody(replicaPatientSchema, value);
+      if (!parsed.ok) throw new HttpError('VALIDATION_FAILED', parsed.message);
+      return reply.send(await replica.server.answerPatient(requester, parsed.request));
+    });
     scope.post(REPLICA_QUERY_PATH, async (request, reply) => {
-      // A query is as small as the custodian endpoint's; only shipments carry ciphertexts.
-      if (request.body instanceof Uint8Array && request.body.byteLength > MAX_QUERY_BODY_BYTES)
-        throw new HttpError('PAYLOAD_TOO_LARGE', `a replica query is at most ${MAX_QUERY_BODY_BYTES} bytes`);
+      refuseLargeQuery(request.body);
       const { requester, value } = await verifiedJson(roaming, request, reply);
       const parsed = parseWireBody(replicaQuerySchema, value);
       if (!parsed.ok) throw new HttpError('VALIDATION_FAILED', parsed.message);
@@ -42,4 +55,10 @@ export function registerReplicaRoutes(app: FastifyInstance, parts: { readonly re
     });
     done();
   });
+}
+
+/** A query is as small as the custodian endpoints'; only shipments carry ciphertexts. */
+function refuseLargeQuery(body: unknown): void {
+  if (body instanceof Uint8Array && body.byteLength > MAX_QUERY_BODY_BYTES)
+    throw new HttpError('PAYLOAD_TOO_LARGE', `a replica query is at most ${MAX_QUERY_BODY_BYTES} bytes`);
 }

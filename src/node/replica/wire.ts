@@ -2,16 +2,20 @@
  * The wire format of the replica endpoints, both signed node requests (`roam-node-request-v2`):
  * - `POST /node/v1/replica/versions`: a holder of a record ships record versions it anchored to
  *   the record's other holder (the custodian to the patient's replica, or back);
+ * - `POST /node/v1/replica/patient`: the patient-records request (`/node/v1/records/patient`, with
+ *   the patient's proof) for the records of `custodian`, sent to the replica likewise;
  * - `POST /node/v1/replica/query`: a roaming query (the body of `/node/v1/records/query`) for the
  *   records of `custodian`, sent to the patient's replica when that custodian does not answer.
  */
 import { z } from 'zod';
 import { SENSITIVITY_CLASSES, type SensitivityClass } from '../../ledger/types.js';
 import { FHIR_ID } from '../../fhir/index.js';
+import { patientRecordsSchema, type PatientRecordsRequest } from '../roaming/patient-records-wire.js';
 import { fhirWireType, nodeWireDid, recordQuerySchema, type RecordQueryRequest } from '../roaming/wire.js';
 
 export const REPLICA_VERSIONS_PATH = '/node/v1/replica/versions';
 export const REPLICA_QUERY_PATH = '/node/v1/replica/query';
+export const REPLICA_PATIENT_PATH = '/node/v1/replica/patient';
 /** Most versions in one shipment. */
 export const MAX_VERSIONS_PER_SHIPMENT = 50;
 /** Largest shipment body (50 versions of record envelopes of up to ~100 KiB each, base64url). */
@@ -72,5 +76,14 @@ export const replicaQuerySchema = recordQuerySchema.extend({
 });
 /** The body of `POST /node/v1/replica/query`. */
 export interface ReplicaQueryRequest extends RecordQueryRequest {
+  readonly custodian: string;
+}
+
+export const replicaPatientSchema = patientRecordsSchema.extend({
+  /** The custodian whose records the replica is asked for. */
+  custodian: nodeWireDid,
+});
+/** The body of `POST /node/v1/replica/patient`. */
+export interface ReplicaPatientRequest extends PatientRecordsRequest {
   readonly custodian: string;
 }

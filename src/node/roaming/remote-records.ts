@@ -8,7 +8,7 @@
  * still answers with what was reached.
  */
 import type { OperationOutcome } from '@medplum/fhirtypes';
-import { replicaInEffect, type StateReader } from '../../contracts/index.js';
+import type { StateReader } from '../../contracts/index.js';
 import { incompletePage, type StoredResource } from '../../fhir/index.js';
 import { StateKey, type OrgRecord } from '../../ledger/index.js';
 import { VaultError, VaultErrorCode, decryptRecord } from '../../vault/index.js';
@@ -22,6 +22,7 @@ import type {
 import { anchoredBlob, isWireRecord, matchingAnchor } from './anchor-check.js';
 import type { CustodianAnswer, RoamingClient } from './client.js';
 import { CustodianDirectory } from './directory.js';
+import { orReplica, type ServedByReplica } from './replica-fallback.js';
 import { REPLICA_QUERY_PATH } from '../replica/wire.js';
 import type { RecordQueryRequest } from './wire.js';
 
@@ -102,15 +103,9 @@ export class RemoteRecords implements RemoteRecordSource {
   private async answerOf(
     custodian: string,
     body: RecordQueryRequest,
-  ): Promise<{ answer: CustodianAnswer; servedBy?: { replica: string; reason: string } }> {
-    const answer = await this.client.query(custodian, body);
-    if (answer.kind !== 'unreachable') return { answer };
-    const replica = replicaInEffect(this.port.state, body.patient, Date.now());
-    if (replica === undefined || replica === custodian || replica === this.port.orgDid) return { answer };
-    const fallback = await this.client.send(replica, REPLICA_QUERY_PATH, { ...body, custodian });
-    // The replica answers in the custodian's name; anything else is not taken as the custodian's.
-    if (fallback.kind !== 'ok' || fallback.answer.custodian !== custodian) return { answer };
-    return { answer: { kind: 'ok', custodian, answer: fallback.answer }, servedBy: { replica, reason: answer.message } };
+  ): Promise<{ answer: CustodianAnswer; servedBy?: ServedByReplica }> {
+    const parts = { state: this.port.state, orgDid: this.port.orgDid, client: this.client };
+    return orReplica(parts, await this.client.query(custodian, body), { patient: body.patient, replicaPath: REPLICA_QUERY_PATH, body });
   }
 
   /**
