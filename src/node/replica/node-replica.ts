@@ -29,7 +29,7 @@ export interface NodeReplicaOptions {
   readonly state: StateReader;
   readonly peerHttp: PeerHttpClient;
   readonly fhir: FhirService;
-  blockTxs(height: number): ReadonlyArray<{ readonly envelope: string; readonly code: string }>;
+  blockTxs(height: number): ReadonlyArray<{ readonly signer: string; readonly envelope: string; readonly code: string }>;
   height(): number;
   /** Calls `listener` after each committed block; returns the unsubscribe. */
   onBlock(listener: () => void): () => void;

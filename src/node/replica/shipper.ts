@@ -31,6 +31,8 @@ export const FIRST_RETRY_MS = 250;
 export const MAX_RETRY_MS = 10_000;
 /** Most queue rows looked at in one pass. */
 const ROWS_PER_PASS = 500;
+/** Most blocks scanned in one pass (a node far behind, or scanning a long chain the first time, catches up over several). */
+const BLOCKS_PER_PASS = 200;
 
 /** A version of this node's own records, ready to ship; `wait` while its index commit is pending. */
 export type OwnVersionLookup = (recordId: string, version: number) => ShippedVersion | 'wait' | undefined;
@@ -40,8 +42,8 @@ export interface ReplicaShipperPort {
   readonly orgDid: string;
   readonly state: StateReader;
   readonly replicas: ReplicaStore;
-  /** The committed transactions of block `height` (envelope JSON and result code). */
-  blockTxs(height: number): ReadonlyArray<{ readonly envelope: string; readonly code: string }>;
+  /** The committed transactions of block `height` (signer, envelope JSON and result code). */
+  blockTxs(height: number): ReadonlyArray<{ readonly signer: string; readonly envelope: string; readonly code: string }>;
   /** The ledger's height. */
   height(): number;
   /** The version of a record this node holds in its own vault (see OwnVersionLookup). */
@@ -51,6 +53,11 @@ export interface ReplicaShipperPort {
   readonly log: (line: string) => void;
   /** ms since the epoch (default Date.now). */
   readonly now?: () => number;
+}
+
+/** Whether a transaction's envelope may be a `records.replica` or `records.erase` (a cheap test before parsing). */
+function mayConcernHolders(envelope: string): boolean {
+  return envelope.includes('"records.replica"') || envelope.includes('"records.erase"');
 }
 
 interface TxBody {
@@ -101,11 +108,13 @@ export class ReplicaShipper {
   /** Queues what the blocks committed since the last scan ask to ship (see the module comment). */
   scan(): void {
     const { replicas } = this.port;
-    const head = this.port.height();
-    for (let height = replicas.scannedHeight() + 1; height <= head; height++) {
+    const from = replicas.scannedHeight() + 1;
+    const head = Math.min(this.port.height(), from + BLOCKS_PER_PASS - 1);
+    for (let height = from; height <= head; height++) {
       const items: Array<{ recordId: string; version: number; target: string }> = [];
       for (const stored of this.port.blockTxs(height)) {
-        if (stored.code !== 'OK') continue;
+        // Only this node's own transactions and the two types every holder acts on are parsed.
+        if (stored.code !== 'OK' || !(stored.signer === this.port.nodeDid || mayConcernHolders(stored.envelope))) continue;
         const tx = (JSON.parse(stored.envelope) as { tx?: TxBody }).tx;
         if (tx === undefined) continue;
         if (tx.type === 'records.anchor' && tx.signer === this.port.nodeDid) items.push(...this.anchored(tx.payload));
