@@ -70,6 +70,10 @@ export class NodeApi {
   emergency(patientDid: string) {
     return this.client.emergency(patientDid);
   }
+
+  replica(patientDid: string) {
+    return this.client.replica(patientDid);
+  }
 }
 
 /** The API of the node at `url`; ledger reads are made as `reader` when given (see NodeApi). */

@@ -15,6 +15,7 @@ import { debugEnabled } from './common.js';
 import { registerAudit } from './audit.js';
 import { registerBackup } from './backup.js';
 import { registerConsent } from './consent.js';
+import { registerReplica } from './replica.js';
 import { registerDemo } from './demo.js';
 import { registerEmergency } from './emergency.js';
 import { registerEmergencyAccess } from './emergency-access.js';
@@ -57,6 +58,7 @@ Failures print "roam: <CODE>: <message>" on stderr and exit 2 (usage) or 1; ROAM
   registerPatient(program);
   registerOrg(program);
   registerConsent(program);
+  registerReplica(program);
   // The patient's side (enable, disable, show, flag), and the requester's `roam emergency access`.
   registerEmergencyAccess(registerEmergency(program));
   registerLedger(program);

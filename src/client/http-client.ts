@@ -11,6 +11,7 @@ import type {
   BlocksResponse,
   ConsentsResponse,
   EmergencyResponse,
+  ReplicaResponse,
   IdentityResponse,
   OrgsResponse,
   StatusResponse,
@@ -208,6 +209,16 @@ export class RoamClient {
         'GET',
         `/ledger/patients/${encodeURIComponent(checkDid('patientDid', patientDid))}/emergency`,
       ),
+    );
+  }
+
+  /**
+   * GET /ledger/patients/:did/replica: the patient's replica organization (`records.replica`),
+   * and whether it is in effect. Same read policy as `consents`.
+   */
+  replica(patientDid: string): Promise<ReplicaResponse> {
+    return rejectOnThrow(() =>
+      this.request('GET', `/ledger/patients/${encodeURIComponent(checkDid('patientDid', patientDid))}/replica`),
     );
   }
 

@@ -21,6 +21,7 @@ import { applyGenesis, nodeRegister, orgPropose, orgVote, proposalOpen } from '.
 import { deactivate, keyRotate, patientRegister, practitionerRegister } from './identity.js';
 import { MAX_TX_BYTES } from './limits.js';
 import { recordAnchor, recordErase } from './records.js';
+import { recordReplica } from './replica.js';
 import type { AuditBatchPayload } from './audit.js';
 import type {
   ConsentApprovePayload,
@@ -46,6 +47,7 @@ import type {
   PractitionerRegisterPayload,
 } from './identity.js';
 import type { RecordAnchorTxPayload, RecordErasePayload } from './records.js';
+import type { RecordReplicaPayload } from './replica.js';
 
 export type { StateReader } from './common.js';
 export { MAX_TX_BYTES } from './limits.js';
@@ -132,6 +134,13 @@ export {
   type RecordVersionAnchor,
 } from './records.js';
 export {
+  holdsWriteGrant,
+  namedReplica,
+  replicaInEffect,
+  type RecordReplicaPayload,
+  type ReplicaDesignation,
+} from './replica.js';
+export {
   AUDIT_ACTIONS,
   AUDIT_OUTCOMES,
   MAX_AUDIT_BATCH,
@@ -161,6 +170,7 @@ export interface TxPayloads {
   'consent.rotate': ConsentRotatePayload;
   'records.anchor': RecordAnchorTxPayload;
   'records.erase': RecordErasePayload;
+  'records.replica': RecordReplicaPayload;
   'audit.batch': AuditBatchPayload;
   'emergency.enable': EmergencyEnablePayload;
   'emergency.disable': EmergencyDisablePayload;
@@ -197,6 +207,7 @@ export function createContractRegistry(): ContractRegistry {
     [TxType.ConsentRotate]: consentRotate,
     [TxType.RecordAnchor]: recordAnchor,
     [TxType.RecordErase]: recordErase,
+    [TxType.RecordReplica]: recordReplica,
     [TxType.AuditBatch]: auditBatch,
     [TxType.EmergencyEnable]: emergencyEnable,
     [TxType.EmergencyDisable]: emergencyDisable,
@@ -262,6 +273,10 @@ export const CONTRACT_RESULT_CODES: readonly Exclude<ResultCode, 'OK'>[] = [
   ResultCode.RECORD_MISMATCH,
   ResultCode.STALE_EPOCH,
   ResultCode.FOREIGN_ACTOR,
+  ResultCode.REPLICA_NOT_MEMBER,
+  ResultCode.REPLICA_NO_WRITE_GRANT,
+  ResultCode.REPLICA_NOT_SET,
+  ResultCode.REPLICA_UNCHANGED,
   ResultCode.EMERGENCY_DISABLED,
   ResultCode.EMERGENCY_ROLE_REQUIRED,
   ResultCode.EMERGENCY_EXISTS,

@@ -32,6 +32,8 @@ export const MAX_TX_BYTES: Readonly<Record<TxType, number>> = {
   // Up to MAX_ANCHORS_PER_TX (250) anchors of at most ~520 bytes: ~130 KB.
   'records.anchor': 192 * KIB,
   'records.erase': 1 * KIB,
+  // One DID or null.
+  'records.replica': 1 * KIB,
   // Up to MAX_AUDIT_BATCH (1,000) entries of at most ~660 bytes: ~665 KB.
   'audit.batch': 1024 * KIB,
   // Seven sealed shares (~200 bytes each) and the escrowed keys (at most ~42 KB of base64url).

@@ -21,6 +21,7 @@ import {
   type Payload,
 } from './common.js';
 import { currentEpoch, findCoveringGrant } from './consent.js';
+import { replicaInEffect } from './replica.js';
 
 export const recordAnchorSchema = z.strictObject({
   recordId: idSchema(128),
@@ -62,6 +63,11 @@ export interface RecordVersionAnchor {
   readonly epoch: number;
   readonly anchoredAt: number;
   readonly txId: string;
+  /**
+   * The organization that wrote (anchored) this version when it is not the custodian: the
+   * patient's replica, writing while it is in effect (absent when the custodian wrote it).
+   */
+  readonly writer?: string;
 }
 
 /** `record/<id>` of a live record. */
@@ -116,7 +122,9 @@ function anchorVersion(ctx: ContractContext, org: string, payload: RecordAnchorP
   if (previous !== undefined) {
     if (previous.status === 'erased')
       throw new TxRejected(ResultCode.RECORD_ERASED, at(`record ${payload.recordId} is erased`));
-    if (previous.custodian !== org) {
+    // The patient's replica in effect continues a record another custodian keeps (e.g. while
+    // that custodian is down); the record's custodian stays the same.
+    if (previous.custodian !== org && replicaInEffect(ctx, previous.patient, ctx.block.time) !== org) {
       throw new TxRejected(
         ResultCode.NOT_CUSTODIAN,
         at(`record ${payload.recordId} is kept by ${previous.custodian}, not ${org}`),
@@ -169,7 +177,7 @@ function anchorVersion(ctx: ContractContext, org: string, payload: RecordAnchorP
     patient: payload.patient,
     resourceType: payload.resourceType,
     class: payload.class,
-    custodian: org,
+    custodian: previous?.custodian ?? org,
     latest: {
       version: payload.version,
       contentHash: payload.contentHash,
@@ -177,6 +185,7 @@ function anchorVersion(ctx: ContractContext, org: string, payload: RecordAnchorP
       epoch: payload.epoch,
       anchoredAt: ctx.block.time,
       txId: ctx.txId,
+      ...(previous === undefined || previous.custodian === org ? {} : { writer: org }),
     },
     versions: payload.version,
     status: 'active',

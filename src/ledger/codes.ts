@@ -70,6 +70,15 @@ export const ResultCode = {
   STALE_EPOCH: 'STALE_EPOCH',
   /** An audit entry names an actor the recording node cannot speak for. */
   FOREIGN_ACTOR: 'FOREIGN_ACTOR',
+  // Replica custodian (`records.replica`).
+  /** The organization named as replica is not an active member. */
+  REPLICA_NOT_MEMBER: 'REPLICA_NOT_MEMBER',
+  /** The organization named as replica holds no active, unexpired write grant from the patient. */
+  REPLICA_NO_WRITE_GRANT: 'REPLICA_NO_WRITE_GRANT',
+  /** The patient has no replica to end. */
+  REPLICA_NOT_SET: 'REPLICA_NOT_SET',
+  /** The organization named is already the patient's replica. */
+  REPLICA_UNCHANGED: 'REPLICA_UNCHANGED',
   // Emergency access (break-glass).
   /** The patient has no enabled emergency policy (never enabled, or opted out). */
   EMERGENCY_DISABLED: 'EMERGENCY_DISABLED',

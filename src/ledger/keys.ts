@@ -20,6 +20,8 @@ export const StateKey = {
   record: (id: string) => `record/${id}`,
   patientRecord: (patient: string, id: string) => `idx/patient-record/${patient}/${id}`,
   patientRecordsPrefix: (patient: string) => `idx/patient-record/${patient}/`,
+  /** The patient's replica organization (`records.replica`): a second holder of its records' ciphertexts. */
+  replica: (patient: string) => `replica/${patient}`,
   /** Audit entries sort by block height, then tx position, then entry position. */
   audit: (patient: string, height: number, txIndex: number, entry: number) =>
     `audit/${patient}/${pad(height)}/${pad(txIndex, 6)}/${pad(entry, 4)}`,

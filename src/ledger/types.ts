@@ -23,6 +23,7 @@ export const TxType = {
   ConsentRotate: 'consent.rotate',
   RecordAnchor: 'records.anchor',
   RecordErase: 'records.erase',
+  RecordReplica: 'records.replica',
   AuditBatch: 'audit.batch',
   EmergencyEnable: 'emergency.enable',
   EmergencyDisable: 'emergency.disable',

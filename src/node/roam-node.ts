@@ -14,6 +14,7 @@ import { BreakGlassAudit } from './emergency/break-glass-audit.js';
 import { NodeEmergency } from './emergency/node-emergency.js';
 import { CIPHERTEXT_MISSING } from './fhir/ciphertext-gaps.js';
 import { FhirService } from './fhir/fhir-service.js';
+import { NodeReplica } from './replica/node-replica.js';
 import { ShareLinks } from './shl/share-links.js';
 
 /** What a node hands an orderer factory: its ledger and the block limits from its config. */
@@ -59,6 +60,7 @@ export class RoamNode {
   ) {}
 
   private fhirService: FhirService | undefined;
+  private replicaParts: NodeReplica | undefined;
   private shareLinkStore: ShareLinkStore | undefined;
   private shareLinkService: ShareLinks | undefined;
   /** Break-glass: trustee releases, key reconstruction and the in-memory emergency keys. */
@@ -83,6 +85,12 @@ export class RoamNode {
   get fhir(): FhirService {
     if (this.fhirService === undefined) throw new Error('the FHIR service of this node is closed');
     return this.fhirService;
+  }
+
+  /** The replica custodian (`DATA/replica.sqlite`, shipping, receiving, serving); open while the node is. */
+  get replica(): NodeReplica {
+    if (this.replicaParts === undefined) throw new Error('the replica of this node is closed');
+    return this.replicaParts;
   }
 
   /** The node's SMART Health Links (`DATA/shl.sqlite`); open while the node is. */
@@ -172,6 +180,23 @@ export class RoamNode {
         log(
           `warning: ${missing.missingVersions} anchored version(s) of ${missing.records} record(s) kept here have no ciphertext in this node's vault (restored from an earlier backup?): their reads answer ${CIPHERTEXT_MISSING}; /readyz warns ${CIPHERTEXT_MISSING}`,
         );
+      // After the recovery: what it indexed is what the shipper ships.
+      node.replicaParts = NodeReplica.open({
+        dataDir: options.dataDir,
+        nodeDid: config.keys.nodeDid,
+        orgDid: config.keys.orgDid,
+        nodeSecretKey: config.keys.node.secretKey,
+        state,
+        peerHttp,
+        fhir: node.fhirService,
+        blockTxs: (height) => store.getBlockTxs(height),
+        height: () => ledger.height,
+        onBlock: (listener) => {
+          ledger.on('block', listener);
+          return () => ledger.off('block', listener);
+        },
+        log,
+      });
       node.shareLinkStore = ShareLinkStore.open(DataFiles.shareLinks(options.dataDir));
       node.shareLinkService = new ShareLinks({
         store: node.shareLinkStore,
@@ -243,6 +268,8 @@ export class RoamNode {
     this.shareLinkStore?.close();
     this.shareLinkStore = undefined;
     await this.emergency?.stop().catch(() => undefined);
+    await this.replicaParts?.close().catch(() => undefined);
+    this.replicaParts = undefined;
     await this.fhirService?.close().catch(() => undefined);
     this.fhirService = undefined;
     await this.orderer.close();

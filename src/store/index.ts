@@ -26,3 +26,4 @@ export {
   type ShareLinkAccessRow,
   type ShareLinkRow,
 } from './share-link-store.js';
+export { ReplicaStore, type ReplicaVersionRow, type ReplicaOutboxRow, type PutReplicaResult } from './replica-store.js';

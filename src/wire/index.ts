@@ -17,6 +17,7 @@ export {
   type TokenRequest,
   type TokenResponse,
 } from './auth.js';
+export type { ReplicaResponse, ReplicaSummary } from './replica.js';
 export type {
   EmergencyResponse,
   EmergencyPolicySummary,

@@ -145,6 +145,8 @@ describe('roam backup and roam restore', () => {
         'ledger.sqlite',
         'node.json',
         'node.key.json',
+        'replica.sqlite',
+        'shl.sqlite',
         'vault.sqlite',
       ].sort(),
     );

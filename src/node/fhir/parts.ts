@@ -56,6 +56,11 @@ export interface RepositoryParts {
   readonly tokens: IndexTokens;
   /** The records other custodians keep (roaming): undefined until the node attaches its client. */
   remote(): RemoteRecordSource | undefined;
+  /**
+   * The latest version of another custodian's record that this node holds as the patient's
+   * replica in effect and may continue (`src/node/replica`); undefined when there is none.
+   */
+  heldReplica(recordId: string): (FhirResourceRow & { readonly custodian: string }) | undefined;
   /** The DID a `Patient/<id>` reference names: a Patient kept here or (roaming) anchored elsewhere. */
   didOfReference(reference: string): string | undefined;
   /** Decrypts one version (undefined = the current one) with `keys`. */

@@ -59,36 +59,53 @@ export async function recoverUnindexedVersions(parts: RepositoryParts): Promise<
       vault.discardUnanchoredVersion(v.recordId, v.version);
       discarded++;
     }
-    const latest = anchored.at(-1);
-    if (latest === undefined) continue;
-    const { rows, lastUpdated } = await indexRowsOf(parts, latest);
-    if (rows === undefined) unsearchable++;
-    const event: AuditEvent = {
-      actor: latest.author,
-      patient: latest.patient,
-      action: latest.version === 1 ? 'create' : 'update',
-      outcome: 'success',
-      resourceType: latest.resourceType,
-      recordId,
-    };
-    index.durably(() => {
-      index.putResource(
-        {
-          recordId,
-          type: latest.resourceType,
-          version: latest.version,
-          patient: latest.patient,
-          lastUpdated,
-          class: latest.class,
-          epoch: latest.epoch,
-        },
-        rows ?? [],
-      );
-      parts.audit.record(anchored.map((v) => ({ ...event, action: v.version === 1 ? 'create' : 'update' })));
-    });
+    const indexed = await indexAnchoredVersions(parts, recordId, anchored, { audit: true });
+    if (indexed === 'unsearchable') unsearchable++;
     rolledForward += anchored.length;
   }
   return { rolledForward, discarded, unsearchable };
+}
+
+/**
+ * Indexes the latest of `anchored` (versions of `recordId` in the vault whose anchors committed,
+ * oldest first) and, with `audit`, records the writes' audit entries, in one durable commit.
+ * Also how a version the patient's replica wrote of this node's record enters its index
+ * (without audit: the replica audited its write). Answers 'unsearchable' when no key opened it.
+ */
+export async function indexAnchoredVersions(
+  parts: RepositoryParts,
+  recordId: string,
+  anchored: readonly UnindexedVersion[],
+  options: { readonly audit: boolean },
+): Promise<'indexed' | 'unsearchable' | 'none'> {
+  const { index } = parts;
+  const latest = anchored.at(-1);
+  if (latest === undefined) return 'none';
+  const { rows, lastUpdated } = await indexRowsOf(parts, latest);
+  const event: AuditEvent = {
+    actor: latest.author,
+    patient: latest.patient,
+    action: latest.version === 1 ? 'create' : 'update',
+    outcome: 'success',
+    resourceType: latest.resourceType,
+    recordId,
+  };
+  index.durably(() => {
+    index.putResource(
+      {
+        recordId,
+        type: latest.resourceType,
+        version: latest.version,
+        patient: latest.patient,
+        lastUpdated,
+        class: latest.class,
+        epoch: latest.epoch,
+      },
+      rows ?? [],
+    );
+    if (options.audit) parts.audit.record(anchored.map((v) => ({ ...event, action: v.version === 1 ? 'create' : 'update' })));
+  });
+  return rows === undefined ? 'unsearchable' : 'indexed';
 }
 
 /**

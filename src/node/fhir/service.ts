@@ -56,7 +56,7 @@ import {
 import { inThreadValidator, type FhirValidator } from '../../fhir/validation-pool.js';
 import type { FhirValidationResult } from '../../fhir/validation.js';
 import type { SensitivityClass } from '../../ledger/types.js';
-import type { FhirIndexStore, FhirResourceRow } from '../../store/index.js';
+import type { FhirIndexStore, FhirResourceRow, NewRecordVersion } from '../../store/index.js';
 import type { Vault } from '../../vault/index.js';
 import { AccessPolicy, basisOf, type AccessBasis, type AccessDecision } from './access.js';
 import type { AuditTrail } from './audit.js';
@@ -78,8 +78,8 @@ import {
   type FhirNodePort,
   type FhirRequestContext,
 } from './request.js';
-import { recoverUnindexedVersions, type RecoveryReport } from './recovery.js';
 import { CiphertextGaps, anchoredRow, missingCiphertext } from './ciphertext-gaps.js';
+import { indexAnchoredVersions, recoverUnindexedVersions, type RecoveryReport } from './recovery.js';
 import { RecordSearch } from './search.js';
 import { RecordWriter, checkResource, newWriteMemo, type PendingWrite, type Staged } from './write.js';
 
@@ -113,6 +113,8 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
   private remote: RemoteRecordSource | undefined;
   /** Anchored versions of this node's records whose ciphertext it lacks (counted at `recover`). */
   private gaps = CiphertextGaps.none();
+  /** Records this node may continue as a patient's replica; none until the node attaches its replica. */
+  private heldReplica: RepositoryParts['heldReplica'] | undefined;
 
   /**
    * @param validator validates resources before anything is stored (default: in this thread;
@@ -135,6 +137,7 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
       keys: new GrantKeyRing(node, node.emergencyKeys),
       tokens: new IndexTokens(indexTokenKey(node.orgEncryptionSecretKey, node.orgDid)),
       remote: () => this.remote,
+      heldReplica: (recordId) => this.heldReplica?.(recordId),
       didOfReference: (reference) =>
         patientDidOf(
           index,
@@ -181,11 +184,37 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
    * Refuses a read of an anchored version whose ciphertext is not here: after the access decision
    * (a caller without access gets the refusal of any record of the patient), a coded 503.
    */
-  private refuseMissing(type: string, id: string, version: number | undefined, ctx: FhirRequestContext): void {
+  private refuseMissing(
+    type: string,
+    id: string,
+    version: number | undefined,
+    ctx: FhirRequestContext,
+  ): void {
     const gap = this.gaps.gapOf(type, id, version);
     if (gap === undefined) return;
     this.authorizeRead(anchoredRow(gap), gap.class, ctx, 'read');
     throw missingCiphertext(gap);
+  }
+
+  /**
+   * Takes a version of one of this node's records that the patient's replica wrote and anchored
+   * (checked against the anchor by the caller, `src/node/replica`): into the vault, then the
+   * index, as the recovery rolls an anchored version forward.
+   */
+  async adoptAnchoredVersion(row: NewRecordVersion, blob: Uint8Array): Promise<'stored' | 'exists'> {
+    const inserted = this.parts.vault.store.insertVersion(row, blob);
+    if (inserted.status !== 'inserted') return 'exists';
+    await indexAnchoredVersions(this.parts, row.recordId, [{ ...row, contentHash: inserted.contentHash }], {
+      audit: false,
+    });
+    // A record counted as missing its ciphertext (a node restored from a backup) may be whole again.
+    if (this.gaps.gapOf(row.resourceType, row.recordId) !== undefined) this.findMissingCiphertexts();
+    return 'stored';
+  }
+
+  /** Lets updates continue the records this node holds as a patient's replica (`src/node/replica`). */
+  useReplica(held: RepositoryParts['heldReplica']): void {
+    this.heldReplica = held;
   }
 
   /** Lets reads, searches and `$everything` include the records other custodians keep (roaming). */

@@ -273,7 +273,11 @@ export class RecordWriter {
         badRequest(`Resource id ${JSON.stringify(input.id)} must equal the id in the URL (${id})`, 'id'),
       );
     }
-    const previous = staged?.get(id) ?? this.parts.index.getResource(id);
+    // A record kept elsewhere that this node holds as the patient's replica continues with the
+    // next version (the ledger lets the replica in effect anchor it; the custodian stays).
+    const indexed = staged?.get(id) ?? this.parts.index.getResource(id);
+    const held = indexed === undefined && mode !== 'create' ? this.parts.heldReplica(id) : undefined;
+    const previous = indexed ?? held;
     if (previous === undefined && this.parts.vault.store.getErasure(id) !== undefined)
       throw new FhirError(gone(type, id)); // an erased id is never reused
     if (mode === 'create' && previous !== undefined)
@@ -337,7 +341,7 @@ export class RecordWriter {
         epoch,
         resource: stored as unknown as Record<string, unknown>,
         kek: keys.get(`${cls}|${epoch}`)!,
-        custodian: this.parts.node.orgDid,
+        custodian: held?.custodian ?? this.parts.node.orgDid,
         author: ctx.principal.did,
         // Decided above: the writer may write the class the record had.
         ...(replacedClass === 'sensitive' && cls === 'general' ? { mayLowerClass: true } : {}),

@@ -103,6 +103,11 @@ export const HTTP_ERRORS = {
   RECORD_NOT_FOUND: 404,
   /** The record a node request names is erased here (crypto-shredded). */
   RECORD_ERASED: 410,
+  // Replica custodian (src/node/replica).
+  /** A replica shipment names a record that the sending node's organization and this node's do not hold together. */
+  REPLICA_NOT_HOLDER: 403,
+  /** A replica query reached an organization that is not, on its own ledger, the patient's replica in effect. */
+  REPLICA_NOT_IN_EFFECT: 403,
   // SMART Health Links (src/node/shl).
   /**
    * No active link here: unknown, deactivated, expired, passcode attempts used up, a `GET` of a

@@ -19,12 +19,13 @@ import type {
   IdentityResponse,
   OrgsResponse,
   OrgSummary,
+  ReplicaResponse,
   StatusResponse,
   SubmitAccepted,
   SubmitCommitted,
   TxResponse,
 } from '../../wire/index.js';
-import type { RequestRecord } from '../../contracts/index.js';
+import { namedReplica, replicaInEffect, type RequestRecord } from '../../contracts/index.js';
 import {
   buildTxInclusionProof,
   LedgerError,
@@ -323,6 +324,16 @@ export function registerLedgerRoutes(app: FastifyInstance, options: LedgerRoutes
   app.get('/ledger/patients/:did/emergency', async (request, reply) => {
     const did = await patientOfRead(request, reply);
     return emergencyView(state, did) satisfies EmergencyResponse;
+  });
+
+  // The patient's replica organization (records.replica): the consents' read policy.
+  app.get('/ledger/patients/:did/replica', async (request, reply) => {
+    const did = await patientOfRead(request, reply);
+    const named = namedReplica(state, did);
+    const response: ReplicaResponse = {
+      replica: named === undefined ? null : { ...named, inEffect: replicaInEffect(state, did, Date.now()) === named.org },
+    };
+    return response;
   });
 }
 

@@ -13,6 +13,7 @@ import { registerLedgerRoutes } from './ledger-routes.js';
 import { registerRateLimits, resolveRateLimits, type RateLimitOverrides } from './rate-limits.js';
 import { registerEmergencyRoutes } from '../emergency/routes.js';
 import { registerFhirRoutes } from '../fhir/routes.js';
+import { registerReplicaRoutes } from '../replica/routes.js';
 import { registerRoamingRoutes } from '../roaming/routes.js';
 import { registerShareLinkRoutes } from '../shl/routes.js';
 import { registerVaultRoutes } from '../web/vault-routes.js';
@@ -109,6 +110,7 @@ export function buildHttpServer(node: RoamNode, options: HttpServerOptions = {})
   registerAuthRoutes(app, auth);
   registerFhirRoutes(app, node.fhir, auth);
   registerRoamingRoutes(app, node.fhir.roaming);
+  registerReplicaRoutes(app, { replica: node.replica, roaming: node.fhir.roaming });
   registerVaultRoutes(app, node.fhir, auth);
   registerShareLinkRoutes(app, node.shareLinks, auth);
   if (node.emergency !== undefined) {

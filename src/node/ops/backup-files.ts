@@ -22,6 +22,14 @@ export const BACKUP_MANIFEST = 'manifest.json';
 /** The databases, in the order they are copied (see backup.ts for why the ledger goes first). */
 export const BACKUP_DATABASES = ['ledger.sqlite', 'vault.sqlite'] as const;
 
+/**
+ * The node's other databases, copied after the vault when they exist: the SMART Health Links
+ * (`shl.sqlite`: the patients' encrypted files and sealed link keys) and the records held as a
+ * patient's replica (`replica.sqlite`, with its shipping outbox). Copied after the ledger, like the
+ * vault: what they name that the ledger copy does not hold yet is caught up after the restore.
+ */
+export const BACKUP_SIDE_DATABASES = ['shl.sqlite', 'replica.sqlite'] as const;
+
 export const BackupErrorCode = {
   /** `--out` exists and is not an empty folder. */
   OUT_NOT_EMPTY: 'BACKUP_OUT_NOT_EMPTY',

@@ -25,6 +25,7 @@ import { DataFiles, parseNodeConfigFile } from '../config.js';
 import { vaultPath } from '../fhir/fhir-service.js';
 import {
   BACKUP_DATABASES,
+  BACKUP_SIDE_DATABASES,
   BACKUP_FORMAT,
   BACKUP_MANIFEST,
   BACKUP_VERSION,
@@ -76,9 +77,14 @@ export async function createBackup(options: CreateBackupOptions): Promise<Backup
   const [ledgerFile, vaultFile] = BACKUP_DATABASES;
   await backupDatabaseFile(ledgerPath, join(outDir, ledgerFile));
   if (existsSync(vaultPath(dataDir))) await backupDatabaseFile(vaultPath(dataDir), join(outDir, vaultFile));
+  for (const file of BACKUP_SIDE_DATABASES) {
+    if (existsSync(join(dataDir, file))) await backupDatabaseFile(join(dataDir, file), join(outDir, file));
+  }
   const head = readHead(join(outDir, ledgerFile));
 
-  const copied: string[] = [...BACKUP_DATABASES.filter((file) => existsSync(join(outDir, file)))];
+  const copied: string[] = [...BACKUP_DATABASES, ...BACKUP_SIDE_DATABASES].filter((file) =>
+    existsSync(join(outDir, file)),
+  );
   const plain = options.includeKeys === true ? [...files.public, ...files.secret] : files.public;
   for (const relative of plain) {
     const source = join(dataDir, relative);

@@ -32,6 +32,7 @@ export {
 export { restoreBackup, type RestoreOptions, type RestoreReport } from './restore.js';
 export {
   BACKUP_DATABASES,
+  BACKUP_SIDE_DATABASES,
   BACKUP_FORMAT,
   BACKUP_MANIFEST,
   BACKUP_VERSION,

@@ -26,6 +26,7 @@ import { checkDatabaseFile, LedgerStore } from '../../store/index.js';
 import { DataFiles, parseNodeConfigFile } from '../config.js';
 import {
   BACKUP_FORMAT,
+  BACKUP_SIDE_DATABASES,
   BACKUP_MANIFEST,
   BACKUP_VERSION,
   BackupError,
@@ -81,11 +82,13 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRep
   parseNodeConfigFile(
     JSON.parse(readFileSync(join(options.fromDir, basename(DataFiles.config('.'))), 'utf8')),
   );
-  const vaultProblem = existsSync(join(options.fromDir, 'vault.sqlite'))
-    ? checkDatabaseFile(join(options.fromDir, 'vault.sqlite'))
-    : undefined;
-  if (vaultProblem !== undefined)
-    throw new BackupError(BackupErrorCode.INVALID, `the vault copy fails SQLite's check: ${vaultProblem}`);
+  for (const file of ['vault.sqlite', ...BACKUP_SIDE_DATABASES]) {
+    const problem = existsSync(join(options.fromDir, file))
+      ? checkDatabaseFile(join(options.fromDir, file))
+      : undefined;
+    if (problem !== undefined)
+      throw new BackupError(BackupErrorCode.INVALID, `the copy of ${file} fails SQLite's check: ${problem}`);
+  }
   const verified = await verifyLedgerCopy(join(options.fromDir, basename(DataFiles.store('.'))), manifest);
 
   mkdirSync(dirname(dataDir), { recursive: true });

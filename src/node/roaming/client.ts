@@ -18,8 +18,8 @@ export const CUSTODIAN_TIMEOUT_MS = 5_000;
 export const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
 
 /** What one custodian answered. */
-export type CustodianAnswer =
-  | { readonly kind: 'ok'; readonly custodian: string; readonly answer: RecordQueryAnswer }
+export type CustodianAnswer<A = RecordQueryAnswer> =
+  | { readonly kind: 'ok'; readonly custodian: string; readonly answer: A }
   | {
       readonly kind: 'refused';
       readonly custodian: string;
@@ -57,8 +57,12 @@ export class RoamingClient {
     return this.send(custodian, PATIENT_RECORDS_PATH, request);
   }
 
-  /** One signed POST of `request` to `path` at the first node of `custodian` that answers. */
-  private async send(custodian: string, path: string, request: unknown): Promise<CustodianAnswer> {
+  /**
+   * One signed POST of `request` to `path` at the first node of organization `custodian` that
+   * answers (also the replica's shipments and queries, `src/node/replica`). The 2xx body is
+   * typed `A` unchecked: the caller checks it.
+   */
+  async send<A = RecordQueryAnswer>(custodian: string, path: string, request: unknown): Promise<CustodianAnswer<A>> {
     const nodes = nodesOfOrg(this.options.state, custodian);
     if (nodes.length === 0)
       return { kind: 'unreachable', custodian, message: 'no active node with a URL on the ledger' };
@@ -94,7 +98,7 @@ export class RoamingClient {
         last = `${node.url}: answered ${response.status} with a body that is not JSON`;
         continue;
       }
-      if (response.status >= 200 && response.status < 300) return { kind: 'ok', custodian, answer: json as RecordQueryAnswer };
+      if (response.status >= 200 && response.status < 300) return { kind: 'ok', custodian, answer: json as A };
       const error = (json as { error?: { code?: unknown; message?: unknown } }).error;
       if (response.status >= 500 || typeof error?.code !== 'string') {
         last = `${node.url}: answered ${response.status}`;

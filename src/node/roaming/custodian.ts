@@ -60,6 +60,23 @@ export interface CustodianPort {
   readonly now?: () => number;
 }
 
+/**
+ * The records a custodian answers from: by default its own vault and index; a replica answers
+ * from the copies it holds of another custodian's records (`src/node/replica`). The access
+ * decision and the audit are the same for both.
+ */
+export interface CustodianRecords {
+  /** The organization the answer is given for: the records' custodian on the ledger. */
+  readonly custodian: string;
+  /** The index rows of the patient's records the query names (a search may answer a superset: the requester matches the plaintext again). */
+  select(request: RecordQueryRequest): FhirResourceRow[];
+  /**
+   * A reader of the wire form of each of `rows` (undefined when a record is gone meanwhile:
+   * erased); made once per answer so that a source can look up all rows' dates at once.
+   */
+  reader(rows: readonly FhirResourceRow[]): (row: FhirResourceRow) => WireRecord | undefined;
+}
+
 /** Grant codes a refusal may carry (registered HTTP codes of the same meaning). */
 const GRANT_CODES = new Set<string>(['NO_GRANT', 'GRANT_REVOKED', 'GRANT_EXPIRED', 'SCOPE_NOT_COVERED']);
 
@@ -71,9 +88,16 @@ export class Custodian {
   /** The one access policy of the node: what a requesting organization's grants cover. */
   private readonly access: AccessPolicy;
   private readonly now: () => number;
+  /** This node's own records (vault and index). */
+  private readonly own: CustodianRecords;
   constructor(private readonly port: CustodianPort) {
     this.now = port.now ?? Date.now;
     this.access = new AccessPolicy({ orgDid: port.orgDid, state: port.state }, this.now);
+    this.own = {
+      custodian: port.orgDid,
+      select: (request) => this.select(request),
+      reader: (rows) => this.ownReader(rows),
+    };
   }
 
   /**
@@ -106,7 +130,7 @@ export class Custodian {
    * @throws HttpError UNKNOWN_PATIENT (404), NOT_PRACTITIONER and the grant codes (403),
    *   RECORD_NOT_FOUND (404), RECORD_ERASED (410), VALIDATION_FAILED (400, a bad search)
    */
-  answer(requester: VerifiedNode, request: RecordQueryRequest): RecordQueryAnswer {
+  answer(requester: VerifiedNode, request: RecordQueryRequest, source: CustodianRecords = this.own): RecordQueryAnswer {
     const { state } = this.port;
     const { patient, query } = request;
     const audit = (outcome: AuditEvent['outcome'], extra: Partial<AuditEvent> = {}): void => {
@@ -151,13 +175,10 @@ export class Custodian {
     }
 
     // A read by id answers the refusal of its record's class; other queries leave records out.
-    const rows = this.select(request).filter(
+    const rows = source.select(request).filter(
       (r) => query.kind === 'read' || reach.mayRead(patient, r.type, r.class as SensitivityClass),
     );
-    const dates = this.port.index.datesOf(
-      rows.map((r) => r.recordId),
-      ['date'],
-    );
+    const read = source.reader(rows);
     const records: WireRecord[] = [];
     const grants = new Set<string>();
     let truncated = false;
@@ -182,23 +203,35 @@ export class Custodian {
         truncated = true;
         break;
       }
-      let ciphertext;
-      try {
-        // The version the index holds: a newer one may be in the vault before its anchor commits.
-        ciphertext = this.port.vault.readCiphertext(row.recordId, row.version);
-      } catch (error) {
-        if (error instanceof VaultError) continue; // erased meanwhile
-        throw error;
-      }
+      const record = read(row);
+      if (record === undefined) continue;
       if (decision.grantId !== undefined) grants.add(decision.grantId);
-      const date = dates.get(row.recordId)?.find((d) => d.param === 'date')?.start ?? null;
-      records.push(toWireRecord(row, ciphertext, date));
+      records.push(record);
     }
     if (query.kind === 'read' && records.length === 0)
       throw new HttpError('RECORD_NOT_FOUND', `no ${query.type}/${query.id} of this patient is kept here`);
     const [grantId] = grants;
     audit('success', grantId === undefined ? {} : { grantId });
-    return { custodian: this.port.orgDid, records, truncated };
+    return { custodian: source.custodian, records, truncated };
+  }
+
+  /** Reads the versions the index holds of `rows` (a newer one may be in the vault before its anchor commits). */
+  private ownReader(rows: readonly FhirResourceRow[]): (row: FhirResourceRow) => WireRecord | undefined {
+    const dates = this.port.index.datesOf(
+      rows.map((r) => r.recordId),
+      ['date'],
+    );
+    return (row) => {
+      let ciphertext;
+      try {
+        ciphertext = this.port.vault.readCiphertext(row.recordId, row.version);
+      } catch (error) {
+        if (error instanceof VaultError) return undefined; // erased meanwhile
+        throw error;
+      }
+      const date = dates.get(row.recordId)?.find((d) => d.param === 'date')?.start ?? null;
+      return toWireRecord(row, ciphertext, date);
+    };
   }
 
   /** The index rows of the patient's records the query names. */

@@ -17,6 +17,7 @@ import type { AuditTrail } from '../fhir/audit.js';
 import { DEFAULT_PURPOSE } from '../fhir/request.js';
 import type { PatientProofVerifier } from './patient-proof.js';
 import type { PatientRecordsRequest } from './patient-records-wire.js';
+import type { CustodianRecords } from './custodian.js';
 import type { VerifiedNode } from './verify.js';
 import { MAX_RECORDS_PER_ANSWER, type RecordQueryAnswer, type WireRecord } from './wire.js';
 import { toWireRecord } from './wire-record.js';
@@ -48,7 +49,12 @@ export class PatientRecordsCustodian {
    *
    * @throws HttpError PATIENT_PROOF_* (403), audited once, nothing answered
    */
-  async answer(requester: VerifiedNode, request: PatientRecordsRequest): Promise<RecordQueryAnswer> {
+  async answer(
+    requester: VerifiedNode,
+    request: PatientRecordsRequest,
+    /** Where the records come from instead of this node's index and vault (a replica's held copies). */
+    source?: CustodianRecords,
+  ): Promise<RecordQueryAnswer> {
     const { patient } = request;
     try {
       await this.proofs.verify(request.proof, { patient, node: requester.did });
@@ -61,9 +67,12 @@ export class PatientRecordsCustodian {
       { did: patient, kind: 'patient', roles: [], org: null },
       DEFAULT_PURPOSE,
     );
-    const rows = this.port.index
-      .resourcesOfPatient(patient)
-      .filter((row) => reach.mayRead(patient, row.type, row.class as SensitivityClass));
+    const selected =
+      source === undefined
+        ? this.port.index.resourcesOfPatient(patient)
+        : source.select({ patient, onBehalfOf: patient, purpose: DEFAULT_PURPOSE, query: { kind: 'everything' } });
+    const rows = selected.filter((row) => reach.mayRead(patient, row.type, row.class as SensitivityClass));
+    const read = source?.reader(rows);
     const dates = this.port.index.datesOf(
       rows.map((r) => r.recordId),
       ['date'],
@@ -74,6 +83,11 @@ export class PatientRecordsCustodian {
       if (records.length >= MAX_RECORDS_PER_ANSWER) {
         truncated = true;
         break;
+      }
+      if (read !== undefined) {
+        const record = read(row);
+        if (record !== undefined) records.push(record);
+        continue;
       }
       let ciphertext: RecordCiphertext;
       try {
@@ -87,7 +101,7 @@ export class PatientRecordsCustodian {
       records.push(toWireRecord(row, ciphertext, date));
     }
     this.audit(patient, requester, 'success', patient);
-    return { custodian: this.port.orgDid, records, truncated };
+    return { custodian: source?.custodian ?? this.port.orgDid, records, truncated };
   }
 
   private audit(

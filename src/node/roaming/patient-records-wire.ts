@@ -14,7 +14,8 @@ import { MAX_PATIENT_PROOF_LENGTH } from '../../wire/index.js';
 /** Path of the patient-records endpoint. */
 export const PATIENT_RECORDS_PATH = '/node/v1/records/patient';
 
-const requestSchema = z.strictObject({
+/** The body of `POST /node/v1/records/patient` (the replica's patient request extends it). */
+export const patientRecordsSchema = z.strictObject({
   /** The patient's DID. */
   patient: z
     .string()
@@ -34,7 +35,7 @@ export interface PatientRecordsRequest {
 export function parsePatientRecordsRequest(
   value: unknown,
 ): { ok: true; request: PatientRecordsRequest } | { ok: false; message: string } {
-  const result = requestSchema.safeParse(value);
+  const result = patientRecordsSchema.safeParse(value);
   if (result.success) return { ok: true, request: result.data };
   const issue = result.error.issues[0];
   const path = issue === undefined || issue.path.length === 0 ? 'body' : `body.${issue.path.join('.')}`;

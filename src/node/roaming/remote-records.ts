@@ -22,6 +22,9 @@ import type {
 import { anchoredBlob, isWireRecord, matchingAnchor } from './anchor-check.js';
 import type { CustodianAnswer, RoamingClient } from './client.js';
 import { CustodianDirectory } from './directory.js';
+import { orReplica, type ServedByReplica } from './replica-fallback.js';
+import { REPLICA_QUERY_PATH } from '../replica/wire.js';
+import type { RecordQueryRequest } from './wire.js';
 
 export interface RemoteRecordsPort {
   readonly orgDid: string;
@@ -54,11 +57,12 @@ export class RemoteRecords implements RemoteRecordSource {
       query: request.query,
       ...(request.emergency === undefined ? {} : { emergency: request.emergency }),
     };
-    const answers = await Promise.all(custodians.map((c) => this.client.query(c, body)));
+    const answers = await Promise.all(custodians.map((c) => this.answerOf(c, body)));
     const resources: RemoteResource[] = [];
     const failures: RemoteFailure[] = [];
     const outcomes: OperationOutcome[] = [];
-    for (const answer of answers) {
+    for (const { answer, servedBy } of answers) {
+      if (servedBy !== undefined) outcomes.push(servedByReplica(this.describe(answer.custodian), servedBy.replica, servedBy.reason));
       const failure = failureOf(answer);
       if (failure !== undefined) {
         failures.push(failure);
@@ -89,6 +93,19 @@ export class RemoteRecords implements RemoteRecordSource {
       }
     }
     return { resources, failures, outcomes };
+  }
+
+  /**
+   * The answer of `custodian`; when it does not answer (down, timeout, 5xx), the answer of the
+   * patient's replica in effect on this node's ledger, in the custodian's name (its records are
+   * then checked against the custodian's anchors as any answer of it).
+   */
+  private async answerOf(
+    custodian: string,
+    body: RecordQueryRequest,
+  ): Promise<{ answer: CustodianAnswer; servedBy?: ServedByReplica }> {
+    const parts = { state: this.port.state, orgDid: this.port.orgDid, client: this.client };
+    return orReplica(parts, await this.client.query(custodian, body), { patient: body.patient, replicaPath: REPLICA_QUERY_PATH, body });
   }
 
   /**
@@ -150,6 +167,22 @@ export class RemoteRecords implements RemoteRecordSource {
       ? `custodian ${custodian}`
       : `custodian ${org.name} (${custodian}, region ${org.region})`;
   }
+}
+
+/** The Bundle's note that a custodian did not answer and its replica served its records. */
+function servedByReplica(custodian: string, replica: string, reason: string): OperationOutcome {
+  return {
+    resourceType: 'OperationOutcome',
+    issue: [
+      {
+        severity: 'information',
+        code: 'informational',
+        details: {
+          text: `${custodian} did not answer (${reason}); the patient's replica ${replica} served its records`,
+        },
+      },
+    ],
+  };
 }
 
 function failureOf(answer: CustodianAnswer): RemoteFailure | undefined {

@@ -53,7 +53,7 @@ export function registerRoamingRoutes(app: FastifyInstance, roaming: Roaming): v
  * @throws HttpError the verifier's codes (a 401 with the RoamNode challenge), MALFORMED_JSON,
  *   UNSUPPORTED_MEDIA_TYPE
  */
-async function verifiedJson(
+export async function verifiedJson(
   roaming: Roaming,
   request: FastifyRequest,
   reply: FastifyReply,

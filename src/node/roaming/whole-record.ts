@@ -13,6 +13,8 @@ import { RECORDS_GAP_CODES, type EncryptedRecordView, type RecordsGap } from '..
 import { anchoredBlob, isWireRecord, matchingAnchor } from './anchor-check.js';
 import type { CustodianAnswer, RoamingClient } from './client.js';
 import { CustodianDirectory } from './directory.js';
+import { orReplica } from './replica-fallback.js';
+import { REPLICA_PATIENT_PATH } from '../replica/wire.js';
 
 export interface WholeRecordPort {
   readonly orgDid: string;
@@ -31,7 +33,7 @@ export class WholeRecord {
 
   constructor(
     private readonly port: WholeRecordPort,
-    private readonly client: Pick<RoamingClient, 'patientRecords'>,
+    private readonly client: Pick<RoamingClient, 'patientRecords' | 'send'>,
   ) {
     this.directory = new CustodianDirectory(port.state);
   }
@@ -42,8 +44,13 @@ export class WholeRecord {
    */
   async fetch(patient: string, proof: string): Promise<RemotePatientRecords> {
     const custodians = this.directory.custodiansOf(patient, this.port.orgDid);
+    const parts = { state: this.port.state, orgDid: this.port.orgDid, client: this.client };
+    // A custodian that does not answer is stood in for by the patient's replica (replica-fallback.ts).
     const answers = await Promise.all(
-      custodians.map((c) => this.client.patientRecords(c, { patient, proof })),
+      custodians.map(async (c) => {
+        const body = { patient, proof };
+        return (await orReplica(parts, await this.client.patientRecords(c, body), { patient, replicaPath: REPLICA_PATIENT_PATH, body })).answer;
+      }),
     );
     const records: EncryptedRecordView[] = [];
     const incomplete: RecordsGap[] = [];

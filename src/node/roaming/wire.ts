@@ -23,31 +23,34 @@ export const MAX_RECORDS_PER_ANSWER = 5000;
 /** Most filter parameters of a remote search. */
 const MAX_SEARCH_PARAMS = 50;
 
-const did = z
+/** An Ed25519 did:key (a patient, practitioner, node or organization). */
+export const nodeWireDid = z
   .string()
   .max(256)
   .refine((value) => isSigningDid(value), { error: 'expected an Ed25519 did:key' });
-const fhirType = z.enum(SUPPORTED_TYPES as unknown as readonly [string, ...string[]]);
+/** A resource type this node serves. */
+export const fhirWireType = z.enum(SUPPORTED_TYPES as unknown as readonly [string, ...string[]]);
 
 const querySchema = z.discriminatedUnion('kind', [
   z.strictObject({
     kind: z.literal('read'),
-    type: fhirType,
+    type: fhirWireType,
     id: z.string().regex(FHIR_ID, 'expected a FHIR id'),
   }),
   z.strictObject({
     kind: z.literal('search'),
-    type: fhirType,
+    type: fhirWireType,
     params: z.array(z.tuple([z.string().min(1).max(64), z.string().max(8192)])).max(MAX_SEARCH_PARAMS),
   }),
   z.strictObject({ kind: z.literal('everything') }),
 ]);
 
-const requestSchema = z.strictObject({
+/** The body of `POST /node/v1/records/query` (the replica's query extends it). */
+export const recordQuerySchema = z.strictObject({
   /** The patient's DID. */
-  patient: did,
+  patient: nodeWireDid,
   /** Who the request is made for: a practitioner of the requesting node's organization, or the patient. */
-  onBehalfOf: did,
+  onBehalfOf: nodeWireDid,
   purpose: z.enum(PURPOSES),
   query: querySchema,
   /** The break-glass access the request is made under (`emergency/<id>` on the ledger). */
@@ -74,7 +77,15 @@ export interface RecordQueryRequest {
 export function parseRecordQuery(
   value: unknown,
 ): { ok: true; request: RecordQueryRequest } | { ok: false; message: string } {
-  const result = requestSchema.safeParse(value);
+  return parseWireBody(recordQuerySchema, value);
+}
+
+/** Checks a node request's body against `schema`; returns it typed, or the message naming the bad member. */
+export function parseWireBody<T>(
+  schema: z.ZodType<T>,
+  value: unknown,
+): { ok: true; request: T } | { ok: false; message: string } {
+  const result = schema.safeParse(value);
   if (result.success) return { ok: true, request: result.data };
   const issue = result.error.issues[0];
   const path = issue === undefined || issue.path.length === 0 ? 'body' : `body.${issue.path.join('.')}`;

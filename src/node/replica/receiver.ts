@@ -1,0 +1,110 @@
+/**
+ * The receiving side of replica shipments (`POST /node/v1/replica/versions`): a node of one
+ * holder of a record ships versions it anchored to this node, of the record's other holder. The
+ * receiver decides on ITS OWN ledger:
+ * - every version must be of a record whose two holders are the sender's organization and this
+ *   node's (else the whole shipment is refused, 403 REPLICA_NOT_HOLDER, and nothing is stored);
+ * - each version must match the record's live anchor: patient, custodian, type, class, epoch,
+ *   latest version and the SHA-256 of its ciphertext (else `refused` with a code); a version the
+ *   ledger does not know yet is `behind` (the sender retries), an older one `superseded`.
+ * A version of a record this node's organization keeps (written by the replica while it was
+ * down) goes to its own vault and index; any other goes to the replica store. Storing is
+ * idempotent: the same version again is `exists`.
+ */
+import type { RecordEntry, StateReader } from '../../contracts/index.js';
+import { sha256Hex } from '../../crypto/index.js';
+import { StateKey } from '../../ledger/index.js';
+import type { ReplicaStore, ReplicaVersionRow } from '../../store/index.js';
+import { encodeWrappedDek } from '../../vault/index.js';
+import { HttpError } from '../http/errors.js';
+import type { VerifiedNode } from '../roaming/verify.js';
+import { otherHolder } from './holders.js';
+import type { Shipment, ShipmentAnswer, ShipmentResult, ShippedVersion } from './wire.js';
+
+/** The replica store's row of a shipped version whose ciphertext is `blob`. */
+export function heldCopyOf(version: ShippedVersion, blob: Uint8Array): ReplicaVersionRow {
+  return {
+    recordId: version.id,
+    version: version.version,
+    patient: version.patient,
+    custodian: version.custodian,
+    resourceType: version.type,
+    class: version.class,
+    epoch: version.epoch,
+    contentHash: version.contentHash,
+    wrappedDek: encodeWrappedDek(version.wrappedDek),
+    lastUpdated: version.lastUpdated,
+    date: version.date,
+    blob,
+  };
+}
+
+/** How a node takes a version of a record its own organization keeps (into its vault and index). */
+export type AdoptOwnVersion = (version: ShippedVersion, blob: Uint8Array) => Promise<'stored' | 'exists'>;
+
+export interface ReplicaReceiverPort {
+  readonly orgDid: string;
+  readonly state: StateReader;
+  readonly replicas: ReplicaStore;
+  readonly adoptOwn: AdoptOwnVersion;
+  /** ms since the epoch (default Date.now). */
+  readonly now?: () => number;
+}
+
+/** Takes shipments from the other holder of records (see the module comment). */
+export class ReplicaReceiver {
+  private readonly now: () => number;
+
+  constructor(private readonly port: ReplicaReceiverPort) {
+    this.now = port.now ?? Date.now;
+  }
+
+  /**
+   * @throws HttpError REPLICA_NOT_HOLDER (403) when a version is of a record the sender and this
+   *   node do not hold together (nothing is stored then)
+   */
+  async receive(sender: VerifiedNode, shipment: Shipment): Promise<ShipmentAnswer> {
+    const now = this.now();
+    const anchors = shipment.versions.map((v) => this.port.state.get<RecordEntry>(StateKey.record(v.id)));
+    // The sender must hold every record it ships, together with this node, before anything is stored.
+    anchors.forEach((anchor) => {
+      if (anchor !== undefined && otherHolder(this.port.state, anchor, this.port.orgDid, now) !== sender.org) {
+        throw new HttpError('REPLICA_NOT_HOLDER', `${sender.org} and this node's organization do not both hold the records shipped`);
+      }
+    });
+    const results: ShipmentResult[] = [];
+    for (const [i, version] of shipment.versions.entries()) {
+      results.push(await this.take(version, anchors[i]));
+    }
+    return { results };
+  }
+
+  private async take(version: ShippedVersion, anchor: RecordEntry | undefined): Promise<ShipmentResult> {
+    const result = (status: ShipmentResult['status'], code?: string): ShipmentResult => ({
+      id: version.id,
+      version: version.version,
+      status,
+      ...(code === undefined ? {} : { code }),
+    });
+    // Not anchored here yet (this ledger is behind the sender's): asked again later.
+    if (anchor === undefined || (anchor.status === 'active' && anchor.latest.version < version.version)) return result('behind');
+    if (anchor.status === 'erased') {
+      this.port.replicas.erase(version.id);
+      return result('refused', 'RECORD_ERASED');
+    }
+    if (anchor.patient !== version.patient || anchor.custodian !== version.custodian || anchor.resourceType !== version.type)
+      return result('refused', 'REPLICA_ANCHOR_MISMATCH');
+    if (anchor.latest.version > version.version) return result('superseded');
+    const blob = new Uint8Array(Buffer.from(version.ciphertext, 'base64url'));
+    if (
+      sha256Hex(blob) !== anchor.latest.contentHash ||
+      version.contentHash !== anchor.latest.contentHash ||
+      version.class !== anchor.class ||
+      version.epoch !== anchor.latest.epoch
+    ) {
+      return result('refused', 'REPLICA_HASH_MISMATCH');
+    }
+    if (anchor.custodian === this.port.orgDid) return result(await this.port.adoptOwn(version, blob));
+    return result(this.port.replicas.put(heldCopyOf(version, blob)));
+  }
+}
