@@ -10,6 +10,7 @@ import {
   buildTxInclusionProof,
   verifyChain,
   verifyTxInclusion,
+  WorkerVerifierPool,
   type BlockHeader,
   type SignedTx,
   type TxInclusionProof,
@@ -55,9 +56,11 @@ export function registerLedger(program: Command): void {
   )
     .requiredOption('--data <dir>', "the node's data folder (opened read-only; the node may be running)")
     .action(async (options: OutputOptions & { readonly data: string }) => {
+      // Signatures on worker threads (one per core) while the main thread executes blocks in order.
+      const verifier = new WorkerVerifierPool();
       const report = await withStore(options.data, (store) =>
-        verifyChain(store, { registry: createContractRegistry(), applyGenesis }),
-      );
+        verifyChain(store, { registry: createContractRegistry(), applyGenesis }, { verifier }),
+      ).finally(() => verifier.close());
       if (report.ok) {
         emit(options, report, () => [
           'ledger verify: OK',

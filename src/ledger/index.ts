@@ -64,6 +64,7 @@ export {
   Ledger,
   type LedgerOptions,
   type CommittedBlock,
+  type EnqueuedBlock,
   type CommittedBlockTx,
   type CommittedTx,
   type AdmissionRejection,

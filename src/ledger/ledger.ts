@@ -48,6 +48,13 @@ export interface CommittedBlock {
   readonly txs: readonly CommittedBlockTx[];
 }
 
+/** A block executed and handed to the writer: its hash now, its durability later. */
+export interface EnqueuedBlock {
+  /** The executed block's hash (known before it is durable: catch-up compares it with the peer's). */
+  readonly hash: string;
+  readonly committed: Promise<CommittedBlock>;
+}
+
 /** Why a submitted envelope is refused before ordering: the code it would get in a block. */
 export interface AdmissionRejection {
   readonly code: ResultCode;
@@ -298,7 +305,7 @@ export class Ledger extends EventEmitter<{ block: [CommittedBlock] }> {
    * ordering can go on; the returned `committed` promise resolves when it is durable and
    * announced. Block time never goes backwards. Called by the orderer, one cut at a time.
    */
-  async enqueueCut(envelopes: readonly string[], cutTime: number, ordererPosition?: string): Promise<{ committed: Promise<CommittedBlock> }> {
+  async enqueueCut(envelopes: readonly string[], cutTime: number, ordererPosition?: string): Promise<EnqueuedBlock> {
     if (this.failure) throw this.failure;
     while (this.inFlight.length >= MAX_BLOCKS_IN_FLIGHT) await this.inFlight[0]!.committed;
     const time = Math.max(cutTime, this.executedHead.time);
@@ -315,7 +322,7 @@ export class Ledger extends EventEmitter<{ block: [CommittedBlock] }> {
     };
     if (!this.writer) {
       this.store.commitBlock(commit);
-      return { committed: Promise.resolve(this.confirm(executed)) };
+      return { hash: executed.hash, committed: Promise.resolve(this.confirm(executed)) };
     }
     const spent = new Set(executed.txs.filter((tx) => tx.spent).map((tx) => `${tx.signer}\n${tx.nonce}`));
     const committed = this.writer.commit(commit).then(
@@ -331,7 +338,7 @@ export class Ledger extends EventEmitter<{ block: [CommittedBlock] }> {
     // The orderer learns of a failure from the next enqueueCut; nothing is left unhandled.
     committed.catch(() => undefined);
     this.inFlight.push({ height: header.height, writes: executed.writes, writeFolders: executed.writeFolders, spent, committed });
-    return { committed };
+    return { hash: executed.hash, committed };
   }
 
   /**

@@ -1,8 +1,11 @@
 import { canonicalJson } from '../crypto/index.js';
-import { LedgerStore } from '../store/index.js';
+import type { LedgerStore } from '../store/index.js';
 import { blockHash, envelopeLeafHash, txRootOf, type BlockHeader } from './block.js';
 import type { ContractSuite } from './contract.js';
 import { executeBlock, executeGenesis, paramsOf, type ExecutedBlock, type ExecutionEnv } from './executor.js';
+import { ReplayStore } from './replay-store.js';
+import { CachedStateSource } from './state-cache.js';
+import type { SignatureVerifier } from './verifier.js';
 import type { GenesisDocument } from './types.js';
 
 export type VerifyReport =
@@ -12,10 +15,13 @@ export type VerifyReport =
 export interface VerifyOptions {
   /** Called after each verified block (progress reporting). */
   onBlock?: (height: number) => void;
+  /** Checks each block's signatures in parallel (e.g. a `WorkerVerifierPool`); default libuv's thread pool. */
+  verifier?: SignatureVerifier;
 }
 
 /**
- * Re-executes a stored chain from genesis in a scratch store and checks every block hash, hash
+ * Re-executes a stored chain from genesis in a scratch store (a temporary file holding the state
+ * and spent nonces only: see `ReplayStore`) and checks every block hash, hash
  * link, Merkle root, signature, result and state root, then compares the stored world state with
  * the recomputed one. Reports the first height where anything differs.
  */
@@ -28,7 +34,7 @@ export async function verifyChain(store: LedgerStore, contracts: ContractSuite, 
   } catch {
     return { ok: false, height: 0, problem: 'stored genesis document is not valid JSON' };
   }
-  const scratch = LedgerStore.open(':memory:');
+  const scratch = ReplayStore.create();
   try {
     return await replay(store, scratch, genesis, contracts, options);
   } finally {
@@ -38,17 +44,24 @@ export async function verifyChain(store: LedgerStore, contracts: ContractSuite, 
 
 async function replay(
   store: LedgerStore,
-  scratch: LedgerStore,
+  scratch: ReplayStore,
   genesis: GenesisDocument,
   contracts: ContractSuite,
   options: VerifyOptions,
 ): Promise<VerifyReport> {
+  // The same read-through cache a node executes with, fed each block's writes after its commit.
+  const state = new CachedStateSource(scratch);
+  const commit = (block: ExecutedBlock): void => {
+    scratch.commit(block);
+    state.apply(block.writes);
+  };
   const env: ExecutionEnv = {
     chainId: genesis.chainId,
     contracts,
     params: paramsOf(genesis),
-    state: { get: (k) => scratch.getState(k), range: (p) => scratch.rangeState(p) },
-    replay: { isSpent: (signer, nonce) => scratch.isNonceSpent(signer, nonce) },
+    state,
+    replay: scratch,
+    ...(options.verifier === undefined ? {} : { verifier: options.verifier }),
   };
   let block0: ExecutedBlock;
   try {
@@ -61,7 +74,7 @@ async function replay(
   if (stored0.hash !== block0.hash || stored0.header !== canonicalJson(block0.header)) {
     return { ok: false, height: 0, problem: 'block 0 does not match the genesis document' };
   }
-  commit(scratch, block0);
+  commit(block0);
 
   const head = store.head();
   let prev = { height: 0, hash: block0.hash, stateRoot: block0.header.stateRoot, time: block0.header.time };
@@ -98,7 +111,7 @@ async function replay(
     if (executed.header.resultsRoot !== header.resultsRoot) return fail('results root differs on re-execution');
     if (executed.header.stateRoot !== header.stateRoot) return fail('state root differs on re-execution');
     if (executed.hash !== stored.hash) return fail('block hash differs on re-execution');
-    commit(scratch, executed);
+    commit(executed);
     prev = { height, hash: executed.hash, stateRoot: header.stateRoot, time: header.time };
     txCount += txs.length;
     options.onBlock?.(height);
@@ -109,16 +122,8 @@ async function replay(
   return { ok: true, height: prev.height, headHash: prev.hash, stateRoot: prev.stateRoot, txCount };
 }
 
-function commit(scratch: LedgerStore, block: ExecutedBlock): void {
-  scratch.commitBlock({
-    block: { height: block.header.height, hash: block.hash, header: canonicalJson(block.header) },
-    txs: block.txs,
-    writes: block.writes,
-  });
-}
-
 /** Walks both state tables in key order; names the height that wrote the first differing row. */
-function compareState(store: LedgerStore, scratch: LedgerStore): VerifyReport | undefined {
+function compareState(store: LedgerStore, scratch: ReplayStore): VerifyReport | undefined {
   const actual = store.iterateState();
   const expected = scratch.iterateState();
   try {

@@ -81,42 +81,61 @@ export async function catchUpFromPeers(options: CatchUpOptions): Promise<CatchUp
   return source === undefined ? { from, to: ledger.height } : { from, to: ledger.height, peer: source };
 }
 
+/**
+ * Fetches and applies pages of blocks up to `target`. Pipelined, because a joining node may
+ * replay a long history: the next page is fetched while this one executes, and each block is
+ * compared with the peer's hash as soon as it is executed, while the block writer makes the
+ * previous ones durable (at most the ledger's in-flight limit ahead); the ledger is flushed
+ * before returning, so `ledger.height` is durable again for the caller.
+ */
 async function fetchBlocksFrom(
   ledger: Ledger,
   from: { readonly peer: PeerNode; readonly signer: PeerSyncSigner; readonly http: CatchUpOptions['http'] },
   target: number,
 ): Promise<void> {
-  const { peer, signer, http } = from;
-  const url = peer.url;
-  while (ledger.height < target) {
-    const path = `/ledger/sync?from=${ledger.height + 1}&limit=${SYNC_PAGE_BLOCKS}`;
-    // Signed as a node request (the roaming layer's scheme): the peer serves whole blocks to
-    // members of the network only.
-    const headers = signNodeRequest({
-      method: 'GET',
-      path,
-      body: '',
-      node: signer.did,
-      secretKey: signer.secretKey,
-      audience: peer.did,
-    });
-    const page = (await getJson(http, `${url}${path}`, { timeoutMs: PAGE_TIMEOUT_MS, maxBytes: PAGE_MAX_BYTES, headers })) as SyncResponse;
-    if (!page.blocks?.length) return;
-    for (const block of page.blocks) {
-      if (block.height !== ledger.height + 1)
-        throw new Error(`peer sent block ${block.height}, expected ${ledger.height + 1}`);
-      // Without its stream position this node could not resume ordering after the block.
-      if (typeof block.position !== 'string') return;
-      const header = JSON.parse(block.header) as { time: number };
-      const committed = await ledger.applyCut(block.envelopes, header.time, block.position);
-      if (committed.hash !== block.hash) {
-        throw new NodeError(
-          NodeErrorCode.SYNC_DIVERGED,
-          `block ${block.height} from ${url} re-executes to ${committed.hash}, the peer has ${block.hash}: this node's state differs from the network's`,
-        );
+  let next = ledger.height + 1;
+  let page: Promise<SyncResponse> | undefined = fetchPage(from, next);
+  try {
+    while (page !== undefined) {
+      const blocks = (await page).blocks ?? [];
+      page = undefined;
+      const last = blocks[blocks.length - 1]?.height;
+      // Only a page that continues the chain is worth asking the next one after.
+      if (typeof last === 'number' && last < target && blocks[0]?.height === next && last === next + blocks.length - 1) {
+        page = fetchPage(from, last + 1);
+        // A page left unread (the current one diverged) must not become an unhandled rejection.
+        page.catch(() => undefined);
+      }
+      for (const block of blocks) {
+        if (block.height !== next) throw new Error(`peer sent block ${block.height}, expected ${next}`);
+        // Without its stream position this node could not resume ordering after the block.
+        if (typeof block.position !== 'string') return;
+        const header = JSON.parse(block.header) as { time: number };
+        const executed = await ledger.enqueueCut(block.envelopes, header.time, block.position);
+        if (executed.hash !== block.hash) {
+          throw new NodeError(
+            NodeErrorCode.SYNC_DIVERGED,
+            `block ${block.height} from ${from.peer.url} re-executes to ${executed.hash}, the peer has ${block.hash}: this node's state differs from the network's`,
+          );
+        }
+        next++;
       }
     }
+  } finally {
+    await ledger.flush();
   }
+}
+
+function fetchPage(
+  from: { readonly peer: PeerNode; readonly signer: PeerSyncSigner; readonly http: CatchUpOptions['http'] },
+  height: number,
+): Promise<SyncResponse> {
+  const { peer, signer, http } = from;
+  const path = `/ledger/sync?from=${height}&limit=${SYNC_PAGE_BLOCKS}`;
+  // Signed as a node request (the roaming layer's scheme): the peer serves whole blocks to
+  // members of the network only.
+  const headers = signNodeRequest({ method: 'GET', path, body: '', node: signer.did, secretKey: signer.secretKey, audience: peer.did });
+  return getJson(http, `${peer.url}${path}`, { timeoutMs: PAGE_TIMEOUT_MS, maxBytes: PAGE_MAX_BYTES, headers }) as Promise<SyncResponse>;
 }
 
 async function getJson(
