@@ -314,9 +314,12 @@ export class FhirIndexStore {
   unindexedVersions(custodian: string): UnindexedVersion[] {
     const pendingMeta = this.pendingVersionsMeta();
     if (pendingMeta === undefined) return [];
-    const source = pendingMeta === 'complete'
-      ? 'pending_versions p JOIN record_versions v ON v.record_id = p.record_id AND v.version = p.version'
-      : 'record_versions v';
+    // CROSS JOIN: SQLite keeps pending_versions as the outer loop (without it the planner walks
+    // every record_versions row in ORDER BY order and looks each up in the small table).
+    const source =
+      pendingMeta === 'complete'
+        ? 'pending_versions p CROSS JOIN record_versions v ON v.record_id = p.record_id AND v.version = p.version'
+        : 'record_versions v';
     return this.db
       .prepare<[string], UnindexedVersion>(
         `SELECT v.record_id AS recordId, v.version, v.patient, v.resource_type AS resourceType, v.class, v.epoch,
