@@ -19,7 +19,8 @@
  *
  * Knobs: BENCH_SCALE_SECONDS (per probe, default 5), BENCH_SCALE_CONNECTIONS (8),
  * BENCH_SCALE_IMPORT_CONCURRENCY (4), BENCH_SCALE_MIN_PATIENTS (1000; fewer for a quick try),
- * BENCH_NODE_ARGS (node options of the child processes).
+ * BENCH_NODE_ARGS (node options of the child processes), ROAM_BENCH_SCALE_KEEP_DIR=1 (keep the
+ * filled data folder and print its path).
  */
 import { rmSync } from 'node:fs';
 import type { SignedTx } from '../src/ledger/index.js';
@@ -220,5 +221,7 @@ try {
   for (const size of SIZES) await measure(size);
 } finally {
   await stopNodeProcess(node);
-  rmSync(network.dir, { recursive: true, force: true });
+  // Kept on request, to time and profile further starts of the filled node (bench/start-time.ts).
+  if (process.env['ROAM_BENCH_SCALE_KEEP_DIR'] === '1') progress(`data folder kept: ${network.dir}`);
+  else rmSync(network.dir, { recursive: true, force: true });
 }

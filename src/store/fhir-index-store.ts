@@ -11,6 +11,7 @@
  */
 import type Database from 'better-sqlite3';
 import { openDatabaseFile } from './sqlite-file.js';
+import { PENDING_VERSIONS_DDL, PENDING_VERSIONS_META } from './vault-store.js';
 
 /** One resource the node keeps. */
 export interface FhirResourceRow {
@@ -118,6 +119,7 @@ export class FhirIndexStore {
       CREATE TABLE IF NOT EXISTS fhir_audit_inflight (tx_id TEXT PRIMARY KEY, envelope TEXT NOT NULL, seqs TEXT NOT NULL) STRICT;
       CREATE TABLE IF NOT EXISTS fhir_audit_refused (
         seq INTEGER PRIMARY KEY, entry TEXT NOT NULL, code TEXT NOT NULL, refused_at INTEGER NOT NULL) STRICT;
+      ${PENDING_VERSIONS_DDL}
     `);
     this.statements = {
       getResource: db.prepare<[string], ResourceSqlRow>('SELECT * FROM fhir_resources WHERE record_id = ?'),
@@ -135,6 +137,10 @@ export class FhirIndexStore {
       ),
       addDate: db.prepare<[string, string, number, number]>(
         'INSERT INTO fhir_dates (record_id, param, start_ms, end_ms) VALUES (?, ?, ?, ?)',
+      ),
+      // The index commit of a version settles it and any older version of the record still pending.
+      settlePending: db.prepare<[string, number]>(
+        'DELETE FROM pending_versions WHERE record_id = ? AND version <= ?',
       ),
       appendAudit: db.prepare<[string]>('INSERT INTO fhir_audit_outbox (entry) VALUES (?)'),
       auditBacklog: db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM fhir_audit_outbox'),
@@ -164,9 +170,10 @@ export class FhirIndexStore {
 
   /** Stores a resource's current version and replaces its index rows, in one transaction. */
   putResource(row: FhirResourceRow, index: readonly FhirIndexRow[]): void {
-    const { upsert, delTokens, delDates, addToken, addDate } = this.statements;
+    const { upsert, delTokens, delDates, addToken, addDate, settlePending } = this.statements;
     const write = () => {
       upsert.run(row.recordId, row.type, row.version, row.patient, row.lastUpdated, row.class, row.epoch);
+      settlePending.run(row.recordId, row.version);
       // A first version has no earlier index rows to replace.
       if (row.version > 1) {
         delTokens.run(row.recordId);
@@ -287,6 +294,9 @@ export class FhirIndexStore {
       this.db
         .prepare('DELETE FROM record_versions WHERE record_id = ? AND version = ?')
         .run(recordId, version);
+      this.db
+        .prepare('DELETE FROM pending_versions WHERE record_id = ? AND version = ?')
+        .run(recordId, version);
       const used = this.db
         .prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM record_versions WHERE content_hash = ?')
         .get(row.content_hash);
@@ -296,25 +306,61 @@ export class FhirIndexStore {
 
   /**
    * The vault versions kept for `custodian` that are newer than the index's row of their record
-   * (or whose record has none), by record and version. The vault's `record_versions` lives in
-   * the same file; in an index without a vault beside it there are none.
+   * (or whose record has none), by record and version. Only the versions in `pending_versions`
+   * (written, not yet indexed: what was in flight at a crash) are read — unless the vault predates
+   * that table, then every version once (see {@link settlePendingVersions}). The vault's tables
+   * live in the same file; in an index without a vault beside it there are none.
    */
   unindexedVersions(custodian: string): UnindexedVersion[] {
+    const pendingMeta = this.pendingVersionsMeta();
+    if (pendingMeta === undefined) return [];
+    // CROSS JOIN: SQLite keeps pending_versions as the outer loop (without it the planner walks
+    // every record_versions row in ORDER BY order and looks each up in the small table).
+    const source =
+      pendingMeta === 'complete'
+        ? 'pending_versions p CROSS JOIN record_versions v ON v.record_id = p.record_id AND v.version = p.version'
+        : 'record_versions v';
+    return this.db
+      .prepare<[string], UnindexedVersion>(
+        `SELECT v.record_id AS recordId, v.version, v.patient, v.resource_type AS resourceType, v.class, v.epoch,
+           v.content_hash AS contentHash, v.author, v.created_at AS createdAt
+         FROM ${source} LEFT JOIN fhir_resources r ON r.record_id = v.record_id
+         WHERE v.custodian = ? AND (r.record_id IS NULL OR v.version > r.version)
+         ORDER BY v.record_id, v.version`,
+      )
+      .all(custodian);
+  }
+
+  /**
+   * After the start-up recovery handled every version {@link unindexedVersions} gave (indexed or
+   * discarded): forgets the pending rows left (other custodians' versions, versions indexed
+   * already) and, in a vault that predates the table, marks the table complete from now on.
+   */
+  settlePendingVersions(): void {
+    if (this.pendingVersionsMeta() === undefined) return;
+    this.db.transaction(() => {
+      this.db.prepare('DELETE FROM pending_versions').run();
+      this.db
+        .prepare<[string]>("UPDATE meta SET value = 'complete' WHERE key = ?")
+        .run(PENDING_VERSIONS_META);
+    })();
+  }
+
+  /**
+   * The vault's `pending_versions` meta value ('none' when the vault predates it), or undefined
+   * without a vault in this file.
+   */
+  private pendingVersionsMeta(): string | undefined {
     const vaultHere = this.db
       .prepare<[], { one: number }>(
         "SELECT 1 AS one FROM sqlite_master WHERE type = 'table' AND name = 'record_versions'",
       )
       .get();
-    if (vaultHere === undefined) return [];
-    return this.db
-      .prepare<[string], UnindexedVersion>(
-        `SELECT v.record_id AS recordId, v.version, v.patient, v.resource_type AS resourceType, v.class, v.epoch,
-           v.content_hash AS contentHash, v.author, v.created_at AS createdAt
-         FROM record_versions v LEFT JOIN fhir_resources r ON r.record_id = v.record_id
-         WHERE v.custodian = ? AND (r.record_id IS NULL OR v.version > r.version)
-         ORDER BY v.record_id, v.version`,
-      )
-      .all(custodian);
+    if (vaultHere === undefined) return undefined;
+    const row = this.db
+      .prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?')
+      .get(PENDING_VERSIONS_META);
+    return row?.value ?? 'none';
   }
 
   /** Removes a resource and its index rows (rollback of a first version). */

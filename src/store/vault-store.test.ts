@@ -6,7 +6,8 @@ import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { randomBytes, sha256Hex } from '../crypto/index.js';
 import { StoreErrorCode } from './errors.js';
-import { VaultStore, type NewRecordVersion } from './vault-store.js';
+import { FhirIndexStore } from './fhir-index-store.js';
+import { PENDING_VERSIONS_META, VaultStore, type NewRecordVersion } from './vault-store.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'roam-vault-store-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -182,5 +183,149 @@ describe('VaultStore', () => {
     assert.throws(() => VaultStore.open(join(dir, 'missing-dir', 'vault.sqlite')), {
       code: StoreErrorCode.OPEN_FAILED,
     });
+  });
+});
+
+// The vault's `pending_versions`: what start-up recovery reads instead of every version (issue 14
+// §4: a start time that does not grow with the vault), and the one full scan of a vault written
+// before the table existed. The vault and the index share one file, as in a node.
+const ORG = 'did:key:z6MkOrg';
+
+/** A vault and an index on one fresh file. */
+function openBoth(path = freshPath()) {
+  const vault = VaultStore.open(path);
+  const index = FhirIndexStore.open(path);
+  return {
+    path,
+    vault,
+    index,
+    close() {
+      index.close();
+      vault.close();
+    },
+  };
+}
+
+function indexRow(recordId: string, v: number) {
+  return { recordId, type: 'Observation', version: v, patient: 'did:key:z6MkPatient', lastUpdated: v, class: 'general', epoch: 0 };
+}
+
+const pendingRows = (vault: VaultStore) =>
+  vault.db
+    .prepare<[], { record_id: string; version: number }>('SELECT record_id, version FROM pending_versions ORDER BY record_id, version')
+    .all()
+    .map((r) => `${r.record_id}@${r.version}`);
+
+const metaOf = (vault: VaultStore) =>
+  vault.db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?').get(PENDING_VERSIONS_META)?.value;
+
+describe('pending versions (start-up recovery reads what was in flight)', () => {
+  it('a version is pending from its vault commit until its index commit, which settles older ones too', () => {
+    const t = openBoth();
+    try {
+      assert.equal(metaOf(t.vault), 'complete', 'a new vault keeps the table from the start');
+      t.vault.insertVersion(version('rec-a', 1), Buffer.from('a1'));
+      t.vault.insertVersion(version('rec-a', 2), Buffer.from('a2'));
+      t.vault.insertVersion(version('rec-b', 1), Buffer.from('b1'));
+      assert.deepEqual(
+        t.index.unindexedVersions(ORG).map((v) => `${v.recordId}@${v.version}`),
+        ['rec-a@1', 'rec-a@2', 'rec-b@1'],
+      );
+      t.index.durably(() => t.index.putResource(indexRow('rec-a', 2), []));
+      assert.deepEqual(pendingRows(t.vault), ['rec-b@1']);
+      assert.deepEqual(
+        t.index.unindexedVersions(ORG).map((v) => `${v.recordId}@${v.version}`),
+        ['rec-b@1'],
+      );
+    } finally {
+      t.close();
+    }
+  });
+
+  it('reads only pending rows: an unindexed version without one is not scanned for', () => {
+    const t = openBoth();
+    try {
+      t.vault.insertVersion(version('rec-old', 1), Buffer.from('old'));
+      t.index.putResource(indexRow('rec-old', 1), []);
+      // Were recovery still a scan of every version, this one (index row gone) would come back.
+      t.index.deleteResource('rec-old');
+      assert.deepEqual(t.index.unindexedVersions(ORG), []);
+    } finally {
+      t.close();
+    }
+  });
+
+  it('a rolled-back, discarded or erased version leaves no pending row', () => {
+    const t = openBoth();
+    try {
+      t.vault.insertVersion(version('rec-rollback', 1), Buffer.from('r'));
+      t.vault.insertVersion(version('rec-erase', 1), Buffer.from('e'));
+      t.vault.insertVersion(version('rec-erase', 2), Buffer.from('e2'));
+      t.index.deleteVersion('rec-rollback', 1);
+      t.vault.erase('rec-erase', 1);
+      assert.deepEqual(pendingRows(t.vault), []);
+    } finally {
+      t.close();
+    }
+  });
+
+  it('settles what recovery left (other custodians) and keeps the table complete', () => {
+    const t = openBoth();
+    try {
+      t.vault.insertVersion(version('rec-replica', 1, { custodian: 'did:key:z6MkOtherOrg' }), Buffer.from('x'));
+      assert.deepEqual(t.index.unindexedVersions(ORG), [], "another custodian's version is not this node's to recover");
+      t.index.settlePendingVersions();
+      assert.deepEqual(pendingRows(t.vault), []);
+      assert.equal(metaOf(t.vault), 'complete');
+    } finally {
+      t.close();
+    }
+  });
+
+  it('a vault written before the table: one full scan at the first start, then only pending rows', () => {
+    const first = openBoth();
+    first.vault.insertVersion(version('rec-indexed', 1), Buffer.from('i'));
+    first.index.putResource(indexRow('rec-indexed', 1), []);
+    first.vault.insertVersion(version('rec-in-flight', 1), Buffer.from('f'));
+    // What an earlier build left: no table, no meta key.
+    first.vault.db.exec(`DROP TABLE pending_versions; DELETE FROM meta WHERE key = '${PENDING_VERSIONS_META}'`);
+    first.close();
+
+    const t = openBoth(first.path);
+    try {
+      assert.equal(metaOf(t.vault), 'unseeded');
+      assert.deepEqual(
+        t.index.unindexedVersions(ORG).map((v) => `${v.recordId}@${v.version}`),
+        ['rec-in-flight@1'],
+        'the full scan finds the version in flight, which has no pending row',
+      );
+      t.index.putResource(indexRow('rec-in-flight', 1), []);
+      t.index.settlePendingVersions();
+      assert.equal(metaOf(t.vault), 'complete');
+      t.index.deleteResource('rec-indexed');
+      assert.deepEqual(t.index.unindexedVersions(ORG), [], 'from now on only pending rows are read');
+    } finally {
+      t.close();
+    }
+  });
+});
+
+describe('the vault remembers a clean ciphertext check until a restore', () => {
+  it('is set by a clean check, cleared by a check with gaps and by a restore of the file', () => {
+    const t = openBoth();
+    assert.equal(t.vault.ciphertextsChecked, false, 'a new vault has never been checked');
+    t.vault.setCiphertextsChecked(true);
+    assert.equal(t.vault.ciphertextsChecked, true);
+    t.vault.setCiphertextsChecked(false);
+    assert.equal(t.vault.ciphertextsChecked, false);
+    t.vault.setCiphertextsChecked(true);
+    t.close();
+    VaultStore.forgetCiphertextsChecked(t.path);
+    const reopened = VaultStore.open(t.path);
+    try {
+      assert.equal(reopened.ciphertextsChecked, false);
+    } finally {
+      reopened.close();
+    }
   });
 });

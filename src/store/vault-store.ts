@@ -4,6 +4,28 @@ import { StoreError, StoreErrorCode } from './errors.js';
 import { ensureOwnerOnlyDatabaseFile } from './file-mode.js';
 
 const SCHEMA_VERSION = '1';
+
+/**
+ * The versions written and not yet indexed (src/node/fhir/recovery.ts reads only these at start,
+ * not every version). The index store creates the same table (same file) so that its commits can
+ * clear their rows whichever store opened the file first.
+ */
+export const PENDING_VERSIONS_DDL = `CREATE TABLE IF NOT EXISTS pending_versions (
+  record_id TEXT NOT NULL, version INTEGER NOT NULL, PRIMARY KEY (record_id, version)) STRICT, WITHOUT ROWID;`;
+
+/**
+ * Meta key: 'complete' when every version not yet indexed has its `pending_versions` row;
+ * 'unseeded' in a vault written before that table existed (recovery then scans every version
+ * once, and marks it complete).
+ */
+export const PENDING_VERSIONS_META = 'pending_versions';
+
+/**
+ * Meta key: 'clean' when the last full comparison of this organization's anchors with the vault
+ * found every anchored ciphertext here (src/node/fhir/ciphertext-gaps.ts). Removed by `roam
+ * restore`: only a vault older than its ledger can lack anchored ciphertexts.
+ */
+const CIPHERTEXTS_META = 'ciphertexts';
 const VERSION_COLUMNS = `record_id AS recordId, version, patient, resource_type AS resourceType, class, epoch,
   content_hash AS contentHash, wrapped_dek AS wrappedDek, custodian, author, created_at AS createdAt`;
 
@@ -87,6 +109,7 @@ export class VaultStore {
       CREATE TABLE IF NOT EXISTS epochs (
         patient TEXT NOT NULL, class TEXT NOT NULL CHECK (class IN ('general', 'sensitive')), epoch INTEGER NOT NULL,
         PRIMARY KEY (patient, class)) STRICT;
+      ${PENDING_VERSIONS_DDL}
     `);
     const version = db
       .prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?')
@@ -98,6 +121,7 @@ export class VaultStore {
         `vault schema ${version.value}, this build reads ${SCHEMA_VERSION}`,
       );
     }
+    VaultStore.seedPendingVersionsMeta(db);
     this.statements = {
       putBlob: db.prepare<[string, Buffer]>(
         'INSERT INTO blobs (hash, data) VALUES (?, ?) ON CONFLICT (hash) DO NOTHING',
@@ -121,6 +145,10 @@ export class VaultStore {
         `INSERT INTO record_versions (record_id, version, patient, resource_type, class, epoch, content_hash, wrapped_dek,
           custodian, author, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
+      addPending: db.prepare<[string, number]>(
+        'INSERT OR IGNORE INTO pending_versions (record_id, version) VALUES (?, ?)',
+      ),
+      deletePendingOfRecord: db.prepare<[string]>('DELETE FROM pending_versions WHERE record_id = ?'),
       versionHashes: db.prepare<[string], { contentHash: string }>(
         'SELECT content_hash AS contentHash FROM record_versions WHERE record_id = ?',
       ),
@@ -164,11 +192,13 @@ export class VaultStore {
         row.author,
         row.createdAt,
       );
+      this.statements.addPending.run(row.recordId, row.version);
       return { status: 'inserted', contentHash };
     });
     this.eraseTx = db.transaction((recordId: string, erasedAt: number): number => {
       const hashes = new Set(this.statements.versionHashes.all(recordId).map((row) => row.contentHash));
       const erased = this.statements.deleteVersions.run(recordId).changes;
+      this.statements.deletePendingOfRecord.run(recordId);
       for (const hash of hashes) this.statements.deleteUnreferencedBlob.run(hash, hash);
       this.statements.insertErasure.run(recordId, erased, erasedAt);
       return erased;
@@ -200,6 +230,52 @@ export class VaultStore {
 
   close(): void {
     if (this.db.open) this.db.close();
+  }
+
+  /**
+   * Sets the `pending_versions` meta key of a file that has none: a vault that holds versions
+   * already was written before the table existed, so its table says nothing yet ('unseeded').
+   */
+  private static seedPendingVersionsMeta(db: Database.Database): void {
+    const known = db.prepare('SELECT 1 FROM meta WHERE key = ?').get(PENDING_VERSIONS_META);
+    if (known !== undefined) return;
+    const anyVersion = db.prepare('SELECT 1 FROM record_versions LIMIT 1').get();
+    db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run(
+      PENDING_VERSIONS_META,
+      anyVersion === undefined ? 'complete' : 'unseeded',
+    );
+  }
+
+  /**
+   * Forgets, in the vault file at `path` (a copy just restored from a backup), that its
+   * ciphertexts were found complete: the ledger it meets may anchor versions written after the
+   * backup, so the node compares them all at its next start.
+   */
+  static forgetCiphertextsChecked(path: string): void {
+    const db = new Database(path);
+    try {
+      const hasMeta = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").get();
+      if (hasMeta !== undefined) db.prepare('DELETE FROM meta WHERE key = ?').run(CIPHERTEXTS_META);
+    } finally {
+      db.close();
+    }
+  }
+
+  /** Whether the last full check found every anchored ciphertext of this node here (see CIPHERTEXTS_META). */
+  get ciphertextsChecked(): boolean {
+    const row = this.db
+      .prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?')
+      .get(CIPHERTEXTS_META);
+    return row?.value === 'clean';
+  }
+
+  /** Records the outcome of a full check: `clean` when no anchored ciphertext was missing. */
+  setCiphertextsChecked(clean: boolean): void {
+    if (clean)
+      this.db
+        .prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value')
+        .run(CIPHERTEXTS_META, 'clean');
+    else this.db.prepare('DELETE FROM meta WHERE key = ?').run(CIPHERTEXTS_META);
   }
 
   private putBlobRow(data: Uint8Array): string {

@@ -262,6 +262,7 @@ export class Vault {
         .get(recordId, version);
       if (row === undefined) return;
       db.prepare('DELETE FROM record_versions WHERE record_id = ? AND version = ?').run(recordId, version);
+      db.prepare('DELETE FROM pending_versions WHERE record_id = ? AND version = ?').run(recordId, version);
       const used = db
         .prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM record_versions WHERE content_hash = ?')
         .get(row.content_hash);

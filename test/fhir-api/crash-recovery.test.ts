@@ -77,8 +77,12 @@ describe('FHIR API: recovery of the write path at start', () => {
     );
     expectStatus(updated, 201);
 
-    // Killed after the anchor committed, before the index commit: vault and ledger hold version 1.
+    // Killed after the anchor committed, before the index commit: vault and ledger hold version 1,
+    // and the vault's pending row of it (which only the index commit clears) is still there.
     t.node.fhir.index.deleteResource(anchoredOnly.body.id);
+    t.node.fhir.vault.store.db
+      .prepare('INSERT INTO pending_versions (record_id, version) VALUES (?, 1)')
+      .run(anchoredOnly.body.id);
     // Killed before the anchors were submitted: vault versions no anchor names (a new record,
     // and version 2 of a record the index knows at version 1).
     const vault = t.node.fhir.vault;

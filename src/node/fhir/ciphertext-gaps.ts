@@ -63,6 +63,25 @@ export class CiphertextGaps {
     return new CiphertextGaps(gaps);
   }
 
+  /**
+   * The gaps at start: none without reading the ledger's anchors when the vault remembers a full
+   * check that found none and has not been restored since (only a vault older than its ledger —
+   * a restore — can lack an anchored ciphertext: a write's version is fsynced before its anchor
+   * is submitted); otherwise a full {@link find}, remembered when it finds none. So a normal
+   * start costs one meta read, and a restored node pays the full comparison until it is whole.
+   */
+  static atStart(parts: Pick<RepositoryParts, 'node' | 'vault'>): CiphertextGaps {
+    if (parts.vault.store.ciphertextsChecked) return CiphertextGaps.none();
+    return CiphertextGaps.findAndRemember(parts);
+  }
+
+  /** A full {@link find}, whose outcome the vault remembers for the next start. */
+  static findAndRemember(parts: Pick<RepositoryParts, 'node' | 'vault'>): CiphertextGaps {
+    const gaps = CiphertextGaps.find(parts);
+    parts.vault.store.setCiphertextsChecked(gaps.records === 0);
+    return gaps;
+  }
+
   /** Anchored versions whose ciphertext is missing, over every record. */
   get missingVersions(): number {
     let missing = 0;

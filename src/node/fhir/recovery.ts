@@ -10,6 +10,9 @@
  * and indexed (roll forward — its anchor must not point at nothing, and other nodes may already
  * have read it), with the audit entry of the write; a version whose anchor did not commit is
  * discarded (it was never acknowledged: the answer comes after the index commit).
+ *
+ * Only the versions in flight at the crash are read (the vault's `pending_versions`, written with
+ * each version and cleared by its index commit), so the work at start does not grow with the vault.
  */
 import type { RecordEntry } from '../../contracts/index.js';
 import { indexEntries, type StoredResource } from '../../fhir/index.js';
@@ -63,6 +66,7 @@ export async function recoverUnindexedVersions(parts: RepositoryParts): Promise<
     if (indexed === 'unsearchable') unsearchable++;
     rolledForward += anchored.length;
   }
+  index.settlePendingVersions();
   return { rolledForward, discarded, unsearchable };
 }
 

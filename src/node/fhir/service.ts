@@ -162,7 +162,7 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
    */
   async recover(): Promise<RecoveryReport> {
     const report = await recoverUnindexedVersions(this.parts);
-    this.findMissingCiphertexts();
+    this.gaps = CiphertextGaps.atStart(this.parts);
     return report;
   }
 
@@ -171,7 +171,7 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
    * (see ciphertext-gaps.ts); reads of them answer CIPHERTEXT_MISSING until they are back.
    */
   findMissingCiphertexts(): CiphertextGaps {
-    this.gaps = CiphertextGaps.find(this.parts);
+    this.gaps = CiphertextGaps.findAndRemember(this.parts);
     return this.gaps;
   }
 

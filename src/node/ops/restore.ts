@@ -22,7 +22,7 @@ import {
 import { basename, dirname, join, resolve } from 'node:path';
 import { createContractSuite } from '../../contracts/index.js';
 import { verifyChain } from '../../ledger/index.js';
-import { checkDatabaseFile, LedgerStore } from '../../store/index.js';
+import { checkDatabaseFile, LedgerStore, VaultStore } from '../../store/index.js';
 import { DataFiles, parseNodeConfigFile } from '../config.js';
 import {
   BACKUP_FORMAT,
@@ -101,6 +101,10 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRep
       copyFileSync(join(options.fromDir, file.path), target);
       chmodSync(target, BACKUP_FILE_MODE);
     }
+    // The restored vault may lack ciphertexts the network anchored after the backup: its next
+    // start compares every anchor (src/node/fhir/ciphertext-gaps.ts), not only the recent ones.
+    const vaultCopy = join(staging, 'vault.sqlite');
+    if (existsSync(vaultCopy)) VaultStore.forgetCiphertextsChecked(vaultCopy);
     chmodSync(staging, BACKUP_DIR_MODE);
     renameSync(staging, dataDir);
   } catch (error) {
