@@ -22,13 +22,15 @@
  * BENCH_NODE_ARGS (node options of the child processes), ROAM_BENCH_SCALE_KEEP_DIR=1 (keep the
  * filled data folder and print its path).
  */
-import { rmSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { SignedTx } from '../src/ledger/index.js';
 import { commit, initBenchNetwork, peakRssMb, practitioner, tokenOf, type FhirEndpoint } from './support/fhir-setup.js';
 import { probe, Sample } from './support/scale-probes.js';
 import {
   diskBytes,
   joinAndCatchUp,
+  SCALE_STATE_FILE,
   ledgerTxCount,
   startNodeProcess,
   stopNodeProcess,
@@ -222,6 +224,10 @@ try {
 } finally {
   await stopNodeProcess(node);
   // Kept on request, to time and profile further starts of the filled node (bench/start-time.ts).
-  if (process.env['ROAM_BENCH_SCALE_KEEP_DIR'] === '1') progress(`data folder kept: ${network.dir}`);
-  else rmSync(network.dir, { recursive: true, force: true });
+  if (process.env['ROAM_BENCH_SCALE_KEEP_DIR'] === '1') {
+    // What bench/scale-reprobe.ts needs to probe the same folder again with newer code.
+    const state = { chainId: network.chainId, resources: resources.values, searchable: searchable.values, everything: everything!.patientRef };
+    writeFileSync(join(network.dir, SCALE_STATE_FILE), JSON.stringify(state));
+    progress(`data folder kept: ${network.dir}`);
+  } else rmSync(network.dir, { recursive: true, force: true });
 }

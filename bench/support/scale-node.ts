@@ -14,6 +14,9 @@ import { DataFiles } from '../../src/node/config.js';
 const REPO = join(import.meta.dirname, '..', '..');
 const READY_POLL_MS = 20;
 
+/** In a kept folder: the probe samples, for bench/scale-reprobe.ts. */
+export const SCALE_STATE_FILE = 'bench-scale-state.json';
+
 export interface NodeProcess {
   readonly child: ChildProcess;
   readonly url: string;
