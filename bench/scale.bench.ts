@@ -20,12 +20,20 @@
  * Knobs: BENCH_SCALE_SECONDS (per probe, default 5), BENCH_SCALE_CONNECTIONS (8),
  * BENCH_SCALE_IMPORT_CONCURRENCY (4), BENCH_SCALE_MIN_PATIENTS (1000; fewer for a quick try),
  * BENCH_NODE_ARGS (node options of the child processes), ROAM_BENCH_SCALE_KEEP_DIR=1 (keep the
- * filled data folder and print its path).
+ * filled data folder and print its path; bench/scale-reprobe.ts probes it again later),
+ * BENCH_SCALE_SKIP_REPLAY=1 (no verify and no catch-up).
  */
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SignedTx } from '../src/ledger/index.js';
-import { commit, initBenchNetwork, peakRssMb, practitioner, tokenOf, type FhirEndpoint } from './support/fhir-setup.js';
+import {
+  commit,
+  initBenchNetwork,
+  peakRssMb,
+  practitioner,
+  tokenOf,
+  type FhirEndpoint,
+} from './support/fhir-setup.js';
 import { probe, Sample } from './support/scale-probes.js';
 import {
   diskBytes,
@@ -47,6 +55,8 @@ const SIZES = (
 )
   .split(',')
   .map(Number);
+/** BENCH_SCALE_SKIP_REPLAY=1: no `roam ledger verify` and no catch-up (a quick fill to probe). */
+const SKIP_REPLAY = process.env['BENCH_SCALE_SKIP_REPLAY'] === '1';
 const SECONDS = Number(process.env['BENCH_SCALE_SECONDS'] ?? 5);
 const CONNECTIONS = Number(process.env['BENCH_SCALE_CONNECTIONS'] ?? 8);
 const IMPORT_CONCURRENCY = Number(process.env['BENCH_SCALE_IMPORT_CONCURRENCY'] ?? 4);
@@ -73,8 +83,14 @@ const TARGETS = {
   target_start_ms: 10_000,
 };
 
-if (SIZES.some((size, i) => !Number.isInteger(size) || size <= EVERYTHING_RESOURCES || (i > 0 && size <= SIZES[i - 1]!)))
-  throw new Error(`ROAM_BENCH_SCALE_SIZES: increasing integers above ${EVERYTHING_RESOURCES} expected, got ${SIZES.join(',')}`);
+if (
+  SIZES.some(
+    (size, i) => !Number.isInteger(size) || size <= EVERYTHING_RESOURCES || (i > 0 && size <= SIZES[i - 1]!),
+  )
+)
+  throw new Error(
+    `ROAM_BENCH_SCALE_SIZES: increasing integers above ${EVERYTHING_RESOURCES} expected, got ${SIZES.join(',')}`,
+  );
 
 const network = await initBenchNetwork();
 let node: NodeProcess = await startNodeProcess(network.dir);
@@ -118,27 +134,40 @@ async function submitAll(txs: readonly SignedTx[]): Promise<void> {
 async function grow(size: number): Promise<{ created: number; seconds: number }> {
   const target = patientsAt(size);
   const setupStarted = performance.now();
-  patients.push(...(await registerPatients(endpoint(), templates, { count: target - patients.length, firstNumber: patients.length + 1 })));
+  patients.push(
+    ...(await registerPatients(endpoint(), templates, {
+      count: target - patients.length,
+      firstNumber: patients.length + 1,
+    })),
+  );
   const perPatient = size - EVERYTHING_RESOURCES;
   const quota = (i: number) => Math.floor(perPatient / target) + (i < perPatient % target ? 1 : 0);
   const jobs: Array<{ patient: FilledPatient; count: number }> = [];
-  if (everything!.resources < EVERYTHING_RESOURCES) jobs.push({ patient: everything!, count: EVERYTHING_RESOURCES });
+  if (everything!.resources < EVERYTHING_RESOURCES)
+    jobs.push({ patient: everything!, count: EVERYTHING_RESOURCES });
   patients.forEach((patient, i) => {
     if (quota(i) > patient.resources) jobs.push({ patient, count: quota(i) - patient.resources });
   });
   let created = 0;
   const started = performance.now();
-  progress(`${size}: ${target} patients registered in ${round((started - setupStarted) / 1000)} s; importing`);
+  progress(
+    `${size}: ${target} patients registered in ${round((started - setupStarted) / 1000)} s; importing`,
+  );
   const worker = async () => {
     for (let job = jobs.shift(); job !== undefined; job = jobs.shift()) {
       const { patient } = job;
       const isNew = patient.patientRef === undefined;
-      const added = await importMore(endpoint(), patient, { count: job.count, onCreated: (ref) => resources.offer(ref) });
+      const added = await importMore(endpoint(), patient, {
+        count: job.count,
+        onCreated: (ref) => resources.offer(ref),
+      });
       const before = created;
       created += added;
       // A long fill (1M) says how far it got.
       if (Math.floor(created / PROGRESS_EVERY) > Math.floor(before / PROGRESS_EVERY))
-        progress(`${size}: ${created} resources imported (${Math.round(created / ((performance.now() - started) / 1000))}/s)`);
+        progress(
+          `${size}: ${created} resources imported (${Math.round(created / ((performance.now() - started) / 1000))}/s)`,
+        );
       if (isNew && patient !== everything && patient.patientRef !== undefined)
         searchable.offer(patient.patientRef.slice('Patient/'.length));
     }
@@ -151,7 +180,11 @@ async function grow(size: number): Promise<{ created: number; seconds: number }>
 async function topUpLedger(size: number): Promise<void> {
   if (size === SIZES[0]) await submitAll(registrations(topUpPatients, network.chainId));
   const signer = { did: network.keys.nodeDid, keys: network.keys.node };
-  for (let missing = size - ledgerTxCount(network.dir); missing > 0; missing = size - ledgerTxCount(network.dir)) {
+  for (
+    let missing = size - ledgerTxCount(network.dir);
+    missing > 0;
+    missing = size - ledgerTxCount(network.dir)
+  ) {
     const count = Math.min(missing + (missing % 2), TOP_UP_SIGNED_AT_ONCE);
     await submitAll(consentAndAnchorTxs(count, topUpPatients, network.keys.orgDid, signer, network.chainId));
   }
@@ -184,14 +217,16 @@ async function measure(size: number): Promise<void> {
   await stopNodeProcess(node);
   const disk = diskBytes(network.dir);
   progress(`${size}: roam ledger verify`);
-  const verify = await verifyLedger(network.dir);
+  const verify = SKIP_REPLAY ? undefined : await verifyLedger(network.dir);
   node = await startNodeProcess(network.dir);
   progress(`${size}: node restarted in ${Math.round(node.startMs)} ms; joining node catches up`);
-  const catchUp = await joinAndCatchUp({ dataDir: network.dir, url: node.url, height: verify.height });
+  const catchUp =
+    verify && (await joinAndCatchUp({ dataDir: network.dir, url: node.url, height: verify.height }));
+  const transactions = verify?.txCount ?? ledgerTxCount(network.dir);
   const stored = patients.reduce((sum, p) => sum + p.resources, everything!.resources);
   const fields = {
     resources: stored,
-    transactions: verify.txCount,
+    transactions,
     patients: patients.length + 1,
     read_p99_ms: round(read.p99),
     read_p50_ms: round(read.p50),
@@ -202,20 +237,24 @@ async function measure(size: number): Promise<void> {
     everything_500_p50_ms: round(whole.p50),
     import_resources_per_s: Math.round(imported.created / imported.seconds),
     disk_bytes_per_resource: Math.round(disk.vaultAndIndex / stored),
-    disk_bytes_per_tx: Math.round(disk.ledger / verify.txCount),
+    disk_bytes_per_tx: Math.round(disk.ledger / transactions),
     disk_vault_index_mb: round(disk.vaultAndIndex / 2 ** 20),
     disk_ledger_mb: round(disk.ledger / 2 ** 20),
     start_ms: Math.round(node.startMs),
     peak_rss_mb: Math.max(peakRss, peakRssMb(node.child.pid!)),
-    verify_tx_per_s: Math.round(verify.txCount / verify.seconds),
-    verify_seconds: round(verify.seconds),
-    catch_up_tx_per_s: Math.round(verify.txCount / catchUp.seconds),
-    catch_up_seconds: round(catchUp.seconds),
-    catch_up_blocks: catchUp.blocks,
+    verify_tx_per_s: verify ? Math.round(verify.txCount / verify.seconds) : null,
+    verify_seconds: verify ? round(verify.seconds) : null,
+    catch_up_tx_per_s: verify && catchUp ? Math.round(verify.txCount / catchUp.seconds) : null,
+    catch_up_seconds: catchUp ? round(catchUp.seconds) : null,
+    catch_up_blocks: catchUp?.blocks ?? null,
     probe_connections: CONNECTIONS,
     ...TARGETS,
   };
-  console.log(`scale ${size}: ${Object.entries(fields).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+  console.log(
+    `scale ${size}: ${Object.entries(fields)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ')}`,
+  );
   console.log(JSON.stringify({ bench: 'scale', ...fields }));
 }
 
@@ -226,7 +265,12 @@ try {
   // Kept on request, to time and profile further starts of the filled node (bench/start-time.ts).
   if (process.env['ROAM_BENCH_SCALE_KEEP_DIR'] === '1') {
     // What bench/scale-reprobe.ts needs to probe the same folder again with newer code.
-    const state = { chainId: network.chainId, resources: resources.values, searchable: searchable.values, everything: everything!.patientRef };
+    const state = {
+      chainId: network.chainId,
+      resources: resources.values,
+      searchable: searchable.values,
+      everything: everything!.patientRef,
+    };
     writeFileSync(join(network.dir, SCALE_STATE_FILE), JSON.stringify(state));
     progress(`data folder kept: ${network.dir}`);
   } else rmSync(network.dir, { recursive: true, force: true });

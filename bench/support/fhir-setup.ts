@@ -12,6 +12,7 @@ import { createInterface } from 'node:readline';
 import { signIn } from '../../src/client/auth.js';
 import { toBase64Url } from '../../src/crypto/index.js';
 import { createTx, signTx, type SignedTx, type TxType } from '../../src/ledger/index.js';
+import { DataFiles } from '../../src/node/config.js';
 import { initNetwork, loadNodeConfig, type NodeConfig } from '../../src/node/index.js';
 
 type NodeKeys = NodeConfig['keys'];
@@ -36,7 +37,12 @@ export interface BenchFhirNode {
 export type FhirEndpoint = Omit<BenchFhirNode, 'child' | 'close'>;
 
 /** A one-organization network initialised in a fresh temp folder, with its org admin's wallet. */
-export async function initBenchNetwork(): Promise<{ dir: string; chainId: string; keys: NodeKeys; admin: Wallet }> {
+export async function initBenchNetwork(): Promise<{
+  dir: string;
+  chainId: string;
+  keys: NodeKeys;
+  admin: Wallet;
+}> {
   const dir = mkdtempSync(join(tmpdir(), 'roam-bench-fhir-'));
   const init = await initNetwork({
     dataDir: dir,
@@ -49,13 +55,25 @@ export async function initBenchNetwork(): Promise<{ dir: string; chainId: string
   return { dir, chainId: init.chainId, keys, admin: await loadWallet(init.adminWalletPath, PASSPHRASE) };
 }
 
+/** The organization admin's wallet and the node keys of a folder `initBenchNetwork` made (kept by bench:scale). */
+export async function openBenchNetwork(dir: string): Promise<{ keys: NodeKeys; admin: Wallet }> {
+  const { keys } = await loadNodeConfig(dir);
+  return { keys, admin: await loadWallet(DataFiles.adminWallet(dir), PASSPHRASE) };
+}
+
 /** Inits a network in a temp folder and runs its node in a child process. */
 export async function startFhirNode(): Promise<BenchFhirNode> {
   const { dir, chainId, keys, admin } = await initBenchNetwork();
   const child = spawn(
     process.execPath,
     // BENCH_NODE_ARGS: extra node options for the node process (e.g. --cpu-prof).
-    [...(process.env['BENCH_NODE_ARGS']?.split(' ').filter(Boolean) ?? []), '--import', 'tsx', join(import.meta.dirname, 'serve-node.ts'), dir],
+    [
+      ...(process.env['BENCH_NODE_ARGS']?.split(' ').filter(Boolean) ?? []),
+      '--import',
+      'tsx',
+      join(import.meta.dirname, 'serve-node.ts'),
+      dir,
+    ],
     {
       stdio: ['ignore', 'pipe', 'inherit'],
     },
@@ -101,7 +119,10 @@ export function peakRssMb(pid: number): number {
 }
 
 export function envelope(chainId: string, wallet: Wallet, type: string, payload: unknown): SignedTx {
-  return signTx(createTx({ chainId, type: type as TxType, signer: wallet.did, payload }), wallet.signing.secretKey);
+  return signTx(
+    createTx({ chainId, type: type as TxType, signer: wallet.did, payload }),
+    wallet.signing.secretKey,
+  );
 }
 
 /** Posts transactions with `?wait=commit`; fails unless every one committed with OK. */

@@ -1,0 +1,79 @@
+/**
+ * Probes again a data folder that `npm run bench:scale` kept (ROAM_BENCH_SCALE_KEEP_DIR=1), with
+ * the code of this checkout: node start (process → `/readyz` 200), FHIR read p99, patient search
+ * p99, `$everything` of 500 p99 and the node's peak RSS, the same probes as bench:scale's on the
+ * same samples. It lets a change be measured on a large folder (1M) without filling it again.
+ *
+ *   node --import tsx bench/scale-reprobe.ts DIR
+ *
+ * Prints one JSON line `{"bench":"scale-reprobe",…}`. Knobs: BENCH_SCALE_SECONDS (per probe, 5),
+ * BENCH_SCALE_CONNECTIONS (8). The folder is used as it is (a newer node may migrate it).
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  openBenchNetwork,
+  peakRssMb,
+  practitioner,
+  tokenOf,
+  type FhirEndpoint,
+} from './support/fhir-setup.js';
+import { SCALE_STATE_FILE, startNodeProcess, stopNodeProcess } from './support/scale-node.js';
+import { probe } from './support/scale-probes.js';
+import { round } from './support/workload.js';
+
+interface ScaleState {
+  readonly chainId: string;
+  readonly resources: readonly string[];
+  readonly searchable: readonly string[];
+  readonly everything: string;
+}
+
+const dir = process.argv[2];
+if (dir === undefined)
+  throw new Error('usage: node --import tsx bench/scale-reprobe.ts DIR (a folder kept by bench:scale)');
+const SECONDS = Number(process.env['BENCH_SCALE_SECONDS'] ?? 5);
+const CONNECTIONS = Number(process.env['BENCH_SCALE_CONNECTIONS'] ?? 8);
+const EVERYTHING_RESOURCES = 500;
+
+const state = JSON.parse(readFileSync(join(dir, SCALE_STATE_FILE), 'utf8')) as ScaleState;
+const { keys, admin } = await openBenchNetwork(dir);
+const node = await startNodeProcess(dir);
+try {
+  const endpoint: FhirEndpoint = {
+    url: node.url,
+    fhirUrl: `${node.url}/fhir/R4`,
+    chainId: state.chainId,
+    orgDid: keys.orgDid,
+    orgPublicKey: keys.orgEncryption.publicKey,
+    admin,
+  };
+  const token = await tokenOf(endpoint, await practitioner(endpoint));
+  const common = { fhirUrl: endpoint.fhirUrl, token, seconds: SECONDS };
+  const read = await probe({ ...common, paths: state.resources, connections: CONNECTIONS });
+  const search = await probe({
+    ...common,
+    paths: state.searchable.map((id) => `Observation?patient=${id}&_count=50`),
+    connections: CONNECTIONS,
+  });
+  const whole = await probe({
+    ...common,
+    paths: [`${state.everything}/$everything?_count=${EVERYTHING_RESOURCES}`],
+    connections: Math.max(1, CONNECTIONS / 2),
+  });
+  const fields = {
+    start_ms: Math.round(node.startMs),
+    read_p99_ms: round(read.p99),
+    read_p50_ms: round(read.p50),
+    reads_per_s: Math.round(read.perS),
+    search_p99_ms: round(search.p99),
+    search_p50_ms: round(search.p50),
+    everything_500_p99_ms: round(whole.p99),
+    everything_500_p50_ms: round(whole.p50),
+    peak_rss_mb: peakRssMb(node.child.pid!),
+    probe_connections: CONNECTIONS,
+  };
+  console.log(JSON.stringify({ bench: 'scale-reprobe', ...fields }));
+} finally {
+  await stopNodeProcess(node);
+}
