@@ -22,6 +22,11 @@ export interface StateReader {
   get<T>(key: string): T | undefined;
   /** Entries whose key starts with `prefix`, in ascending key order. */
   range<T>(prefix: string): Array<[key: string, value: T]>;
+  /**
+   * The values of many keys at once (one store query where the reader can; absent keys map to
+   * undefined). Optional: a reader without it is read with `get` per key.
+   */
+  getMany?<T>(keys: readonly string[]): Map<string, T | undefined>;
 }
 
 /**

@@ -46,6 +46,7 @@ export {
   INDEX_TABLE,
   SEARCH_PARAMETERS,
   indexEntries,
+  dateRangeOf,
   dateValueRange,
   patientReference,
   normalizePatientReference,

@@ -482,6 +482,13 @@ export class Ledger extends EventEmitter<{ block: [CommittedBlock] }> {
     return raw === undefined ? undefined : (JSON.parse(raw) as T);
   }
 
+  /** The values of those of `keys` that are set, by key (one store query). */
+  getStates<T>(keys: readonly string[]): Map<string, T> {
+    const out = new Map<string, T>();
+    for (const [key, raw] of this.store.getStates(keys)) out.set(key, JSON.parse(raw) as T);
+    return out;
+  }
+
   rangeState<T>(prefix: string): Array<[string, T]> {
     return this.store.rangeState(prefix).map(([k, v]) => [k, JSON.parse(v) as T]);
   }

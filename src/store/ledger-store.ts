@@ -182,6 +182,10 @@ export class LedgerStore {
       ),
       spentNonceKeys: db.prepare<[], number>('SELECT nonce_key FROM txs WHERE nonce_key IS NOT NULL').pluck(),
       getState: db.prepare<[string], { value: string }>('SELECT value FROM state WHERE key = ?'),
+      // Many keys in one statement (a JSON array of keys): e.g. the anchors of a roaming answer.
+      getStates: db.prepare<[string], { key: string; value: string }>(
+        'SELECT key, value FROM state WHERE key IN (SELECT value FROM json_each(?))',
+      ),
       getStateRow: db.prepare<[string], { value: string; height: number }>('SELECT value, height FROM state WHERE key = ?'),
       // Prefix scan as a key range: keys in [prefix, prefix + U+FFFF) share the prefix.
       rangeState: db.prepare<[string, string], { key: string; value: string }>(
@@ -290,6 +294,14 @@ export class LedgerStore {
 
   getState(key: string): string | undefined {
     return this.statements.getState.get(key)?.value;
+  }
+
+  /** The values of those of `keys` that are set, by key (one query). */
+  getStates(keys: readonly string[]): Map<string, string> {
+    const out = new Map<string, string>();
+    if (keys.length === 0) return out;
+    for (const row of this.statements.getStates.all(JSON.stringify(keys))) out.set(row.key, row.value);
+    return out;
   }
 
   getStateRow(key: string): { value: string; height: number } | undefined {

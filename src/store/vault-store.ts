@@ -127,6 +127,15 @@ export class VaultStore {
         'INSERT INTO blobs (hash, data) VALUES (?, ?) ON CONFLICT (hash) DO NOTHING',
       ),
       getBlob: db.prepare<[string], { data: Buffer }>('SELECT data FROM blobs WHERE hash = ?'),
+      // Many versions and their blobs in one statement: the keys come as one JSON array of
+      // [recordId, version] pairs (a custodian's answer reads hundreds at once).
+      getVersionsWithBlobs: db.prepare<[string], RecordVersionRow & { data: Buffer }>(
+        `SELECT v.record_id AS recordId, v.version, v.patient, v.resource_type AS resourceType, v.class, v.epoch,
+          v.content_hash AS contentHash, v.wrapped_dek AS wrappedDek, v.custodian, v.author, v.created_at AS createdAt, b.data AS data
+          FROM json_each(?) AS k
+          JOIN record_versions AS v ON v.record_id = k.value ->> 0 AND v.version = k.value ->> 1
+          JOIN blobs AS b ON b.hash = v.content_hash`,
+      ),
       getVersion: db.prepare<[string, number], RecordVersionRow>(
         `SELECT ${VERSION_COLUMNS} FROM record_versions WHERE record_id = ? AND version = ?`,
       ),
@@ -337,6 +346,21 @@ export class VaultStore {
 
   getVersion(recordId: string, version: number): RecordVersionRow | undefined {
     return this.statements.getVersion.get(recordId, version);
+  }
+
+  /**
+   * The rows of the `versions` that are stored, each with its blob, in one query (versions
+   * missing, erased or without their blob are left out; the order is not the asked one).
+   */
+  getVersionsWithBlobs(
+    versions: ReadonlyArray<{ readonly recordId: string; readonly version: number }>,
+  ): Array<{ readonly row: RecordVersionRow; readonly blob: Uint8Array }> {
+    if (versions.length === 0) return [];
+    const keys = JSON.stringify(versions.map((v) => [v.recordId, v.version]));
+    return this.statements.getVersionsWithBlobs.all(keys).map(({ data, ...row }) => ({
+      row,
+      blob: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+    }));
   }
 
   getLatestVersion(recordId: string): RecordVersionRow | undefined {

@@ -64,6 +64,7 @@ export {
 } from './classify.js';
 export {
   Vault,
+  ciphertextKey,
   type KekResolver,
   type WriteRecordVersionInput,
   type RecordVersionInfo,

@@ -83,6 +83,11 @@ export interface VaultOptions {
   readonly now?: () => number;
 }
 
+/** The key of a version in {@link Vault.readCiphertexts}' answer. */
+export function ciphertextKey(recordId: string, version: number): string {
+  return `${recordId}|${version}`;
+}
+
 function toInfo(row: RecordVersionRow): RecordVersionInfo {
   if (!isSensitivityClass(row.class)) {
     throw new VaultError(
@@ -294,6 +299,29 @@ export class Vault {
       );
     }
     return { info: toInfo(row), blob, wrappedDek: decodeWrappedDek(row.wrappedDek) };
+  }
+
+  /**
+   * The ciphertexts of many versions at once (one store query), keyed by
+   * {@link ciphertextKey}: a version erased, missing or without its blob is absent (where
+   * {@link readCiphertext} would throw).
+   */
+  readCiphertexts(
+    versions: ReadonlyArray<{ readonly recordId: string; readonly version: number }>,
+  ): Map<string, RecordCiphertext> {
+    for (const v of versions) {
+      assertIdentifier('recordId', v.recordId);
+      assertVersion('version', v.version);
+    }
+    const out = new Map<string, RecordCiphertext>();
+    for (const { row, blob } of this.store.getVersionsWithBlobs(versions)) {
+      out.set(ciphertextKey(row.recordId, row.version), {
+        info: toInfo(row),
+        blob,
+        wrappedDek: decodeWrappedDek(row.wrappedDek),
+      });
+    }
+    return out;
   }
 
   /**

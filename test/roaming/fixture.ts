@@ -13,7 +13,16 @@ import type { FastifyInstance } from 'fastify';
 import { buildHttpServer } from '../../src/node/http/server.js';
 import { createGenesis, prepareNode, RoamNode, writeNodeFiles } from '../../src/node/index.js';
 import { DID_IDENTIFIER_SYSTEM } from '../../src/node/fhir/index.js';
-import { expectStatus, fhir, type FhirTestNode } from '../fhir-api/fixture.js';
+import type { Wallet } from '../../src/wallet/index.js';
+import {
+  expectStatus,
+  fhir,
+  grantOrg,
+  registeredPatient,
+  registeredPractitioner,
+  tokenOf,
+  type FhirTestNode,
+} from '../fhir-api/fixture.js';
 import { useChain } from '../http/fixture.js';
 import { OrderingHub } from '../support/ordering-hub.js';
 
@@ -133,6 +142,37 @@ export async function openNetwork(
       for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Two founders, eu and us, a patient granting both, a practitioner's token at each, the Patient kept by eu. */
+export interface TravellerPair {
+  readonly net: TestNetwork;
+  readonly eu: RegionNode;
+  readonly us: RegionNode;
+  readonly patient: Wallet;
+  readonly tokEu: string;
+  readonly tokUs: string;
+  /** The patient's Patient resource, written by the eu hospital. */
+  readonly euPatientId: string;
+}
+
+/** Opens the network of {@link TravellerPair} (both grants committed, the Patient written). */
+export async function openTravellerPair(): Promise<TravellerPair> {
+  const net = await openNetwork([
+    { name: 'EU Hospital', region: 'eu' },
+    { name: 'US Clinic', region: 'us' },
+  ]);
+  const [eu, us] = net.nodes as [RegionNode, RegionNode];
+  const patient = await registeredPatient(eu.node);
+  const drEu = await registeredPractitioner(eu);
+  const drUs = await registeredPractitioner(us);
+  await grantOrg(eu, patient);
+  await grantOrg(us, patient);
+  await net.settle();
+  const tokEu = await tokenOf(eu, drEu);
+  const tokUs = await tokenOf(us, drUs);
+  const euPatientId = await createTravellerPatient(eu, tokEu, patient.did);
+  return { net, eu, us, patient, tokEu, tokUs, euPatientId };
 }
 
 /** Creates a Patient of `did` (its DID identifier, name Ana Traveller) on `t` with `token`; returns its id. */

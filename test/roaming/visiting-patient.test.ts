@@ -8,44 +8,25 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Bundle } from '@medplum/fhirtypes';
-import type { Wallet } from '../../src/wallet/index.js';
 import {
   assertOutcome,
   expectStatus,
   fhir,
-  grantOrg,
   observation,
-  registeredPatient,
-  registeredPractitioner,
-  tokenOf,
 } from '../fhir-api/fixture.js';
-import { createTravellerPatient, openNetwork, type RegionNode, type TestNetwork } from './fixture.js';
+import { openTravellerPair, type RegionNode, type TestNetwork } from './fixture.js';
 
 describe('a record written by one custodian about a Patient another custodian keeps', () => {
   let net: TestNetwork;
   let eu: RegionNode;
   let us: RegionNode;
-  let patient: Wallet;
   let tokEu: string;
   let tokUs: string;
   let euPatientId: string;
   let euObs: string;
 
   before(async () => {
-    net = await openNetwork([
-      { name: 'EU Hospital', region: 'eu' },
-      { name: 'US Clinic', region: 'us' },
-    ]);
-    [eu, us] = net.nodes as [RegionNode, RegionNode];
-    patient = await registeredPatient(eu.node);
-    const drEu = await registeredPractitioner(eu);
-    const drUs = await registeredPractitioner(us);
-    await grantOrg(eu, patient);
-    await grantOrg(us, patient);
-    await net.settle();
-    tokEu = await tokenOf(eu, drEu);
-    tokUs = await tokenOf(us, drUs);
-    euPatientId = await createTravellerPatient(eu, tokEu, patient.did);
+    ({ net, eu, us, tokEu, tokUs, euPatientId } = await openTravellerPair());
     const obs = await fhir<{ id: string }>(
       eu,
       tokEu,

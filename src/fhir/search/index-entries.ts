@@ -252,22 +252,32 @@ export function indexEntries(resource: StoredResource): IndexEntry[] {
   }
   for (const value of identifiers) entries.push({ kind: 'token', param: 'identifier', value });
 
-  for (const path of spec.date) {
-    const range = valuesAt(resource, path)
-      .map(dateValueRange)
-      .find((r) => r !== undefined);
-    if (range !== undefined) {
-      entries.push({ kind: 'date', param: 'date', start: range.start, end: range.end });
-      break;
-    }
-  }
-
-  const lastUpdated = resource.meta?.lastUpdated;
-  const updated = lastUpdated === undefined ? undefined : parseDateRange(lastUpdated);
+  const date = dateRangeOf(resource, 'date');
+  if (date !== undefined) entries.push({ kind: 'date', param: 'date', start: date.start, end: date.end });
+  const updated = dateRangeOf(resource, '_lastUpdated');
   if (updated !== undefined)
     entries.push({ kind: 'date', param: '_lastUpdated', start: updated.start, end: updated.end });
 
   return entries;
+}
+
+/**
+ * The range of a resource's `date` (its first clinical date value, by the table's paths) or
+ * `_lastUpdated` (meta.lastUpdated) entry: what {@link indexEntries} gives for `param`, without
+ * extracting every other entry (a page checks a remote record's claimed sort key with it).
+ */
+export function dateRangeOf(resource: StoredResource, param: DateParam): TimeRange | undefined {
+  if (param === '_lastUpdated') {
+    const lastUpdated = resource.meta?.lastUpdated;
+    return lastUpdated === undefined ? undefined : parseDateRange(lastUpdated);
+  }
+  for (const path of TABLE[resource.resourceType].date) {
+    const range = valuesAt(resource, path)
+      .map(dateValueRange)
+      .find((r) => r !== undefined);
+    if (range !== undefined) return range;
+  }
+  return undefined;
 }
 
 /** The names of the search parameters this server understands. */

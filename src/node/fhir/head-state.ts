@@ -17,6 +17,8 @@ export interface HeadStateSource {
   readonly height: number;
   getState<T>(key: string): T | undefined;
   rangeState<T>(prefix: string): Array<[string, T]>;
+  /** Many keys in one read (`get` per key without it). */
+  getStates?<T>(keys: readonly string[]): Map<string, T>;
 }
 
 /** Most entries (values, and range rows) kept for one head before the cache starts over. */
@@ -49,6 +51,30 @@ export class HeadStateCache implements StateReader {
     this.makeRoom(1);
     this.values.set(key, value);
     return value;
+  }
+
+  /**
+   * As `get` for each of `keys`, the ones not cached read from the ledger in one query (a
+   * roaming answer's hundreds of anchors, after a block moved the head).
+   */
+  getMany<T>(keys: readonly string[]): Map<string, T | undefined> {
+    this.followHead();
+    const out = new Map<string, T | undefined>();
+    const missing: string[] = [];
+    for (const key of keys) {
+      if (this.values.has(key)) out.set(key, this.values.get(key) as T | undefined);
+      else missing.push(key);
+    }
+    if (missing.length === 0) return out;
+    const { ledger } = this;
+    const read = ledger.getStates === undefined ? undefined : ledger.getStates<T>(missing);
+    this.makeRoom(missing.length);
+    for (const key of missing) {
+      const value = deepFreeze(read === undefined ? ledger.getState<T>(key) : read.get(key));
+      this.values.set(key, value);
+      out.set(key, value);
+    }
+    return out;
   }
 
   range<T>(prefix: string): Array<[string, T]> {

@@ -20,6 +20,7 @@ import {
   checkCursor,
   compareForSort,
   dateConditionHolds,
+  dateRangeOf,
   indexEntries,
   isAfterCursor,
   matches,
@@ -225,9 +226,15 @@ export class RecordSearch {
         items.push({ id: c.id, key: c.key, resource });
         continue;
       }
-      const entries = indexEntries(resource);
-      if (options.filter !== undefined && !options.filter(entries)) continue;
-      const key = sortKey(entries, sort);
+      let key: SortKey;
+      if (options.filter === undefined) {
+        // Nothing to match again ($everything): only the sort key is extracted, not every entry.
+        key = [dateRangeOf(resource, sort.param)?.start ?? null];
+      } else {
+        const entries = indexEntries(resource);
+        if (!options.filter(entries)) continue;
+        key = sortKey(entries, sort);
+      }
       // A remote record sorts by the key its custodian claimed: it must be the true one.
       if (c.row === undefined && !isClaimedKey(key, c.key)) continue;
       items.push({ id: c.id, key, resource });

@@ -26,6 +26,17 @@ export function isWireRecord(value: unknown): value is WireRecord {
   );
 }
 
+/**
+ * Reads the anchors of `records` in one query where the state can (its per-head cache then
+ * answers `matchingAnchor`'s lookups): a custodian's answer names hundreds of records.
+ */
+export function prefetchAnchors(state: StateReader, records: readonly unknown[]): void {
+  if (state.getMany === undefined) return;
+  const keys: string[] = [];
+  for (const record of records) if (isWireRecord(record)) keys.push(StateKey.record(record.id));
+  state.getMany(keys);
+}
+
 /** The live anchor `record` matches (patient, custodian, type, latest version), or undefined. */
 export function matchingAnchor(
   state: StateReader,

@@ -32,14 +32,14 @@ import {
 import { StateKey } from '../../ledger/index.js';
 import type { PartyRecord, SensitivityClass } from '../../ledger/types.js';
 import type { FhirIndexStore, FhirResourceRow } from '../../store/index.js';
-import { VaultError, type Vault } from '../../vault/index.js';
+import type { Vault } from '../../vault/index.js';
 import { emergencyAccessOf } from '../emergency/access-record.js';
 import { AccessPolicy, type Reach } from '../fhir/access.js';
 import { EMERGENCY_PURPOSE } from '../fhir/request.js';
 import type { AuditEvent, AuditTrail } from '../fhir/audit.js';
 import { HttpError, type HttpErrorCode } from '../http/errors.js';
 import type { VerifiedNode } from './verify.js';
-import { toWireRecord } from './wire-record.js';
+import { ownRecordsReader } from './own-reader.js';
 import {
   MAX_RECORDS_PER_ANSWER,
   type RecordQueryAnswer,
@@ -96,7 +96,7 @@ export class Custodian {
     this.own = {
       custodian: port.orgDid,
       select: (request) => this.select(request),
-      reader: (rows) => this.ownReader(rows),
+      reader: (rows) => ownRecordsReader(port, rows),
     };
   }
 
@@ -213,25 +213,6 @@ export class Custodian {
     const [grantId] = grants;
     audit('success', grantId === undefined ? {} : { grantId });
     return { custodian: source.custodian, records, truncated };
-  }
-
-  /** Reads the versions the index holds of `rows` (a newer one may be in the vault before its anchor commits). */
-  private ownReader(rows: readonly FhirResourceRow[]): (row: FhirResourceRow) => WireRecord | undefined {
-    const dates = this.port.index.datesOf(
-      rows.map((r) => r.recordId),
-      ['date'],
-    );
-    return (row) => {
-      let ciphertext;
-      try {
-        ciphertext = this.port.vault.readCiphertext(row.recordId, row.version);
-      } catch (error) {
-        if (error instanceof VaultError) return undefined; // erased meanwhile
-        throw error;
-      }
-      const date = dates.get(row.recordId)?.find((d) => d.param === 'date')?.start ?? null;
-      return toWireRecord(row, ciphertext, date);
-    };
   }
 
   /** The index rows of the patient's records the query names. */

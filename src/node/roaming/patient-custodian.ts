@@ -11,7 +11,7 @@
 import type { StateReader } from '../../contracts/index.js';
 import type { SensitivityClass } from '../../ledger/types.js';
 import type { FhirIndexStore } from '../../store/index.js';
-import { VaultError, type RecordCiphertext, type Vault } from '../../vault/index.js';
+import type { Vault } from '../../vault/index.js';
 import { AccessPolicy } from '../fhir/access.js';
 import type { AuditTrail } from '../fhir/audit.js';
 import { DEFAULT_PURPOSE } from '../fhir/request.js';
@@ -20,7 +20,7 @@ import type { PatientRecordsRequest } from './patient-records-wire.js';
 import type { CustodianRecords } from './custodian.js';
 import type { VerifiedNode } from './verify.js';
 import { MAX_RECORDS_PER_ANSWER, type RecordQueryAnswer, type WireRecord } from './wire.js';
-import { toWireRecord } from './wire-record.js';
+import { ownRecordsReader } from './own-reader.js';
 
 /** What the patient-records custodian needs of its node. */
 export interface PatientCustodianPort {
@@ -72,11 +72,7 @@ export class PatientRecordsCustodian {
         ? this.port.index.resourcesOfPatient(patient)
         : source.select({ patient, onBehalfOf: patient, purpose: DEFAULT_PURPOSE, query: { kind: 'everything' } });
     const rows = selected.filter((row) => reach.mayRead(patient, row.type, row.class as SensitivityClass));
-    const read = source?.reader(rows);
-    const dates = this.port.index.datesOf(
-      rows.map((r) => r.recordId),
-      ['date'],
-    );
+    const read = source === undefined ? ownRecordsReader(this.port, rows) : source.reader(rows);
     const records: WireRecord[] = [];
     let truncated = false;
     for (const row of rows) {
@@ -84,21 +80,8 @@ export class PatientRecordsCustodian {
         truncated = true;
         break;
       }
-      if (read !== undefined) {
-        const record = read(row);
-        if (record !== undefined) records.push(record);
-        continue;
-      }
-      let ciphertext: RecordCiphertext;
-      try {
-        // The version the index holds: a newer one may be in the vault before its anchor commits.
-        ciphertext = this.port.vault.readCiphertext(row.recordId, row.version);
-      } catch (error) {
-        if (error instanceof VaultError) continue; // erased meanwhile
-        throw error;
-      }
-      const date = dates.get(row.recordId)?.find((d) => d.param === 'date')?.start ?? null;
-      records.push(toWireRecord(row, ciphertext, date));
+      const record = read(row);
+      if (record !== undefined) records.push(record);
     }
     this.audit(patient, requester, 'success', patient);
     return { custodian: source?.custodian ?? this.port.orgDid, records, truncated };

@@ -19,7 +19,7 @@ import type {
   RemoteResource,
   RemoteResult,
 } from '../fhir/remote.js';
-import { anchoredBlob, isWireRecord, matchingAnchor } from './anchor-check.js';
+import { anchoredBlob, isWireRecord, matchingAnchor, prefetchAnchors } from './anchor-check.js';
 import type { CustodianAnswer, RoamingClient } from './client.js';
 import { CustodianDirectory } from './directory.js';
 import { orReplica, type ServedByReplica } from './replica-fallback.js';
@@ -72,7 +72,9 @@ export class RemoteRecords implements RemoteRecordSource {
       if (answer.kind !== 'ok') continue;
       let rejected = 0;
       const records: unknown = answer.answer.custodian === answer.custodian ? answer.answer.records : [];
-      for (const record of Array.isArray(records) ? (records as unknown[]) : []) {
+      const sent = Array.isArray(records) ? (records as unknown[]) : [];
+      prefetchAnchors(this.port.state, sent);
+      for (const record of sent) {
         const opened = this.check(record, request.patient, answer.custodian, keys);
         if (opened === 'rejected') rejected++;
         else if (opened !== undefined) resources.push(opened);
@@ -126,7 +128,6 @@ export class RemoteRecords implements RemoteRecordSource {
     if (kek === undefined) return undefined;
     const blob = anchoredBlob(record, anchor);
     if (blob === undefined) return 'rejected';
-    const { contentHash } = anchor.latest;
     const { wrappedDek } = record;
     return {
       id: anchor.id,
@@ -147,7 +148,8 @@ export class RemoteRecords implements RemoteRecordSource {
           blob,
           wrappedDek,
           kek,
-          expectedContentHash: contentHash,
+          // No expectedContentHash: `blob` is this node's own copy, hashed against the anchor
+          // when it arrived (anchoredBlob); hashing it again here cost as much as the decryption.
         }) as unknown as StoredResource;
         if (resource.resourceType !== anchor.resourceType || resource.id !== anchor.id) {
           throw new VaultError(

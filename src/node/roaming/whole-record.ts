@@ -10,7 +10,7 @@
  */
 import type { StateReader } from '../../contracts/index.js';
 import { RECORDS_GAP_CODES, type EncryptedRecordView, type RecordsGap } from '../../wire/index.js';
-import { anchoredBlob, isWireRecord, matchingAnchor } from './anchor-check.js';
+import { anchoredBlob, isWireRecord, matchingAnchor, prefetchAnchors } from './anchor-check.js';
 import type { CustodianAnswer, RoamingClient } from './client.js';
 import { CustodianDirectory } from './directory.js';
 import { orReplica } from './replica-fallback.js';
@@ -74,7 +74,9 @@ export class WholeRecord {
     const { custodian } = answer;
     const sent: unknown = answer.answer.custodian === custodian ? answer.answer.records : [];
     let rejected = 0;
-    for (const record of Array.isArray(sent) ? (sent as unknown[]) : []) {
+    const list = Array.isArray(sent) ? (sent as unknown[]) : [];
+    prefetchAnchors(this.port.state, list);
+    for (const record of list) {
       const checked = this.check(record, patient, custodian);
       if (checked === undefined) rejected++;
       else out.push(checked);
