@@ -1,10 +1,29 @@
 import { forEachFolderOf, isFolder } from './folder-index.js';
 import type { StateSource } from './state-view.js';
 
-/** Entries kept before the cache starts over; a party or grant record is a few hundred bytes. */
-export const STATE_CACHE_MAX_ENTRIES = 200_000;
-/** Rows of cached folder ranges kept before that cache starts over (index rows are small). */
-export const RANGE_CACHE_MAX_ROWS = 200_000;
+/**
+ * Bytes of cached values (with their keys) kept by default: ~80k party, grant or record entries.
+ * The cache was bounded by entries (200,000) before; at a 100k-transaction ledger that was ~85 MB
+ * of the node's heap and, with the ranges, ~125 MB, for a working set that is far smaller (the
+ * grants and parties of the patients being written, the records just anchored).
+ */
+export const STATE_CACHE_MAX_BYTES = 32 * 2 ** 20;
+/** Bytes of cached folder ranges kept by default (index rows are ~150 bytes). */
+export const RANGE_CACHE_MAX_BYTES = 16 * 2 ** 20;
+/**
+ * What V8 spends on one cached entry or range row besides its characters (a Map slot or a
+ * [key, value] array, and two string headers). Characters count one byte each: state is canonical
+ * JSON of DIDs, hashes and codes, which V8 stores one byte per character.
+ */
+const ENTRY_OVERHEAD_BYTES = 64;
+
+/** Bounds of a `CachedStateSource`, in (estimated) bytes of heap. */
+export interface StateCacheLimits {
+  /** Values and misses, with their keys. */
+  readonly maxBytes: number;
+  /** Rows of cached folder ranges. */
+  readonly maxRangeBytes: number;
+}
 
 /**
  * Read-through cache of committed world state (raw canonical JSON, and misses), and of the
@@ -15,23 +34,38 @@ export const RANGE_CACHE_MAX_ROWS = 200_000;
  * longer holds: a written key is cached with its new value (what was just written is what the next
  * transactions read: a grant, then the anchors under it) and updated in the cached range of every
  * folder it lies in. (A read that races a commit on the writer thread caches either the old or the
- * new state; `apply` then brings it to the new one.) When full, the oldest entries go first.
+ * new state; `apply` then brings it to the new one.) Both caches are bounded by bytes, not entries,
+ * so that the node's memory does not grow with its ledger: when full, the least recently used
+ * entries go first.
  */
 export class CachedStateSource implements StateSource {
+  /** Key → value; Map order is use order (a hit moves its key to the end): the first is the least recently used. */
   private readonly cache = new Map<string, string | null>();
-  /** Folder → its rows in key order (kept up to date by `apply`). */
+  private cacheBytes = 0;
+  /** Folder → its rows in key order (kept up to date by `apply`), in use order as `cache`. */
   private readonly ranges = new Map<string, Array<[string, string]>>();
-  private rangeRows = 0;
+  private rangeBytes = 0;
+  private readonly limits: StateCacheLimits;
 
   constructor(
     private readonly source: StateSource,
-    private readonly maxEntries = STATE_CACHE_MAX_ENTRIES,
-    private readonly maxRangeRows = RANGE_CACHE_MAX_ROWS,
-  ) {}
+    limits: Partial<StateCacheLimits> = {},
+  ) {
+    this.limits = { maxBytes: STATE_CACHE_MAX_BYTES, maxRangeBytes: RANGE_CACHE_MAX_BYTES, ...limits };
+  }
+
+  /** Estimated heap bytes held now (values, ranges). */
+  get bytes(): { values: number; ranges: number } {
+    return { values: this.cacheBytes, ranges: this.rangeBytes };
+  }
 
   get(key: string): string | undefined {
     const cached = this.cache.get(key);
-    if (cached !== undefined) return cached ?? undefined;
+    if (cached !== undefined) {
+      this.cache.delete(key);
+      this.cache.set(key, cached);
+      return cached ?? undefined;
+    }
     const value = this.source.get(key);
     this.remember(key, value ?? null);
     return value;
@@ -41,13 +75,20 @@ export class CachedStateSource implements StateSource {
     // Only folders are cached: a write names the folders it lies in, not every prefix.
     if (!isFolder(prefix)) return this.source.range(prefix);
     const cached = this.ranges.get(prefix);
-    // A copy: callers own the array they get.
-    if (cached !== undefined) return cached.slice();
+    if (cached !== undefined) {
+      this.ranges.delete(prefix);
+      this.ranges.set(prefix, cached);
+      // A copy: callers own the array they get.
+      return cached.slice();
+    }
     const rows = this.source.range(prefix);
-    while (this.ranges.size > 0 && this.rangeRows + rows.length > this.maxRangeRows) this.dropRange(this.ranges.keys().next().value!);
+    const bytes = rows.reduce((sum, [key, value]) => sum + entryBytes(key, value), 0);
+    // A range larger than the whole budget (an outer folder) would only push out the others.
+    if (bytes > this.limits.maxRangeBytes) return rows;
+    while (this.ranges.size > 0 && this.rangeBytes + bytes > this.limits.maxRangeBytes) this.dropRange(this.ranges.keys().next().value!);
     // In JavaScript's string order, as `updateRange` searches (SQLite's differs past U+FFFF).
     this.ranges.set(prefix, rows.slice().sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)));
-    this.rangeRows += rows.length;
+    this.rangeBytes += bytes;
     return rows;
   }
 
@@ -57,12 +98,23 @@ export class CachedStateSource implements StateSource {
       this.remember(key, value);
       if (this.ranges.size > 0) forEachFolderOf(key, (folder) => this.updateRange(folder, key, value));
     }
+    // The writes may have grown cached ranges past their budget.
+    while (this.rangeBytes > this.limits.maxRangeBytes && this.ranges.size > 0) this.dropRange(this.ranges.keys().next().value!);
   }
 
   private remember(key: string, value: string | null): void {
-    // Map order is insertion order: the first key is the oldest.
-    if (!this.cache.has(key) && this.cache.size >= this.maxEntries) this.cache.delete(this.cache.keys().next().value!);
+    const previous = this.cache.get(key);
+    if (previous !== undefined) {
+      this.cacheBytes -= entryBytes(key, previous);
+      this.cache.delete(key);
+    }
     this.cache.set(key, value);
+    this.cacheBytes += entryBytes(key, value);
+    while (this.cacheBytes > this.limits.maxBytes) {
+      const [oldest, oldValue] = this.cache.entries().next().value!;
+      this.cache.delete(oldest);
+      this.cacheBytes -= entryBytes(oldest, oldValue);
+    }
   }
 
   /** Puts a written key into the cached range of `folder` (sorted by key), or takes it out. */
@@ -77,22 +129,23 @@ export class CachedStateSource implements StateSource {
       else high = middle;
     }
     const present = low < rows.length && rows[low]![0] === key;
-    if (value === null) {
-      if (present) {
-        rows.splice(low, 1);
-        this.rangeRows--;
-      }
-    } else if (present) rows[low] = [key, value];
-    else {
-      rows.splice(low, 0, [key, value]);
-      this.rangeRows++;
-    }
+    if (present) {
+      this.rangeBytes -= entryBytes(key, rows[low]![1]);
+      if (value === null) rows.splice(low, 1);
+      else rows[low] = [key, value];
+    } else if (value !== null) rows.splice(low, 0, [key, value]);
+    if (value !== null) this.rangeBytes += entryBytes(key, value);
   }
 
   private dropRange(folder: string): void {
     const rows = this.ranges.get(folder);
     if (rows === undefined) return;
-    this.rangeRows -= rows.length;
+    for (const [key, value] of rows) this.rangeBytes -= entryBytes(key, value);
     this.ranges.delete(folder);
   }
+}
+
+/** Estimated heap bytes of one cached entry or range row (see ENTRY_OVERHEAD_BYTES). */
+function entryBytes(key: string, value: string | null): number {
+  return ENTRY_OVERHEAD_BYTES + key.length + (value?.length ?? 0);
 }
