@@ -1,5 +1,12 @@
 export { BlockWriter } from './block-writer.js';
-export { LedgerStore, LOG_ROW_SPAN, nonceKey, type StoredTx, type StoredBlock, type BlockCommit } from './ledger-store.js';
+export {
+  LedgerStore,
+  LOG_ROW_SPAN,
+  nonceKey,
+  type StoredTx,
+  type StoredBlock,
+  type BlockCommit,
+} from './ledger-store.js';
 export { StoreError, StoreErrorCode } from './errors.js';
 export { backupDatabaseFile, checkDatabaseFile } from './online-backup.js';
 export {
@@ -17,6 +24,8 @@ export {
   type InsertVersionResult,
   type ErasureRow,
   type StoredSensitivityClass,
+  type VersionRef,
+  versionKey,
 } from './vault-store.js';
 export {
   ShareLinkStore,
@@ -26,4 +35,9 @@ export {
   type ShareLinkAccessRow,
   type ShareLinkRow,
 } from './share-link-store.js';
-export { ReplicaStore, type ReplicaVersionRow, type ReplicaOutboxRow, type PutReplicaResult } from './replica-store.js';
+export {
+  ReplicaStore,
+  type ReplicaVersionRow,
+  type ReplicaOutboxRow,
+  type PutReplicaResult,
+} from './replica-store.js';

@@ -4,7 +4,7 @@
  * (crypto-shreds) records, and tracks each patient's record-key epoch per class.
  */
 import type { SensitivityClass } from '../ledger/types.js';
-import { VaultStore, type RecordVersionRow } from '../store/index.js';
+import { VaultStore, type RecordVersionRow, type VersionRef } from '../store/index.js';
 import { sensitivityOf } from './classify.js';
 import {
   decodeWrappedDek,
@@ -309,7 +309,31 @@ export class Vault {
     version: number | undefined,
     kekResolver: KekResolver,
   ): Record<string, unknown> {
-    const { info, blob, wrappedDek } = this.readCiphertext(recordId, version);
+    return this.decryptCiphertext(this.readCiphertext(recordId, version), kekResolver);
+  }
+
+  /**
+   * The ciphertexts of the versions `refs` names, by `versionKey` (`<recordId>|<version>`), read
+   * together (see `VaultStore.getVersionsWithBlobs`); an erased or missing version is absent.
+   * Decrypt each with {@link decryptCiphertext}: reading many at once decrypts nothing more.
+   */
+  readCiphertexts(refs: readonly VersionRef[]): Map<string, RecordCiphertext> {
+    const out = new Map<string, RecordCiphertext>();
+    for (const [key, { blob, ...row }] of this.store.getVersionsWithBlobs(refs)) {
+      out.set(key, { info: toInfo(row), blob, wrappedDek: decodeWrappedDek(row.wrappedDek) });
+    }
+    return out;
+  }
+
+  /**
+   * Decrypts a version read by {@link readCiphertext} or {@link readCiphertexts}, as
+   * {@link readRecordVersion} does (same checks, same errors).
+   *
+   * @throws VaultError VAULT_KEY_UNAVAILABLE; VAULT_CONTENT_HASH_MISMATCH; VAULT_DECRYPT_FAILED
+   */
+  decryptCiphertext(ciphertext: RecordCiphertext, kekResolver: KekResolver): Record<string, unknown> {
+    const { info, blob, wrappedDek } = ciphertext;
+    const recordId = info.recordId;
     const kek = kekResolver({ class: info.class, epoch: info.epoch });
     if (kek === undefined) {
       throw new VaultError(

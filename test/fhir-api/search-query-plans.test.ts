@@ -39,6 +39,12 @@ const BY_PARAMETER_ONLY = new RegExp(
 );
 
 const OBSERVATIONS = 12;
+/**
+ * Statements one page may run on the per-resource tables: the Patient the reference names, the
+ * patient's rows, their date rows, the page's ciphertexts — a handful, where reading entry by
+ * entry took two more for each entry.
+ */
+const STATEMENTS_PER_PAGE = 6;
 
 describe('FHIR API: search and $everything reach rows through the patient, never the whole store', () => {
   let t: FhirTestNode;
@@ -113,6 +119,22 @@ describe('FHIR API: search and $everything reach rows through the patient, never
         'the search read no date rows: the sort key is read elsewhere, and this test must follow it',
       );
       assertIndexedPlans(runs);
+    });
+  }
+
+  // A page's entries are read together (one statement per page, not two per entry): what a page
+  // costs in statements is bounded by a constant, not by the page or the patient's size.
+  for (const url of ['Observation?patient=PATIENT&_count=10', 'Patient/PATIENT/$everything?_count=10']) {
+    it(`${url}: a bounded number of statements for a page of 10`, async () => {
+      const growing = new RegExp(`\\b(${GROWING_TABLES})\\b`);
+      // Only the request's reads: the audit shipper runs meanwhile, on tables of its own.
+      const runs = (await vaultStatementsOf(url.replace('PATIENT', patientId))).filter((r) =>
+        growing.test(r.sql),
+      );
+      assert.ok(
+        runs.length <= STATEMENTS_PER_PAGE,
+        `${runs.length} statements:\n${runs.map((r) => r.sql.replace(/\s+/g, ' ').slice(0, 90)).join('\n')}`,
+      );
     });
   }
 
