@@ -1,12 +1,5 @@
 export { BlockWriter } from './block-writer.js';
-export {
-  LedgerStore,
-  LOG_ROW_SPAN,
-  nonceKey,
-  type StoredTx,
-  type StoredBlock,
-  type BlockCommit,
-} from './ledger-store.js';
+export { LedgerStore, LOG_ROW_SPAN, nonceKey, type StoredTx, type StoredBlock, type BlockCommit } from './ledger-store.js';
 export { StoreError, StoreErrorCode } from './errors.js';
 export { backupDatabaseFile, checkDatabaseFile } from './online-backup.js';
 export {
@@ -35,9 +28,4 @@ export {
   type ShareLinkAccessRow,
   type ShareLinkRow,
 } from './share-link-store.js';
-export {
-  ReplicaStore,
-  type ReplicaVersionRow,
-  type ReplicaOutboxRow,
-  type PutReplicaResult,
-} from './replica-store.js';
+export { ReplicaStore, type ReplicaVersionRow, type ReplicaOutboxRow, type PutReplicaResult } from './replica-store.js';
