@@ -236,11 +236,9 @@ export class FhirIndexStore {
       const chunk = recordIds.slice(i, i + step);
       const rows = this.db
         .prepare<string[], { record_id: string; param: string; start_ms: number; end_ms: number }>(
-          `SELECT record_id, param, start_ms, end_ms FROM fhir_dates
-           WHERE param IN (${params.map(() => '?').join(',')})
-             AND record_id IN (${chunk.map(() => '?').join(',')}) ORDER BY rowid`,
+          datesOfSql(params.length, chunk.length),
         )
-        .all(...params, ...chunk);
+        .all(...chunk, ...params);
       for (const r of rows) {
         let list = out.get(r.record_id);
         if (list === undefined) out.set(r.record_id, (list = []));
@@ -464,6 +462,19 @@ export class FhirIndexStore {
       this.db.prepare<[string]>('DELETE FROM fhir_audit_inflight WHERE tx_id = ?').run(txId);
     })();
   }
+}
+
+/**
+ * The statement of {@link FhirIndexStore.datesOf} for `params` parameters and `records` record
+ * ids. It reads the rows of the records it is given through `fhir_dates_by_record`, always:
+ * left to itself, SQLite's planner picks `fhir_dates_by_param` for `param IN (…)`, which walks
+ * the `_lastUpdated` rows of EVERY record the node keeps — a search or `$everything` then cost
+ * more the more the node held, whatever the patient's own size (issue 14 §4).
+ */
+function datesOfSql(params: number, records: number): string {
+  const marks = (n: number) => Array.from({ length: n }, () => '?').join(',');
+  return `SELECT record_id, param, start_ms, end_ms FROM fhir_dates INDEXED BY fhir_dates_by_record
+    WHERE record_id IN (${marks(records)}) AND param IN (${marks(params)}) ORDER BY rowid`;
 }
 
 /** Date ranges use ±Infinity for open ends; SQLite INTEGER holds safe integers. */

@@ -17,6 +17,8 @@ export {
   type InsertVersionResult,
   type ErasureRow,
   type StoredSensitivityClass,
+  type VersionRef,
+  versionKey,
 } from './vault-store.js';
 export {
   ShareLinkStore,

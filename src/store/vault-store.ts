@@ -29,6 +29,20 @@ const CIPHERTEXTS_META = 'ciphertexts';
 const VERSION_COLUMNS = `record_id AS recordId, version, patient, resource_type AS resourceType, class, epoch,
   content_hash AS contentHash, wrapped_dek AS wrappedDek, custodian, author, created_at AS createdAt`;
 
+/** One version of one record. */
+export interface VersionRef {
+  readonly recordId: string;
+  readonly version: number;
+}
+
+/** The key of a version in the maps that batched reads return. */
+export function versionKey(ref: VersionRef): string {
+  return `${ref.recordId}|${ref.version}`;
+}
+
+/** Versions read by one statement (two parameters each, far below SQLite's limit). */
+const VERSIONS_PER_STATEMENT = 250;
+
 /** Sensitivity class as stored; the same values as the ledger's `SensitivityClass`. */
 export type StoredSensitivityClass = 'general' | 'sensitive';
 
@@ -127,15 +141,6 @@ export class VaultStore {
         'INSERT INTO blobs (hash, data) VALUES (?, ?) ON CONFLICT (hash) DO NOTHING',
       ),
       getBlob: db.prepare<[string], { data: Buffer }>('SELECT data FROM blobs WHERE hash = ?'),
-      // Many versions and their blobs in one statement: the keys come as one JSON array of
-      // [recordId, version] pairs (a custodian's answer reads hundreds at once).
-      getVersionsWithBlobs: db.prepare<[string], RecordVersionRow & { data: Buffer }>(
-        `SELECT v.record_id AS recordId, v.version, v.patient, v.resource_type AS resourceType, v.class, v.epoch,
-          v.content_hash AS contentHash, v.wrapped_dek AS wrappedDek, v.custodian, v.author, v.created_at AS createdAt, b.data AS data
-          FROM json_each(?) AS k
-          JOIN record_versions AS v ON v.record_id = k.value ->> 0 AND v.version = k.value ->> 1
-          JOIN blobs AS b ON b.hash = v.content_hash`,
-      ),
       getVersion: db.prepare<[string, number], RecordVersionRow>(
         `SELECT ${VERSION_COLUMNS} FROM record_versions WHERE record_id = ? AND version = ?`,
       ),
@@ -282,7 +287,9 @@ export class VaultStore {
   setCiphertextsChecked(clean: boolean): void {
     if (clean)
       this.db
-        .prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value')
+        .prepare(
+          'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+        )
         .run(CIPHERTEXTS_META, 'clean');
     else this.db.prepare('DELETE FROM meta WHERE key = ?').run(CIPHERTEXTS_META);
   }
@@ -349,18 +356,34 @@ export class VaultStore {
   }
 
   /**
-   * The rows of the `versions` that are stored, each with its blob, in one query (versions
-   * missing, erased or without their blob are left out; the order is not the asked one).
+   * The rows and ciphertexts of the versions `refs` names, by `<recordId>|<version>` (a version
+   * not stored — erased, or never written — is absent), in one statement per
+   * {@link VERSIONS_PER_STATEMENT} versions: a search page reads its entries at once rather than
+   * with two lookups each. The CROSS JOIN keeps the wanted versions as the outer loop, each found
+   * by the primary key (and its blob by its hash), whatever the vault's size.
    */
   getVersionsWithBlobs(
-    versions: ReadonlyArray<{ readonly recordId: string; readonly version: number }>,
-  ): Array<{ readonly row: RecordVersionRow; readonly blob: Uint8Array }> {
-    if (versions.length === 0) return [];
-    const keys = JSON.stringify(versions.map((v) => [v.recordId, v.version]));
-    return this.statements.getVersionsWithBlobs.all(keys).map(({ data, ...row }) => ({
-      row,
-      blob: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
-    }));
+    refs: readonly VersionRef[],
+  ): Map<string, RecordVersionRow & { readonly blob: Uint8Array }> {
+    const out = new Map<string, RecordVersionRow & { readonly blob: Uint8Array }>();
+    for (let i = 0; i < refs.length; i += VERSIONS_PER_STATEMENT) {
+      const chunk = refs.slice(i, i + VERSIONS_PER_STATEMENT);
+      const rows = this.db
+        .prepare<(string | number)[], RecordVersionRow & { data: Buffer }>(
+          `SELECT ${VERSION_COLUMNS}, b.data AS data
+           FROM (VALUES ${chunk.map(() => '(?, ?)').join(', ')}) AS wanted
+           CROSS JOIN record_versions v ON v.record_id = wanted.column1 AND v.version = wanted.column2
+           JOIN blobs b ON b.hash = v.content_hash`,
+        )
+        .all(...chunk.flatMap((ref) => [ref.recordId, ref.version]));
+      for (const { data, ...row } of rows) {
+        out.set(versionKey(row), {
+          ...row,
+          blob: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+        });
+      }
+    }
+    return out;
   }
 
   getLatestVersion(recordId: string): RecordVersionRow | undefined {

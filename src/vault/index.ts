@@ -64,7 +64,6 @@ export {
 } from './classify.js';
 export {
   Vault,
-  ciphertextKey,
   type KekResolver,
   type WriteRecordVersionInput,
   type RecordVersionInfo,

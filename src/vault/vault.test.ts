@@ -100,6 +100,41 @@ describe('Vault', () => {
     }
   });
 
+  it('reads many versions at once as it reads each, leaving out erased and missing ones', () => {
+    const { vault } = openVault();
+    try {
+      write(vault, { recordId: 'rec-many-a', resource: observation(71) });
+      write(vault, { recordId: 'rec-many-a', version: 2, resource: observation(72) });
+      write(vault, { recordId: 'rec-many-b', resource: observation(73) });
+      write(vault, { recordId: 'rec-many-gone', resource: observation(74) });
+      vault.erase('rec-many-gone');
+      const read = vault.readCiphertexts([
+        { recordId: 'rec-many-a', version: 1 },
+        { recordId: 'rec-many-a', version: 2 },
+        { recordId: 'rec-many-b', version: 1 },
+        { recordId: 'rec-many-b', version: 2 }, // never written
+        { recordId: 'rec-many-gone', version: 1 }, // erased
+      ]);
+      assert.deepEqual([...read.keys()].sort(), ['rec-many-a|1', 'rec-many-a|2', 'rec-many-b|1']);
+      for (const [recordId, version, value] of [
+        ['rec-many-a', 1, 71],
+        ['rec-many-a', 2, 72],
+        ['rec-many-b', 1, 73],
+      ] as const) {
+        const ciphertext = read.get(`${recordId}|${version}`)!;
+        assert.deepEqual(ciphertext, vault.readCiphertext(recordId, version));
+        assert.deepEqual(vault.decryptCiphertext(ciphertext, patientResolver), observation(value));
+      }
+      // Decrypting what was read at once keeps every check: a wrong key still fails.
+      assert.throws(
+        () => vault.decryptCiphertext(read.get('rec-many-b|1')!, () => kekOf('general', 1)),
+        (e: { code?: string }) => e.code === VaultErrorCode.DECRYPT_FAILED,
+      );
+    } finally {
+      vault.close();
+    }
+  });
+
   it('reports a missing record or version, a missing key and a wrong key', () => {
     const { vault } = openVault();
     try {

@@ -4,7 +4,7 @@
  * (crypto-shreds) records, and tracks each patient's record-key epoch per class.
  */
 import type { SensitivityClass } from '../ledger/types.js';
-import { VaultStore, type RecordVersionRow } from '../store/index.js';
+import { VaultStore, type RecordVersionRow, type VersionRef } from '../store/index.js';
 import { sensitivityOf } from './classify.js';
 import {
   decodeWrappedDek,
@@ -81,11 +81,6 @@ export interface RecordCiphertext {
 export interface VaultOptions {
   /** Clock for `createdAt` and erasure times, ms since the Unix epoch (default `Date.now`). */
   readonly now?: () => number;
-}
-
-/** The key of a version in {@link Vault.readCiphertexts}' answer. */
-export function ciphertextKey(recordId: string, version: number): string {
-  return `${recordId}|${version}`;
 }
 
 function toInfo(row: RecordVersionRow): RecordVersionInfo {
@@ -302,29 +297,6 @@ export class Vault {
   }
 
   /**
-   * The ciphertexts of many versions at once (one store query), keyed by
-   * {@link ciphertextKey}: a version erased, missing or without its blob is absent (where
-   * {@link readCiphertext} would throw).
-   */
-  readCiphertexts(
-    versions: ReadonlyArray<{ readonly recordId: string; readonly version: number }>,
-  ): Map<string, RecordCiphertext> {
-    for (const v of versions) {
-      assertIdentifier('recordId', v.recordId);
-      assertVersion('version', v.version);
-    }
-    const out = new Map<string, RecordCiphertext>();
-    for (const { row, blob } of this.store.getVersionsWithBlobs(versions)) {
-      out.set(ciphertextKey(row.recordId, row.version), {
-        info: toInfo(row),
-        blob,
-        wrappedDek: decodeWrappedDek(row.wrappedDek),
-      });
-    }
-    return out;
-  }
-
-  /**
    * Decrypts a record version (the latest when `version` is undefined) with the record key the
    * resolver gives for its class and epoch. The blob's SHA-256 is checked against the stored hash.
    *
@@ -337,7 +309,31 @@ export class Vault {
     version: number | undefined,
     kekResolver: KekResolver,
   ): Record<string, unknown> {
-    const { info, blob, wrappedDek } = this.readCiphertext(recordId, version);
+    return this.decryptCiphertext(this.readCiphertext(recordId, version), kekResolver);
+  }
+
+  /**
+   * The ciphertexts of the versions `refs` names, by `versionKey` (`<recordId>|<version>`), read
+   * together (see `VaultStore.getVersionsWithBlobs`); an erased or missing version is absent.
+   * Decrypt each with {@link decryptCiphertext}: reading many at once decrypts nothing more.
+   */
+  readCiphertexts(refs: readonly VersionRef[]): Map<string, RecordCiphertext> {
+    const out = new Map<string, RecordCiphertext>();
+    for (const [key, { blob, ...row }] of this.store.getVersionsWithBlobs(refs)) {
+      out.set(key, { info: toInfo(row), blob, wrappedDek: decodeWrappedDek(row.wrappedDek) });
+    }
+    return out;
+  }
+
+  /**
+   * Decrypts a version read by {@link readCiphertext} or {@link readCiphertexts}, as
+   * {@link readRecordVersion} does (same checks, same errors).
+   *
+   * @throws VaultError VAULT_KEY_UNAVAILABLE; VAULT_CONTENT_HASH_MISMATCH; VAULT_DECRYPT_FAILED
+   */
+  decryptCiphertext(ciphertext: RecordCiphertext, kekResolver: KekResolver): Record<string, unknown> {
+    const { info, blob, wrappedDek } = ciphertext;
+    const recordId = info.recordId;
     const kek = kekResolver({ class: info.class, epoch: info.epoch });
     if (kek === undefined) {
       throw new VaultError(

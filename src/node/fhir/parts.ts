@@ -14,7 +14,7 @@ import {
   type StoredResource,
 } from '../../fhir/index.js';
 import type { FhirIndexRow, FhirIndexStore, FhirResourceRow } from '../../store/index.js';
-import type { Vault } from '../../vault/index.js';
+import type { RecordCiphertext, Vault } from '../../vault/index.js';
 import type { AccessPolicy } from './access.js';
 import type { AuditTrail } from './audit.js';
 import type { GrantKeyRing, RecordKeys } from './grant-keys.js';
@@ -65,6 +65,8 @@ export interface RepositoryParts {
   didOfReference(reference: string): string | undefined;
   /** Decrypts one version (undefined = the current one) with `keys`. */
   decrypt(recordId: string, version: number | undefined, keys: RecordKeys): StoredResource;
+  /** Decrypts a version already read (`vault.readCiphertexts`, a page's at once) with `keys`. */
+  decryptCiphertext(ciphertext: RecordCiphertext, keys: RecordKeys): StoredResource;
 }
 
 /** The index row of the stored `type` resource `id`: 404 when there is none, 410 when erased. */

@@ -44,6 +44,7 @@ import type { SensitivityClass } from '../../ledger/types.js';
 import type { FhirResourceRow } from '../../store/index.js';
 import { basisOf, type AccessBasis, type Reach } from './access.js';
 import { recordOnce, recordOnceInTurn } from './audit-once.js';
+import { PageCiphertexts } from './page-ciphertexts.js';
 import { storedRow, type RepositoryParts } from './parts.js';
 import type { RemoteResource } from './remote.js';
 import {
@@ -143,7 +144,7 @@ export class RecordSearch {
       readonly dateFilters: readonly DateFilter[];
       /**
        * The query's conditions, matched again on each decrypted resource; undefined when every
-       * candidate matches (`$everything`): a record kept here then sorts by its index key as it
+       * candidate matches (`$everything`, a search naming only its patient): a record kept here then sorts by its index key as it
        * was ordered, without extracting its search values again.
        */
       readonly filter: ((entries: readonly IndexEntry[]) => boolean) | undefined;
@@ -212,15 +213,25 @@ export class RecordSearch {
       at = lo;
     }
     const items: Item[] = [];
+    // The version the index names: the anchored one (a newer vault version may still be waiting
+    // for its anchor), found by its key rather than by the latest in the vault.
+    const ciphertexts = new PageCiphertexts(
+      this.parts.vault,
+      candidates.map((c) => c.row),
+    );
     for (let i = at; i < candidates.length && items.length <= count && count > 0; i++) {
       const c = candidates[i]!;
       let resource: StoredResource;
       try {
-        // The version the index names: the anchored one (a newer vault version may still be
-        // waiting for its anchor), found by its key rather than by the latest in the vault.
-        resource = c.row === undefined ? c.open() : this.parts.decrypt(c.row.recordId, c.row.version, c.keys);
+        if (c.row === undefined) resource = c.open();
+        else {
+          // The entries the page still needs, plus the one that tells whether a next page exists.
+          const ciphertext = ciphertexts.at(i, count + 1 - items.length);
+          if (ciphertext === undefined) continue; // erased meanwhile: omitted
+          resource = this.parts.decryptCiphertext(ciphertext, c.keys);
+        }
       } catch {
-        continue; // erased meanwhile, or a key that does not open it: omitted
+        continue; // a key that does not open it: omitted
       }
       if (options.filter === undefined && c.row !== undefined) {
         items.push({ id: c.id, key: c.key, resource });
@@ -344,7 +355,10 @@ export class RecordSearch {
       rows,
       {
         dateFilters: query.filters.filter((f): f is DateFilter => f.kind === 'date'),
-        filter: (entries) => matches(entries, { filters: unreferenced }),
+        // Nothing left to match (a patient's records, the commonest search): a record kept here
+        // sorts by its index key, as `$everything`'s do, without extracting its values again.
+        filter:
+          unreferenced.length === 0 ? undefined : (entries) => matches(entries, { filters: unreferenced }),
         sort: query.sort,
         cursorSort: sortName(query.sort),
         cursor: query.page,

@@ -145,9 +145,11 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
           node.orgDid,
           reference.slice('Patient/'.length),
         ),
-      decrypt: (recordId, version, keys) => {
+      decrypt: (recordId, version, keys) =>
+        this.parts.decryptCiphertext(vault.readCiphertext(recordId, version), keys),
+      decryptCiphertext: (ciphertext, keys) => {
         this.decryptions++;
-        return vault.readRecordVersion(recordId, version, (ref) =>
+        return vault.decryptCiphertext(ciphertext, (ref) =>
           keys.get(`${ref.class}|${ref.epoch}`),
         ) as unknown as StoredResource;
       },

@@ -7,7 +7,8 @@
  * no more than one chunk is held beyond what the answer carries.
  */
 import type { FhirIndexStore, FhirResourceRow } from '../../store/index.js';
-import { ciphertextKey, type RecordCiphertext, type Vault } from '../../vault/index.js';
+import { versionKey } from '../../store/index.js';
+import type { RecordCiphertext, Vault } from '../../vault/index.js';
 import type { WireRecord } from './wire.js';
 import { toWireRecord } from './wire-record.js';
 
@@ -42,7 +43,7 @@ export function ownRecordsReader(
       chunkStart = at - (at % READ_CHUNK);
       chunk = port.vault.readCiphertexts(rows.slice(chunkStart, chunkStart + READ_CHUNK));
     }
-    const ciphertext = chunk.get(ciphertextKey(row.recordId, row.version));
+    const ciphertext = chunk.get(versionKey(row));
     if (ciphertext === undefined) return undefined; // erased meanwhile
     const date = dates.get(row.recordId)?.find((d) => d.param === 'date')?.start ?? null;
     return toWireRecord(row, ciphertext, date);
