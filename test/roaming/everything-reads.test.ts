@@ -54,7 +54,15 @@ describe('roaming $everything: round trips and store reads per answer', () => {
     }
     await net.settle();
     // A first read: the us node learns who keeps the patient's records (its custodian directory).
+    const heightBefore = us.node.ledger.height;
     expectStatus(await fhir<Bundle>(us, tokUs, 'GET', `Patient/${patientId}/$everything`), 200);
+    // Its audit entries move the head (they ship on the outbox's own schedule): wait for that, so
+    // the measured read below finds the per-head state cache cold whatever the machine's speed.
+    const until = Date.now() + 15_000;
+    while (us.node.ledger.height === heightBefore) {
+      assert.ok(Date.now() < until, 'the first read’s audit entries were not committed in time');
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
     await net.settle();
   });
 
