@@ -9,7 +9,9 @@
  *   exactly the one of a version that does not exist, and the refusal is audited for the patient;
  * - us holds altered bytes: eu refuses them (hash check), stores nothing, and the gap stays;
  * - a hostile server where us listens answers another record's ciphertext: refused, nothing stored;
- * - us holds the true version: eu stores it, reads it identical, finds it by search, the gap clears.
+ * - us holds the true version: eu stores it, reads it identical, finds it by search, the gap clears;
+ * - a record updated twice after the backup: its current version comes back, the older one (which
+ *   no replica keeps) stays counted and its vread answers the coded 503.
  */
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
@@ -162,7 +164,34 @@ describe('refill of a restored custodian from the replica: attacks', () => {
     assert.match(metrics, /^roam_replica_outbox_depth 0$/m);
   });
 
+  test('a record updated after the backup gets its current version back; the older one stays counted, its vread a 503', async () => {
+    const first = await fhir<Record<string, unknown> & { id: string }>(eu, tokEu, 'POST', 'Observation', observation(patientId, '8867-4', '2026-01-14'));
+    expectStatus(first, 201);
+    const id = first.body.id;
+    const updated = await fhir<Record<string, unknown>>(eu, tokEu, 'PUT', `Observation/${id}`, { ...first.body, status: 'amended' });
+    expectStatus(updated, 200);
+    await net.settle();
+    const until = Date.now() + 15_000;
+    while (eu.node.replica.backlog > 0 || us.node.replica.store.get(id)?.version !== 2) {
+      assert.ok(Date.now() < until, 'eu did not ship version 2 to us in time');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    loseAsByRestore(eu, id);
+    assert.equal(eu.node.fhir.missingCiphertexts.missingVersions, 2);
+    const pass = await eu.node.replica.refill.pass();
+    assert.equal(pass.stored, 1);
+    // The replica keeps the latest version only: version 1 is not coming back.
+    assert.equal(eu.node.fhir.missingCiphertexts.missingVersions, 1);
+    const current = await fhir(eu, tokEu, 'GET', `Observation/${id}`);
+    expectStatus(current, 200);
+    assert.deepEqual(current.body, updated.body);
+    const older = await fhir(eu, tokEu, 'GET', `Observation/${id}/_history/1`);
+    assert.equal(older.status, 503);
+    assert.match(JSON.stringify(older.body), /CIPHERTEXT_MISSING/);
+  });
+
   test('a hostile server where the replica listens answers another record’s ciphertext: refused, nothing stored', async () => {
+    const missingBefore = eu.node.fhir.missingCiphertexts.missingVersions;
     loseAsByRestore(eu, otherObsId);
     const other = heldVersion(us, obsId); // a genuine version, of another record than the one asked
     const answers = [
@@ -187,7 +216,7 @@ describe('refill of a restored custodian from the replica: attacks', () => {
       }
       assert.equal(served, answers.length);
       assert.equal(eu.node.fhir.vault.store.getVersion(otherObsId, 1), undefined);
-      assert.equal(eu.node.fhir.missingCiphertexts.missingVersions, 1);
+      assert.equal(eu.node.fhir.missingCiphertexts.missingVersions, missingBefore + 1);
       assert.equal(eu.node.fhir.index.getResource(otherObsId), undefined);
     } finally {
       await new Promise<void>((resolve) => hostile.close(() => resolve()));

@@ -9,7 +9,8 @@
  * grant. A ciphertext is useless without the record key, but the organization that keeps a record
  * is the only one meant to hold its ciphertext at rest (and the replica, by the patient's choice);
  * any other organization reads records through the roaming query, where the access decision, the
- * practitioner check and the audit apply.
+ * practitioner check and the audit apply. The custodian gets its copy back whether or not the
+ * replica is still in effect: it is the custodian's own ciphertext.
  *
  * A version the requester may not have answers exactly as a version R does not hold (`absent`):
  * the requester learns nothing of which records exist. Every version given back, and every
@@ -34,13 +35,22 @@ export class RefillServer {
   constructor(private readonly port: RefillServerPort) {}
 
   answer(requester: VerifiedNode, request: RefillRequest): RefillAnswer {
-    const audited: AuditEvent[] = [];
-    const results = request.versions.map((asked) => this.answerOne(requester, asked, audited));
-    if (audited.length > 0) this.port.audit.record(audited);
+    const given: AuditEvent[] = [];
+    const denied: AuditEvent[] = [];
+    const results = request.versions.map((asked) => this.answerOne(requester, asked, { given, denied }));
+    // A ciphertext leaves this node only once its audit entry is durable.
+    if (given.length > 0) this.port.audit.record(given);
+    // A refusal is written after the answer: its durable write must not make the answer about a
+    // record that exists slower than the one about a record that does not.
+    if (denied.length > 0) setImmediate(() => this.port.audit.record(denied));
     return { results };
   }
 
-  private answerOne(requester: VerifiedNode, asked: AskedVersion, audited: AuditEvent[]): RefillResult {
+  private answerOne(
+    requester: VerifiedNode,
+    asked: AskedVersion,
+    audited: { readonly given: AuditEvent[]; readonly denied: AuditEvent[] },
+  ): RefillResult {
     const absent: RefillResult = { id: asked.id, version: asked.version, status: 'absent' };
     const anchor = this.port.state.get<RecordEntry>(StateKey.record(asked.id));
     if (anchor?.status !== 'active') return absent;
@@ -54,13 +64,13 @@ export class RefillServer {
       via: requester.did,
     });
     if (anchor.custodian !== requester.org) {
-      audited.push(event('denied'));
+      audited.denied.push(event('denied'));
       return absent;
     }
     const held = this.port.replicas.get(asked.id);
     if (held === undefined || held.version !== asked.version || held.custodian !== anchor.custodian || held.patient !== anchor.patient)
       return absent;
-    audited.push(event('success'));
+    audited.given.push(event('success'));
     return { id: asked.id, version: asked.version, status: 'found', record: shippedOf(held) };
   }
 }
