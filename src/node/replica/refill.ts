@@ -109,11 +109,11 @@ export class CiphertextRefill {
 
   /** What is still missing (counts only). */
   status(): RefillStatus {
-    let fromReplica = 0;
-    for (const { patient } of this.port.missingLatest()) if (this.replicaOf(patient) !== undefined) fromReplica++;
+    const missing = this.port.missingLatest();
+    const fromReplica = missing.filter(({ patient }) => this.replicaOf(patient) !== undefined).length;
     return {
       fromReplica,
-      withoutReplica: this.port.missingLatest().length - fromReplica,
+      withoutReplica: missing.length - fromReplica,
       refused: this.refusedTotal,
       ...(this.lastOutcome === undefined ? {} : { lastOutcome: this.lastOutcome }),
       ...(this.nextAttemptAt === undefined ? {} : { nextAttemptAt: this.nextAttemptAt }),
