@@ -3,10 +3,12 @@
  * their records, writes in a loop, and a check of a stopped (or running) node's own files — does
  * every anchor of its records name a ciphertext its vault holds?
  */
+import { renameSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { RecordEntry } from '../../src/contracts/index.js';
 import { roamJson, writeGrantArgs } from '../cli/harness.js';
+import type { TestNetwork } from './support.js';
 
 /** A FHIR answer: status and JSON body. */
 export interface FhirAnswer {
@@ -152,4 +154,31 @@ export function anchorsWithoutCiphertext(dataDir: string, orgDid: string): strin
     vault.close();
     ledger.close();
   }
+}
+
+/** The versions a node holds as a patient's replica (its replica file, opened read-only beside the running node). */
+export function heldCopies(dataDir: string): Array<{ record_id: string; version: number }> {
+  const db = new Database(join(dataDir, 'replica.sqlite'), { readonly: true, fileMustExist: true });
+  try {
+    return db.prepare<[], { record_id: string; version: number }>('SELECT record_id, version FROM replica_versions').all();
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * `roam restore` of `backupDir` into an empty folder where the node of `region` kept its data (the
+ * old folder kept beside it, `-lost`), then that node started from it; returns the restore's answer.
+ */
+export async function restoreInPlace(options: {
+  readonly net: TestNetwork;
+  readonly region: string;
+  readonly dataDir: string;
+  readonly backupDir: string;
+  readonly timeoutMs: number;
+}): Promise<{ height: number }> {
+  renameSync(options.dataDir, `${options.dataDir}-lost`);
+  const restored = await roamJson<{ height: number }>(['restore', '--from', options.backupDir, '--data', options.dataDir], { timeoutMs: options.timeoutMs });
+  await options.net.restart(options.region);
+  return restored;
 }

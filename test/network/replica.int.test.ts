@@ -12,9 +12,9 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import Database from 'better-sqlite3';
 import type { Bundle, Composition } from '@medplum/fhirtypes';
 import { roamJson as roamJsonAt } from '../cli/harness.js';
+import { heldCopies } from './records-support.js';
 import { eventually, startTestNetwork, type TestNetwork } from './support.js';
 
 const REGIONS = ['eu', 'us', 'ap'] as const;
@@ -30,16 +30,6 @@ interface EverythingOutput {
   readonly count: number;
   readonly records: ReadonlyArray<{ type: string; id: string; version: string }>;
   readonly warnings: readonly string[];
-}
-
-/** Rows of a node's replica file (opened read-only beside the running node). */
-function heldCopies(dataDir: string): Array<{ record_id: string; version: number }> {
-  const db = new Database(join(dataDir, 'replica.sqlite'), { readonly: true, fileMustExist: true });
-  try {
-    return db.prepare<[], { record_id: string; version: number }>('SELECT record_id, version FROM replica_versions').all();
-  } finally {
-    db.close();
-  }
 }
 
 describe('the replica custodian on a real 3-region network', { timeout: 900_000 }, () => {

@@ -5,11 +5,15 @@
  * ledger (other nodes hold the blocks) but their ciphertexts were never in the backup's vault.
  * Rather than answer "not found" for a record the ledger says exists (or serve an older version
  * as the current one), the node counts them at start (metric, `/readyz` warning, log line) and
- * answers a read of one with a coded 503 `CIPHERTEXT_MISSING`. A replica custodian may restore
- * the missing versions later (then `FhirService.findMissingCiphertexts` counts again).
+ * answers a read of one with a coded 503 `CIPHERTEXT_MISSING`. The patient's replica custodian
+ * gives back the latest version of each record it holds (src/node/replica/refill.ts); each one
+ * stored here is taken off its record's gap ({@link CiphertextGaps.recount}). Versions older than
+ * a record's latest are not kept by any replica: a gap in a record's history stays counted (its
+ * `vread` answers the coded 503) while its current version reads again.
  */
-import type { RecordEntry } from '../../contracts/index.js';
+import type { ActiveRecord, RecordEntry } from '../../contracts/index.js';
 import { FhirError, unavailable } from '../../fhir/index.js';
+import { StateKey } from '../../ledger/index.js';
 import type { SensitivityClass } from '../../ledger/types.js';
 import type { FhirResourceRow } from '../../store/index.js';
 import type { RepositoryParts } from './parts.js';
@@ -25,8 +29,15 @@ export interface CiphertextGap {
   readonly class: SensitivityClass;
   /** Versions the ledger anchors (1…anchored). */
   readonly anchored: number;
-  /** Of those, the versions whose ciphertext the vault holds (1…held: versions are written in order). */
-  readonly held: number;
+  /** Of those, the versions whose ciphertext the vault does not hold, ascending (never empty). */
+  readonly missing: readonly number[];
+}
+
+/** A latest anchored version this node lacks: what the patient's replica may give back. */
+export interface MissingLatest {
+  readonly recordId: string;
+  readonly patient: string;
+  readonly version: number;
 }
 
 /** The records of this node with missing ciphertexts (see the module comment). */
@@ -49,16 +60,9 @@ export class CiphertextGaps {
     const gaps = new Map<string, CiphertextGap>();
     for (const [, anchor] of node.state.range<RecordEntry>('record/')) {
       if (anchor.status !== 'active' || anchor.custodian !== node.orgDid) continue;
-      const count = Math.min(held.get(anchor.id) ?? 0, anchor.versions);
-      if (count >= anchor.versions) continue;
-      gaps.set(anchor.id, {
-        recordId: anchor.id,
-        patient: anchor.patient,
-        resourceType: anchor.resourceType,
-        class: anchor.class,
-        anchored: anchor.versions,
-        held: count,
-      });
+      if ((held.get(anchor.id) ?? 0) >= anchor.versions) continue;
+      const gap = gapOf(parts, anchor);
+      if (gap !== undefined) gaps.set(anchor.id, gap);
     }
     return new CiphertextGaps(gaps);
   }
@@ -82,11 +86,35 @@ export class CiphertextGaps {
     return gaps;
   }
 
+  /**
+   * The gaps after a version of `recordId` was stored (or its anchor moved on): that record's gap
+   * counted again from its anchor and the vault, the others kept; the vault remembers a clean
+   * check when none is left.
+   */
+  recount(parts: Pick<RepositoryParts, 'node' | 'vault'>, recordId: string): CiphertextGaps {
+    if (!this.gaps.has(recordId)) return this;
+    const gaps = new Map(this.gaps);
+    const anchor = parts.node.state.get<RecordEntry>(StateKey.record(recordId));
+    const gap = anchor?.status === 'active' ? gapOf(parts, anchor) : undefined;
+    if (gap === undefined) gaps.delete(recordId);
+    else gaps.set(recordId, gap);
+    if (gaps.size === 0) parts.vault.store.setCiphertextsChecked(true);
+    return new CiphertextGaps(gaps);
+  }
+
   /** Anchored versions whose ciphertext is missing, over every record. */
   get missingVersions(): number {
     let missing = 0;
-    for (const gap of this.gaps.values()) missing += gap.anchored - gap.held;
+    for (const gap of this.gaps.values()) missing += gap.missing.length;
     return missing;
+  }
+
+  /** The records whose latest anchored version is missing (what a replica may give back), oldest gap first. */
+  missingLatest(): MissingLatest[] {
+    const out: MissingLatest[] = [];
+    for (const gap of this.gaps.values())
+      if (gap.missing.at(-1) === gap.anchored) out.push({ recordId: gap.recordId, patient: gap.patient, version: gap.anchored });
+    return out;
   }
 
   /** Records with at least one missing version. */
@@ -101,9 +129,24 @@ export class CiphertextGaps {
   gapOf(type: string, id: string, version?: number): CiphertextGap | undefined {
     const gap = this.gaps.get(id);
     if (gap === undefined || gap.resourceType !== type) return undefined;
-    if (version !== undefined && (version <= gap.held || version > gap.anchored)) return undefined;
-    return gap;
+    return gap.missing.includes(version ?? gap.anchored) ? gap : undefined;
   }
+}
+
+/** The gap of one record kept here (one read of its version numbers in the vault); undefined when whole. */
+function gapOf(parts: Pick<RepositoryParts, 'vault'>, anchor: ActiveRecord): CiphertextGap | undefined {
+  const held = new Set(parts.vault.store.listVersions(anchor.id).map((row) => row.version));
+  const missing: number[] = [];
+  for (let version = 1; version <= anchor.versions; version++) if (!held.has(version)) missing.push(version);
+  if (missing.length === 0) return undefined;
+  return {
+    recordId: anchor.id,
+    patient: anchor.patient,
+    resourceType: anchor.resourceType,
+    class: anchor.class,
+    anchored: anchor.versions,
+    missing,
+  };
 }
 
 /** The index row a read of a missing version is authorized against: the record as anchored. */
@@ -123,7 +166,7 @@ export function anchoredRow(gap: CiphertextGap): FhirResourceRow {
 export function missingCiphertext(gap: CiphertextGap): FhirError {
   return new FhirError(
     unavailable(
-      `${CIPHERTEXT_MISSING}: ${gap.resourceType}/${gap.recordId} has ${gap.anchored} anchored version(s); this node holds the ciphertext of ${gap.held} (its vault was restored from an earlier backup): ask the record's replica custodian, or the operator`,
+      `${CIPHERTEXT_MISSING}: ${gap.resourceType}/${gap.recordId} has ${gap.anchored} anchored version(s); this node lacks the ciphertext of ${gap.missing.length} (its vault was restored from an earlier backup): ask the record's replica custodian, or the operator`,
     ),
   );
 }

@@ -209,8 +209,9 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
     await indexAnchoredVersions(this.parts, row.recordId, [{ ...row, contentHash: inserted.contentHash }], {
       audit: false,
     });
-    // A record counted as missing its ciphertext (a node restored from a backup) may be whole again.
-    if (this.gaps.gapOf(row.resourceType, row.recordId) !== undefined) this.findMissingCiphertexts();
+    // A record counted as missing its ciphertext (a node restored from a backup) may be whole
+    // again: only its own gap is counted again (a refill stores many versions in a row).
+    this.gaps = this.gaps.recount(this.parts, row.recordId);
     return 'stored';
   }
 

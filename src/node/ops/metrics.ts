@@ -30,6 +30,8 @@ export interface NodeGaugeSources {
   readonly validationQueueDepth: () => number | undefined;
   /** Anchored versions of this node's records whose ciphertext its vault lacks (counted at start). */
   readonly missingCiphertexts: () => number | undefined;
+  /** Versions the replica shipper still has to deliver to the other holder of records (undefined: closed). */
+  readonly replicaOutboxDepth: () => number | undefined;
 }
 
 /** How a call to another node ended: answered 2xx, refused (4xx), failed (5xx), or not reached. */
@@ -134,6 +136,12 @@ export class NodeMetrics {
       'roam_vault_missing_ciphertexts',
       "Anchored versions of this node's records whose ciphertext its vault does not hold (a restore from an earlier backup)",
       sources.missingCiphertexts,
+    );
+    gauge(
+      registers,
+      'roam_replica_outbox_depth',
+      "Record versions waiting to be shipped to (and acknowledged by) the other holder of the patient's records (the replica, or back to the custodian)",
+      sources.replicaOutboxDepth,
     );
     for (const metric of processMetrics()) this.registry.registerMetric(metric);
   }

@@ -10,10 +10,23 @@ import { RECORDS_QUERY_PATH } from '../roaming/wire.js';
 import { NodeMetrics, type NodeGaugeSources, type PeerCallKind, type PeerCallOutcome } from './metrics.js';
 import { followOrderingLink } from './ordering-link.js';
 import { checkReadiness, type Readiness, type ReadinessSources } from './readiness.js';
+import type { RefillStatus } from '../replica/refill.js';
+
+/** `/readyz`'s detail of the CIPHERTEXT_MISSING warning: counts only, never a record or patient. */
+export interface MissingCiphertextsDetail {
+  /** Anchored versions of this node's records whose ciphertext its vault lacks. */
+  readonly versions: number;
+  /** Records with at least one such version. */
+  readonly records: number;
+  /** What the refill from the patients' replicas still expects (absent while the replica part is closed). */
+  readonly refill?: RefillStatus;
+}
 
 export interface NodeObserver {
   readonly metrics: NodeMetrics;
   readiness(): Readiness;
+  /** What is still missing after a restore, in counts only (undefined: nothing is, or the node is closed). */
+  missingCiphertexts(): MissingCiphertextsDetail | undefined;
   stop(): void;
 }
 
@@ -24,6 +37,13 @@ export function observeNode(node: RoamNode): NodeObserver {
   const fhir = () => {
     try {
       return node.fhir;
+    } catch {
+      return undefined; // closed: the node is stopping
+    }
+  };
+  const replica = () => {
+    try {
+      return node.replica;
     } catch {
       return undefined; // closed: the node is stopping
     }
@@ -42,6 +62,7 @@ export function observeNode(node: RoamNode): NodeObserver {
     auditOutboxDepth: () => (storesOpen(node) ? fhir()?.index.auditBacklog() : undefined),
     validationQueueDepth: () => fhir()?.validationQueueDepth,
     missingCiphertexts: () => fhir()?.missingCiphertexts.missingVersions,
+    replicaOutboxDepth: () => (storesOpen(node) ? replica()?.backlog : undefined),
   };
   const readinessSources: ReadinessSources = {
     storesOpen: () => storesOpen(node),
@@ -63,6 +84,16 @@ export function observeNode(node: RoamNode): NodeObserver {
   return {
     metrics,
     readiness: () => checkReadiness(readinessSources),
+    missingCiphertexts: () => {
+      const gaps = fhir()?.missingCiphertexts;
+      if (gaps === undefined || gaps.missingVersions === 0) return undefined;
+      const refill = replica()?.refill.status();
+      return {
+        versions: gaps.missingVersions,
+        records: gaps.records,
+        ...(refill === undefined ? {} : { refill }),
+      };
+    },
     stop() {
       node.ledger.off('block', onBlock);
       stopObservingPeers();

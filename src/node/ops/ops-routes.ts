@@ -4,7 +4,9 @@
  * - `GET /healthz`: the process answers (200 `{ status: 'ok' }`), for a liveness probe.
  * - `GET /readyz`: 200 `{ status: 'ready' }` when the node may take traffic, else 503
  *   `{ status: 'not-ready', reasons: [codes] }` (see readiness.ts), for a load balancer; either
- *   with `warnings: [codes]` when there are any (e.g. CIPHERTEXT_MISSING).
+ *   with `warnings: [codes]` when there are any (e.g. CIPHERTEXT_MISSING, then also
+ *   `missingCiphertexts`: what is still missing and what the refill from the replicas expects,
+ *   in counts only).
  * - `GET /metrics`: Prometheus text (see metrics.ts), to loopback callers or with the
  *   configured token only (see metrics-access.ts).
  *
@@ -33,7 +35,11 @@ export function registerOpsRoutes(app: FastifyInstance, { node }: OpsRoutesOptio
   app.get('/readyz', (_request, reply) => {
     const { ready, reasons, warnings } = observer.readiness();
     void reply.header('cache-control', 'no-store');
-    const warned = warnings.length === 0 ? {} : { warnings };
+    const missing = observer.missingCiphertexts();
+    const warned = {
+      ...(warnings.length === 0 ? {} : { warnings }),
+      ...(missing === undefined ? {} : { missingCiphertexts: missing }),
+    };
     return ready
       ? reply.send({ status: 'ready', ...warned })
       : reply.code(503).send({ status: 'not-ready', reasons, ...warned });

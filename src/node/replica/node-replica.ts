@@ -1,7 +1,9 @@
 /**
  * The replica custodian of one node, wired: the replica store (`DATA/replica.sqlite`), the
  * shipper (this node's anchored versions to the other holder), the receiver (the other holder's
- * shipments) and the server (roaming queries for a custodian that does not answer).
+ * shipments), the server (roaming queries for a custodian that does not answer), the refill
+ * server (a restored custodian asking its lost ciphertexts back) and this node's own refill
+ * (asking them back after a restore).
  */
 import { join } from 'node:path';
 import { replicaInEffect, type RecordEntry, type StateReader } from '../../contracts/index.js';
@@ -11,7 +13,9 @@ import { encodeWrappedDek } from '../../vault/index.js';
 import type { FhirService } from '../fhir/fhir-service.js';
 import type { PeerHttpClient } from '../network/peer-http.js';
 import { RoamingClient } from '../roaming/client.js';
-import { ReplicaReceiver } from './receiver.js';
+import { ReplicaReceiver, type AdoptOwnVersion } from './receiver.js';
+import { CiphertextRefill } from './refill.js';
+import { RefillServer } from './refill-server.js';
 import { ReplicaServer } from './replica-server.js';
 import { ReplicaShipper } from './shipper.js';
 import type { ShippedVersion } from './wire.js';
@@ -43,6 +47,8 @@ export class NodeReplica {
     readonly shipper: ReplicaShipper,
     readonly receiver: ReplicaReceiver,
     readonly server: ReplicaServer,
+    readonly refillServer: RefillServer,
+    readonly refill: CiphertextRefill,
     private readonly unsubscribe: () => void,
   ) {}
 
@@ -62,32 +68,23 @@ export class NodeReplica {
       client,
       log: options.log,
     });
-    const receiver = new ReplicaReceiver({
-      orgDid,
-      state,
-      replicas: store,
-      adoptOwn: (version, blob) =>
-        fhir.repository.adoptAnchoredVersion(
-          {
-            recordId: version.id,
-            version: version.version,
-            patient: version.patient,
-            resourceType: version.type,
-            class: version.class,
-            epoch: version.epoch,
-            wrappedDek: encodeWrappedDek(version.wrappedDek),
-            custodian: version.custodian,
-            author: authorOf(state, version.id),
-            createdAt: Date.now(),
-          },
-          blob,
-        ),
-    });
+    const adoptOwn = adoptInto(fhir, state);
+    const receiver = new ReplicaReceiver({ orgDid, state, replicas: store, adoptOwn });
     const server = new ReplicaServer({ orgDid, state, replicas: store, custodian: fhir.roaming.custodian, patientCustodian: fhir.roaming.patientCustodian, audit: fhir.audit });
     fhir.repository.useReplica((recordId) => continuable({ state, orgDid, store }, recordId));
+    const refillServer = new RefillServer({ state, replicas: store, audit: fhir.audit });
+    const refill = new CiphertextRefill({
+      orgDid,
+      state,
+      client,
+      missingLatest: () => fhir.missingCiphertexts.missingLatest(),
+      adopt: adoptOwn,
+      log: options.log,
+    });
     const unsubscribe = options.onBlock(() => void shipper.kick());
     shipper.start();
-    return new NodeReplica(store, shipper, receiver, server, unsubscribe);
+    refill.start();
+    return new NodeReplica(store, shipper, receiver, server, refillServer, refill, unsubscribe);
   }
 
   /** Versions waiting to be acknowledged by the other holder. */
@@ -97,6 +94,7 @@ export class NodeReplica {
 
   async close(): Promise<void> {
     this.unsubscribe();
+    await this.refill.stop();
     await this.shipper.stop();
     this.store.close();
   }
@@ -125,6 +123,29 @@ function continuable(
     epoch: held.epoch,
     custodian: held.custodian,
   };
+}
+
+/**
+ * How a version of a record this node's organization keeps, written elsewhere and checked against
+ * its anchor, enters this node's vault and index (a version the replica wrote, or one it gives back).
+ */
+function adoptInto(fhir: FhirService, state: StateReader): AdoptOwnVersion {
+  return (version, blob) =>
+    fhir.repository.adoptAnchoredVersion(
+      {
+        recordId: version.id,
+        version: version.version,
+        patient: version.patient,
+        resourceType: version.type,
+        class: version.class,
+        epoch: version.epoch,
+        wrappedDek: encodeWrappedDek(version.wrappedDek),
+        custodian: version.custodian,
+        author: authorOf(state, version.id),
+        createdAt: Date.now(),
+      },
+      blob,
+    );
 }
 
 /** The author the record's latest anchor names. */

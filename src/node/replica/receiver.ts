@@ -12,12 +12,13 @@
  * idempotent: the same version again is `exists`.
  */
 import type { RecordEntry, StateReader } from '../../contracts/index.js';
-import { sha256Hex } from '../../crypto/index.js';
 import { StateKey } from '../../ledger/index.js';
 import type { ReplicaStore, ReplicaVersionRow } from '../../store/index.js';
-import { encodeWrappedDek } from '../../vault/index.js';
+import { decodeWrappedDek, encodeWrappedDek } from '../../vault/index.js';
+import type { SensitivityClass } from '../../ledger/types.js';
 import { HttpError } from '../http/errors.js';
 import type { VerifiedNode } from '../roaming/verify.js';
+import { contentMismatch, identityMismatch } from './anchor-check.js';
 import { otherHolder } from './holders.js';
 import type { Shipment, ShipmentAnswer, ShipmentResult, ShippedVersion } from './wire.js';
 
@@ -36,6 +37,25 @@ export function heldCopyOf(version: ShippedVersion, blob: Uint8Array): ReplicaVe
     lastUpdated: version.lastUpdated,
     date: version.date,
     blob,
+  };
+}
+
+/** A held copy as the version its custodian once shipped (the inverse of `heldCopyOf`). */
+export function shippedOf(held: ReplicaVersionRow): ShippedVersion {
+  const { iv, ct } = decodeWrappedDek(held.wrappedDek);
+  return {
+    id: held.recordId,
+    type: held.resourceType,
+    version: held.version,
+    patient: held.patient,
+    custodian: held.custodian,
+    class: held.class as SensitivityClass,
+    epoch: held.epoch,
+    contentHash: held.contentHash,
+    ciphertext: Buffer.from(held.blob.buffer, held.blob.byteOffset, held.blob.byteLength).toString('base64url'),
+    wrappedDek: { iv, ct },
+    lastUpdated: held.lastUpdated,
+    date: held.date,
   };
 }
 
@@ -92,18 +112,12 @@ export class ReplicaReceiver {
       this.port.replicas.erase(version.id);
       return result('refused', 'RECORD_ERASED');
     }
-    if (anchor.patient !== version.patient || anchor.custodian !== version.custodian || anchor.resourceType !== version.type)
-      return result('refused', 'REPLICA_ANCHOR_MISMATCH');
+    const notThisRecord = identityMismatch(version, anchor);
+    if (notThisRecord !== undefined) return result('refused', notThisRecord);
     if (anchor.latest.version > version.version) return result('superseded');
     const blob = new Uint8Array(Buffer.from(version.ciphertext, 'base64url'));
-    if (
-      sha256Hex(blob) !== anchor.latest.contentHash ||
-      version.contentHash !== anchor.latest.contentHash ||
-      version.class !== anchor.class ||
-      version.epoch !== anchor.latest.epoch
-    ) {
-      return result('refused', 'REPLICA_HASH_MISMATCH');
-    }
+    const notTheseBytes = contentMismatch(version, blob, anchor);
+    if (notTheseBytes !== undefined) return result('refused', notTheseBytes);
     if (anchor.custodian === this.port.orgDid) return result(await this.port.adoptOwn(version, blob));
     return result(this.port.replicas.put(heldCopyOf(version, blob)));
   }

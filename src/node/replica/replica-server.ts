@@ -16,15 +16,14 @@
 import type { RecordEntry, StateReader } from '../../contracts/index.js';
 import { replicaInEffect } from '../../contracts/index.js';
 import { StateKey } from '../../ledger/index.js';
-import type { SensitivityClass } from '../../ledger/types.js';
 import type { FhirResourceRow, ReplicaStore, ReplicaVersionRow } from '../../store/index.js';
-import { decodeWrappedDek } from '../../vault/index.js';
 import type { AuditTrail } from '../fhir/audit.js';
 import { HttpError } from '../http/errors.js';
 import type { Custodian, CustodianRecords } from '../roaming/custodian.js';
 import type { VerifiedNode } from '../roaming/verify.js';
 import type { RecordQueryAnswer, RecordQueryRequest, WireRecord } from '../roaming/wire.js';
 import type { PatientRecordsCustodian } from '../roaming/patient-custodian.js';
+import { shippedOf } from './receiver.js';
 import type { ReplicaPatientRequest, ReplicaQueryRequest } from './wire.js';
 
 export interface ReplicaServerPort {
@@ -133,16 +132,7 @@ function toIndexRow(v: ReplicaVersionRow): FhirResourceRow {
 }
 
 function toWire(v: ReplicaVersionRow): WireRecord {
-  return {
-    id: v.recordId,
-    type: v.resourceType,
-    version: v.version,
-    lastUpdated: v.lastUpdated,
-    date: v.date,
-    class: v.class as SensitivityClass,
-    epoch: v.epoch,
-    contentHash: v.contentHash,
-    ciphertext: Buffer.from(v.blob.buffer, v.blob.byteOffset, v.blob.byteLength).toString('base64url'),
-    wrappedDek: decodeWrappedDek(v.wrappedDek),
-  };
+  // The version as its custodian shipped it, without the two names the anchor holds already.
+  const { id, type, version, lastUpdated, date, class: cls, epoch, contentHash, ciphertext, wrappedDek } = shippedOf(v);
+  return { id, type, version, lastUpdated, date, class: cls, epoch, contentHash, ciphertext, wrappedDek };
 }

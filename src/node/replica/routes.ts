@@ -1,7 +1,8 @@
 /**
  * The replica endpoints over HTTP (signed node requests only, as the custodian endpoints):
  * `POST /node/v1/replica/versions` (shipments from the other holder of records) and
- * `POST /node/v1/replica/query` (a roaming query for a custodian that did not answer). Errors
+ * `POST /node/v1/replica/query` (a roaming query for a custodian that did not answer) and
+ * `POST /node/v1/replica/refill` (a restored custodian asking its lost ciphertexts back). Errors
  * answer `{ error: { code, message } }` with a registry code.
  */
 import type { FastifyInstance } from 'fastify';
@@ -10,6 +11,7 @@ import type { Roaming } from '../roaming/roaming.js';
 import { verifiedJson } from '../roaming/routes.js';
 import { MAX_QUERY_BODY_BYTES, parseWireBody } from '../roaming/wire.js';
 import type { NodeReplica } from './node-replica.js';
+import { REPLICA_REFILL_PATH, refillRequestSchema } from './refill-wire.js';
 import {
   MAX_SHIPMENT_BODY_BYTES,
   REPLICA_PATIENT_PATH,
@@ -45,6 +47,13 @@ export function registerReplicaRoutes(app: FastifyInstance, parts: { readonly re
       const parsed = parseWireBody(replicaPatientSchema, value);
       if (!parsed.ok) throw new HttpError('VALIDATION_FAILED', parsed.message);
       return reply.send(await replica.server.answerPatient(requester, parsed.request));
+    });
+    scope.post(REPLICA_REFILL_PATH, async (request, reply) => {
+      refuseLargeQuery(request.body);
+      const { requester, value } = await verifiedJson(roaming, request, reply);
+      const parsed = parseWireBody(refillRequestSchema, value);
+      if (!parsed.ok) throw new HttpError('VALIDATION_FAILED', parsed.message);
+      return reply.send(replica.refillServer.answer(requester, parsed.request));
     });
     scope.post(REPLICA_QUERY_PATH, async (request, reply) => {
       refuseLargeQuery(request.body);
