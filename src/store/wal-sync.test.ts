@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
+import { StoreErrorCode, type StoreError } from './errors.js';
 import { FhirIndexStore } from './fhir-index-store.js';
 import { VaultStore } from './vault-store.js';
 import { walSyncOf, walSyncOfConnection } from './wal-sync.js';
@@ -93,5 +94,18 @@ describe('WalSync: durable commits synced off the main thread, one sync per turn
     await durable;
     assert.equal(sync.completed, before + 1);
     index.close();
+  });
+
+  it('a sync that fails rejects with STORE_SYNC_FAILED, and the next one tries again', async () => {
+    const { path, db } = walFile();
+    db.close(); // the last connection deletes the WAL file: there is nothing to sync
+    const sync = walSyncOf(path)!;
+    await assert.rejects(sync.sync(), (error: StoreError) => error.code === StoreErrorCode.SYNC_FAILED);
+    const reopened = new Database(path);
+    reopened.pragma('journal_mode = WAL');
+    reopened.prepare('INSERT INTO t (v) VALUES (2)').run();
+    await sync.sync();
+    assert.equal(sync.completed, 1);
+    reopened.close();
   });
 });

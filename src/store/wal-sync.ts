@@ -19,6 +19,7 @@
  */
 import { open } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { StoreError, StoreErrorCode } from './errors.js';
 
 /**
  * The WAL syncs of one SQLite file (see the module comment); get the file's instance with
@@ -42,7 +43,11 @@ export class WalSync {
     return this.completedCount;
   }
 
-  /** Resolves once every commit made to the file before this call is on disk. */
+  /**
+   * Resolves once every commit made to the file before this call is on disk.
+   *
+   * @throws StoreError STORE_SYNC_FAILED (those commits are visible but not known to be on disk)
+   */
   sync(): Promise<void> {
     if (this.queued !== undefined) return this.queued;
     if (this.running === undefined) return this.start();
@@ -64,14 +69,22 @@ export class WalSync {
     return running;
   }
 
+  /** @throws StoreError STORE_SYNC_FAILED */
   private async syncOnce(): Promise<void> {
-    // Opened for each sync, after the commits it covers: always the WAL file they were written to.
-    const handle = await open(this.walPath, 'r+');
     try {
-      await handle.datasync();
-      this.completedCount++;
-    } finally {
-      await handle.close();
+      // Opened for each sync, after the commits it covers: always the WAL file they were written to.
+      const handle = await open(this.walPath, 'r+');
+      try {
+        await handle.datasync();
+        this.completedCount++;
+      } finally {
+        await handle.close();
+      }
+    } catch (error) {
+      throw new StoreError(
+        StoreErrorCode.SYNC_FAILED,
+        `cannot sync ${this.walPath}: ${(error as Error).message}`,
+      );
     }
   }
 }

@@ -42,7 +42,7 @@ import {
 import type { FhirValidator } from '../../fhir/validation-pool.js';
 import type { FhirValidationResult } from '../../fhir/validation.js';
 import type { SensitivityClass } from '../../ledger/types.js';
-import type { FhirIndexRow, FhirResourceRow } from '../../store/index.js';
+import { StoreError, StoreErrorCode, type FhirIndexRow, type FhirResourceRow } from '../../store/index.js';
 import { sensitivityOf, type WriteRecordVersionInput } from '../../vault/index.js';
 import type { AccessDecision } from './access.js';
 import type { AuditEvent } from './audit.js';
@@ -404,9 +404,17 @@ export class RecordWriter {
   private async storeAndAnchor(groups: readonly (readonly PendingWrite[])[]): Promise<Settled<Anchored>[]> {
     // Synced before any anchor is submitted: an anchor that commits must never name a ciphertext
     // a power loss could still take (one sync for the whole turn).
-    const stored = await this.parts.vault.durableBatchOffThread(() =>
-      groups.map((pending) => this.storeOne(pending)),
-    );
+    let written: Stored[] = [];
+    let stored: Stored[];
+    try {
+      stored = await this.parts.vault.durableBatchOffThread(
+        () => (written = groups.map((pending) => this.storeOne(pending))),
+      );
+    } catch (error) {
+      // Committed but not known to be on disk (the sync failed): deleted again, never anchored.
+      for (const s of written) if (s.ok) this.rollback(s.writes);
+      throw error;
+    }
     const kept = stored.flatMap((s) => (s.ok ? [s.writes] : []));
     const outcomes = await anchorRequests(
       this.parts.node,
@@ -492,7 +500,10 @@ export class RecordWriter {
         this.parts.audit.record(groups.flatMap((writes) => writes.map((w) => w.audit)));
       });
       return groups.map(() => ({ ok: true, value: undefined }));
-    } catch {
+    } catch (error) {
+      // Committed but not synced: committing each request again would record its audit twice.
+      if (error instanceof StoreError && error.code === StoreErrorCode.SYNC_FAILED)
+        return groups.map(() => ({ ok: false, error }));
       return groups.map((writes) =>
         settle(() =>
           this.parts.index.durably(() => {
