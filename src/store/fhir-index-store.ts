@@ -11,6 +11,7 @@
  */
 import type Database from 'better-sqlite3';
 import { openDatabaseFile } from './sqlite-file.js';
+import { walSyncOfConnection, type WalSync } from './wal-sync.js';
 import { PENDING_VERSIONS_DDL, PENDING_VERSIONS_META } from './vault-store.js';
 
 /** One resource the node keeps. */
@@ -99,9 +100,12 @@ export class FhirIndexStore {
   private readonly db: Database.Database;
   /** Statements of the hot paths, prepared once. */
   private readonly statements;
+  /** Syncs of this file's WAL off the main thread (undefined in memory). */
+  private readonly walSync: WalSync | undefined;
 
   private constructor(db: Database.Database) {
     this.db = db;
+    this.walSync = walSyncOfConnection(db);
     db.exec(`
       CREATE TABLE IF NOT EXISTS fhir_resources (
         record_id TEXT PRIMARY KEY, type TEXT NOT NULL, version INTEGER NOT NULL, patient TEXT NOT NULL,
@@ -259,6 +263,19 @@ export class FhirIndexStore {
     } finally {
       this.db.pragma('synchronous = NORMAL');
     }
+  }
+
+  /**
+   * As `durably`, without holding the main thread while the disk syncs (wal-sync.ts): `fn`
+   * commits at once (synchronous=NORMAL), and the promise resolves with its result once the
+   * commit is on disk — the WAL synced on the thread pool, shared with the other commits made to
+   * this file meanwhile (the vault's too). Nothing may be acknowledged before it resolves.
+   */
+  async durablyOffThread<T>(fn: () => T): Promise<T> {
+    if (this.walSync === undefined || this.db.inTransaction) return this.durably(fn);
+    const result = this.db.transaction(fn)();
+    await this.walSync.sync();
+    return result;
   }
 
   /** The resources of `patient` (a DID), optionally of one type. */

@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { sha256Hex } from '../crypto/index.js';
 import { StoreError, StoreErrorCode } from './errors.js';
 import { ensureOwnerOnlyDatabaseFile } from './file-mode.js';
+import { walSyncOfConnection, type WalSync } from './wal-sync.js';
 
 const SCHEMA_VERSION = '1';
 
@@ -101,6 +102,8 @@ function toBuffer(bytes: Uint8Array): Buffer {
 export class VaultStore {
   readonly db: Database.Database;
   private readonly memory: boolean;
+  /** Syncs of this file's WAL off the main thread (undefined in memory). */
+  private readonly walSync: WalSync | undefined;
   private readonly statements;
   private readonly insertVersionTx: (row: NewRecordVersion, blob: Uint8Array) => InsertVersionResult;
   private readonly eraseTx: (recordId: string, erasedAt: number) => number;
@@ -108,6 +111,7 @@ export class VaultStore {
   private constructor(db: Database.Database) {
     this.db = db;
     this.memory = db.memory || db.readonly;
+    this.walSync = walSyncOfConnection(db);
     db.exec(`
       CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
       CREATE TABLE IF NOT EXISTS blobs (hash TEXT PRIMARY KEY, data BLOB NOT NULL) STRICT;
@@ -325,6 +329,19 @@ export class VaultStore {
     } finally {
       if (previous !== 2) this.db.pragma(`synchronous = ${previous}`);
     }
+  }
+
+  /**
+   * As `durableTransaction`, without holding the main thread while the disk syncs (wal-sync.ts):
+   * `fn` commits at once (synchronous=NORMAL), and the promise resolves with its result once the
+   * commit is on disk — the WAL synced on the thread pool, shared with the other commits made
+   * to this file meanwhile. Nothing may be acknowledged before it resolves.
+   */
+  async durableTransactionOffThread<T>(fn: () => T): Promise<T> {
+    if (this.db.inTransaction || this.walSync === undefined) return this.durableTransaction(fn);
+    const result = this.unsyncedTransaction(fn);
+    await this.walSync.sync();
+    return result;
   }
 
   /**

@@ -158,6 +158,15 @@ export class Vault {
   }
 
   /**
+   * As `durableBatch`, with the sync off the main thread: `fn` commits at once and the promise
+   * resolves with its result once the commit is on disk (src/store/wal-sync.ts). The write path
+   * submits no anchor before it resolves.
+   */
+  durableBatchOffThread<T>(fn: () => T): Promise<T> {
+    return this.store.durableTransactionOffThread(fn);
+  }
+
+  /**
    * Encrypts and stores one record version (blob and row in one transaction). The caller anchors
    * the returned hash on the ledger (`records.anchor`).
    *

@@ -1,5 +1,6 @@
 /**
- * Group commit of the write path: creates in flight together share their anchor transaction, a
+ * Group commit of the write path: creates in flight together share their anchor transaction and
+ * the WAL syncs of their durable commits (made on the thread pool, src/store/wal-sync.ts), a
  * transaction Bundle is anchored by one `records.anchor` transaction with several anchors (and
  * `verifyChain` re-executes it), and when a shared anchor transaction is refused each request
  * gets its own answer: the one whose anchor the ledger refuses is rolled back, the others commit.
@@ -14,8 +15,9 @@ import type { Bundle, Observation } from '@medplum/fhirtypes';
 import { applyGenesis, createContractRegistry, type RecordEntry } from '../../src/contracts/index.js';
 import type { FhirError } from '../../src/fhir/index.js';
 import { StateKey, createTx, signTx, verifyChain, type SignedTx } from '../../src/ledger/index.js';
-import { EncryptedFhirRepository } from '../../src/node/fhir/index.js';
+import { EncryptedFhirRepository, vaultPath } from '../../src/node/fhir/index.js';
 import { LedgerStore } from '../../src/store/index.js';
+import { walSyncOf, type WalSync } from '../../src/store/wal-sync.js';
 import type { Wallet } from '../../src/wallet/index.js';
 import {
   createPatient,
@@ -179,5 +181,62 @@ describe('FHIR API: a refused shared anchor transaction answers each request alo
       assert.equal(node.fhir.index.getResource(id)?.version, 1);
       assert.notEqual(node.ledger.getState(StateKey.record(id)), undefined);
     }
+  });
+});
+
+describe('FHIR API: a write is answered after its commits are synced, off the main thread', () => {
+  let t: FhirTestNode;
+  let token: string;
+  let patientId: string;
+  let walSync: WalSync;
+  let patientDid: string;
+
+  before(async () => {
+    t = await openFhirNode();
+    const patient = await registeredPatient(t.node);
+    await grantOrg(t, patient);
+    patientDid = patient.did;
+    token = await tokenOf(t, patient);
+    patientId = await createPatient(t, token);
+    walSync = walSyncOf(vaultPath(t.dataDir))!;
+  });
+  after(async () => {
+    await t.close();
+  });
+
+  it('a create submits its anchor after its vault sync, and answers after its index sync', async () => {
+    const node = t.node;
+    let syncedAtSubmit: number | undefined;
+    const port = nodePort(t, {
+      submit: (envelopes) => {
+        syncedAtSubmit ??= walSync.completed;
+        return node.submit(envelopes);
+      },
+      cutBlock: () => node.cutBlock(),
+    });
+    const repo = new EncryptedFhirRepository(port, node.fhir.vault, node.fhir.index, node.fhir.audit);
+    const ctx = { principal: { did: patientDid, kind: 'patient' as const, roles: [], org: null }, purpose: 'treatment' };
+    for (let i = 0; i < 3; i++) {
+      syncedAtSubmit = undefined;
+      const before = walSync.completed;
+      await repo.create(observation(patientId, '8867-4', `2024-02-0${i + 1}`) as never, ctx);
+      // Read in the same turn as the answer: a sync still running could not have completed.
+      const atAnswer = walSync.completed;
+      assert.ok(syncedAtSubmit !== undefined && syncedAtSubmit > before, 'the vault versions were synced before the anchor went to the ledger');
+      assert.ok(atAnswer > syncedAtSubmit, 'the index commit was synced before the answer');
+    }
+  });
+
+  it('creates in flight together share their syncs (group commit)', async () => {
+    const creates = 24;
+    const before = walSync.completed;
+    const answers = await Promise.all(
+      Array.from({ length: creates }, (_, i) =>
+        fhir<Observation>(t, token, 'POST', 'Observation', observation(patientId, '8310-5', `2024-03-${String(i + 1).padStart(2, '0')}`)),
+      ),
+    );
+    for (const answer of answers) expectStatus(answer, 201);
+    const syncs = walSync.completed - before;
+    assert.ok(syncs >= 2 && syncs < creates, `${creates} creates made durable by ${syncs} WAL syncs`);
   });
 });

@@ -12,8 +12,10 @@
  *   committed anchor naming a ciphertext that was in an unsynced WAL frame); their anchors go in
  *   shared `records.anchor` transactions of up to ANCHORS_PER_TX anchors (a request's anchors
  *   together: a transaction Bundle of up to that many versions is anchored all or none); and
- *   their index rows and audit entries in one synchronous=FULL commit after the anchors commit —
- *   so an acknowledged write is on disk, with two syncs per turn instead of two per request. When the ledger refuses a shared anchor
+ *   their index rows and audit entries in one durable commit after the anchors commit —
+ *   so an acknowledged write is on disk, with two syncs per turn instead of two per request.
+ *   Both syncs run on the thread pool (src/store/wal-sync.ts), shared by every commit made to
+ *   the file meanwhile: the main thread serves other requests while the disk syncs. When the ledger refuses a shared anchor
  *   transaction, each of its requests is anchored again in a transaction of its own, so that one
  *   request's refusal is not another's. A Bundle larger than ANCHORS_PER_TX spans transactions
  *   (the contract takes no more in one): when one is refused, the versions whose anchors did
@@ -40,7 +42,7 @@ import {
 import type { FhirValidator } from '../../fhir/validation-pool.js';
 import type { FhirValidationResult } from '../../fhir/validation.js';
 import type { SensitivityClass } from '../../ledger/types.js';
-import type { FhirIndexRow, FhirResourceRow } from '../../store/index.js';
+import { StoreError, StoreErrorCode, type FhirIndexRow, type FhirResourceRow } from '../../store/index.js';
 import { sensitivityOf, type WriteRecordVersionInput } from '../../vault/index.js';
 import type { AccessDecision } from './access.js';
 import type { AuditEvent } from './audit.js';
@@ -288,7 +290,10 @@ export class RecordWriter {
     checkIfMatch(ifMatch, previous === undefined ? undefined : String(previous.version), `${type}/${id}`);
 
     const version = previous === undefined ? 1 : previous.version + 1;
-    const stored = structuredClone(input);
+    // A shallow copy: only top-level members are replaced below (id, meta, and a Patient's
+    // identifier in `patientOf`), so the caller's object is left as it was without a deep clone
+    // of every resource (a Bundle's were copied once already by planBundle).
+    const stored = { ...input };
     stored.id = id;
     stored.meta = { ...stored.meta, versionId: String(version), lastUpdated: new Date(at).toISOString() };
     const entries = indexEntries(stored);
@@ -339,7 +344,7 @@ export class RecordWriter {
         resourceType: type,
         class: cls,
         epoch,
-        resource: stored as unknown as Record<string, unknown>,
+        resource: stored,
         kek: keys.get(`${cls}|${epoch}`)!,
         custodian: held?.custodian ?? this.parts.node.orgDid,
         author: ctx.principal.did,
@@ -399,7 +404,17 @@ export class RecordWriter {
   private async storeAndAnchor(groups: readonly (readonly PendingWrite[])[]): Promise<Settled<Anchored>[]> {
     // Synced before any anchor is submitted: an anchor that commits must never name a ciphertext
     // a power loss could still take (one sync for the whole turn).
-    const stored = this.parts.vault.durableBatch(() => groups.map((pending) => this.storeOne(pending)));
+    let written: Stored[] = [];
+    let stored: Stored[];
+    try {
+      stored = await this.parts.vault.durableBatchOffThread(
+        () => (written = groups.map((pending) => this.storeOne(pending))),
+      );
+    } catch (error) {
+      // Committed but not known to be on disk (the sync failed): deleted again, never anchored.
+      for (const s of written) if (s.ok) this.rollback(s.writes);
+      throw error;
+    }
     const kept = stored.flatMap((s) => (s.ok ? [s.writes] : []));
     const outcomes = await anchorRequests(
       this.parts.node,
@@ -475,17 +490,20 @@ export class RecordWriter {
    * committed (their vault versions were synced before the anchors were submitted). If
    * that commit fails, each request is committed alone so that each gets its own answer.
    */
-  private indexDurably(groups: readonly (readonly PreparedWrite[])[]): Settled<void>[] {
+  private async indexDurably(groups: readonly (readonly PreparedWrite[])[]): Promise<Settled<void>[]> {
     const put = (writes: readonly PreparedWrite[]): void => {
       for (const w of writes) this.parts.index.putResource(w.row, w.index);
     };
     try {
-      this.parts.index.durably(() => {
+      await this.parts.index.durablyOffThread(() => {
         for (const writes of groups) put(writes);
         this.parts.audit.record(groups.flatMap((writes) => writes.map((w) => w.audit)));
       });
       return groups.map(() => ({ ok: true, value: undefined }));
-    } catch {
+    } catch (error) {
+      // Committed but not synced: committing each request again would record its audit twice.
+      if (error instanceof StoreError && error.code === StoreErrorCode.SYNC_FAILED)
+        return groups.map(() => ({ ok: false, error }));
       return groups.map((writes) =>
         settle(() =>
           this.parts.index.durably(() => {
