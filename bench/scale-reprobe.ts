@@ -7,7 +7,9 @@
  *   node --import tsx bench/scale-reprobe.ts DIR
  *
  * Prints one JSON line `{"bench":"scale-reprobe",…}`. Knobs: BENCH_SCALE_SECONDS (per probe, 5),
- * BENCH_SCALE_CONNECTIONS (8). The folder is used as it is (a newer node may migrate it).
+ * BENCH_SCALE_CONNECTIONS (8), BENCH_SCALE_REPROBE_REPLAY=1 (then also, as bench:scale does: the
+ * node stopped, `roam ledger verify` on the folder, the node restarted, a joining node's catch-up).
+ * The folder is used as it is (a newer node may migrate it).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,7 +20,16 @@ import {
   tokenOf,
   type FhirEndpoint,
 } from './support/fhir-setup.js';
-import { SCALE_STATE_FILE, startNodeProcess, stopNodeProcess } from './support/scale-node.js';
+import {
+  diskBytes,
+  joinAndCatchUp,
+  ledgerTxCount,
+  SCALE_STATE_FILE,
+  startNodeProcess,
+  stopNodeProcess,
+  verifyLedger,
+  type NodeProcess,
+} from './support/scale-node.js';
 import { probe } from './support/scale-probes.js';
 import { round } from './support/workload.js';
 
@@ -38,7 +49,8 @@ const EVERYTHING_RESOURCES = 500;
 
 const state = JSON.parse(readFileSync(join(dir, SCALE_STATE_FILE), 'utf8')) as ScaleState;
 const { keys, admin } = await openBenchNetwork(dir);
-const node = await startNodeProcess(dir);
+const REPLAY = process.env['BENCH_SCALE_REPROBE_REPLAY'] === '1';
+let node: NodeProcess = await startNodeProcess(dir);
 try {
   const endpoint: FhirEndpoint = {
     url: node.url,
@@ -73,6 +85,30 @@ try {
     peak_rss_mb: peakRssMb(node.child.pid!),
     probe_connections: CONNECTIONS,
   };
+  const transactions = ledgerTxCount(dir);
+  const disk = diskBytes(dir);
+  let replay = {};
+  if (REPLAY) {
+    await stopNodeProcess(node);
+    const verify = await verifyLedger(dir);
+    node = await startNodeProcess(dir);
+    const catchUp = await joinAndCatchUp({ dataDir: dir, url: node.url, height: verify.height });
+    replay = {
+      verify_tx_per_s: Math.round(verify.txCount / verify.seconds),
+      verify_seconds: round(verify.seconds),
+      catch_up_tx_per_s: Math.round(verify.txCount / catchUp.seconds),
+      catch_up_seconds: round(catchUp.seconds),
+      catch_up_blocks: catchUp.blocks,
+      restart_ms: Math.round(node.startMs),
+    };
+  }
+  Object.assign(fields, {
+    transactions,
+    disk_vault_index_mb: round(disk.vaultAndIndex / 2 ** 20),
+    disk_ledger_mb: round(disk.ledger / 2 ** 20),
+    disk_bytes_per_tx: Math.round(disk.ledger / transactions),
+    ...replay,
+  });
   console.log(JSON.stringify({ bench: 'scale-reprobe', ...fields }));
 } finally {
   await stopNodeProcess(node);
