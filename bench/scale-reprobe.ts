@@ -30,7 +30,7 @@ import {
   verifyLedger,
   type NodeProcess,
 } from './support/scale-node.js';
-import { probe } from './support/scale-probes.js';
+import { probeScale } from './support/scale-probes.js';
 import { round } from './support/workload.js';
 
 interface ScaleState {
@@ -61,17 +61,15 @@ try {
     admin,
   };
   const token = await tokenOf(endpoint, await practitioner(endpoint));
-  const common = { fhirUrl: endpoint.fhirUrl, token, seconds: SECONDS };
-  const read = await probe({ ...common, paths: state.resources, connections: CONNECTIONS });
-  const search = await probe({
-    ...common,
-    paths: state.searchable.map((id) => `Observation?patient=${id}&_count=50`),
+  const { read, search, whole } = await probeScale({
+    fhirUrl: endpoint.fhirUrl,
+    token,
+    seconds: SECONDS,
     connections: CONNECTIONS,
-  });
-  const whole = await probe({
-    ...common,
-    paths: [`${state.everything}/$everything?_count=${EVERYTHING_RESOURCES}`],
-    connections: Math.max(1, CONNECTIONS / 2),
+    resources: state.resources,
+    searchable: state.searchable,
+    everything: state.everything,
+    everythingResources: EVERYTHING_RESOURCES,
   });
   const fields = {
     start_ms: Math.round(node.startMs),

@@ -34,7 +34,7 @@ import {
   tokenOf,
   type FhirEndpoint,
 } from './support/fhir-setup.js';
-import { probe, Sample } from './support/scale-probes.js';
+import { probeScale, Sample } from './support/scale-probes.js';
 import {
   diskBytes,
   joinAndCatchUp,
@@ -192,19 +192,16 @@ async function topUpLedger(size: number): Promise<void> {
 
 async function probes() {
   const token = await tokenOf(endpoint(), doctor);
-  const common = { fhirUrl: endpoint().fhirUrl, token, seconds: SECONDS };
-  const read = await probe({ ...common, paths: resources.values, connections: CONNECTIONS });
-  const search = await probe({
-    ...common,
-    paths: searchable.values.map((id) => `Observation?patient=${id}&_count=50`),
+  return probeScale({
+    fhirUrl: endpoint().fhirUrl,
+    token,
+    seconds: SECONDS,
     connections: CONNECTIONS,
+    resources: resources.values,
+    searchable: searchable.values,
+    everything: everything!.patientRef!,
+    everythingResources: EVERYTHING_RESOURCES,
   });
-  const whole = await probe({
-    ...common,
-    paths: [`${everything!.patientRef!}/$everything?_count=${EVERYTHING_RESOURCES}`],
-    connections: Math.max(1, CONNECTIONS / 2),
-  });
-  return { read, search, whole };
 }
 
 async function measure(size: number): Promise<void> {

@@ -30,10 +30,19 @@ export async function probe(options: ProbeOptions): Promise<ProbeResult> {
     connections: options.connections,
     duration: options.seconds,
     timeout: 30,
-    requests: [{ setupRequest: (request) => ({ ...request, path: `/fhir/R4/${paths[Math.floor(Math.random() * paths.length)]!}` }) }],
+    requests: [
+      {
+        setupRequest: (request) => ({
+          ...request,
+          path: `/fhir/R4/${paths[Math.floor(Math.random() * paths.length)]!}`,
+        }),
+      },
+    ],
   });
   if (result.non2xx > 0 || result.errors > 0 || result.timeouts > 0)
-    throw new Error(`probe ${paths[0] ?? ''}…: ${result.non2xx} non-2xx answers, ${result.errors} errors, ${result.timeouts} timeouts`);
+    throw new Error(
+      `probe ${paths[0] ?? ''}…: ${result.non2xx} non-2xx answers, ${result.errors} errors, ${result.timeouts} timeouts`,
+    );
   // No answer within the probe's seconds (a very busy machine): no latency to report (null in JSON).
   if (result['2xx'] === 0) return { p50: NaN, p99: NaN, perS: 0 };
   return { p50: result.latency.p50, p99: result.latency.p99, perS: result['2xx'] / result.duration };
@@ -57,4 +66,41 @@ export class Sample<T> {
   get values(): readonly T[] {
     return this.items;
   }
+}
+
+/** What bench:scale probes on a filled node (and bench:scale-reprobe again on a kept folder). */
+export interface ScaleProbeOptions {
+  readonly fhirUrl: string;
+  readonly token: string;
+  readonly seconds: number;
+  /** Connections of the read and search probes; `$everything` uses half. */
+  readonly connections: number;
+  /** `Type/id` of resources to read. */
+  readonly resources: readonly string[];
+  /** Patient ids to search the Observations of. */
+  readonly searchable: readonly string[];
+  /** `Patient/<id>` of the patient whose `$everything` is gathered. */
+  readonly everything: string;
+  /** Resources that patient holds (the `_count` of its `$everything`). */
+  readonly everythingResources: number;
+}
+
+/** Read by id, patient search and `$everything`, one after the other. */
+export async function probeScale(
+  options: ScaleProbeOptions,
+): Promise<{ read: ProbeResult; search: ProbeResult; whole: ProbeResult }> {
+  const { connections } = options;
+  const common = { fhirUrl: options.fhirUrl, token: options.token, seconds: options.seconds };
+  const read = await probe({ ...common, paths: options.resources, connections });
+  const search = await probe({
+    ...common,
+    paths: options.searchable.map((id) => `Observation?patient=${id}&_count=50`),
+    connections,
+  });
+  const whole = await probe({
+    ...common,
+    paths: [`${options.everything}/$everything?_count=${options.everythingResources}`],
+    connections: Math.max(1, connections / 2),
+  });
+  return { read, search, whole };
 }
