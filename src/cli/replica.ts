@@ -3,6 +3,9 @@
  * second holder of the ciphertexts of the records its custodians keep, which answers roaming
  * reads when a custodian does not (`records.replica`). The organization must hold a write grant
  * of the patient (`roam consent grant --write`).
+ *
+ * `roam replica status --data DIR`: the operator's view of what a node restored from a backup
+ * still misses (replica-status.ts).
  */
 import type { Command } from 'commander';
 import type { RecordReplicaPayload } from '../contracts/index.js';
@@ -11,6 +14,7 @@ import { nodeUrlOption, openWallet, parseDid, passphraseFileOption, subcommand }
 import { openPatientWallet } from './consent.js';
 import { connect } from './connect.js';
 import { emit, fields, isoTime, type OutputOptions } from './output.js';
+import { registerReplicaStatus } from './replica-status.js';
 
 interface ReplicaOptions extends OutputOptions {
   readonly wallet: string;
@@ -65,4 +69,6 @@ export function registerReplica(program: Command): void {
             ]),
       );
     });
+
+  registerReplicaStatus(replica);
 }

@@ -190,6 +190,7 @@ export class RoamNode {
         peerHttp,
         fhir: node.fhirService,
         blockTxs: (height) => store.getBlockTxs(height),
+        txById: (id) => store.getTx(id),
         height: () => ledger.height,
         onBlock: (listener) => {
           ledger.on('block', listener);

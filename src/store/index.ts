@@ -28,4 +28,11 @@ export {
   type ShareLinkAccessRow,
   type ShareLinkRow,
 } from './share-link-store.js';
-export { ReplicaStore, type ReplicaVersionRow, type ReplicaOutboxRow, type PutReplicaResult } from './replica-store.js';
+export {
+  ReplicaStore,
+  type ReplicaVersionRow,
+  type ReplicaOutboxRow,
+  type ReplicaShipment,
+  type PutReplicaResult,
+} from './replica-store.js';
+export { RefillLog, type RefillGapRow, type RefillGapKey, type RefillReport } from './refill-log.js';

@@ -117,7 +117,7 @@ describe('roam restore of a network node', { timeout: 600_000 }, () => {
     assert.deepEqual(readiness.warnings, ['CIPHERTEXT_MISSING']);
     // The detail counts what is missing and why it stays so (no replica named), never which records.
     assert.equal(readiness.missingCiphertexts.versions, counted);
-    assert.deepEqual(readiness.missingCiphertexts.refill, { fromReplica: 0, withoutReplica: readiness.missingCiphertexts.records, refused: 0 });
+    assert.deepEqual(readiness.missingCiphertexts.refill, { fromReplica: 0, withoutReplica: readiness.missingCiphertexts.versions, refused: 0 });
     assert.ok(!/did:|Observation/.test(JSON.stringify(readiness)), 'an identifier in /readyz');
 
     // Another patient learns nothing new: the refusal of any record not theirs, not the 503.

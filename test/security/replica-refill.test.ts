@@ -10,8 +10,12 @@
  * - us holds altered bytes: eu refuses them (hash check), stores nothing, and the gap stays;
  * - a hostile server where us listens answers another record's ciphertext: refused, nothing stored;
  * - us holds the true version: eu stores it, reads it identical, finds it by search, the gap clears;
- * - a record updated twice after the backup: its current version comes back, the older one (which
- *   no replica keeps) stays counted and its vread answers the coded 503.
+ * - a record updated twice after the backup: every version comes back, each vread identical;
+ * - us answers version 1's bytes as version 2 and version 2's as version 3: both refused (the hash
+ *   check, against the latest anchor in state and an older one in its anchoring transaction);
+ * - ap asks us for an old version: the answer of a version that does not exist;
+ * - the patient erases the record: us deletes every version it holds.
+ * The test drives the refill's passes itself (no planned passes), to see each pass's counts.
  */
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
@@ -20,8 +24,11 @@ import { signNodeRequest } from '../../src/node/roaming/index.js';
 import { REPLICA_REFILL_PATH } from '../../src/node/replica/refill-wire.js';
 import type { ShippedVersion } from '../../src/node/replica/wire.js';
 import { heldCopyOf, shippedOf } from '../../src/node/replica/receiver.js';
+import { replicaPath } from '../../src/node/replica/node-replica.js';
+import { RefillLog } from '../../src/store/index.js';
 import type { Wallet } from '../../src/wallet/index.js';
 import { commit } from '../auth/fixture.js';
+import { roam } from '../cli/harness.js';
 import { envelope } from '../http/fixture.js';
 import { expectStatus, fhir, grantOrg, observation, registeredPatient, registeredPractitioner, tokenOf, waitForAudit } from '../fhir-api/fixture.js';
 import { createTravellerPatient, openNetwork, type RegionNode, type TestNetwork } from '../roaming/fixture.js';
@@ -71,6 +78,30 @@ describe('refill of a restored custodian from the replica: attacks', () => {
   let obsId = '';
   let otherObsId = '';
   let patientId = '';
+  let historyId = '';
+  const history: Array<Record<string, unknown>> = [];
+
+  /** Waits until us holds exactly `versions` of `id` and eu has nothing left to ship. */
+  async function replicaHolds(id: string, versions: readonly number[]): Promise<void> {
+    await net.settle();
+    const until = Date.now() + 15_000;
+    while (eu.node.replica.backlog > 0 || us.node.replica.store.versionsOf(id).join() !== versions.join()) {
+      assert.ok(Date.now() < until, `eu did not ship versions ${versions.join()} to us in time`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  /** Every version of the history record reads back identical at eu (vread), and the current one too. */
+  async function readsBackEveryVersion(): Promise<void> {
+    for (const [i, resource] of history.entries()) {
+      const read = await fhir(eu, tokEu, 'GET', `Observation/${historyId}/_history/${i + 1}`);
+      expectStatus(read, 200);
+      assert.deepEqual(read.body, resource);
+    }
+    const current = await fhir(eu, tokEu, 'GET', `Observation/${historyId}`);
+    expectStatus(current, 200);
+    assert.deepEqual(current.body, history.at(-1));
+  }
 
   before(async () => {
     net = await openNetwork([
@@ -79,6 +110,7 @@ describe('refill of a restored custodian from the replica: attacks', () => {
       { name: 'AP Lab', region: 'ap' },
     ]);
     [eu, us, ap] = net.nodes as [RegionNode, RegionNode, RegionNode];
+    eu.node.replica.refill.stopPlanning();
     patient = await registeredPatient(eu.node);
     for (const holder of [eu, us, ap]) await grantOrg(holder, patient);
     await commit(eu.node, envelope(patient, 'records.replica', { replica: us.node.orgDid }));
@@ -129,7 +161,7 @@ describe('refill of a restored custodian from the replica: attacks', () => {
     const bytes = Buffer.from(version.ciphertext, 'base64url');
     bytes.writeUInt8(bytes.readUInt8(bytes.length - 1) ^ 1, bytes.length - 1);
     us.node.replica.store.erase(obsId);
-    us.node.replica.store.put(heldCopyOf({ ...version, ciphertext: bytes.toString('base64url') }, new Uint8Array(bytes)));
+    us.node.replica.store.put(heldCopyOf({ ...version, ciphertext: bytes.toString('base64url') }, new Uint8Array(bytes), genuine.anchorTx));
     try {
       const pass = await eu.node.replica.refill.pass();
       assert.equal(pass.stored, 1, 'the other record, held intact, is taken back');
@@ -164,30 +196,93 @@ describe('refill of a restored custodian from the replica: attacks', () => {
     assert.match(metrics, /^roam_replica_outbox_depth 0$/m);
   });
 
-  test('a record updated after the backup gets its current version back; the older one stays counted, its vread a 503', async () => {
+  test('a record updated twice after the backup: every version comes back, each vread identical', async () => {
     const first = await fhir<Record<string, unknown> & { id: string }>(eu, tokEu, 'POST', 'Observation', observation(patientId, '8867-4', '2026-01-14'));
     expectStatus(first, 201);
-    const id = first.body.id;
-    const updated = await fhir<Record<string, unknown>>(eu, tokEu, 'PUT', `Observation/${id}`, { ...first.body, status: 'amended' });
-    expectStatus(updated, 200);
+    historyId = first.body.id;
+    history.push(first.body);
+    for (const status of ['amended', 'corrected']) {
+      const updated = await fhir<Record<string, unknown>>(eu, tokEu, 'PUT', `Observation/${historyId}`, { ...first.body, status });
+      expectStatus(updated, 200);
+      history.push(updated.body);
+    }
+    await replicaHolds(historyId, [1, 2, 3]);
+    loseAsByRestore(eu, historyId);
+    assert.equal(eu.node.fhir.missingCiphertexts.missingVersions, 3);
+    const pass = await eu.node.replica.refill.pass();
+    assert.deepEqual(pass, { stored: 3, absent: 0, refused: 0, unreachable: 0 });
+    assert.equal(eu.node.fhir.missingCiphertexts.missingVersions, 0);
+    await readsBackEveryVersion();
+  });
+
+  test('the replica answers version 1 as version 2 and version 2 as version 3: both refused by the hash check, the gaps stay', async () => {
+    const genuine = [1, 2, 3].map((v) => us.node.replica.store.get(historyId, v));
+    const [v1, v2, v3] = genuine;
+    assert.ok(v1 && v2 && v3);
+    loseAsByRestore(eu, historyId);
+    us.node.replica.store.erase(historyId);
+    us.node.replica.store.put(v1);
+    // Earlier bytes under a later version number, each with that later version's anchoring transaction.
+    us.node.replica.store.put({ ...v1, version: 2, anchorTx: v2.anchorTx });
+    us.node.replica.store.put({ ...v2, version: 3, anchorTx: v3.anchorTx });
+    try {
+      const pass = await eu.node.replica.refill.pass();
+      assert.deepEqual(pass, { stored: 1, absent: 0, refused: 2, unreachable: 0 });
+      assert.deepEqual(eu.node.fhir.missingCiphertexts.missingList().map((m) => m.version), [2, 3]);
+      assert.equal(eu.node.fhir.vault.store.getVersion(historyId, 2), undefined);
+      assert.equal((await fhir(eu, tokEu, 'GET', `Observation/${historyId}/_history/2`)).status, 503);
+      assert.equal((await fhir(eu, tokEu, 'GET', `Observation/${historyId}`)).status, 503);
+
+      // The operator's list: record, version, the patient's replica, the last attempt and its outcome.
+      const listed = await roam(['replica', 'status', '--data', eu.dataDir, '--json']);
+      assert.equal(listed.status, 0, listed.stderr);
+      const status = JSON.parse(listed.stdout) as { missing: number; gaps: Array<Record<string, unknown>> };
+      assert.equal(status.missing, 2);
+      assert.deepEqual(
+        status.gaps.map(({ recordId, version, replica, outcome }) => ({ recordId, version, replica, outcome })),
+        [2, 3].map((version) => ({ recordId: historyId, version, replica: us.node.orgDid, outcome: 'REPLICA_HASH_MISMATCH' })),
+      );
+      assert.ok(status.gaps.every((gap) => typeof gap['lastAttempt'] === 'string'));
+      const human = await roam(['replica', 'status', '--data', eu.dataDir]);
+      assert.match(human.stdout, /missing versions:\s+2/);
+      assert.match(human.stdout, new RegExp(`${historyId}\\s+3\\s+${us.node.orgDid}`));
+    } finally {
+      us.node.replica.store.erase(historyId);
+      for (const held of genuine) if (held !== undefined) us.node.replica.store.put(held);
+    }
+    const again = await eu.node.replica.refill.pass();
+    assert.deepEqual(again, { stored: 2, absent: 0, refused: 0, unreachable: 0 });
+    await readsBackEveryVersion();
+    assert.deepEqual(RefillLog.read(replicaPath(eu.dataDir))?.gaps, [], 'the list the operator reads is empty again');
+  });
+
+  test('an organization that is not the custodian asks for an old version: the answer of one that does not exist', async () => {
+    const unknownId = '00000000-0000-4000-8000-000000000001';
+    const asked = await askRefill(ap, us, [{ id: historyId, version: 1 }]);
+    const unknown = await askRefill(ap, us, [{ id: unknownId, version: 1 }]);
+    const unknownVersion = await askRefill(eu, us, [{ id: historyId, version: 9 }]);
+    assert.equal(asked.status, 200);
+    assert.equal(unknown.status, asked.status);
+    assert.deepEqual(asked.body, { results: [{ id: historyId, version: 1, status: 'absent' }] });
+    assert.deepEqual(unknown.body, { results: [{ id: unknownId, version: 1, status: 'absent' }] });
+    assert.deepEqual(unknownVersion.body, { results: [{ id: historyId, version: 9, status: 'absent' }] });
+    const custodian = await askRefill(eu, us, [{ id: historyId, version: 1 }]);
+    assert.equal(custodian.body.results?.[0]?.status, 'found');
+  });
+
+  test('the patient erases the record: the replica deletes every version it holds', async () => {
+    assert.deepEqual(us.node.replica.store.versionsOf(historyId), [1, 2, 3]);
+    await commit(eu.node, envelope(patient, 'records.erase', { recordId: historyId }));
     await net.settle();
     const until = Date.now() + 15_000;
-    while (eu.node.replica.backlog > 0 || us.node.replica.store.get(id)?.version !== 2) {
-      assert.ok(Date.now() < until, 'eu did not ship version 2 to us in time');
+    while (us.node.replica.store.versionsOf(historyId).length > 0) {
+      assert.ok(Date.now() < until, 'the replica still holds versions of the erased record');
       await new Promise((r) => setTimeout(r, 20));
     }
-    loseAsByRestore(eu, id);
-    assert.equal(eu.node.fhir.missingCiphertexts.missingVersions, 2);
-    const pass = await eu.node.replica.refill.pass();
-    assert.equal(pass.stored, 1);
-    // The replica keeps the latest version only: version 1 is not coming back.
-    assert.equal(eu.node.fhir.missingCiphertexts.missingVersions, 1);
-    const current = await fhir(eu, tokEu, 'GET', `Observation/${id}`);
-    expectStatus(current, 200);
-    assert.deepEqual(current.body, updated.body);
-    const older = await fhir(eu, tokEu, 'GET', `Observation/${id}/_history/1`);
-    assert.equal(older.status, 503);
-    assert.match(JSON.stringify(older.body), /CIPHERTEXT_MISSING/);
+    const rows = us.node.replica.store.count();
+    assert.equal(us.node.replica.store.get(historyId), undefined);
+    assert.equal(us.node.replica.store.get(historyId, 1), undefined);
+    assert.ok(rows >= 1, 'the other records are still held');
   });
 
   test('a hostile server where the replica listens answers another record’s ciphertext: refused, nothing stored', async () => {

@@ -6,10 +6,10 @@
  * Rather than answer "not found" for a record the ledger says exists (or serve an older version
  * as the current one), the node counts them at start (metric, `/readyz` warning, log line) and
  * answers a read of one with a coded 503 `CIPHERTEXT_MISSING`. The patient's replica custodian
- * gives back the latest version of each record it holds (src/node/replica/refill.ts); each one
- * stored here is taken off its record's gap ({@link CiphertextGaps.recount}). Versions older than
- * a record's latest are not kept by any replica: a gap in a record's history stays counted (its
- * `vread` answers the coded 503) while its current version reads again.
+ * keeps every version shipped to it and gives each one back (src/node/replica/refill.ts); each
+ * one stored here is taken off its record's gap ({@link CiphertextGaps.recount}). A version no
+ * replica holds (written before the patient named one, or of a patient without one) stays
+ * counted: its `vread` answers the coded 503.
  */
 import type { ActiveRecord, RecordEntry } from '../../contracts/index.js';
 import { FhirError, unavailable } from '../../fhir/index.js';
@@ -33,8 +33,8 @@ export interface CiphertextGap {
   readonly missing: readonly number[];
 }
 
-/** A latest anchored version this node lacks: what the patient's replica may give back. */
-export interface MissingLatest {
+/** An anchored version this node lacks: what the patient's replica may give back. */
+export interface MissingVersion {
   readonly recordId: string;
   readonly patient: string;
   readonly version: number;
@@ -109,11 +109,11 @@ export class CiphertextGaps {
     return missing;
   }
 
-  /** The records whose latest anchored version is missing (what a replica may give back), oldest gap first. */
-  missingLatest(): MissingLatest[] {
-    const out: MissingLatest[] = [];
+  /** Every missing version (what a replica may give back): by record, oldest gap first, versions ascending. */
+  missingList(): MissingVersion[] {
+    const out: MissingVersion[] = [];
     for (const gap of this.gaps.values())
-      if (gap.missing.at(-1) === gap.anchored) out.push({ recordId: gap.recordId, patient: gap.patient, version: gap.anchored });
+      for (const version of gap.missing) out.push({ recordId: gap.recordId, patient: gap.patient, version });
     return out;
   }
 

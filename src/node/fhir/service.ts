@@ -199,16 +199,21 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
   }
 
   /**
-   * Takes a version of one of this node's records that the patient's replica wrote and anchored
-   * (checked against the anchor by the caller, `src/node/replica`): into the vault, then the
-   * index, as the recovery rolls an anchored version forward.
+   * Takes a version of one of this node's records that the patient's replica wrote and anchored,
+   * or gave back after a restore (checked against its anchor by the caller, `src/node/replica`):
+   * into the vault, then the index when it is newer than the version indexed, as the recovery
+   * rolls an anchored version forward.
    */
   async adoptAnchoredVersion(row: NewRecordVersion, blob: Uint8Array): Promise<'stored' | 'exists'> {
     const inserted = this.parts.vault.store.insertVersion(row, blob);
     if (inserted.status !== 'inserted') return 'exists';
-    await indexAnchoredVersions(this.parts, row.recordId, [{ ...row, contentHash: inserted.contentHash }], {
-      audit: false,
-    });
+    // An older version given back (a refill fills a record's history too) leaves the index on
+    // the newer version it holds: the index describes a record's current version only.
+    const indexed = this.parts.index.getResource(row.recordId);
+    if (indexed === undefined || indexed.version < row.version)
+      await indexAnchoredVersions(this.parts, row.recordId, [{ ...row, contentHash: inserted.contentHash }], {
+        audit: false,
+      });
     // A record counted as missing its ciphertext (a node restored from a backup) may be whole
     // again: only its own gap is counted again (a refill stores many versions in a row).
     this.gaps = this.gaps.recount(this.parts, row.recordId);

@@ -33,7 +33,11 @@ export interface NodeReplicaOptions {
   readonly state: StateReader;
   readonly peerHttp: PeerHttpClient;
   readonly fhir: FhirService;
-  blockTxs(height: number): ReadonlyArray<{ readonly signer: string; readonly envelope: string; readonly code: string }>;
+  blockTxs(
+    height: number,
+  ): ReadonlyArray<{ readonly id: string; readonly signer: string; readonly envelope: string; readonly code: string }>;
+  /** A committed transaction by id (envelope JSON and result code): the anchors of older versions. */
+  txById(id: string): { readonly envelope: string; readonly code: string } | undefined;
   height(): number;
   /** Calls `listener` after each committed block; returns the unsubscribe. */
   onBlock(listener: () => void): () => void;
@@ -69,7 +73,8 @@ export class NodeReplica {
       log: options.log,
     });
     const adoptOwn = adoptInto(fhir, state);
-    const receiver = new ReplicaReceiver({ orgDid, state, replicas: store, adoptOwn });
+    const txById = (id: string) => options.txById(id);
+    const receiver = new ReplicaReceiver({ orgDid, state, replicas: store, txById, adoptOwn });
     const server = new ReplicaServer({ orgDid, state, replicas: store, custodian: fhir.roaming.custodian, patientCustodian: fhir.roaming.patientCustodian, audit: fhir.audit });
     fhir.repository.useReplica((recordId) => continuable({ state, orgDid, store }, recordId));
     const refillServer = new RefillServer({ state, replicas: store, audit: fhir.audit });
@@ -77,11 +82,17 @@ export class NodeReplica {
       orgDid,
       state,
       client,
-      missingLatest: () => fhir.missingCiphertexts.missingLatest(),
+      missing: () => fhir.missingCiphertexts.missingList(),
+      txById,
+      gapLog: store.refillLog,
       adopt: adoptOwn,
       log: options.log,
     });
-    const unsubscribe = options.onBlock(() => void shipper.kick());
+    const unsubscribe = options.onBlock(() => {
+      void shipper.kick();
+      // A patient naming a replica, or a gap that appeared, starts (or hastens) the refill.
+      refill.wake();
+    });
     shipper.start();
     refill.start();
     return new NodeReplica(store, shipper, receiver, server, refillServer, refill, unsubscribe);
@@ -159,7 +170,6 @@ function ownVersion(fhir: FhirService, recordId: string, version: number): Shipp
   const row = fhir.index.getResource(recordId);
   // The index commit follows the anchor's: until then the sort keys are not known.
   if (row === undefined || row.version < version) return 'wait';
-  if (row.version > version) return undefined;
   let ciphertext;
   try {
     ciphertext = fhir.vault.readCiphertext(recordId, version);
@@ -179,7 +189,9 @@ function ownVersion(fhir: FhirService, recordId: string, version: number): Shipp
     contentHash: info.contentHash,
     ciphertext: Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength).toString('base64url'),
     wrappedDek: { iv: wrappedDek.iv, ct: wrappedDek.ct },
-    lastUpdated: row.lastUpdated,
-    date,
+    // The index keeps the sort keys of the current version only; an older version is never
+    // answered to a roaming query (those serve the latest), so its creation time does.
+    lastUpdated: row.version === version ? row.lastUpdated : info.createdAt,
+    date: row.version === version ? date : null,
   };
 }

@@ -4,9 +4,13 @@
  * receiver decides on ITS OWN ledger:
  * - every version must be of a record whose two holders are the sender's organization and this
  *   node's (else the whole shipment is refused, 403 REPLICA_NOT_HOLDER, and nothing is stored);
- * - each version must match the record's live anchor: patient, custodian, type, class, epoch,
- *   latest version and the SHA-256 of its ciphertext (else `refused` with a code); a version the
- *   ledger does not know yet is `behind` (the sender retries), an older one `superseded`.
+ * - each version must match its anchor: the record's live anchor (patient, custodian, type) and
+ *   the anchor of that version — the latest in state, an older one in the transaction the
+ *   sender names (anchor-check.ts) — class, epoch and the SHA-256 of its ciphertext (else
+ *   `refused` with a code); a version the ledger does not know yet is `behind` (the sender
+ *   retries); an older one without its anchoring transaction (a sender of an earlier build)
+ *   `superseded`.
+ * Every version is kept (a restored custodian may need any of them back), not only the latest.
  * A version of a record this node's organization keeps (written by the replica while it was
  * down) goes to its own vault and index; any other goes to the replica store. Storing is
  * idempotent: the same version again is `exists`.
@@ -18,12 +22,15 @@ import { decodeWrappedDek, encodeWrappedDek } from '../../vault/index.js';
 import type { SensitivityClass } from '../../ledger/types.js';
 import { HttpError } from '../http/errors.js';
 import type { VerifiedNode } from '../roaming/verify.js';
-import { contentMismatch, identityMismatch } from './anchor-check.js';
+import { checkAgainstAnchor, identityMismatch, type CommittedTxLookup } from './anchor-check.js';
 import { otherHolder } from './holders.js';
 import type { Shipment, ShipmentAnswer, ShipmentResult, ShippedVersion } from './wire.js';
 
-/** The replica store's row of a shipped version whose ciphertext is `blob`. */
-export function heldCopyOf(version: ShippedVersion, blob: Uint8Array): ReplicaVersionRow {
+/**
+ * The replica store's row of a shipped version whose ciphertext is `blob`; `anchorTx` the
+ * transaction that anchored it (as checked, or as this node knows it).
+ */
+export function heldCopyOf(version: ShippedVersion, blob: Uint8Array, anchorTx: string | null): ReplicaVersionRow {
   return {
     recordId: version.id,
     version: version.version,
@@ -36,6 +43,7 @@ export function heldCopyOf(version: ShippedVersion, blob: Uint8Array): ReplicaVe
     wrappedDek: encodeWrappedDek(version.wrappedDek),
     lastUpdated: version.lastUpdated,
     date: version.date,
+    anchorTx,
     blob,
   };
 }
@@ -56,6 +64,7 @@ export function shippedOf(held: ReplicaVersionRow): ShippedVersion {
     wrappedDek: { iv, ct },
     lastUpdated: held.lastUpdated,
     date: held.date,
+    ...(held.anchorTx === null ? {} : { anchorTx: held.anchorTx }),
   };
 }
 
@@ -66,6 +75,8 @@ export interface ReplicaReceiverPort {
   readonly orgDid: string;
   readonly state: StateReader;
   readonly replicas: ReplicaStore;
+  /** Committed transactions of this node's ledger (the anchors of older versions). */
+  readonly txById: CommittedTxLookup;
   readonly adoptOwn: AdoptOwnVersion;
   /** ms since the epoch (default Date.now). */
   readonly now?: () => number;
@@ -114,11 +125,12 @@ export class ReplicaReceiver {
     }
     const notThisRecord = identityMismatch(version, anchor);
     if (notThisRecord !== undefined) return result('refused', notThisRecord);
-    if (anchor.latest.version > version.version) return result('superseded');
+    // A version older than the latest that names no anchoring transaction cannot be checked.
+    if (anchor.latest.version > version.version && version.anchorTx === undefined) return result('superseded');
     const blob = new Uint8Array(Buffer.from(version.ciphertext, 'base64url'));
-    const notTheseBytes = contentMismatch(version, blob, anchor);
-    if (notTheseBytes !== undefined) return result('refused', notTheseBytes);
+    const checked = checkAgainstAnchor(version, blob, anchor, this.port.txById);
+    if (typeof checked === 'string') return result('refused', checked);
     if (anchor.custodian === this.port.orgDid) return result(await this.port.adoptOwn(version, blob));
-    return result(this.port.replicas.put(heldCopyOf(version, blob)));
+    return result(this.port.replicas.put(heldCopyOf(version, blob, checked.txId)));
   }
 }

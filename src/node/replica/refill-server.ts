@@ -1,8 +1,8 @@
 /**
  * The replica giving a restored custodian back its own ciphertexts (`POST /node/v1/replica/refill`).
  * A custodian C restored from a backup lacks the versions written after the backup; the
- * patient's replica R holds the latest version of each record C keeps (C shipped it there). R
- * gives a version back only to a node of the organization that R's OWN ledger names as that
+ * patient's replica R holds every version of each record C shipped there since the patient named
+ * R (with the transaction that anchored it, which C checks on its own ledger). R gives a version back only to a node of the organization that R's OWN ledger names as that
  * record's custodian, and only the version it holds of a live record kept by that custodian.
  *
  * Who may ask was decided narrowly: the custodian only — not every holder of the patient's write
@@ -67,8 +67,8 @@ export class RefillServer {
       audited.denied.push(event('denied'));
       return absent;
     }
-    const held = this.port.replicas.get(asked.id);
-    if (held === undefined || held.version !== asked.version || held.custodian !== anchor.custodian || held.patient !== anchor.patient)
+    const held = this.port.replicas.get(asked.id, asked.version);
+    if (held === undefined || held.custodian !== anchor.custodian || held.patient !== anchor.patient)
       return absent;
     audited.given.push(event('success'));
     return { id: asked.id, version: asked.version, status: 'found', record: shippedOf(held) };

@@ -1,7 +1,8 @@
 /**
  * The wire format of the refill request (`POST /node/v1/replica/refill`, a signed node request,
  * `roam-node-request-v2`, audience-bound): a custodian's node restored from a backup asks the
- * patient's replica for the latest versions of its own records whose ciphertexts its vault lost.
+ * patient's replica for the versions of its own records whose ciphertexts its vault lost (any
+ * version, not only the latest; a version older than the latest comes with `anchorTx`).
  * The replica answers every version asked, in order: `found` with the version as it holds it
  * (ciphertext and wrapped data key, never plaintext), or `absent` — the same answer for a version
  * it does not hold and for one the requester may not have (see refill-server.ts).

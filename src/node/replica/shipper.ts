@@ -4,8 +4,10 @@
  *
  * 1. **What to ship** comes from the ledger, block by block (`scan`): a committed
  *    `records.anchor` signed by this node queues each of its versions for the record's other
- *    holder; a committed `records.replica` naming an organization queues every live record this
- *    node's organization keeps of that patient (the replica starts complete); a committed
+ *    holder, with the id of that transaction (how the receiver checks a version that is no
+ *    longer the latest); a committed `records.replica` naming an organization queues the latest
+ *    version of every live record this node's organization keeps of that patient (the replica
+ *    starts with the current versions; it keeps every version shipped from then on); a committed
  *    `records.erase` deletes the copy held here. The queue rows and the last scanned height are
  *    written in one SQLite transaction (`ReplicaStore.enqueue`), so a killed node resumes where
  *    it was and no committed anchor is missed.
@@ -14,11 +16,13 @@
  *    row leaves the queue only when the receiver acknowledged it (stored, held already,
  *    superseded, or refused for good); a receiver whose ledger is behind, or that does not
  *    answer, is asked again later with exponential backoff (capped).
- * A version superseded before it was shipped is not shipped (the later one is).
+ * A version superseded before it was shipped is shipped all the same (the replica keeps every
+ * version, so that a restored custodian gets each one back), unless it was queued without its
+ * anchoring transaction (by an earlier build): then only the later one is.
  */
 import type { RecordAnchorPayload, RecordEntry, StateReader } from '../../contracts/index.js';
 import { StateKey } from '../../ledger/index.js';
-import type { ReplicaOutboxRow, ReplicaStore } from '../../store/index.js';
+import type { ReplicaOutboxRow, ReplicaShipment, ReplicaStore } from '../../store/index.js';
 import type { RoamingClient } from '../roaming/client.js';
 import { otherHolder } from './holders.js';
 import { heldCopyOf } from './receiver.js';
@@ -42,8 +46,10 @@ export interface ReplicaShipperPort {
   readonly orgDid: string;
   readonly state: StateReader;
   readonly replicas: ReplicaStore;
-  /** The committed transactions of block `height` (signer, envelope JSON and result code). */
-  blockTxs(height: number): ReadonlyArray<{ readonly signer: string; readonly envelope: string; readonly code: string }>;
+  /** The committed transactions of block `height` (id, signer, envelope JSON and result code). */
+  blockTxs(
+    height: number,
+  ): ReadonlyArray<{ readonly id: string; readonly signer: string; readonly envelope: string; readonly code: string }>;
   /** The ledger's height. */
   height(): number;
   /** The version of a record this node holds in its own vault (see OwnVersionLookup). */
@@ -111,13 +117,13 @@ export class ReplicaShipper {
     const from = replicas.scannedHeight() + 1;
     const head = Math.min(this.port.height(), from + BLOCKS_PER_PASS - 1);
     for (let height = from; height <= head; height++) {
-      const items: Array<{ recordId: string; version: number; target: string }> = [];
+      const items: ReplicaShipment[] = [];
       for (const stored of this.port.blockTxs(height)) {
         // Only this node's own transactions and the two types every holder acts on are parsed.
         if (stored.code !== 'OK' || !(stored.signer === this.port.nodeDid || mayConcernHolders(stored.envelope))) continue;
         const tx = (JSON.parse(stored.envelope) as { tx?: TxBody }).tx;
         if (tx === undefined) continue;
-        if (tx.type === 'records.anchor' && tx.signer === this.port.nodeDid) items.push(...this.anchored(tx.payload));
+        if (tx.type === 'records.anchor' && tx.signer === this.port.nodeDid) items.push(...this.anchored(tx.payload, stored.id));
         else if (tx.type === 'records.replica' && typeof tx.signer === 'string') items.push(...this.named(tx.signer));
         else if (tx.type === 'records.erase') {
           const recordId = (tx.payload as { recordId?: unknown } | undefined)?.recordId;
@@ -128,30 +134,30 @@ export class ReplicaShipper {
     }
   }
 
-  /** The shipments of the versions of a `records.anchor` this node signed. */
-  private anchored(payload: unknown): Array<{ recordId: string; version: number; target: string }> {
+  /** The shipments of the versions of a `records.anchor` this node signed (transaction `txId`). */
+  private anchored(payload: unknown, txId: string): ReplicaShipment[] {
     const anchors = (payload as { anchors?: RecordAnchorPayload[] }).anchors ?? [payload as RecordAnchorPayload];
     const now = this.now();
-    const out: Array<{ recordId: string; version: number; target: string }> = [];
+    const out: ReplicaShipment[] = [];
     for (const anchor of anchors) {
       const record = this.port.state.get<RecordEntry>(StateKey.record(anchor.recordId));
       if (record === undefined || record.status !== 'active') continue;
       const target = otherHolder(this.port.state, record, this.port.orgDid, now);
-      if (target !== undefined) out.push({ recordId: anchor.recordId, version: anchor.version, target });
+      if (target !== undefined) out.push({ recordId: anchor.recordId, version: anchor.version, target, anchorTx: txId });
     }
     return out;
   }
 
   /** When `patient` named a replica: every live record this node's organization keeps of it. */
-  private named(patient: string): Array<{ recordId: string; version: number; target: string }> {
+  private named(patient: string): ReplicaShipment[] {
     const { state, orgDid } = this.port;
     const now = this.now();
-    const out: Array<{ recordId: string; version: number; target: string }> = [];
+    const out: ReplicaShipment[] = [];
     for (const [, recordId] of state.range<string>(StateKey.patientRecordsPrefix(patient))) {
       const record = state.get<RecordEntry>(StateKey.record(recordId));
       if (record === undefined || record.status !== 'active' || record.custodian !== orgDid) continue;
       const target = otherHolder(state, record, orgDid, now);
-      if (target !== undefined) out.push({ recordId, version: record.latest.version, target });
+      if (target !== undefined) out.push({ recordId, version: record.latest.version, target, anchorTx: record.latest.txId });
     }
     return out;
   }
@@ -177,15 +183,20 @@ export class ReplicaShipper {
     }
   }
 
-  /** The version a row ships; undefined when it is no longer to be shipped (erased, superseded, not held). */
+  /**
+   * The version a row ships; undefined when it is no longer to be shipped (erased, not held, or
+   * superseded and queued without its anchoring transaction).
+   */
   private versionToShip(row: ReplicaOutboxRow): ShippedVersion | 'wait' | undefined {
     const record = this.port.state.get<RecordEntry>(StateKey.record(row.recordId));
-    if (record === undefined || record.status !== 'active' || record.latest.version > row.version) return undefined;
-    const version = this.port.ownVersion(row.recordId, row.version);
+    if (record === undefined || record.status !== 'active') return undefined;
+    if (record.latest.version > row.version && row.anchorTx === null) return undefined;
+    const own = this.port.ownVersion(row.recordId, row.version);
+    const version = typeof own === 'object' && row.anchorTx !== null ? { ...own, anchorTx: row.anchorTx } : own;
     // A version this node wrote as the replica of another custodian's record: its held copy
     // moves on too, so that it serves the latest version while that custodian is down.
     if (typeof version === 'object' && version.custodian !== this.port.orgDid)
-      this.port.replicas.put(heldCopyOf(version, new Uint8Array(Buffer.from(version.ciphertext, 'base64url'))));
+      this.port.replicas.put(heldCopyOf(version, new Uint8Array(Buffer.from(version.ciphertext, 'base64url')), row.anchorTx));
     return version;
   }
 

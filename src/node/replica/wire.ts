@@ -40,6 +40,15 @@ export const shippedVersionSchema = z.strictObject({
   /** Sort keys of the writer's index (ms); a requester checks them against the plaintext. */
   lastUpdated: z.number().int().nonnegative(),
   date: z.number().int().nullable(),
+  /**
+   * The id of the `records.anchor` transaction that anchored this version: how the receiver finds,
+   * on its own ledger, the anchor of a version older than the record's latest (whose anchor is
+   * in an older block, not in state). Absent from senders of earlier builds (latest version only).
+   */
+  anchorTx: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .optional(),
 });
 /** One shipped record version: ciphertext and wrapped data key, never plaintext. */
 export type ShippedVersion = z.output<typeof shippedVersionSchema>;
@@ -52,7 +61,8 @@ export type Shipment = z.output<typeof shipmentSchema>;
 
 /**
  * What the receiver did with one version: `stored` (now held), `exists` (held already),
- * `superseded` (a later version is anchored: the sender ships that one), `behind` (the
+ * `superseded` (a later version is anchored and this one came without its anchoring transaction,
+ * so it cannot be checked: only from senders of earlier builds), `behind` (the
  * receiver's ledger does not hold the anchor yet: the sender retries), `refused` (never
  * acceptable, with a code, e.g. REPLICA_HASH_MISMATCH).
  */
