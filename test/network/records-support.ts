@@ -25,7 +25,7 @@ export interface Acknowledged {
 }
 
 /** One FHIR call with a bearer token. */
-export async function fhir(url: string, token: string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<FhirAnswer> {
+export async function fhir(url: string, token: string, method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown): Promise<FhirAnswer> {
   const response = await fetch(`${url}/fhir/R4/${path}`, {
     method,
     headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/fhir+json' }) },
@@ -160,7 +160,7 @@ export function anchorsWithoutCiphertext(dataDir: string, orgDid: string): strin
 export function heldCopies(dataDir: string): Array<{ record_id: string; version: number }> {
   const db = new Database(join(dataDir, 'replica.sqlite'), { readonly: true, fileMustExist: true });
   try {
-    return db.prepare<[], { record_id: string; version: number }>('SELECT record_id, version FROM replica_versions').all();
+    return db.prepare<[], { record_id: string; version: number }>('SELECT record_id, version FROM replica_record_versions').all();
   } finally {
     db.close();
   }

@@ -5,11 +5,15 @@
  * processes, the real CLI): the patient kept by `eu` names `us` its replica; records are written
  * to eu in a loop (eu ships each version to us); `roam backup` of the running eu during the load;
  * more writes after it, all replicated; eu stopped, `roam restore` into an empty folder, eu
- * started from it. The restored eu catches up from its peer, finds the versions written after
- * the backup missing from its vault, and takes them back from us (signed refill requests, each
- * version checked against its anchor on eu's ledger): every write acknowledged before and after
- * the backup reads back identical, a search finds every one, the missing-ciphertext metric and
- * the replica outbox return to 0, /readyz drops its warning, and `roam ledger verify` passes.
+ * started from it. One record is also created and updated 3 times after the backup. us is down
+ * when eu restarts: eu's first refill pass finds no one to ask (`unreachable`, listed by `roam
+ * replica status`); us comes back and eu's refill, retrying with backoff, takes the versions
+ * written after the backup back from us without a restart (signed refill requests, each version
+ * checked against its anchor on eu's ledger — an older version against the anchor in its
+ * `records.anchor` transaction): every write acknowledged before and after the backup reads back
+ * identical, every version of the updated record too (vread), a search finds every one, the
+ * missing-ciphertext metric and the replica outbox return to 0, /readyz drops its warning, and
+ * `roam ledger verify` passes.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -20,7 +24,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { NetworkFiles } from '../../src/network/network.js';
 import { nodePassphraseEnv } from '../../src/network/node-passphrase.js';
 import { roamJson, writeGrantArgs } from '../cli/harness.js';
-import { fhir, heldCopies, patientKeptBy, restoreInPlace, tokenFor, writeLoop } from './records-support.js';
+import { fhir, heldCopies, observation, patientKeptBy, restoreInPlace, tokenFor, writeLoop } from './records-support.js';
 import { eventually, startTestNetwork, type TestNetwork } from './support.js';
 
 const REGIONS = ['eu', 'us'] as const;
@@ -60,19 +64,41 @@ describe('roam restore of a custodian whose patient named a replica', { timeout:
     const afterBackup = loop.acknowledged.size;
     while (loop.acknowledged.size < afterBackup + 10) await sleep(50);
     await loop.stop();
+    // One record with versions 1–4, all written after the backup: each must come back, not only the latest.
+    const versions: Array<Record<string, unknown>> = [];
+    const created = await fhir(eu.url, token, 'POST', 'Observation', observation(patient.patientId, 9_000));
+    assert.equal(created.status, 201);
+    versions.push(created.body);
+    const trackedId = created.body['id'] as string;
+    for (const status of ['amended', 'corrected', 'entered-in-error']) {
+      const updated = await fhir(eu.url, token, 'PUT', `Observation/${trackedId}`, { ...created.body, status });
+      assert.equal(updated.status, 200, JSON.stringify(updated.body));
+      versions.push(updated.body);
+    }
     const acknowledged = [...loop.acknowledged.values()];
     const later = acknowledged.filter((a) => a.at > backupStarted);
     assert.ok(later.length >= 10);
     // Replicated: us holds every version acknowledged (eu shipped them) before eu goes down.
     const recordIdOf = (key: string) => key.split('/')[1]!;
     await eventually(
-      () => Promise.resolve(new Set(heldCopies(us.dataDir).map((r) => r.record_id))),
-      (held) => acknowledged.every((a) => held.has(recordIdOf(a.key))),
+      () => Promise.resolve(new Set(heldCopies(us.dataDir).map((r) => `${r.record_id}/${r.version}`))),
+      (held) => acknowledged.every((a) => held.has(`${recordIdOf(a.key)}/${a.key.split('/')[3]!}`)) && [1, 2, 3, 4].every((v) => held.has(`${trackedId}/${v}`)),
     );
     await net.kill('eu', 'SIGTERM');
+    // The replica is down when eu restarts: the refill must fill the gap later, without a restart.
+    await net.kill('us', 'SIGTERM');
 
     const restored = await restoreInPlace({ net, region: 'eu', dataDir: eu.dataDir, backupDir, timeoutMs: CLI_TIMEOUT_MS });
     assert.equal(restored.height, manifest.height);
+    const unanswered = await eventually(
+      () => roamJson<{ missing: number; gaps: Array<{ recordId: string; version: number; replica: string | null; outcome: string | null }> }>(['replica', 'status', '--data', eu.dataDir, '--json']),
+      (status) => status.missing > 0 && status.gaps.every((gap) => gap.outcome === 'unreachable'),
+      60_000,
+    );
+    assert.ok(unanswered.gaps.every((gap) => gap.replica === us.orgDid));
+    assert.deepEqual(unanswered.gaps.filter((gap) => gap.recordId === trackedId).map((gap) => gap.version), [1, 2, 3, 4]);
+    assert.ok((await gaugeOf(eu.url, 'roam_vault_missing_ciphertexts')) > 0);
+    await net.restart('us');
     const caughtUp = await eventually(
       () => Promise.all(REGIONS.map((r) => net.status(r))),
       ([e, u]) => e!.height === u!.height && e!.headHash === u!.headHash,
@@ -101,6 +127,11 @@ describe('roam restore of a custodian whose patient named a replica', { timeout:
       if (read.status !== 200 || !isDeepStrictEqual(read.body, resource)) wrong.push(`${key}: ${read.status}`);
     }
     assert.deepEqual(wrong, [], 'acknowledged writes lost or changed after the restore');
+    for (const [i, resource] of versions.entries()) {
+      const read = await fhir(eu.url, token, 'GET', `Observation/${trackedId}/_history/${i + 1}`);
+      assert.equal(read.status, 200, `version ${i + 1} of the updated record: ${read.status}`);
+      assert.deepEqual(read.body, resource);
+    }
     const found = new Set<string>();
     for (let page: string | undefined = `Observation?patient=Patient/${patient.patientId}&_count=100`; page !== undefined; ) {
       const search = await fhir(eu.url, token, 'GET', page);
