@@ -5,7 +5,9 @@
  * a node that does not hold a record ships versions of it; a holder ships a version whose bytes
  * do not hash to the anchor; a shipment is replayed; a holder ships a record of a patient whose
  * replica is not the receiver; a node asks an organization that is not the patient's replica, or
- * asks the replica for a practitioner without a grant.
+ * asks the replica for a practitioner without a grant; a holder ships an older version (no longer
+ * the latest) without its anchoring transaction, naming another version's, or with another
+ * version's bytes.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -17,11 +19,11 @@ import { envelope } from '../http/fixture.js';
 import { expectStatus, fhir, grantOrg, observation, registeredPatient, registeredPractitioner, tokenOf } from '../fhir-api/fixture.js';
 import { createTravellerPatient, openNetwork, type RegionNode, type TestNetwork } from '../roaming/fixture.js';
 
-/** The version `id` of `holder`'s own records, as its shipper would send it. */
-function shippedFrom(holder: RegionNode, id: string): ShippedVersion {
+/** Version `version` (default: the current one) of `holder`'s own record `id`, as its shipper would send it. */
+function shippedFrom(holder: RegionNode, id: string, version?: number): ShippedVersion {
   const row = holder.node.fhir.index.getResource(id);
   assert.ok(row);
-  const { info, blob, wrappedDek } = holder.node.fhir.vault.readCiphertext(id, row.version);
+  const { info, blob, wrappedDek } = holder.node.fhir.vault.readCiphertext(id, version ?? row.version);
   return {
     id,
     type: info.resourceType,
@@ -76,6 +78,7 @@ describe('replica endpoints: attacks', () => {
   let obsId: string;
   let otherObsId: string;
   let drAp: Wallet;
+  let tokEu = '';
 
   before(async () => {
     net = await openNetwork([
@@ -93,7 +96,7 @@ describe('replica endpoints: attacks', () => {
     await grantOrg(us, other);
     await commit(eu.node, envelope(patient, 'records.replica', { replica: us.node.orgDid }));
     await net.settle();
-    const tokEu = await tokenOf(eu, drEu);
+    tokEu = await tokenOf(eu, drEu);
     const patientId = await createTravellerPatient(eu, tokEu, patient.did);
     const created = await fhir<{ id: string }>(eu, tokEu, 'POST', 'Observation', observation(patientId, '8867-4', '2026-01-10'));
     expectStatus(created, 201);
@@ -170,5 +173,35 @@ describe('replica endpoints: attacks', () => {
     assert.equal(res.status, 403, JSON.stringify(res.body));
     assert.equal(res.body.error?.code, 'NO_GRANT');
     assert.equal(res.body.records, undefined);
+  });
+
+  test('an older version is taken only with its own anchoring transaction and bytes', async () => {
+    const v1Tx = us.node.replica.store.get(obsId, 1)?.anchorTx;
+    assert.ok(v1Tx, 'us holds version 1 with the transaction that anchored it');
+    const current = await fhir<Record<string, unknown>>(eu, tokEu, 'GET', `Observation/${obsId}`);
+    expectStatus(await fhir(eu, tokEu, 'PUT', `Observation/${obsId}`, { ...current.body, status: 'amended' }), 200);
+    await net.settle();
+    const until = Date.now() + 15_000;
+    while (eu.node.replica.backlog > 0 || us.node.replica.store.get(obsId, 2) === undefined) {
+      assert.ok(Date.now() < until, 'eu did not ship version 2 to us in time');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const v2Tx = us.node.replica.store.get(obsId, 2)?.anchorTx;
+    assert.ok(v2Tx && v2Tx !== v1Tx);
+    us.node.replica.store.erase(obsId);
+    const v1 = shippedFrom(eu, obsId, 1);
+    const v2 = shippedFrom(eu, obsId, 2);
+    const ship = async (version: ShippedVersion) =>
+      (await send(us, REPLICA_VERSIONS_PATH, signedBy(eu, us, REPLICA_VERSIONS_PATH, { versions: [version] }))).body.results?.map((r) => [r.status, r.code]);
+    // Without its anchoring transaction an older version cannot be checked (a sender of an earlier build): not taken.
+    assert.deepEqual(await ship(v1), [['superseded', undefined]]);
+    // Naming version 2's transaction: that transaction anchors no version 1 of this record.
+    assert.deepEqual(await ship({ ...v1, anchorTx: v2Tx }), [['refused', 'REPLICA_ANCHOR_MISMATCH']]);
+    // Version 2's bytes (and stated hash) as version 1, with version 1's transaction: the hash check.
+    assert.deepEqual(await ship({ ...v2, version: 1, anchorTx: v1Tx }), [['refused', 'REPLICA_HASH_MISMATCH']]);
+    assert.deepEqual(us.node.replica.store.versionsOf(obsId), []);
+    assert.deepEqual(await ship({ ...v1, anchorTx: v1Tx }), [['stored', undefined]]);
+    assert.deepEqual(await ship(v2), [['stored', undefined]]);
+    assert.deepEqual(us.node.replica.store.versionsOf(obsId), [1, 2]);
   });
 });
