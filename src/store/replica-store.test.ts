@@ -77,12 +77,17 @@ describe('ReplicaStore', () => {
 
   it('prepares its statements once: the shipper’s tick does not prepare them again', () => {
     const store = ReplicaStore.open(freshPath());
-    const prepare = Database.prototype.prepare;
+    // Counts every statement prepared on any connection from here on (the store's included).
+    const original = Object.getOwnPropertyDescriptor(Database.prototype, 'prepare')!;
+    const prepare = original.value as (this: Database.Database, source: string) => Database.Statement;
     let prepared = 0;
-    Database.prototype.prepare = function (this: Database.Database, source: string) {
-      prepared++;
-      return prepare.call(this, source);
-    } as typeof prepare;
+    Object.defineProperty(Database.prototype, 'prepare', {
+      ...original,
+      value(this: Database.Database, source: string) {
+        prepared++;
+        return prepare.call(this, source);
+      },
+    });
     try {
       for (let tick = 0; tick < 5; tick++) {
         store.scannedHeight();
@@ -96,7 +101,7 @@ describe('ReplicaStore', () => {
       }
       assert.equal(prepared, 0);
     } finally {
-      Database.prototype.prepare = prepare;
+      Object.defineProperty(Database.prototype, 'prepare', original);
       store.close();
     }
   });
