@@ -32,6 +32,8 @@ export interface VersionAnchor {
   readonly contentHash: string;
   readonly epoch: number;
   readonly class: SensitivityClass;
+  /** The person who wrote it (the anchor's author). */
+  readonly author: string;
   /** The transaction that anchored it. */
   readonly txId: string;
 }
@@ -52,8 +54,8 @@ export function anchorOfVersion(
   txById: CommittedTxLookup,
 ): VersionAnchor | undefined {
   if (version === record.latest.version) {
-    const { contentHash, epoch, txId } = record.latest;
-    return { version, contentHash, epoch, class: record.class, txId };
+    const { contentHash, epoch, author, txId } = record.latest;
+    return { version, contentHash, epoch, class: record.class, author, txId };
   }
   if (version > record.latest.version || anchorTx === undefined || anchorTx === null) return undefined;
   const stored = txById(anchorTx);
@@ -61,7 +63,7 @@ export function anchorOfVersion(
   const anchors = anchorsIn(stored.envelope);
   const anchor = anchors.find((a) => a.recordId === record.id && a.version === version);
   if (anchor === undefined || anchor.patient !== record.patient || anchor.resourceType !== record.resourceType) return undefined;
-  return { version, contentHash: anchor.contentHash, epoch: anchor.epoch, class: anchor.class, txId: anchorTx };
+  return { version, contentHash: anchor.contentHash, epoch: anchor.epoch, class: anchor.class, author: anchor.author, txId: anchorTx };
 }
 
 /** The anchors of a committed `records.anchor` envelope (none for any other transaction). */
@@ -73,6 +75,7 @@ function anchorsIn(envelope: string): ReadonlyArray<{
   contentHash: string;
   epoch: number;
   class: SensitivityClass;
+  author: string;
 }> {
   let tx: { type?: unknown; payload?: unknown } | undefined;
   try {

@@ -72,7 +72,7 @@ export class NodeReplica {
       client,
       log: options.log,
     });
-    const adoptOwn = adoptInto(fhir, state);
+    const adoptOwn = adoptInto(fhir);
     const txById = (id: string) => options.txById(id);
     const receiver = new ReplicaReceiver({ orgDid, state, replicas: store, txById, adoptOwn });
     const server = new ReplicaServer({ orgDid, state, replicas: store, custodian: fhir.roaming.custodian, patientCustodian: fhir.roaming.patientCustodian, audit: fhir.audit });
@@ -140,8 +140,8 @@ function continuable(
  * How a version of a record this node's organization keeps, written elsewhere and checked against
  * its anchor, enters this node's vault and index (a version the replica wrote, or one it gives back).
  */
-function adoptInto(fhir: FhirService, state: StateReader): AdoptOwnVersion {
-  return (version, blob) =>
+function adoptInto(fhir: FhirService): AdoptOwnVersion {
+  return (version, blob, author) =>
     fhir.repository.adoptAnchoredVersion(
       {
         recordId: version.id,
@@ -152,17 +152,11 @@ function adoptInto(fhir: FhirService, state: StateReader): AdoptOwnVersion {
         epoch: version.epoch,
         wrappedDek: encodeWrappedDek(version.wrappedDek),
         custodian: version.custodian,
-        author: authorOf(state, version.id),
+        author,
         createdAt: Date.now(),
       },
       blob,
     );
-}
-
-/** The author the record's latest anchor names. */
-function authorOf(state: StateReader, recordId: string): string {
-  const anchor = state.get<RecordEntry>(StateKey.record(recordId));
-  return anchor?.status === 'active' ? anchor.latest.author : '';
 }
 
 /** A version of this node's own records as shipped: ciphertext, wrapped data key, index sort keys. */

@@ -68,8 +68,8 @@ export function shippedOf(held: ReplicaVersionRow): ShippedVersion {
   };
 }
 
-/** How a node takes a version of a record its own organization keeps (into its vault and index). */
-export type AdoptOwnVersion = (version: ShippedVersion, blob: Uint8Array) => Promise<'stored' | 'exists'>;
+/** How a node takes a version of a record its own organization keeps (into its vault and index); `author` from its anchor. */
+export type AdoptOwnVersion = (version: ShippedVersion, blob: Uint8Array, author: string) => Promise<'stored' | 'exists'>;
 
 export interface ReplicaReceiverPort {
   readonly orgDid: string;
@@ -130,7 +130,7 @@ export class ReplicaReceiver {
     const blob = new Uint8Array(Buffer.from(version.ciphertext, 'base64url'));
     const checked = checkAgainstAnchor(version, blob, anchor, this.port.txById);
     if (typeof checked === 'string') return result('refused', checked);
-    if (anchor.custodian === this.port.orgDid) return result(await this.port.adoptOwn(version, blob));
+    if (anchor.custodian === this.port.orgDid) return result(await this.port.adoptOwn(version, blob, checked.author));
     return result(this.port.replicas.put(heldCopyOf(version, blob, checked.txId)));
   }
 }

@@ -307,7 +307,7 @@ export class CiphertextRefill {
     const blob = new Uint8Array(Buffer.from(record.ciphertext, 'base64url'));
     const checked = checkAgainstAnchor(record, blob, anchor, this.port.txById);
     if (typeof checked === 'string') return checked;
-    return this.port.adopt(record, blob);
+    return this.port.adopt(record, blob, checked.author);
   }
 }
 
