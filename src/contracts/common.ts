@@ -27,6 +27,8 @@ export interface StateReader {
    * undefined). Optional: a reader without it is read with `get` per key.
    */
   getMany?<T>(keys: readonly string[]): Map<string, T | undefined>;
+  /** The patient's revoked grant ids from an index beside the state (see `ContractContext`); optional. */
+  revokedGrantsOf?(patient: string): ReadonlySet<string> | undefined;
 }
 
 /**

@@ -19,6 +19,7 @@ import { isFolder, type FolderLookup } from './folder-index.js';
 import { StateKey } from './keys.js';
 import type { StateSource } from './state-view.js';
 import { CachedStateSource } from './state-cache.js';
+import { revokedGrantsThrough } from './revoked-grants.js';
 import { SpentNonceFilter } from './spent-nonce-filter.js';
 import { parseSignedTx, type ParsedTx } from './tx.js';
 import { checkPayload, checkTxFrame } from './tx-rules.js';
@@ -159,6 +160,8 @@ export class Ledger extends EventEmitter<{ block: [CommittedBlock] }> {
         for (const [k, v] of merged) if (v !== null) out.push([k, v]);
         return out.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
       },
+      revokedGrantsOf: (patient) =>
+        revokedGrantsThrough({ committed: this.stateSource, pending: this.inFlight, patient, get: (key) => this.executionState.get(key) }),
     };
   }
 
