@@ -303,7 +303,9 @@ export function findCoveringGrant(
   let anyGrant = false;
   let latestUnusable: GrantRecord | undefined;
   const prefix = StateKey.orgPatientGrantsPrefix(org, patient);
-  for (const [key] of reader.range<unknown>(prefix)) {
+  // Read lazily where the reader can: the first usable grant ends the loop (usually the first).
+  const keys = reader.folderKeys?.(prefix) ?? reader.range<unknown>(prefix).map(([key]) => key);
+  for (const key of keys) {
     const grant = reader.get<GrantRecord>(StateKey.grant(key.slice(prefix.length)));
     if (grant === undefined || grant.patient !== patient || grant.grantee !== org) continue;
     anyGrant = true;

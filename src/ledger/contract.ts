@@ -28,6 +28,11 @@ export interface ContractContext {
    * reads that grow with the patient's grants); undefined when there is no index: scan instead.
    */
   revokedGrantsOf?(patient: string): ReadonlySet<string> | undefined;
+  /**
+   * The keys under a folder (a prefix ending in '/') in ascending order as of this point, read
+   * lazily (a loop that stops early reads no further); undefined when the state cannot page.
+   */
+  folderKeys?(folder: string): Iterable<string> | undefined;
 }
 
 export interface NetworkParams {

@@ -246,6 +246,7 @@ function runOne(
         del: (k) => view.del(k),
         range: (p) => view.range(p),
         revokedGrantsOf: (patient) => view.revokedGrantsOf(patient),
+        folderKeys: (folder) => view.folderKeys(folder),
       },
       payload as never,
     );

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { ExecutedBlock, ReplayIndex } from './executor.js';
+import type { FolderPage } from './folder-keys.js';
 import type { StateSource } from './state-view.js';
 
 /** Pages of the scratch file SQLite keeps in the process by default (the rest stay in the OS page cache). */
@@ -43,6 +44,9 @@ export class ReplayStore implements StateSource, ReplayIndex {
       get: db.prepare<[string], string>('SELECT value FROM state WHERE key = ?').pluck(),
       // Prefix scan as a key range, as LedgerStore.rangeState does: the same rows in the same order.
       range: db.prepare<[string, string], [string, string]>('SELECT key, value FROM state WHERE key >= ? AND key < ? ORDER BY key').raw(),
+      // A page of a folder's keys: the first one from the folder's start, the next ones after a key.
+      firstKeys: db.prepare<[string, string, number], string>('SELECT key FROM state WHERE key >= ? AND key < ? ORDER BY key LIMIT ?').pluck(),
+      keysAfter: db.prepare<[string, string, number], string>('SELECT key FROM state WHERE key > ? AND key < ? ORDER BY key LIMIT ?').pluck(),
       all: db.prepare<[], { key: string; value: string; height: number }>('SELECT key, value, height FROM state ORDER BY key'),
       isSpent: db.prepare<[string, string], number>('SELECT 1 FROM spent WHERE signer = ? AND nonce = ?').pluck(),
       put: db.prepare<[string, string, number]>(
@@ -81,6 +85,12 @@ export class ReplayStore implements StateSource, ReplayIndex {
 
   range(prefix: string): Array<[string, string]> {
     return this.statements.range.all(prefix, prefix + '\uffff');
+  }
+
+  folderPage(folder: string, after: string | undefined, limit: number): FolderPage {
+    const keys =
+      after === undefined ? this.statements.firstKeys.all(folder, folder + '\uffff', limit) : this.statements.keysAfter.all(after, folder + '\uffff', limit);
+    return { keys, next: keys.length < limit ? undefined : keys[keys.length - 1] };
   }
 
   isSpent(signer: string, nonce: string): boolean {

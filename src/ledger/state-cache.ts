@@ -1,4 +1,5 @@
 import { forEachFolderOf, isFolder } from './folder-index.js';
+import { pageOfSortedRows, type FolderPage } from './folder-keys.js';
 import { RevokedGrantIndex } from './revoked-grants.js';
 import type { StateSource } from './state-view.js';
 
@@ -115,6 +116,25 @@ export class CachedStateSource implements StateSource {
     this.ranges.set(prefix, { value: rows.slice().sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)), used: false });
     this.rangeBytes += bytes;
     return rows;
+  }
+
+  /**
+   * A page of a folder's keys: from the cached range when there is one, else from the source
+   * (not cached: a reader that stops after a few keys should not load the whole folder), else
+   * from the whole range.
+   */
+  folderPage(folder: string, after: string | undefined, limit: number): FolderPage {
+    const cached = this.ranges.get(folder);
+    if (cached !== undefined) {
+      cached.used = true;
+      return pageOfSortedRows(cached.value, after, limit);
+    }
+    if (this.source.folderPage !== undefined) return this.source.folderPage(folder, after, limit);
+    return pageOfSortedRows(
+      this.range(folder).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)),
+      after,
+      Number.MAX_SAFE_INTEGER,
+    );
   }
 
   /** Records a committed block's writes (null = deleted). */

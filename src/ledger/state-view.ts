@@ -1,5 +1,6 @@
 import { canonicalJson } from '../crypto/index.js';
 import { FolderIndex, isFolder, type FolderLookup } from './folder-index.js';
+import { folderKeys, overlayFolderPage, type FolderPageReader } from './folder-keys.js';
 import { GrantTouches, withTouchedGrants } from './revoked-grants.js';
 
 /** Read access to committed world state (values are canonical JSON text). */
@@ -11,6 +12,8 @@ export interface StateSource {
    * absent, or undefined, when this source keeps none (readers scan the grant folder instead).
    */
   revokedGrantsOf?(patient: string): ReadonlySet<string> | undefined;
+  /** A page of a folder's keys (see `folder-keys.ts`); absent when this source reads whole ranges only. */
+  folderPage?: FolderPageReader;
 }
 
 /**
@@ -81,6 +84,23 @@ export class BlockStateView {
     const out: Array<[string, T]> = [];
     for (const [key, value] of merged) if (value !== null) out.push([key, JSON.parse(value) as T]);
     return out.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  }
+
+  /**
+   * The folder's keys as of this point, read a page at a time from the source (a caller that stops
+   * early reads no further); undefined when the source cannot page (then range over the folder).
+   */
+  folderKeys(folder: string): Iterable<string> | undefined {
+    const source = this.source;
+    if (source.folderPage === undefined || !isFolder(folder)) return undefined;
+    const pendingValue = (key: string): string | null | undefined =>
+      this.txWrites.has(key) ? this.txWrites.get(key) : this.blockWrites.get(key);
+    const read: FolderPageReader = (f, after, limit) => {
+      const pendingKeys = [...this.blockFolders.keysUnder(f)];
+      for (const key of this.txWrites.keys()) if (key.startsWith(f)) pendingKeys.push(key);
+      return overlayFolderPage({ lower: source.folderPage!(f, after, limit), after, pendingKeys, pendingValue });
+    };
+    return folderKeys(read, folder);
   }
 
   commitTx(): void {
