@@ -4,13 +4,14 @@ import fc from 'fast-check';
 import { createContractSuite } from '../contracts/index.js';
 import {
   GENESIS_TIME,
+  anchorEnvelope,
   envelope,
+  grantEnvelope,
   newNetwork,
   newParty,
   openLedger,
   signed,
   type TestNetwork,
-  type TestParty,
 } from '../../test/support/ledger-fixture.js';
 import { executeBlock, executeGenesis, paramsOf, type ExecutionEnv, type PreviousBlock } from './executor.js';
 import { ReplayStore } from './replay-store.js';
@@ -94,34 +95,6 @@ async function executeChain(options: {
   }
 }
 
-function grantTx(patient: TestParty, network: TestNetwork, grantId: string): string {
-  return envelope(
-    signed(patient, TxType.ConsentGrant, {
-      grantId,
-      grantee: network.org.did,
-      scope: { resourceTypes: ['*'], classes: ['general'] },
-      purpose: 'treatment',
-      access: 'write',
-      expiresAt: null,
-    }),
-  );
-}
-
-function anchorTx(patient: TestParty, network: TestNetwork, recordId: string, epoch: number): string {
-  return envelope(
-    signed(network.node, TxType.RecordAnchor, {
-      recordId,
-      version: 1,
-      patient: patient.did,
-      resourceType: 'Observation',
-      class: 'general',
-      contentHash: 'ab'.repeat(32),
-      author: patient.did,
-      epoch,
-    }),
-  );
-}
-
 describe('revoked grants index (currentEpoch without reading every grant of the patient)', () => {
   it('a record anchor the patient wrote reads as many state values and index rows with 60 grants of the patient (2 revoked) as with 10', async () => {
     const network = newNetwork();
@@ -131,11 +104,11 @@ describe('revoked grants index (currentEpoch without reading every grant of the 
       const cuts = [
         [
           envelope(signed(patient, TxType.PatientRegister, { encryptionKey: patient.encryptionKey })),
-          ...Array.from({ length: grants }, (_, i) => grantTx(patient, network, grantId(i))),
+          ...Array.from({ length: grants }, (_, i) => grantEnvelope(network, patient, grantId(i))),
         ],
         [0, 1].map((i) => envelope(signed(patient, TxType.ConsentRevoke, { grantId: grantId(i) }))),
         // Two revocations: the patient's epoch is 2; grant 2 onwards still cover the write.
-        [anchorTx(patient, network, 'record-1', 2)],
+        [anchorEnvelope(network, patient, { recordId: 'record-1', version: 1, epoch: 2 })],
       ];
       const { codes, reads } = await executeChain({ network, cuts, indexed: true });
       return { reads: reads[2]!, code: codes[2]![0]! };
@@ -168,10 +141,10 @@ describe('revoked grants index (currentEpoch without reading every grant of the 
           const grantId = `grant-${s.patient}-${s.grant}`;
           cuts[cuts.length - 1]!.push(
             s.action === 'grant'
-              ? grantTx(patient, network, grantId)
+              ? grantEnvelope(network, patient, grantId)
               : s.action === 'revoke'
                 ? envelope(signed(patient, TxType.ConsentRevoke, { grantId }))
-                : anchorTx(patient, network, `record-${++record}`, s.epoch),
+                : anchorEnvelope(network, patient, { recordId: `record-${++record}`, version: 1, epoch: s.epoch }),
           );
           if (s.cut) cuts.push([]);
         }
