@@ -7,7 +7,7 @@ import type { FolderPage } from './folder-keys.js';
 import type { StateSource } from './state-view.js';
 
 /** Pages of the scratch file SQLite keeps in the process by default (the rest stay in the OS page cache). */
-export const REPLAY_CACHE_BYTES = 128 * 2 ** 20;
+export const REPLAY_CACHE_BYTES = 64 * 2 ** 20;
 
 /**
  * The scratch world state `roam ledger verify` re-executes the chain into: the state rows and
