@@ -1,6 +1,7 @@
 /**
  * Makes a data folder whose ledger holds BENCH_TXS consent/anchor transactions (plus patient
- * registrations), for profiling `roam ledger verify` and catch-up. Usage: make-ledger.ts DIR
+ * registrations of BENCH_PATIENTS patients, 2,000 by default: fewer patients, more grants each),
+ * for profiling `roam ledger verify` and catch-up. Usage: make-ledger.ts DIR
  */
 import { initNetwork, loadNodeConfig, RoamNode } from '../../src/node/index.js';
 import { consentAndAnchorTxs, newPatients, registrations } from './workload.js';
@@ -12,7 +13,7 @@ await initNetwork({ dataDir: dir, orgName: 'Bench Hospital', region: 'eu', admin
 const node = await RoamNode.open({ dataDir: dir });
 try {
   const { keys } = await loadNodeConfig(dir);
-  const patients = newPatients(2_000);
+  const patients = newPatients(Number(process.env['BENCH_PATIENTS'] ?? 2_000));
   const setup = await node.submit(registrations(patients, node.ledger.chainId));
   await node.waitForCommit(setup.accepted[setup.accepted.length - 1]!.id, 60_000);
   const load = consentAndAnchorTxs(count, patients, keys.orgDid, { did: keys.nodeDid, keys: keys.node }, node.ledger.chainId);

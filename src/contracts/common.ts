@@ -27,6 +27,10 @@ export interface StateReader {
    * undefined). Optional: a reader without it is read with `get` per key.
    */
   getMany?<T>(keys: readonly string[]): Map<string, T | undefined>;
+  /** The patient's revoked grant ids from an index beside the state (see `ContractContext`); optional. */
+  revokedGrantsOf?(patient: string): ReadonlySet<string> | undefined;
+  /** A folder's keys in ascending order, read lazily (see `ContractContext`); optional. */
+  folderKeys?(folder: string): Iterable<string> | undefined;
 }
 
 /**

@@ -303,7 +303,9 @@ export function findCoveringGrant(
   let anyGrant = false;
   let latestUnusable: GrantRecord | undefined;
   const prefix = StateKey.orgPatientGrantsPrefix(org, patient);
-  for (const [key] of reader.range<unknown>(prefix)) {
+  // Read lazily where the reader can: the first usable grant ends the loop (usually the first).
+  const keys = reader.folderKeys?.(prefix) ?? reader.range<unknown>(prefix).map(([key]) => key);
+  for (const key of keys) {
     const grant = reader.get<GrantRecord>(StateKey.grant(key.slice(prefix.length)));
     if (grant === undefined || grant.patient !== patient || grant.grantee !== org) continue;
     anyGrant = true;
@@ -329,6 +331,9 @@ export function findCoveringGrant(
  */
 export function currentEpoch(reader: StateReader, patient: string): number {
   let epoch = reader.get<number>(StateKey.rotations(patient)) ?? 0;
+  // The executor's index answers the same count without reading every grant of the patient.
+  const revoked = reader.revokedGrantsOf?.(patient);
+  if (revoked !== undefined) return epoch + revoked.size;
   const prefix = StateKey.patientGrantsPrefix(patient);
   for (const [key] of reader.range<unknown>(prefix)) {
     if (reader.get<GrantRecord>(StateKey.grant(key.slice(prefix.length)))?.status === 'revoked') epoch++;

@@ -22,6 +22,17 @@ export interface ContractContext {
   del(key: string): void;
   /** Entries whose key starts with `prefix`, in ascending key order (state as of this point). */
   range<T>(prefix: string): Array<[key: string, value: T]>;
+  /**
+   * The ids of the patient's revoked grants as of this point, from the node's index beside the
+   * state (what scanning `idx/patient-grant/<patient>/` and reading each grant answers, without
+   * reads that grow with the patient's grants); undefined when there is no index: scan instead.
+   */
+  revokedGrantsOf?(patient: string): ReadonlySet<string> | undefined;
+  /**
+   * The keys under a folder (a prefix ending in '/') in ascending order as of this point, read
+   * lazily (a loop that stops early reads no further); undefined when the state cannot page.
+   */
+  folderKeys?(folder: string): Iterable<string> | undefined;
 }
 
 export interface NetworkParams {

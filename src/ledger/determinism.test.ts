@@ -4,7 +4,9 @@ import fc from 'fast-check';
 import { createContractSuite } from '../contracts/index.js';
 import {
   GENESIS_TIME,
+  anchorEnvelope,
   envelope,
+  grantEnvelope,
   newNetwork,
   newParty,
   openLedger,
@@ -40,33 +42,13 @@ it('the same ordered transactions give the same blocks and state roots on two in
             tx = envelope(signed(patient, TxType.PatientRegister, { encryptionKey: patient.encryptionKey }));
             break;
           case 'grant':
-            tx = envelope(
-              signed(patient, TxType.ConsentGrant, {
-                grantId,
-                grantee: network.org.did,
-                scope: { resourceTypes: ['*'], classes: ['general'] },
-                purpose: 'treatment',
-                access: 'write',
-                expiresAt: null,
-              }),
-            );
+            tx = grantEnvelope(network, patient, grantId);
             break;
           case 'revoke':
             tx = envelope(signed(patient, TxType.ConsentRevoke, { grantId }));
             break;
           case 'anchor':
-            tx = envelope(
-              signed(network.node, TxType.RecordAnchor, {
-                recordId: `record-${step.patient}-${step.grant}`,
-                version: ++version,
-                patient: patient.did,
-                resourceType: 'Observation',
-                class: 'general',
-                contentHash: 'ab'.repeat(32),
-                author: patient.did,
-                epoch: 0,
-              }),
-            );
+            tx = anchorEnvelope(network, patient, { recordId: `record-${step.patient}-${step.grant}`, version: ++version, epoch: 0 });
             break;
           case 'replay':
             tx = last ?? '{}';

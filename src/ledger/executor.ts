@@ -245,6 +245,8 @@ function runOne(
         put: (k, v) => view.put(k, v),
         del: (k) => view.del(k),
         range: (p) => view.range(p),
+        revokedGrantsOf: (patient) => view.revokedGrantsOf(patient),
+        folderKeys: (folder) => view.folderKeys(folder),
       },
       payload as never,
     );

@@ -19,6 +19,8 @@ import { isFolder, type FolderLookup } from './folder-index.js';
 import { StateKey } from './keys.js';
 import type { StateSource } from './state-view.js';
 import { CachedStateSource } from './state-cache.js';
+import { overlayFolderPage } from './folder-keys.js';
+import { revokedGrantsThrough } from './revoked-grants.js';
 import { SpentNonceFilter } from './spent-nonce-filter.js';
 import { parseSignedTx, type ParsedTx } from './tx.js';
 import { checkPayload, checkTxFrame } from './tx-rules.js';
@@ -136,7 +138,11 @@ export class Ledger extends EventEmitter<{ block: [CommittedBlock] }> {
     this.executedHead = head;
     this.writer = options.writer;
     this.spentNonces = new SpentNonceFilter(() => this.store.spentNonceKeys());
-    this.stateSource = new CachedStateSource({ get: (k) => this.store.getState(k), range: (p) => this.store.rangeState(p) });
+    this.stateSource = new CachedStateSource({
+      get: (k) => this.store.getState(k),
+      range: (p) => this.store.rangeState(p),
+      folderPage: (folder, after, limit) => this.store.stateKeysPage(folder, after, limit),
+    });
     this.executionState = {
       // Newest in-flight block first: it holds the latest value of a key it wrote.
       get: (key) => {
@@ -159,6 +165,21 @@ export class Ledger extends EventEmitter<{ block: [CommittedBlock] }> {
         for (const [k, v] of merged) if (v !== null) out.push([k, v]);
         return out.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
       },
+      folderPage: (folder, after, limit) => {
+        const lower = this.stateSource.folderPage(folder, after, limit);
+        if (this.inFlight.length === 0) return lower;
+        const pendingKeys = this.inFlight.flatMap((block) => [...block.writeFolders.keysUnder(folder)]);
+        const pendingValue = (key: string): string | null | undefined => {
+          for (let i = this.inFlight.length - 1; i >= 0; i--) {
+            const writes = this.inFlight[i]!.writes;
+            if (writes.has(key)) return writes.get(key);
+          }
+          return undefined;
+        };
+        return overlayFolderPage({ lower, after, pendingKeys, pendingValue });
+      },
+      revokedGrantsOf: (patient) =>
+        revokedGrantsThrough({ committed: this.stateSource, pending: this.inFlight, patient, get: (key) => this.executionState.get(key) }),
     };
   }
 

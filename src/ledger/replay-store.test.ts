@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { existsSync, statSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { LedgerStore } from '../store/index.js';
 import type { ExecutedBlock, ExecutedTx } from './executor.js';
@@ -31,6 +32,21 @@ describe('ReplayStore: the scratch state roam ledger verify re-executes into', (
       replay.close();
       store.close();
     }
+  });
+
+  it('keeps the state in a temporary file (not in the process), deleted on close', () => {
+    const replay = ReplayStore.create();
+    // 4,000 rows of ~1 KB: ~4 MB of state, more than SQLite keeps in memory before writing pages out.
+    const value = JSON.stringify('v'.repeat(1_000));
+    for (let height = 0; height < 4; height++) {
+      replay.commit(block(height, Array.from({ length: 1_000 }, (_, i): [string, string] => [`record/${height}-${i}`, value]), []));
+    }
+    assert.equal(replay.get('record/3-999'), value);
+    assert.equal([...replay.iterateState()].length, 4_000);
+    assert.ok(existsSync(replay.path), `${replay.path} exists`);
+    assert.ok(statSync(replay.path).size >= 4_000 * 1_000, `the file holds the rows (${statSync(replay.path).size} bytes)`);
+    replay.close();
+    assert.equal(existsSync(replay.path), false, 'closing deletes the scratch file');
   });
 
   it('counts a (signer, nonce) pair as spent only once a committed block spent it', () => {

@@ -129,6 +129,26 @@ describe('CachedStateSource memory', () => {
     store.close();
   });
 
+  it('a full cache evicts a tenth of its budget at once, not one entry per miss (each pass steps over the slots earlier ones freed)', () => {
+    const { store, source, gets } = filledStore(2_000, 100);
+    const maxBytes = 1_000 * 172; // 1,000 entries of 64 + ~8 + 100 bytes
+    const cache = new CachedStateSource(source, { maxBytes });
+    // Read new keys until the first miss that did not grow the cache by its whole entry: it evicted.
+    let read = 0;
+    for (let grew = true; grew && read < 2_000; read++) {
+      const before = cache.bytes.values;
+      cache.get(`record/${read}`);
+      grew = cache.bytes.values >= before + 164;
+    }
+    // One entry per miss kept the cache within one entry of full; a batch leaves it at ≤ 90 %.
+    assert.ok(read < 2_000, 'the cache filled up');
+    assert.ok(cache.bytes.values <= maxBytes * 0.9, `${cache.bytes.values} of ${maxBytes} bytes after the first eviction`);
+    const before = gets();
+    cache.get(`record/${read - 1}`);
+    assert.equal(gets(), before, 'the newest value stays');
+    store.close();
+  });
+
   it('evicts the least recently used value first: a key read again stays', () => {
     const { store, source, gets } = filledStore(10, 100);
     // Room for about 3 entries of 64 + 8 + 100 bytes.

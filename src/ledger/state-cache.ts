@@ -1,4 +1,6 @@
 import { forEachFolderOf, isFolder } from './folder-index.js';
+import { pageOfSortedRows, type FolderPage } from './folder-keys.js';
+import { RevokedGrantIndex } from './revoked-grants.js';
 import type { StateSource } from './state-view.js';
 
 /**
@@ -16,6 +18,26 @@ export const RANGE_CACHE_MAX_BYTES = 16 * 2 ** 20;
  * JSON of DIDs, hashes and codes, which V8 stores one byte per character.
  */
 const ENTRY_OVERHEAD_BYTES = 64;
+/**
+ * A full cache evicts down to this fraction of its budget at once, in one pass of a Map iterator.
+ * Evicting one entry per miss (`keys().next()` each time) made every miss of a full cache
+ * O(entries): a Map iterator starts at the first slot and steps over every slot freed since the
+ * table was last rebuilt. The larger the ledger, the more misses, the slower each transaction.
+ */
+const EVICT_TO_FRACTION = 0.9;
+
+/**
+ * A cached value or range and whether it was read since the last eviction pass looked at it.
+ * Recency is this flag, not the Map's order: moving an entry to the end on each hit (delete, then
+ * set) leaves a freed slot in the key's hash chain every time, so a hot key (an organization, read
+ * for every anchor) was looked up through thousands of its own dead slots until the next rehash.
+ * An eviction pass gives a flagged entry a second chance (moved to the end, unflagged) instead —
+ * the CLOCK approximation of least-recently-used.
+ */
+interface Slot<T> {
+  value: T;
+  used: boolean;
+}
 
 /** Bounds of a `CachedStateSource`, in (estimated) bytes of heap. */
 export interface StateCacheLimits {
@@ -39,19 +61,25 @@ export interface StateCacheLimits {
  * entries go first.
  */
 export class CachedStateSource implements StateSource {
-  /** Key → value; Map order is use order (a hit moves its key to the end): the first is the least recently used. */
-  private readonly cache = new Map<string, string | null>();
+  /** Key → value; Map order is insertion order, with a second chance for entries read since (see `Slot`). */
+  private readonly cache = new Map<string, Slot<string | null>>();
   private cacheBytes = 0;
-  /** Folder → its rows in key order (kept up to date by `apply`), in use order as `cache`. */
-  private readonly ranges = new Map<string, Array<[string, string]>>();
+  /** Folder → its rows in key order (kept up to date by `apply`), evicted as `cache`. */
+  private readonly ranges = new Map<string, Slot<Array<[string, string]>>>();
   private rangeBytes = 0;
   private readonly limits: StateCacheLimits;
+  /** Revoked grants by patient, read through this cache and kept up to date by `apply`. */
+  private readonly revokedGrants = new RevokedGrantIndex(this);
 
   constructor(
     private readonly source: StateSource,
     limits: Partial<StateCacheLimits> = {},
   ) {
     this.limits = { maxBytes: STATE_CACHE_MAX_BYTES, maxRangeBytes: RANGE_CACHE_MAX_BYTES, ...limits };
+  }
+
+  revokedGrantsOf(patient: string): ReadonlySet<string> {
+    return this.revokedGrants.revokedGrantsOf(patient);
   }
 
   /** Estimated heap bytes held now (values, ranges). */
@@ -62,9 +90,8 @@ export class CachedStateSource implements StateSource {
   get(key: string): string | undefined {
     const cached = this.cache.get(key);
     if (cached !== undefined) {
-      this.cache.delete(key);
-      this.cache.set(key, cached);
-      return cached ?? undefined;
+      cached.used = true;
+      return cached.value ?? undefined;
     }
     const value = this.source.get(key);
     this.remember(key, value ?? null);
@@ -76,20 +103,38 @@ export class CachedStateSource implements StateSource {
     if (!isFolder(prefix)) return this.source.range(prefix);
     const cached = this.ranges.get(prefix);
     if (cached !== undefined) {
-      this.ranges.delete(prefix);
-      this.ranges.set(prefix, cached);
+      cached.used = true;
       // A copy: callers own the array they get.
-      return cached.slice();
+      return cached.value.slice();
     }
     const rows = this.source.range(prefix);
     const bytes = rows.reduce((sum, [key, value]) => sum + entryBytes(key, value), 0);
     // A range larger than the whole budget (an outer folder) would only push out the others.
     if (bytes > this.limits.maxRangeBytes) return rows;
-    while (this.ranges.size > 0 && this.rangeBytes + bytes > this.limits.maxRangeBytes) this.dropRange(this.ranges.keys().next().value!);
+    if (this.rangeBytes + bytes > this.limits.maxRangeBytes) this.evictRanges(this.limits.maxRangeBytes * EVICT_TO_FRACTION - bytes);
     // In JavaScript's string order, as `updateRange` searches (SQLite's differs past U+FFFF).
-    this.ranges.set(prefix, rows.slice().sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)));
+    this.ranges.set(prefix, { value: rows.slice().sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)), used: false });
     this.rangeBytes += bytes;
     return rows;
+  }
+
+  /**
+   * A page of a folder's keys: from the cached range when there is one, else from the source
+   * (not cached: a reader that stops after a few keys should not load the whole folder), else
+   * from the whole range.
+   */
+  folderPage(folder: string, after: string | undefined, limit: number): FolderPage {
+    const cached = this.ranges.get(folder);
+    if (cached !== undefined) {
+      cached.used = true;
+      return pageOfSortedRows(cached.value, after, limit);
+    }
+    if (this.source.folderPage !== undefined) return this.source.folderPage(folder, after, limit);
+    return pageOfSortedRows(
+      this.range(folder).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)),
+      after,
+      Number.MAX_SAFE_INTEGER,
+    );
   }
 
   /** Records a committed block's writes (null = deleted). */
@@ -99,27 +144,53 @@ export class CachedStateSource implements StateSource {
       if (this.ranges.size > 0) forEachFolderOf(key, (folder) => this.updateRange(folder, key, value));
     }
     // The writes may have grown cached ranges past their budget.
-    while (this.rangeBytes > this.limits.maxRangeBytes && this.ranges.size > 0) this.dropRange(this.ranges.keys().next().value!);
+    if (this.rangeBytes > this.limits.maxRangeBytes) this.evictRanges(this.limits.maxRangeBytes * EVICT_TO_FRACTION);
+    // After the values: the index re-reads the grants the block touched through this cache.
+    this.revokedGrants.apply(writes);
   }
 
   private remember(key: string, value: string | null): void {
     const previous = this.cache.get(key);
     if (previous !== undefined) {
-      this.cacheBytes -= entryBytes(key, previous);
-      this.cache.delete(key);
+      // Updated in place: what was just written is what the next transactions read.
+      this.cacheBytes += entryBytes(key, value) - entryBytes(key, previous.value);
+      previous.value = value;
+      previous.used = true;
+    } else {
+      this.cache.set(key, { value, used: false });
+      this.cacheBytes += entryBytes(key, value);
     }
-    this.cache.set(key, value);
-    this.cacheBytes += entryBytes(key, value);
-    while (this.cacheBytes > this.limits.maxBytes) {
-      const [oldest, oldValue] = this.cache.entries().next().value!;
-      this.cache.delete(oldest);
-      this.cacheBytes -= entryBytes(oldest, oldValue);
+    if (this.cacheBytes > this.limits.maxBytes) this.evictValues(this.limits.maxBytes * EVICT_TO_FRACTION);
+  }
+
+  /** Drops values, oldest unread first, until at most `bytes` remain (one pass: see EVICT_TO_FRACTION and `Slot`). */
+  private evictValues(bytes: number): void {
+    for (const [key, slot] of this.cache) {
+      if (this.cacheBytes <= bytes) break;
+      this.cache.delete(key);
+      // Read since the last pass: a second chance at the end (the iterator meets it again, unflagged).
+      if (slot.used) {
+        slot.used = false;
+        this.cache.set(key, slot);
+      } else this.cacheBytes -= entryBytes(key, slot.value);
+    }
+  }
+
+  /** Drops ranges, oldest unread first, until at most `bytes` remain (one pass). */
+  private evictRanges(bytes: number): void {
+    for (const [folder, slot] of this.ranges) {
+      if (this.rangeBytes <= bytes) break;
+      if (slot.used) {
+        slot.used = false;
+        this.ranges.delete(folder);
+        this.ranges.set(folder, slot);
+      } else this.dropRange(folder);
     }
   }
 
   /** Puts a written key into the cached range of `folder` (sorted by key), or takes it out. */
   private updateRange(folder: string, key: string, value: string | null): void {
-    const rows = this.ranges.get(folder);
+    const rows = this.ranges.get(folder)?.value;
     if (rows === undefined) return;
     let low = 0;
     let high = rows.length;
@@ -138,7 +209,7 @@ export class CachedStateSource implements StateSource {
   }
 
   private dropRange(folder: string): void {
-    const rows = this.ranges.get(folder);
+    const rows = this.ranges.get(folder)?.value;
     if (rows === undefined) return;
     for (const [key, value] of rows) this.rangeBytes -= entryBytes(key, value);
     this.ranges.delete(folder);

@@ -1,10 +1,19 @@
 import { canonicalJson } from '../crypto/index.js';
 import { FolderIndex, isFolder, type FolderLookup } from './folder-index.js';
+import { folderKeys, overlayFolderPage, type FolderPageReader } from './folder-keys.js';
+import { GrantTouches, withTouchedGrants } from './revoked-grants.js';
 
 /** Read access to committed world state (values are canonical JSON text). */
 export interface StateSource {
   get(key: string): string | undefined;
   range(prefix: string): Array<[string, string]>;
+  /**
+   * A patient's revoked grant ids, from an index kept beside the state (see `revoked-grants.ts`);
+   * absent, or undefined, when this source keeps none (readers scan the grant folder instead).
+   */
+  revokedGrantsOf?(patient: string): ReadonlySet<string> | undefined;
+  /** A page of a folder's keys (see `folder-keys.ts`); absent when this source reads whole ranges only. */
+  folderPage?: FolderPageReader;
 }
 
 /**
@@ -21,6 +30,9 @@ export class BlockStateView {
    */
   private readonly blockFolders = new FolderIndex();
   private txWrites = new Map<string, string | null>();
+  /** The grants the block's and the transaction's writes touch, by patient (see `revokedGrantsOf`). */
+  private readonly blockGrantTouches = new GrantTouches();
+  private txGrantTouches = new GrantTouches();
 
   constructor(private readonly source: StateSource) {}
 
@@ -38,11 +50,27 @@ export class BlockStateView {
   }
 
   put(key: string, value: unknown): void {
-    this.txWrites.set(key, canonicalJson(value));
+    const text = canonicalJson(value);
+    this.txWrites.set(key, text);
+    this.txGrantTouches.note(key, text);
   }
 
   del(key: string): void {
     this.txWrites.set(key, null);
+    this.txGrantTouches.note(key, null);
+  }
+
+  /**
+   * The patient's revoked grant ids as of this point of the block: the source's index, with the
+   * grants this block and transaction wrote re-decided here. Undefined when the source keeps no
+   * index (or a write could not be placed): then the caller scans the grant folder.
+   */
+  revokedGrantsOf(patient: string): ReadonlySet<string> | undefined {
+    if (this.blockGrantTouches.unknown || this.txGrantTouches.unknown) return undefined;
+    const base = this.source.revokedGrantsOf?.(patient);
+    if (base === undefined) return undefined;
+    const touched = [...this.blockGrantTouches.idsOf(patient), ...this.txGrantTouches.idsOf(patient)];
+    return touched.length === 0 ? base : withTouchedGrants(base, touched, patient, (key) => this.getRaw(key));
   }
 
   range<T>(prefix: string): Array<[string, T]> {
@@ -58,16 +86,36 @@ export class BlockStateView {
     return out.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   }
 
+  /**
+   * The folder's keys as of this point, read a page at a time from the source (a caller that stops
+   * early reads no further); undefined when the source cannot page (then range over the folder).
+   */
+  folderKeys(folder: string): Iterable<string> | undefined {
+    const source = this.source;
+    if (source.folderPage === undefined || !isFolder(folder)) return undefined;
+    const pendingValue = (key: string): string | null | undefined =>
+      this.txWrites.has(key) ? this.txWrites.get(key) : this.blockWrites.get(key);
+    const read: FolderPageReader = (f, after, limit) => {
+      const pendingKeys = [...this.blockFolders.keysUnder(f)];
+      for (const key of this.txWrites.keys()) if (key.startsWith(f)) pendingKeys.push(key);
+      return overlayFolderPage({ lower: source.folderPage!(f, after, limit), after, pendingKeys, pendingValue });
+    };
+    return folderKeys(read, folder);
+  }
+
   commitTx(): void {
     for (const [key, value] of this.txWrites) {
       if (!this.blockWrites.has(key)) this.blockFolders.add(key);
       this.blockWrites.set(key, value);
     }
     this.txWrites = new Map();
+    this.blockGrantTouches.merge(this.txGrantTouches);
+    this.txGrantTouches = new GrantTouches();
   }
 
   rollbackTx(): void {
     this.txWrites = new Map();
+    this.txGrantTouches = new GrantTouches();
   }
 
   /** The block's write-set, sorted by key. */

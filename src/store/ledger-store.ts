@@ -205,6 +205,9 @@ export class LedgerStore {
       rangeState: db.prepare<[string, string], { key: string; value: string }>(
         'SELECT key, value FROM state WHERE key >= ? AND key < ? ORDER BY key',
       ),
+      // A page of a folder's keys (from its start, or after a key): lets a reader stop early.
+      firstStateKeys: db.prepare<[string, string, number], string>('SELECT key FROM state WHERE key >= ? AND key < ? ORDER BY key LIMIT ?').pluck(),
+      stateKeysAfter: db.prepare<[string, string, number], string>('SELECT key FROM state WHERE key > ? AND key < ? ORDER BY key LIMIT ?').pluck(),
       allState: db.prepare<[], { key: string; value: string; height: number }>('SELECT key, value, height FROM state ORDER BY key'),
       putState: db.prepare<[string, string, number]>(COMMIT_SQL.putState),
       delState: db.prepare<[string]>(COMMIT_SQL.delState),
@@ -324,6 +327,16 @@ export class LedgerStore {
 
   rangeState(prefix: string): Array<[string, string]> {
     return this.statements.rangeState.all(prefix, prefix + '\uffff').map((row) => [row.key, row.value]);
+  }
+
+  /**
+   * Up to `limit` keys under `folder`, ascending, after `after` (from the folder's start when
+   * undefined); `next` is the last key when more may follow (the ledger's `FolderPage`).
+   */
+  stateKeysPage(folder: string, after: string | undefined, limit: number): { keys: string[]; next: string | undefined } {
+    const end = folder + '\uffff';
+    const keys = after === undefined ? this.statements.firstStateKeys.all(folder, end, limit) : this.statements.stateKeysAfter.all(after, end, limit);
+    return { keys, next: keys.length < limit ? undefined : keys[keys.length - 1] };
   }
 
   /** Every state row in key order (for verification). */

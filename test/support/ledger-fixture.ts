@@ -19,7 +19,7 @@ import {
   signTx,
   type GenesisDocument,
   type SignedTx,
-  type TxType,
+  TxType,
 } from '../../src/ledger/index.js';
 import { LedgerStore } from '../../src/store/index.js';
 
@@ -102,4 +102,32 @@ export function signed(
 
 export function envelope(tx: SignedTx): string {
   return JSON.stringify(tx);
+}
+
+/** A patient's `consent.grant` of write access to general records of every type to the network's organization. */
+export function grantEnvelope(network: TestNetwork, patient: TestParty, grantId: string): string {
+  return envelope(
+    signed(patient, TxType.ConsentGrant, {
+      grantId,
+      grantee: network.org.did,
+      scope: { resourceTypes: ['*'], classes: ['general'] },
+      purpose: 'treatment',
+      access: 'write',
+      expiresAt: null,
+    }),
+  );
+}
+
+/** The network's node anchors a version of a general Observation the patient wrote itself. */
+export function anchorEnvelope(network: TestNetwork, patient: TestParty, anchor: { recordId: string; version: number; epoch: number }): string {
+  return envelope(
+    signed(network.node, TxType.RecordAnchor, {
+      ...anchor,
+      patient: patient.did,
+      resourceType: 'Observation',
+      class: 'general',
+      contentHash: 'ab'.repeat(32),
+      author: patient.did,
+    }),
+  );
 }
