@@ -10,7 +10,7 @@
  * ids, actions), which go to the ledger as they are.
  */
 import type Database from 'better-sqlite3';
-import { openDatabaseFile } from './sqlite-file.js';
+import { openDatabaseFile, type StoreFileOptions } from './sqlite-file.js';
 import { walSyncOfConnection, type WalSync } from './wal-sync.js';
 import { PENDING_VERSIONS_DDL, PENDING_VERSIONS_META } from './vault-store.js';
 
@@ -153,13 +153,13 @@ export class FhirIndexStore {
 
   /**
    * Opens (creating its tables if needed) the index in the SQLite file at `path` (':memory:'
-   * for a scratch index).
+   * for a scratch index); `options.autoCheckpoint: false` when a `WalCheckpointer` checkpoints it.
    *
    * @throws StoreError STORE_OPEN_FAILED
    */
-  static open(path: string): FhirIndexStore {
+  static open(path: string, options: StoreFileOptions = {}): FhirIndexStore {
     // synchronous = NORMAL (openDatabaseFile): an audit entry in the outbox survives a killed process.
-    return new FhirIndexStore(openDatabaseFile(path));
+    return new FhirIndexStore(openDatabaseFile(path, options));
   }
 
   close(): void {

@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { sha256Hex } from '../crypto/index.js';
 import { StoreError, StoreErrorCode } from './errors.js';
 import { ensureOwnerOnlyDatabaseFile } from './file-mode.js';
+import { applyCheckpointOption, type StoreFileOptions } from './sqlite-file.js';
 import { walSyncOfConnection, type WalSync } from './wal-sync.js';
 
 const SCHEMA_VERSION = '1';
@@ -224,11 +225,12 @@ export class VaultStore {
   }
 
   /**
-   * Opens (creating if needed) a vault store at `path`, or an in-memory one for ':memory:'.
+   * Opens (creating if needed) a vault store at `path`, or an in-memory one for ':memory:';
+   * `options.autoCheckpoint: false` when a `WalCheckpointer` checkpoints the file.
    *
    * @throws StoreError STORE_OPEN_FAILED, STORE_SCHEMA_MISMATCH
    */
-  static open(path: string): VaultStore {
+  static open(path: string, options: StoreFileOptions = {}): VaultStore {
     let db: Database.Database;
     try {
       ensureOwnerOnlyDatabaseFile(path);
@@ -243,6 +245,7 @@ export class VaultStore {
     db.pragma('synchronous = FULL');
     db.pragma('secure_delete = ON');
     db.pragma('busy_timeout = 5000');
+    applyCheckpointOption(db, options);
     return new VaultStore(db);
   }
 

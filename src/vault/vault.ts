@@ -4,7 +4,7 @@
  * (crypto-shreds) records, and tracks each patient's record-key epoch per class.
  */
 import type { SensitivityClass } from '../ledger/types.js';
-import { VaultStore, type RecordVersionRow, type VersionRef } from '../store/index.js';
+import { VaultStore, type RecordVersionRow, type StoreFileOptions, type VersionRef } from '../store/index.js';
 import { sensitivityOf } from './classify.js';
 import {
   decodeWrappedDek,
@@ -78,7 +78,7 @@ export interface RecordCiphertext {
   readonly wrappedDek: WrappedDek;
 }
 
-export interface VaultOptions {
+export interface VaultOptions extends StoreFileOptions {
   /** Clock for `createdAt` and erasure times, ms since the Unix epoch (default `Date.now`). */
   readonly now?: () => number;
 }
@@ -131,7 +131,7 @@ export class Vault {
    * @throws StoreError STORE_OPEN_FAILED, STORE_SCHEMA_MISMATCH
    */
   static open(path: string, options: VaultOptions = {}): Vault {
-    return new Vault(VaultStore.open(path), options);
+    return new Vault(VaultStore.open(path, options), options);
   }
 
   close(): void {
