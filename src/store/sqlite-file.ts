@@ -21,6 +21,17 @@ export interface StoreFileOptions {
   readonly autoCheckpoint?: boolean;
 }
 
+/**
+ * Runs `fn` in a transaction that takes the write lock when it begins (BEGIN IMMEDIATE; inside an
+ * open transaction, a savepoint of it). Every write transaction to a file that a
+ * `WalCheckpointer` checkpoints must be one: its RESTART holds the write lock for a moment, and
+ * a deferred transaction that has read already and then wants to write gets SQLITE_BUSY at once
+ * (SQLite cannot wait there without risking a deadlock), where BEGIN IMMEDIATE waits (busy timeout).
+ */
+export function writeTransaction<T>(db: Database.Database, fn: () => T): T {
+  return db.transaction(fn).immediate();
+}
+
 /** Hands the connection's checkpoints to a `WalCheckpointer` when `options` say so. */
 export function applyCheckpointOption(db: Database.Database, options: StoreFileOptions): void {
   if (options.autoCheckpoint === false) db.pragma('wal_autocheckpoint = 0');
