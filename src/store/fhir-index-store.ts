@@ -10,7 +10,7 @@
  * ids, actions), which go to the ledger as they are.
  */
 import type Database from 'better-sqlite3';
-import { openDatabaseFile } from './sqlite-file.js';
+import { openDatabaseFile, writeTransaction, type StoreFileOptions } from './sqlite-file.js';
 import { walSyncOfConnection, type WalSync } from './wal-sync.js';
 import { PENDING_VERSIONS_DDL, PENDING_VERSIONS_META } from './vault-store.js';
 
@@ -153,13 +153,13 @@ export class FhirIndexStore {
 
   /**
    * Opens (creating its tables if needed) the index in the SQLite file at `path` (':memory:'
-   * for a scratch index).
+   * for a scratch index); `options.autoCheckpoint: false` when a `WalCheckpointer` checkpoints it.
    *
    * @throws StoreError STORE_OPEN_FAILED
    */
-  static open(path: string): FhirIndexStore {
+  static open(path: string, options: StoreFileOptions = {}): FhirIndexStore {
     // synchronous = NORMAL (openDatabaseFile): an audit entry in the outbox survives a killed process.
-    return new FhirIndexStore(openDatabaseFile(path));
+    return new FhirIndexStore(openDatabaseFile(path, options));
   }
 
   close(): void {
@@ -191,7 +191,7 @@ export class FhirIndexStore {
     // Inside a caller's transaction (a turn's durable commit) no savepoint per resource is needed:
     // the caller's transaction is all or nothing.
     if (this.db.inTransaction) write();
-    else this.db.transaction(write)();
+    else writeTransaction(this.db, write);
   }
 
   /** Ids of the records with a token of `param` among `tokens` (any of them). */
@@ -259,7 +259,7 @@ export class FhirIndexStore {
   durably<T>(fn: () => T): T {
     this.db.pragma('synchronous = FULL');
     try {
-      return this.db.transaction(fn)();
+      return writeTransaction(this.db, fn);
     } finally {
       this.db.pragma('synchronous = NORMAL');
     }
@@ -273,7 +273,7 @@ export class FhirIndexStore {
    */
   async durablyOffThread<T>(fn: () => T): Promise<T> {
     if (this.walSync === undefined || this.db.inTransaction) return this.durably(fn);
-    const result = this.db.transaction(fn)();
+    const result = writeTransaction(this.db, fn);
     await this.walSync.sync();
     return result;
   }
@@ -299,7 +299,7 @@ export class FhirIndexStore {
    * resource row is restored to `previous` (or removed when undefined) by the caller.
    */
   deleteVersion(recordId: string, version: number): void {
-    this.db.transaction(() => {
+    writeTransaction(this.db, () => {
       const row = this.db
         .prepare<[string, number], { content_hash: string }>(
           'SELECT content_hash FROM record_versions WHERE record_id = ? AND version = ?',
@@ -316,7 +316,7 @@ export class FhirIndexStore {
         .prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM record_versions WHERE content_hash = ?')
         .get(row.content_hash);
       if ((used?.n ?? 0) === 0) this.db.prepare('DELETE FROM blobs WHERE hash = ?').run(row.content_hash);
-    })();
+    });
   }
 
   /**
@@ -353,12 +353,12 @@ export class FhirIndexStore {
    */
   settlePendingVersions(): void {
     if (this.pendingVersionsMeta() === undefined) return;
-    this.db.transaction(() => {
+    writeTransaction(this.db, () => {
       this.db.prepare('DELETE FROM pending_versions').run();
       this.db
         .prepare<[string]>("UPDATE meta SET value = 'complete' WHERE key = ?")
         .run(PENDING_VERSIONS_META);
-    })();
+    });
   }
 
   /**
@@ -380,20 +380,20 @@ export class FhirIndexStore {
 
   /** Removes a resource and its index rows (rollback of a first version). */
   deleteResource(recordId: string): void {
-    this.db.transaction(() => {
+    writeTransaction(this.db, () => {
       this.db.prepare('DELETE FROM fhir_tokens WHERE record_id = ?').run(recordId);
       this.db.prepare('DELETE FROM fhir_dates WHERE record_id = ?').run(recordId);
       this.db.prepare('DELETE FROM fhir_resources WHERE record_id = ?').run(recordId);
-    })();
+    });
   }
 
   /** Appends audit entries (JSON) to the outbox, durably, in one transaction. */
   appendAudit(entries: readonly string[]): void {
     if (entries.length === 0) return;
     const insert = this.statements.appendAudit;
-    this.db.transaction(() => {
+    writeTransaction(this.db, () => {
       for (const entry of entries) insert.run(entry);
-    })();
+    });
   }
 
   /** The oldest `limit` outbox rows. */
@@ -413,7 +413,7 @@ export class FhirIndexStore {
    * `fhir_audit_refused`, kept for the operator, so that it no longer holds up the rows after it.
    */
   setAsideAudit(seq: number, code: string, at: number): void {
-    this.db.transaction(() => {
+    writeTransaction(this.db, () => {
       this.db
         .prepare<[string, number, number]>(
           `INSERT OR REPLACE INTO fhir_audit_refused (seq, entry, code, refused_at)
@@ -421,7 +421,7 @@ export class FhirIndexStore {
         )
         .run(code, at, seq);
       this.db.prepare<[number]>('DELETE FROM fhir_audit_outbox WHERE seq = ?').run(seq);
-    })();
+    });
   }
 
   /** The audit entries the ledger refused, with the code it gave (oldest first). */
@@ -437,9 +437,9 @@ export class FhirIndexStore {
   /** Deletes outbox rows (after their batch committed). */
   deleteAudit(seqs: readonly number[]): void {
     const del = this.db.prepare('DELETE FROM fhir_audit_outbox WHERE seq = ?');
-    this.db.transaction(() => {
+    writeTransaction(this.db, () => {
       for (const seq of seqs) del.run(seq);
-    })();
+    });
   }
 
   /**
@@ -470,14 +470,14 @@ export class FhirIndexStore {
    * when it committed (`committed`), so that a crash cannot separate the two.
    */
   settleAuditInFlight(txId: string, committed: boolean): void {
-    this.db.transaction(() => {
+    writeTransaction(this.db, () => {
       const row = this.db
         .prepare<[string], { seqs: string }>('SELECT seqs FROM fhir_audit_inflight WHERE tx_id = ?')
         .get(txId);
       if (row === undefined) return;
       if (committed) this.deleteAudit(JSON.parse(row.seqs) as number[]);
       this.db.prepare<[string]>('DELETE FROM fhir_audit_inflight WHERE tx_id = ?').run(txId);
-    })();
+    });
   }
 }
 

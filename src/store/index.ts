@@ -2,6 +2,8 @@ export { BlockWriter } from './block-writer.js';
 export { LedgerStore, LOG_ROW_SPAN, nonceKey, type StoredTx, type StoredBlock, type BlockCommit } from './ledger-store.js';
 export { StoreError, StoreErrorCode } from './errors.js';
 export { backupDatabaseFile, checkDatabaseFile } from './online-backup.js';
+export { writeTransaction, type StoreFileOptions } from './sqlite-file.js';
+export { WalCheckpointer, type WalCheckpointerOptions, type CheckpointCounts } from './wal-checkpointer.js';
 export {
   FhirIndexStore,
   type FhirResourceRow,

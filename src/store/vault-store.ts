@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { sha256Hex } from '../crypto/index.js';
 import { StoreError, StoreErrorCode } from './errors.js';
 import { ensureOwnerOnlyDatabaseFile } from './file-mode.js';
+import { applyCheckpointOption, writeTransaction, type StoreFileOptions } from './sqlite-file.js';
 import { walSyncOfConnection, type WalSync } from './wal-sync.js';
 
 const SCHEMA_VERSION = '1';
@@ -193,7 +194,8 @@ export class VaultStore {
           ON CONFLICT (patient, class) DO UPDATE SET epoch = epoch + 1 RETURNING epoch`,
       ),
     };
-    this.insertVersionTx = db.transaction((row: NewRecordVersion, blob: Uint8Array): InsertVersionResult => {
+    // Immediate (see writeTransaction): each reads first, then writes.
+    const insertVersion = db.transaction((row: NewRecordVersion, blob: Uint8Array): InsertVersionResult => {
       if (this.statements.getErasure.get(row.recordId)) return { status: 'erased' };
       if (this.statements.versionExists.get(row.recordId, row.version)) return { status: 'exists' };
       const contentHash = this.putBlobRow(blob);
@@ -213,7 +215,8 @@ export class VaultStore {
       this.statements.addPending.run(row.recordId, row.version);
       return { status: 'inserted', contentHash };
     });
-    this.eraseTx = db.transaction((recordId: string, erasedAt: number): number => {
+    this.insertVersionTx = (row, blob) => insertVersion.immediate(row, blob);
+    const erase = db.transaction((recordId: string, erasedAt: number): number => {
       const hashes = new Set(this.statements.versionHashes.all(recordId).map((row) => row.contentHash));
       const erased = this.statements.deleteVersions.run(recordId).changes;
       this.statements.deletePendingOfRecord.run(recordId);
@@ -221,14 +224,16 @@ export class VaultStore {
       this.statements.insertErasure.run(recordId, erased, erasedAt);
       return erased;
     });
+    this.eraseTx = (recordId, erasedAt) => erase.immediate(recordId, erasedAt);
   }
 
   /**
-   * Opens (creating if needed) a vault store at `path`, or an in-memory one for ':memory:'.
+   * Opens (creating if needed) a vault store at `path`, or an in-memory one for ':memory:';
+   * `options.autoCheckpoint: false` when a `WalCheckpointer` checkpoints the file.
    *
    * @throws StoreError STORE_OPEN_FAILED, STORE_SCHEMA_MISMATCH
    */
-  static open(path: string): VaultStore {
+  static open(path: string, options: StoreFileOptions = {}): VaultStore {
     let db: Database.Database;
     try {
       ensureOwnerOnlyDatabaseFile(path);
@@ -243,6 +248,7 @@ export class VaultStore {
     db.pragma('synchronous = FULL');
     db.pragma('secure_delete = ON');
     db.pragma('busy_timeout = 5000');
+    applyCheckpointOption(db, options);
     return new VaultStore(db);
   }
 
@@ -320,12 +326,12 @@ export class VaultStore {
    * Inside an open transaction `fn` simply joins it (the outer commit decides).
    */
   durableTransaction<T>(fn: () => T): T {
-    if (this.db.inTransaction || this.memory) return this.db.transaction(fn)();
+    if (this.db.inTransaction || this.memory) return writeTransaction(this.db, fn);
     // Explicit, whatever the connection's default is (2 = FULL): this commit's promise depends on it.
     const previous = this.db.pragma('synchronous', { simple: true }) as number;
     this.db.pragma('synchronous = FULL');
     try {
-      return this.db.transaction(fn)();
+      return writeTransaction(this.db, fn);
     } finally {
       if (previous !== 2) this.db.pragma(`synchronous = ${previous}`);
     }
@@ -351,10 +357,10 @@ export class VaultStore {
    * `fn` simply joins it.
    */
   unsyncedTransaction<T>(fn: () => T): T {
-    if (this.db.inTransaction || this.memory) return this.db.transaction(fn)();
+    if (this.db.inTransaction || this.memory) return writeTransaction(this.db, fn);
     this.db.pragma('synchronous = NORMAL');
     try {
-      return this.db.transaction(fn)();
+      return writeTransaction(this.db, fn);
     } finally {
       this.db.pragma('synchronous = FULL');
     }

@@ -4,7 +4,13 @@
  * (crypto-shreds) records, and tracks each patient's record-key epoch per class.
  */
 import type { SensitivityClass } from '../ledger/types.js';
-import { VaultStore, type RecordVersionRow, type VersionRef } from '../store/index.js';
+import {
+  VaultStore,
+  writeTransaction,
+  type RecordVersionRow,
+  type StoreFileOptions,
+  type VersionRef,
+} from '../store/index.js';
 import { sensitivityOf } from './classify.js';
 import {
   decodeWrappedDek,
@@ -78,7 +84,7 @@ export interface RecordCiphertext {
   readonly wrappedDek: WrappedDek;
 }
 
-export interface VaultOptions {
+export interface VaultOptions extends StoreFileOptions {
   /** Clock for `createdAt` and erasure times, ms since the Unix epoch (default `Date.now`). */
   readonly now?: () => number;
 }
@@ -131,7 +137,7 @@ export class Vault {
    * @throws StoreError STORE_OPEN_FAILED, STORE_SCHEMA_MISMATCH
    */
   static open(path: string, options: VaultOptions = {}): Vault {
-    return new Vault(VaultStore.open(path), options);
+    return new Vault(VaultStore.open(path, options), options);
   }
 
   close(): void {
@@ -263,7 +269,7 @@ export class Vault {
     assertIdentifier('recordId', recordId);
     assertVersion('version', version);
     const db = this.store.db;
-    db.transaction(() => {
+    writeTransaction(db, () => {
       const row = db
         .prepare<[string, number], { content_hash: string }>(
           'SELECT content_hash FROM record_versions WHERE record_id = ? AND version = ?',
@@ -276,7 +282,7 @@ export class Vault {
         .prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM record_versions WHERE content_hash = ?')
         .get(row.content_hash);
       if ((used?.n ?? 0) === 0) db.prepare('DELETE FROM blobs WHERE hash = ?').run(row.content_hash);
-    })();
+    });
   }
 
   /**

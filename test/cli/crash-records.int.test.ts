@@ -8,9 +8,11 @@
  * After the last round, with the node stopped, its own SQLite files agree: every vault version
  * of its records is anchored, every anchor of its records names a ciphertext the vault holds, the
  * index is at the anchored version, no audit id is on the ledger twice, and `roam ledger verify`
- * passes.
+ * passes. The node runs with its vault checkpoints (taken on a worker thread) polling every few
+ * milliseconds and restarting the WAL every 64 frames, so that kills land in the middle of them.
  */
 import assert from 'node:assert/strict';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -20,6 +22,7 @@ import type { RecordEntry } from '../../src/contracts/index.js';
 import { DataFiles } from '../../src/node/config.js';
 import { vaultPath } from '../../src/node/fhir/index.js';
 import { FhirIndexStore, LedgerStore } from '../../src/store/index.js';
+import { POLL_MS_ENV_VAR, RESTART_FRAMES_ENV_VAR } from '../../src/store/wal-checkpointer.js';
 import { Vault } from '../../src/vault/index.js';
 import { loadWallet } from '../../src/wallet/index.js';
 import { PASSPHRASE, roam, roamJson, startCli, tempDir, writeGrantArgs, type RunningCli } from './harness.js';
@@ -33,6 +36,8 @@ const KILL_WINDOW_MS: readonly [number, number] = [50, 900];
 const IMPORT_ENTRIES = 260;
 /** Earlier acknowledged versions read back again after each restart. */
 const SAMPLE = 64;
+/** Vault checkpoints all the time: a kill lands in one (or between a checkpoint's steps). */
+const CHECKPOINTING = { env: { [POLL_MS_ENV_VAR]: '5', [RESTART_FRAMES_ENV_VAR]: '64' } };
 
 /** A small seeded generator (mulberry32): the same seed, the same kill moments and choices. */
 function seeded(seed: number): () => number {
@@ -101,7 +106,7 @@ describe('roam start: records across kill -9', () => {
       '--port',
       '0',
     ]);
-    let node: RunningCli = await startCli(['start', '--data', data, '--port', '0']);
+    let node: RunningCli = await startCli(['start', '--data', data, '--port', '0'], CHECKPOINTING);
     await roamJson(['wallet', 'create', '--out', walletFile, '--role', 'patient']);
     const withNode = (args: string[]) => [...args, '--wallet', walletFile, '--node', node.url];
     await roamJson(withNode(['patient', 'register']));
@@ -152,6 +157,8 @@ describe('roam start: records across kill -9', () => {
 
     // A failed assertion must not leave the node running (the runner would wait for it).
     t.after(() => node.stop('SIGKILL'));
+    /** Bytes the worker's checkpoints added to the vault database file while the writes ran. */
+    let checkpointed = 0;
     for (let round = 1; round <= ROUNDS; round++) {
       let running = true;
       const latest: Acknowledged[] = [...acknowledged.values()].filter(
@@ -219,19 +226,21 @@ describe('roam start: records across kill -9', () => {
         guard(imports),
       ];
       const before = acknowledged.size;
+      const databaseBefore = statSync(vaultPath(data)).size;
       await Promise.race([
         new Promise<void>((resolve) => (flowing = resolve)),
         sleep(20_000, undefined, { ref: false }),
       ]);
       const [low, high] = KILL_WINDOW_MS;
       await sleep(low + Math.floor(random() * (high - low)));
+      checkpointed += statSync(vaultPath(data)).size - databaseBefore;
       node.child.kill('SIGKILL');
       const { signal } = await node.exited;
       running = false;
       await Promise.all(clients);
       assert.equal(signal, 'SIGKILL');
 
-      node = await startCli(['start', '--data', data, '--port', '0']);
+      node = await startCli(['start', '--data', data, '--port', '0'], CHECKPOINTING);
       await signInNow();
       const wrong: string[] = [];
       // The versions acknowledged in this round, and a sample of the earlier ones (every one was
@@ -264,6 +273,7 @@ describe('roam start: records across kill -9', () => {
         `round ${round}: ${acknowledged.size - before} new versions and a sample of the earlier read back (${acknowledged.size} acknowledged)`,
       );
     }
+    assert.ok(checkpointed > 0, 'the worker checkpointed the vault while the writes ran');
     await signInNow();
     await node.stop('SIGTERM');
 

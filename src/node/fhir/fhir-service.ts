@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { StateReader } from '../../contracts/index.js';
 import type { CommittedTx } from '../../ledger/index.js';
 import { ValidationPool } from '../../fhir/validation-pool.js';
-import { FhirIndexStore } from '../../store/index.js';
+import { FhirIndexStore, WalCheckpointer } from '../../store/index.js';
 import { Vault } from '../../vault/index.js';
 import type { PeerHttpClient } from '../network/peer-http.js';
 import { Roaming } from '../roaming/roaming.js';
@@ -97,15 +97,20 @@ export class FhirService {
     readonly roaming: Roaming,
     /** `Patient/:id/$summary`: International Patient Summaries. */
     readonly summaries: PatientSummaries,
+    /** The checkpoints of the vault file, on a worker thread (never in the main thread's commits). */
+    readonly checkpoints: WalCheckpointer,
   ) {}
 
   /** Opens the vault and index of `node` and starts the audit shipper (leftover entries first). */
   static open(node: FhirServiceNode): FhirService {
     const path = vaultPath(node.config.dataDir);
-    const vault = Vault.open(path);
+    // Both connections leave their checkpoints to the worker (wal-checkpointer.ts).
+    const vault = Vault.open(path, { autoCheckpoint: false });
     let index: FhirIndexStore | undefined;
+    let checkpoints: WalCheckpointer | undefined;
     try {
-      index = FhirIndexStore.open(path);
+      index = FhirIndexStore.open(path, { autoCheckpoint: false });
+      checkpoints = WalCheckpointer.start({ path });
       // Read by every request (grants, parties, anchors): cached for one ledger head.
       const state: StateReader = new HeadStateCache(node.ledger);
       const port: FhirNodePort = {
@@ -162,8 +167,10 @@ export class FhirService {
         validation,
         roaming,
         summaries,
+        checkpoints,
       );
     } catch (error) {
+      void checkpoints?.close();
       index?.close();
       vault.close();
       throw error;
@@ -196,10 +203,14 @@ export class FhirService {
     return this.repository.findMissingCiphertexts();
   }
 
-  /** Ships the audit outbox (the node must still be open), then closes the files. */
+  /**
+   * Ships the audit outbox (the node must still be open), then closes the files: the final
+   * checkpoint first, on the worker, so that the main connections find nothing left to copy.
+   */
   async close(): Promise<void> {
     await this.audit.close();
     await this.validation.close();
+    await this.checkpoints.close();
     this.index.close();
     this.vault.close();
   }

@@ -1,6 +1,7 @@
 /**
  * The record keys a node holds: the patients' KEKs sealed to its organization in their active,
- * unexpired grants, opened once per grant and kept in memory only; and, while a break-glass
+ * unexpired grants, opened once per grant and kept in memory only (the most recently used
+ * `maxOpenedGrants` grants: a key evicted is opened again from its grant when next needed); and, while a break-glass
  * access of this organization to the patient is active, the keys reconstructed for it (held by
  * `EmergencyKeyStore`, in memory until the access ends). Who may USE them is the access
  * policy's to decide; this ring only answers which keys the node has.
@@ -18,6 +19,36 @@ export interface EmergencyKeySource {
   keysOf(patient: string): RecordKeys;
 }
 
+/**
+ * Grants whose opened keys stay in memory by default: a node's working set of patients (each
+ * usually one grant to this organization) with a few keys each, ~0.5 KB per grant, so ~25 MB.
+ */
+export const DEFAULT_MAX_OPENED_GRANTS = 50_000;
+
+/** How the key ring is sized. */
+export interface GrantKeyRingOptions {
+  /** Keys reconstructed under break-glass (none: grants only). */
+  readonly emergency?: EmergencyKeySource | undefined;
+  /** Most grants whose opened keys are kept (least recently used evicted first). */
+  readonly maxOpenedGrants?: number;
+}
+
+/** Keys opened from one grant, and which sealed keys of the grant they came from. */
+interface OpenedGrant {
+  readonly sealed: string;
+  readonly keys: readonly OpenedRecordKey[];
+}
+
+/**
+ * Which sealed keys a grant holds: `consent.rekey` appends keys to a grant (a rotation's new
+ * epoch), so opened keys are good only for the list they were opened from. Each seal has a fresh
+ * HPKE ephemeral key (`enc`), so the count and the last one's `enc` name the list.
+ */
+function sealedKeysTag(keys: readonly unknown[]): string {
+  const last = keys.at(-1) as { readonly enc?: unknown } | undefined;
+  return `${keys.length}|${typeof last?.enc === 'string' ? last.enc : ''}`;
+}
+
 /** What the key ring reads of its node. */
 export interface GrantKeySource {
   readonly orgDid: string;
@@ -33,16 +64,32 @@ export interface GrantKeySource {
  * const kek = keys.get(`general|${GrantKeyRing.highestEpoch(keys, 'general')}`);
  */
 export class GrantKeyRing {
-  /** Keys opened from grants, by grant id (memory only). */
-  private readonly opened = new Map<string, readonly OpenedRecordKey[]>();
+  /**
+   * Keys opened from grants, by grant id (memory only), least recently used first (a Map keeps
+   * insertion order: a hit moves its entry to the end).
+   */
+  private readonly opened = new Map<string, OpenedGrant>();
+  private readonly emergency: EmergencyKeySource | undefined;
+  private readonly maxOpenedGrants: number;
 
   constructor(
     private readonly node: GrantKeySource,
-    /** Keys reconstructed under break-glass (none: grants only). */
-    private readonly emergency?: EmergencyKeySource,
-  ) {}
+    options: GrantKeyRingOptions = {},
+  ) {
+    this.emergency = options.emergency;
+    this.maxOpenedGrants = Math.max(1, options.maxOpenedGrants ?? DEFAULT_MAX_OPENED_GRANTS);
+  }
 
-  /** The record keys this node holds for `patient` now, from the patient's active grants. */
+  /** Grants whose opened keys are in memory now (for metrics and tests). */
+  get openedGrants(): number {
+    return this.opened.size;
+  }
+
+  /**
+   * The record keys this node holds for `patient` now, from the patient's active grants. The
+   * grant is read from the ledger state at every call, so a revoked or expired grant gives no key
+   * whether or not its keys are still in memory.
+   */
   async keysOf(patient: string): Promise<RecordKeys> {
     const org = this.node.orgDid;
     const prefix = StateKey.orgPatientGrantsPrefix(org, patient);
@@ -54,19 +101,40 @@ export class GrantKeyRing {
       if (grant === undefined || grant.status !== 'active') continue;
       if (grant.expiresAt !== null && grant.expiresAt <= now) continue;
       if (grant.keys === undefined || grant.keys.length === 0) continue;
-      let opened = this.opened.get(grant.id);
-      if (opened === undefined) {
-        try {
-          opened = await openGrantKeys(this.node.orgEncryptionSecretKey, grant.keys, {
-            patient,
-            grantee: org,
-          });
-        } catch {
-          opened = []; // keys sealed to another key or context: useless to this node
-        }
-        this.opened.set(grant.id, opened);
-      }
-      for (const k of opened) keys.set(`${k.class}|${k.epoch}`, k.kek);
+      for (const k of await this.openedKeys(grant, grant.keys, patient))
+        keys.set(`${k.class}|${k.epoch}`, k.kek);
+    }
+    return keys;
+  }
+
+  /** The keys of `grant` opened (from memory while its sealed keys are those opened before). */
+  private async openedKeys(
+    grant: GrantRecord,
+    sealedKeys: readonly unknown[],
+    patient: string,
+  ): Promise<readonly OpenedRecordKey[]> {
+    const sealed = sealedKeysTag(sealedKeys);
+    const held = this.opened.get(grant.id);
+    this.opened.delete(grant.id);
+    if (held !== undefined && held.sealed === sealed) {
+      this.opened.set(grant.id, held);
+      return held.keys;
+    }
+    let keys: readonly OpenedRecordKey[];
+    try {
+      keys = await openGrantKeys(this.node.orgEncryptionSecretKey, sealedKeys, {
+        patient,
+        grantee: this.node.orgDid,
+      });
+    } catch {
+      keys = []; // keys sealed to another key or context: useless to this node
+    }
+    this.opened.delete(grant.id); // opened meanwhile by a concurrent call: this one is as new
+    this.opened.set(grant.id, { sealed, keys });
+    while (this.opened.size > this.maxOpenedGrants) {
+      const oldest = this.opened.keys().next().value;
+      if (oldest === undefined) break;
+      this.opened.delete(oldest);
     }
     return keys;
   }

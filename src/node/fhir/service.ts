@@ -134,7 +134,7 @@ export class EncryptedFhirRepository implements FhirRepository<FhirRequestContex
       index,
       audit,
       access: this.access,
-      keys: new GrantKeyRing(node, node.emergencyKeys),
+      keys: new GrantKeyRing(node, { emergency: node.emergencyKeys }),
       tokens: new IndexTokens(indexTokenKey(node.orgEncryptionSecretKey, node.orgDid)),
       remote: () => this.remote,
       heldReplica: (recordId) => this.heldReplica?.(recordId),
