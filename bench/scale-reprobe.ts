@@ -8,8 +8,11 @@
  *
  * Prints one JSON line `{"bench":"scale-reprobe",…}`. Knobs: BENCH_SCALE_SECONDS (per probe, 5),
  * BENCH_SCALE_CONNECTIONS (8), BENCH_SCALE_REPROBE_REPLAY=1 (then also, as bench:scale does: the
- * node stopped, `roam ledger verify` on the folder, the node restarted, a joining node's catch-up).
- * The folder is used as it is (a newer node may migrate it).
+ * node stopped, `roam ledger verify` on the folder, the node restarted, a joining node's catch-up),
+ * BENCH_SCALE_REPROBE_TOP_UP_TO=N (first, the ledger topped up to N transactions with bench:scale's
+ * consent grants and record anchors, by 1,000 fresh patients: finishes a fill whose top-up was cut
+ * short; the line then says `top_up_tx_per_s`).
+ * The folder is used as it is (a newer node may migrate it; a top-up writes to it).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -31,7 +34,8 @@ import {
   type NodeProcess,
 } from './support/scale-node.js';
 import { probeScale } from './support/scale-probes.js';
-import { round } from './support/workload.js';
+import { registerTopUpPatients, topUpLedgerTo } from './support/ledger-top-up.js';
+import { newPatients, round } from './support/workload.js';
 
 interface ScaleState {
   readonly chainId: string;
@@ -50,8 +54,30 @@ const EVERYTHING_RESOURCES = 500;
 const state = JSON.parse(readFileSync(join(dir, SCALE_STATE_FILE), 'utf8')) as ScaleState;
 const { keys, admin } = await openBenchNetwork(dir);
 const REPLAY = process.env['BENCH_SCALE_REPROBE_REPLAY'] === '1';
+const TOP_UP_TO = Number(process.env['BENCH_SCALE_REPROBE_TOP_UP_TO'] ?? 0);
+if (!Number.isInteger(TOP_UP_TO) || TOP_UP_TO < 0)
+  throw new Error(`BENCH_SCALE_REPROBE_TOP_UP_TO: a transaction count expected, got ${TOP_UP_TO}`);
 let node: NodeProcess = await startNodeProcess(dir);
 try {
+  let topUp = {};
+  if (TOP_UP_TO > ledgerTxCount(dir)) {
+    const before = ledgerTxCount(dir);
+    const started = performance.now();
+    const target = {
+      url: node.url,
+      dataDir: dir,
+      chainId: state.chainId,
+      orgDid: keys.orgDid,
+      node: { did: keys.nodeDid, keys: keys.node },
+      patients: newPatients(1_000),
+    };
+    await registerTopUpPatients(target);
+    await topUpLedgerTo(target, TOP_UP_TO, (transactions) =>
+      process.stderr.write(`(reprobe) ledger topped up to ${transactions} transactions\n`),
+    );
+    const seconds = (performance.now() - started) / 1000;
+    topUp = { top_up_tx_per_s: Math.round((ledgerTxCount(dir) - before) / seconds), top_up_seconds: round(seconds) };
+  }
   const endpoint: FhirEndpoint = {
     url: node.url,
     fhirUrl: `${node.url}/fhir/R4`,
@@ -82,6 +108,7 @@ try {
     everything_500_p50_ms: round(whole.p50),
     peak_rss_mb: peakRssMb(node.child.pid!),
     probe_connections: CONNECTIONS,
+    ...topUp,
   };
   const transactions = ledgerTxCount(dir);
   const disk = diskBytes(dir);

@@ -25,9 +25,7 @@
  */
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { SignedTx } from '../src/ledger/index.js';
 import {
-  commit,
   initBenchNetwork,
   peakRssMb,
   practitioner,
@@ -46,7 +44,8 @@ import {
   type NodeProcess,
 } from './support/scale-node.js';
 import { importMore, loadTemplates, registerPatients, type FilledPatient } from './support/synthea-fill.js';
-import { consentAndAnchorTxs, newPatients, registrations, round } from './support/workload.js';
+import { registerTopUpPatients, topUpLedgerTo, type LedgerTopUp } from './support/ledger-top-up.js';
+import { newPatients, round } from './support/workload.js';
 
 const DEFAULT_SIZES = [10_000, 100_000];
 const SIZES = (
@@ -65,10 +64,6 @@ const EVERYTHING_RESOURCES = 500;
 /** 1k patients up to 100k resources, 10k at 1M: about 100 resources per patient at the large sizes. */
 const MIN_PATIENTS = Number(process.env['BENCH_SCALE_MIN_PATIENTS'] ?? 1_000);
 const patientsAt = (size: number) => Math.max(MIN_PATIENTS, Math.round(size / 100));
-/** Ledger top-up: transactions per submission, submissions in flight, signed at a time. */
-const TOP_UP_PER_POST = 500;
-const TOP_UP_IN_FLIGHT = 4;
-const TOP_UP_SIGNED_AT_ONCE = 20_000;
 /** Import progress on stderr every so many resources. */
 const PROGRESS_EVERY = 50_000;
 /** Resources and patients remembered for the probes (a uniform sample of all). */
@@ -116,18 +111,6 @@ let peakRss = 0;
 /** Progress on stderr (stdout holds the results). */
 function progress(line: string): void {
   process.stderr.write(`(scale ${new Date().toISOString().slice(11, 19)}) ${line}\n`);
-}
-
-/** Posts signed transactions, TOP_UP_IN_FLIGHT submissions at a time, each waiting for commit. */
-async function submitAll(txs: readonly SignedTx[]): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    for (let from = next; from < txs.length; from = next) {
-      next += TOP_UP_PER_POST;
-      await commit(endpoint(), txs.slice(from, from + TOP_UP_PER_POST));
-    }
-  };
-  await Promise.all(Array.from({ length: TOP_UP_IN_FLIGHT }, worker));
 }
 
 /** Imports each patient's share of `size` (the `$everything` patient's 500 first); returns resources and seconds. */
@@ -178,16 +161,16 @@ async function grow(size: number): Promise<{ created: number; seconds: number }>
 
 /** Consent grants and record anchors until the ledger holds `size` transactions. */
 async function topUpLedger(size: number): Promise<void> {
-  if (size === SIZES[0]) await submitAll(registrations(topUpPatients, network.chainId));
-  const signer = { did: network.keys.nodeDid, keys: network.keys.node };
-  for (
-    let missing = size - ledgerTxCount(network.dir);
-    missing > 0;
-    missing = size - ledgerTxCount(network.dir)
-  ) {
-    const count = Math.min(missing + (missing % 2), TOP_UP_SIGNED_AT_ONCE);
-    await submitAll(consentAndAnchorTxs(count, topUpPatients, network.keys.orgDid, signer, network.chainId));
-  }
+  const topUp: LedgerTopUp = {
+    url: node.url,
+    dataDir: network.dir,
+    chainId: network.chainId,
+    orgDid: network.keys.orgDid,
+    node: { did: network.keys.nodeDid, keys: network.keys.node },
+    patients: topUpPatients,
+  };
+  if (size === SIZES[0]) await registerTopUpPatients(topUp);
+  await topUpLedgerTo(topUp, size);
 }
 
 async function probes() {
