@@ -16,12 +16,14 @@ import {
   type SearchQuery,
   type SortKey,
   type SortSpec,
+  type Sortable,
   type StoredResource,
 } from '../../fhir/index.js';
 import { StateKey } from '../../ledger/index.js';
 import type { FhirIndexStore } from '../../store/index.js';
 import { EMERGENCY_PURPOSE } from './request.js';
 import type { RemoteFailure, RemoteQuery, RemoteRecordSource, RemoteResource } from './remote.js';
+import { earlierFrontier, sortSpecOf } from './remote-page.js';
 
 /** A remote resource among a page's candidates: its id, its sort key, and how to decrypt it. */
 export interface RemoteItem {
@@ -78,6 +80,10 @@ export interface RemoteFetch {
   readonly resources: readonly RemoteResource[];
   readonly failures: readonly RemoteFailure[];
   readonly outcomes: readonly OperationOutcome[];
+  /** Of a paged query: the earliest frontier of the answers (see `RemoteResult.frontier`). */
+  readonly frontier?: Sortable;
+  /** Of a paged query: the matching records the custodians hold in all (see `RemoteResult.total`). */
+  readonly total?: number;
 }
 
 export const NO_REMOTE: RemoteFetch = { resources: [], failures: [], outcomes: [] };
@@ -112,10 +118,20 @@ export async function fetchRemote(
     }),
   );
   if (results.length === 1) return results[0]!;
-  return {
+  const { query } = request;
+  const page = query.kind === 'read' ? undefined : query.page;
+  const merged: RemoteFetch = {
     resources: results.flatMap((r) => r.resources),
     failures: results.flatMap((r) => r.failures),
     outcomes: results.flatMap((r) => r.outcomes),
+  };
+  if (page === undefined) return merged;
+  const sort = sortSpecOf(page.sort);
+  const frontier = results.reduce<Sortable | undefined>((earliest, r) => earlierFrontier(earliest, r.frontier, sort), undefined);
+  return {
+    ...merged,
+    total: results.reduce((sum, r) => sum + (r.total ?? r.resources.length), 0),
+    ...(frontier === undefined ? {} : { frontier }),
   };
 }
 
@@ -165,4 +181,12 @@ export function unopenable(type: string, id: string, cause: unknown): FhirError 
 /** Whether a remote record's true sort key (from its plaintext) is the one its custodian claimed. */
 export function isClaimedKey(key: SortKey, claimed: SortKey): boolean {
   return compareKeys(key, claimed, false) === 0;
+}
+
+/** The frontier and total of a paged remote fetch, as `pageFromIndex` options. */
+export function remoteBounds(remote: RemoteFetch): { remoteFrontier?: Sortable; remoteTotal?: number } {
+  return {
+    ...(remote.frontier === undefined ? {} : { remoteFrontier: remote.frontier }),
+    ...(remote.total === undefined ? {} : { remoteTotal: remote.total }),
+  };
 }

@@ -37,6 +37,7 @@ import {
   type SearchQuery,
   type SortKey,
   type SortSpec,
+  type Sortable,
   type StoredResource,
   type SupportedType,
 } from '../../fhir/index.js';
@@ -45,6 +46,7 @@ import type { FhirResourceRow } from '../../store/index.js';
 import { basisOf, type AccessBasis, type Reach } from './access.js';
 import { recordOnce, recordOnceInTurn } from './audit-once.js';
 import { PageCiphertexts } from './page-ciphertexts.js';
+import { checkPageCursorId, remotePageFor } from './remote-page.js';
 import { storedRow, type RepositoryParts } from './parts.js';
 import type { RemoteResource } from './remote.js';
 import {
@@ -52,6 +54,7 @@ import {
   didsOfIdentifiers,
   fetchRemote,
   isClaimedKey,
+  remoteBounds,
   remoteItems,
   type RemoteFetch,
   type RemoteItem,
@@ -155,6 +158,10 @@ export class RecordSearch {
       readonly idOf: (row: FhirResourceRow) => string;
       /** Candidates from other custodians (roaming), readable; decrypted when the page shows them. */
       readonly remote?: readonly RemoteItem[];
+      /** Past this point a custodian may hold records it did not send (`RemoteFetch.frontier`). */
+      readonly remoteFrontier?: Sortable;
+      /** How many records the custodians hold in all (`RemoteFetch.total`), for `total`. */
+      readonly remoteTotal?: number;
     },
     reach: Reach,
   ): Promise<{
@@ -197,6 +204,7 @@ export class RecordSearch {
       candidates.push({ row, id: options.idOf(row), key: [first === undefined ? null : first.start], keys });
       if (!patients.has(row.patient)) patients.set(row.patient, basisOf(decision));
     }
+    const localCount = candidates.length;
     for (const r of options.remote ?? []) candidates.push({ row: undefined, ...r });
     candidates.sort((a, b) => compareForSort(a, b, sort));
     const { cursor, count } = options;
@@ -219,8 +227,11 @@ export class RecordSearch {
       this.parts.vault,
       candidates.map((c) => c.row),
     );
+    const frontier = options.remoteFrontier;
     for (let i = at; i < candidates.length && items.length <= count && count > 0; i++) {
       const c = candidates[i]!;
+      // Past a custodian's frontier it may hold records it did not send: the page ends there.
+      if (frontier !== undefined && compareForSort(c, frontier, sort) > 0) break;
       let resource: StoredResource;
       try {
         if (c.row === undefined) resource = c.open();
@@ -252,12 +263,18 @@ export class RecordSearch {
     }
     const pageItems = items.slice(0, count);
     const lastItem = pageItems[pageItems.length - 1];
-    const page: SearchPage = { resources: pageItems.map((item) => item.resource), total: candidates.length };
+    const total = options.remoteTotal === undefined ? candidates.length : localCount + options.remoteTotal;
+    const page: SearchPage = { resources: pageItems.map((item) => item.resource), total };
+    // Not full with a frontier: the page stopped at it (or ran out of candidates before it); the
+    // next page starts after it, so paging always moves on, whatever a custodian sent.
+    const next =
+      items.length > count && lastItem !== undefined
+        ? { key: lastItem.key, id: lastItem.id }
+        : frontier !== undefined && count > 0
+          ? frontier
+          : undefined;
     return {
-      page:
-        items.length > count && lastItem !== undefined
-          ? { ...page, next: { sort: options.cursorSort, key: lastItem.key, id: lastItem.id } }
-          : page,
+      page: next === undefined ? page : { ...page, next: { sort: options.cursorSort, key: next.key, id: next.id } },
       patients,
     };
   }
@@ -293,6 +310,8 @@ export class RecordSearch {
         ),
       );
     }
+    // A cursor is checked before access is decided or anything fetched: a forged one is a 400.
+    if (query.page !== undefined) checkPageCursorId('search', query.page);
     const reach = this.parts.access.reachOf(ctx.principal, ctx.purpose);
     if (reach.refusal !== undefined) throw deniedError(reach.refusal, `reading ${type} records`);
     // The patients the query names: each must be reachable, whatever their records.
@@ -335,6 +354,7 @@ export class RecordSearch {
     ).filter(readable);
     // Reference filters are settled by the index (records of the patient's DID).
     const unreferenced = query.filters.filter((f) => f.kind !== 'reference');
+    const count = query.summaryCount ? 0 : query.count;
     const remote = await this.fetchRemoteFor(
       ctx,
       named,
@@ -342,6 +362,7 @@ export class RecordSearch {
         kind: 'search',
         type,
         params: query.params.filter(([name]) => name !== 'patient' && name !== 'subject'),
+        page: remotePageFor(query.sort, query.page, count),
       },
       [type],
     );
@@ -350,7 +371,6 @@ export class RecordSearch {
       idOf: (r) => r.id,
       readable: (r) => r.type === type && reach.mayRead(r.patient, type, r.class),
     });
-    const count = query.summaryCount ? 0 : query.count;
     const { page, patients } = await this.pageFromIndex(
       rows,
       {
@@ -365,6 +385,7 @@ export class RecordSearch {
         count,
         idOf: (row) => row.recordId,
         remote: remoteFound,
+        ...remoteBounds(remote),
       },
       reach,
     );
@@ -427,7 +448,8 @@ export class RecordSearch {
         missing = error;
       }
     }
-    if (options.page !== undefined) checkCursor(options.page, EVERYTHING_SORT, 1);
+    // A cursor is checked before access is decided or anything fetched: a forged one is a 400.
+    if (options.page !== undefined) checkPageCursorId('everything', checkCursor(options.page, EVERYTHING_SORT, 1));
     // The patient is named: reachable for some type and class, or 403 from the grants alone.
     const reach = this.parts.access.reachOf(ctx.principal, ctx.purpose);
     const refusal = reach.refusal ?? reach.refusalFor(patient ?? NO_SUCH_PATIENT, SUPPORTED_TYPES);
@@ -445,7 +467,13 @@ export class RecordSearch {
       .resourcesOfPatient(patient)
       .filter((row) => reach.mayRead(patient, row.type, row.class as SensitivityClass));
     const sort: SortSpec = { param: '_lastUpdated', descending: false };
-    const remote = await this.fetchRemoteFor(ctx, [patient], { kind: 'everything' }, SUPPORTED_TYPES);
+    // Only what this page needs: the custodians' records after its cursor, at most count + 1.
+    const remote = await this.fetchRemoteFor(
+      ctx,
+      [patient],
+      { kind: 'everything', page: remotePageFor(sort, options.page, options.count) },
+      SUPPORTED_TYPES,
+    );
     const remoteFound = remoteItems(remote.resources, {
       sort,
       idOf: (r) => `${r.type}/${r.id}`,
@@ -462,6 +490,7 @@ export class RecordSearch {
         count: options.count,
         idOf: (row) => `${row.type}/${row.recordId}`,
         remote: remoteFound,
+        ...remoteBounds(remote),
       },
       reach,
     );
@@ -481,3 +510,4 @@ export class RecordSearch {
     return remote.outcomes.length === 0 ? page : { ...page, outcomes: remote.outcomes };
   }
 }
+

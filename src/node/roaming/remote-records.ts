@@ -9,7 +9,7 @@
  */
 import type { OperationOutcome } from '@medplum/fhirtypes';
 import type { StateReader } from '../../contracts/index.js';
-import { incompletePage, type StoredResource } from '../../fhir/index.js';
+import { incompletePage, type Sortable, type StoredResource } from '../../fhir/index.js';
 import { StateKey, type OrgRecord } from '../../ledger/index.js';
 import { VaultError, VaultErrorCode, decryptRecord } from '../../vault/index.js';
 import type {
@@ -24,7 +24,8 @@ import type { CustodianAnswer, RoamingClient } from './client.js';
 import { CustodianDirectory } from './directory.js';
 import { orReplica, type ServedByReplica } from './replica-fallback.js';
 import { REPLICA_QUERY_PATH } from '../replica/wire.js';
-import type { RecordQueryRequest } from './wire.js';
+import type { RecordQueryRequest, WireRecord } from './wire.js';
+import { cutToPage, earlierFrontier, pageSortable, sortSpecOf, type RemotePage } from '../fhir/remote-page.js';
 
 export interface RemoteRecordsPort {
   readonly orgDid: string;
@@ -61,7 +62,9 @@ export class RemoteRecords implements RemoteRecordSource {
     const resources: RemoteResource[] = [];
     const failures: RemoteFailure[] = [];
     const outcomes: OperationOutcome[] = [];
-    for (const { answer, servedBy } of answers) {
+    let frontier: Sortable | undefined;
+    let total = 0;
+    for (const { answer, servedBy, unpaged } of answers) {
       if (servedBy !== undefined) outcomes.push(servedByReplica(this.describe(answer.custodian), servedBy.replica, servedBy.reason));
       const failure = failureOf(answer);
       if (failure !== undefined) {
@@ -72,13 +75,25 @@ export class RemoteRecords implements RemoteRecordSource {
       if (answer.kind !== 'ok') continue;
       let rejected = 0;
       const records: unknown = answer.answer.custodian === answer.custodian ? answer.answer.records : [];
-      const sent = Array.isArray(records) ? (records as unknown[]) : [];
+      let sent = Array.isArray(records) ? (records as unknown[]) : [];
+      const page = unpaged === true ? undefined : pagedQuery(request.query);
+      if (page !== undefined) {
+        // The custodian's cut is not trusted: cut again by the claimed keys (checked on opening).
+        const wire = sent.filter((record): record is WireRecord => isWireRecord(record));
+        rejected += sent.length - wire.length;
+        const cut = cutToPage(wire, page.page, (record) => pageSortable(page.kind, sortSpecOf(page.page.sort), claimedKeys(record)));
+        sent = cut.records;
+        frontier = earlierFrontier(frontier, cut.frontier, sortSpecOf(page.page.sort));
+        const claimed = answer.answer.total;
+        total += Math.max(cut.records.length, typeof claimed === 'number' && Number.isSafeInteger(claimed) ? claimed : 0);
+      }
       prefetchAnchors(this.port.state, sent);
       for (const record of sent) {
         const opened = this.check(record, request.patient, answer.custodian, keys);
         if (opened === 'rejected') rejected++;
         else if (opened !== undefined) resources.push(opened);
       }
+      if (page === undefined) total += sent.length;
       if (rejected > 0) {
         outcomes.push(
           incompletePage(
@@ -94,7 +109,8 @@ export class RemoteRecords implements RemoteRecordSource {
         );
       }
     }
-    return { resources, failures, outcomes };
+    if (pagedQuery(request.query) === undefined) return { resources, failures, outcomes };
+    return { resources, failures, outcomes, total, ...(frontier === undefined ? {} : { frontier }) };
   }
 
   /**
@@ -105,9 +121,15 @@ export class RemoteRecords implements RemoteRecordSource {
   private async answerOf(
     custodian: string,
     body: RecordQueryRequest,
-  ): Promise<{ answer: CustodianAnswer; servedBy?: ServedByReplica }> {
+  ): Promise<{ answer: CustodianAnswer; servedBy?: ServedByReplica; unpaged?: true }> {
     const parts = { state: this.port.state, orgDid: this.port.orgDid, client: this.client };
-    return orReplica(parts, await this.client.query(custodian, body), { patient: body.patient, replicaPath: REPLICA_QUERY_PATH, body });
+    const first = await orReplica(parts, await this.client.query(custodian, body), { patient: body.patient, replicaPath: REPLICA_QUERY_PATH, body });
+    if (!refusedThePage(first.answer, body)) return first;
+    // A custodian (or replica) of a version without paged queries refuses the `page` member: ask
+    // it for all matches, as before; the page is then cut here from the full answer.
+    const unpagedBody = { ...body, query: withoutPage(body.query) };
+    const again = await orReplica(parts, await this.client.query(custodian, unpagedBody), { patient: body.patient, replicaPath: REPLICA_QUERY_PATH, body: unpagedBody });
+    return { ...again, unpaged: true };
   }
 
   /**
@@ -185,6 +207,38 @@ function servedByReplica(custodian: string, replica: string, reason: string): Op
       },
     ],
   };
+}
+
+/** The kind and page of a paged query (undefined: the query asks for all matches). */
+function pagedQuery(query: RemoteRequest['query']): { kind: 'everything' | 'search'; page: RemotePage } | undefined {
+  return query.kind === 'read' || query.page === undefined ? undefined : { kind: query.kind, page: query.page };
+}
+
+/** The sort metadata a custodian claims for a record (checked against the plaintext when opened). */
+function claimedKeys(record: WireRecord): { id: string; type: string; lastUpdated: number; date: number | null } {
+  return {
+    id: record.id,
+    type: record.type,
+    lastUpdated: typeof record.lastUpdated === 'number' ? record.lastUpdated : 0,
+    date: typeof record.date === 'number' ? record.date : null,
+  };
+}
+
+/** `query` asking for all its matches. */
+function withoutPage(query: RecordQueryRequest['query']): RecordQueryRequest['query'] {
+  if (query.kind === 'read') return query;
+  if (query.kind === 'everything') return { kind: 'everything' };
+  return { kind: 'search', type: query.type, params: query.params };
+}
+
+/** Whether a custodian refused a paged query for its `page` member (a version before paging). */
+function refusedThePage(answer: CustodianAnswer, body: RecordQueryRequest): boolean {
+  return (
+    answer.kind === 'refused' &&
+    answer.code === 'VALIDATION_FAILED' &&
+    pagedQuery(body.query) !== undefined &&
+    /\bpage\b/.test(answer.message)
+  );
 }
 
 function failureOf(answer: CustodianAnswer): RemoteFailure | undefined {

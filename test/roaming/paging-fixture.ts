@@ -1,0 +1,94 @@
+/**
+ * Helpers of the roaming paging tests: a patient's records written alternately at two custodians
+ * (so local and remote records interleave in every sort), pages followed by their next links, and
+ * a count of what a custodian answers per query.
+ */
+import assert from 'node:assert/strict';
+import type { Bundle } from '@medplum/fhirtypes';
+import type { Custodian } from '../../src/node/roaming/index.js';
+import { expectStatus, fhir, observation, type FhirTestNode } from '../fhir-api/fixture.js';
+
+/** The matches of one page, as `Type/id`, and the page's total and next `_page`. */
+export interface PageSeen {
+  readonly ids: string[];
+  readonly total: number | undefined;
+  readonly next: string | undefined;
+  /** OperationOutcome entries (warnings) of the page. */
+  readonly outcomes: number;
+}
+
+/** One page of `path` (a FHIR path with or without its own query) with `_count` and `_page`. */
+export async function pageOf(
+  t: FhirTestNode,
+  token: string,
+  path: string,
+  count: number,
+  page?: string,
+): Promise<PageSeen> {
+  const sep = path.includes('?') ? '&' : '?';
+  const url = `${path}${sep}_count=${count}${page === undefined ? '' : `&_page=${page}`}`;
+  const res = await fhir<Bundle>(t, token, 'GET', url);
+  expectStatus(res, 200);
+  const entries = res.body.entry ?? [];
+  const nextUrl = res.body.link?.find((l) => l.relation === 'next')?.url;
+  return {
+    ids: entries
+      .filter((e) => e.search?.mode !== 'outcome')
+      .map((e) => `${e.resource?.resourceType}/${e.resource?.id}`),
+    total: res.body.total,
+    next: nextUrl === undefined ? undefined : (new URL(nextUrl, 'http://x').searchParams.get('_page') ?? undefined),
+    outcomes: entries.filter((e) => e.search?.mode === 'outcome').length,
+  };
+}
+
+/** Every page of `path`, following next links (at most `maxPages`). */
+export async function allPages(
+  t: FhirTestNode,
+  token: string,
+  path: string,
+  count: number,
+  maxPages = 100,
+): Promise<PageSeen[]> {
+  const pages: PageSeen[] = [];
+  let next: string | undefined;
+  do {
+    const page = await pageOf(t, token, path, count, next);
+    pages.push(page);
+    next = page.next;
+    assert.ok(pages.length <= maxPages, `more than ${maxPages} pages: paging does not move on`);
+  } while (next !== undefined);
+  return pages;
+}
+
+/**
+ * Writes `n` Observations of the patient alternately at `a` and `b` (each with its own Patient
+ * resource id of the same DID), dates cycling through January so that `date` sorts tie too.
+ */
+export async function writeInterleaved(
+  sides: ReadonlyArray<{ readonly t: FhirTestNode; readonly token: string; readonly patientId: string; readonly every: number }>,
+  n: number,
+): Promise<void> {
+  for (let i = 0; i < n; i++) {
+    const side = sides.find((s) => i % s.every === 0) ?? sides[sides.length - 1]!;
+    const day = String(1 + (i % 9)).padStart(2, '0');
+    const res = await fhir(side.t, side.token, 'POST', 'Observation', observation(side.patientId, '8867-4', `2026-01-${day}`, 60 + i));
+    expectStatus(res, 201);
+  }
+}
+
+/** Counts the records each answer of `custodian` carries (the original still answers). */
+export function countAnswers(custodian: Custodian): { readonly sizes: number[]; restore(): void } {
+  const original = custodian.answer.bind(custodian);
+  const sizes: number[] = [];
+  custodian.answer = (...args: Parameters<Custodian['answer']>) => {
+    const answer = original(...args);
+    sizes.push(answer.records.length);
+    return answer;
+  };
+  return {
+    sizes,
+    restore: () => {
+      custodian.answer = original;
+    },
+  };
+}
