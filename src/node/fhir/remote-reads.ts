@@ -15,12 +15,15 @@ import {
   unavailable,
   type SearchQuery,
   type SortKey,
+  incompletePage,
+  type SearchPage,
   type SortSpec,
   type Sortable,
   type StoredResource,
 } from '../../fhir/index.js';
 import { StateKey } from '../../ledger/index.js';
 import type { FhirIndexStore } from '../../store/index.js';
+import { basisOf, type AccessBasis, type Reach } from './access.js';
 import { EMERGENCY_PURPOSE } from './request.js';
 import type { RemoteFailure, RemoteQuery, RemoteRecordSource, RemoteResource } from './remote.js';
 import { earlierFrontier, sortSpecOf } from './remote-page.js';
@@ -189,4 +192,43 @@ export function remoteBounds(remote: RemoteFetch): { remoteFrontier?: Sortable; 
     ...(remote.frontier === undefined ? {} : { remoteFrontier: remote.frontier }),
     ...(remote.total === undefined ? {} : { remoteTotal: remote.total }),
   };
+}
+
+/**
+ * The Bundle's warning for remote records whose custodian claimed another sort key than the
+ * record has: left out (a page is never ordered by a key nobody checked), and said so.
+ */
+export function misplacedOutcome(records: number): OperationOutcome {
+  return incompletePage(
+    `${records} record(s) from another custodian were not where its answer placed them in the sort order; they are left out`,
+  );
+}
+
+/** `page` with the remote fetch's `outcomes` added to its own. */
+export function withOutcomes(page: SearchPage, outcomes: readonly OperationOutcome[]): SearchPage {
+  const all = [...(page.outcomes ?? []), ...outcomes];
+  return all.length === 0 ? page : { ...page, outcomes: all };
+}
+
+/**
+ * Names the grant for patients whose only matches were records fetched from other custodians
+ * (no local record decided one), so the audit entry says under which grant they were read.
+ */
+export function grantsOfRemoteReads(
+  patients: Map<string, AccessBasis>,
+  remote: readonly RemoteResource[],
+  reach: Reach,
+): void {
+  for (const r of remote) {
+    const known = patients.get(r.patient);
+    if (known?.grantId !== undefined || known?.emergency !== undefined) continue;
+    const decision = reach.decide({
+      patient: r.patient,
+      resourceType: r.type,
+      class: r.class,
+      action: 'read',
+    });
+    if (decision.ok && (decision.grantId !== undefined || decision.emergency !== undefined))
+      patients.set(r.patient, basisOf(decision));
+  }
 }

@@ -48,14 +48,16 @@ import { recordOnce, recordOnceInTurn } from './audit-once.js';
 import { PageCiphertexts } from './page-ciphertexts.js';
 import { checkPageCursorId, remotePageFor } from './remote-page.js';
 import { storedRow, type RepositoryParts } from './parts.js';
-import type { RemoteResource } from './remote.js';
 import {
   NO_REMOTE,
   didsOfIdentifiers,
   fetchRemote,
   isClaimedKey,
+  grantsOfRemoteReads,
+  misplacedOutcome,
   remoteBounds,
   remoteItems,
+  withOutcomes,
   type RemoteFetch,
   type RemoteItem,
 } from './remote-reads.js';
@@ -82,29 +84,6 @@ const NO_SUCH_PATIENT = 'did:key:z-no-such-patient';
 
 export class RecordSearch {
   constructor(private readonly parts: RepositoryParts) {}
-
-  /**
-   * Names the grant for patients whose only matches were records fetched from other custodians
-   * (no local record decided one), so the audit entry says under which grant they were read.
-   */
-  private grantsOfRemoteReads(
-    patients: Map<string, AccessBasis>,
-    remote: readonly RemoteResource[],
-    reach: Reach,
-  ): void {
-    for (const r of remote) {
-      const known = patients.get(r.patient);
-      if (known?.grantId !== undefined || known?.emergency !== undefined) continue;
-      const decision = reach.decide({
-        patient: r.patient,
-        resourceType: r.type,
-        class: r.class,
-        action: 'read',
-      });
-      if (decision.ok && (decision.grantId !== undefined || decision.emergency !== undefined))
-        patients.set(r.patient, basisOf(decision));
-    }
-  }
 
   /**
    * The other custodians' records of `patients` that a practitioner's (or a patient's own)
@@ -228,6 +207,7 @@ export class RecordSearch {
       candidates.map((c) => c.row),
     );
     const frontier = options.remoteFrontier;
+    let misplaced = 0;
     for (let i = at; i < candidates.length && items.length <= count && count > 0; i++) {
       const c = candidates[i]!;
       // Past a custodian's frontier it may hold records it did not send: the page ends there.
@@ -258,13 +238,20 @@ export class RecordSearch {
         key = sortKey(entries, sort);
       }
       // A remote record sorts by the key its custodian claimed: it must be the true one.
-      if (c.row === undefined && !isClaimedKey(key, c.key)) continue;
+      if (c.row === undefined && !isClaimedKey(key, c.key)) {
+        misplaced++;
+        continue;
+      }
       items.push({ id: c.id, key, resource });
     }
     const pageItems = items.slice(0, count);
     const lastItem = pageItems[pageItems.length - 1];
     const total = options.remoteTotal === undefined ? candidates.length : localCount + options.remoteTotal;
-    const page: SearchPage = { resources: pageItems.map((item) => item.resource), total };
+    const page: SearchPage = {
+      resources: pageItems.map((item) => item.resource),
+      total,
+      ...(misplaced === 0 ? {} : { outcomes: [misplacedOutcome(misplaced)] }),
+    };
     // Not full with a frontier: the page stopped at it (or ran out of candidates before it); the
     // next page starts after it, so paging always moves on, whatever a custodian sent.
     const next =
@@ -390,7 +377,7 @@ export class RecordSearch {
       reach,
     );
     for (const did of named) if (!patients.has(did)) patients.set(did, {});
-    this.grantsOfRemoteReads(patients, remote.resources, reach);
+    grantsOfRemoteReads(patients, remote.resources, reach);
     await recordOnceInTurn(
       this.parts.audit,
       ctx,
@@ -398,8 +385,7 @@ export class RecordSearch {
         auditEvent(ctx, patient, 'search', 'success', { resourceType: type, ...basis }),
       ),
     );
-    const result = remote.outcomes.length === 0 ? page : { ...page, outcomes: remote.outcomes };
-    return result as SearchPage<ResourceByType[T]>;
+    return withOutcomes(page, remote.outcomes) as SearchPage<ResourceByType[T]>;
   }
 
   /** Ids of the `type` records of the patients `references` name (by token when unknown here). */
@@ -495,7 +481,7 @@ export class RecordSearch {
       reach,
     );
     if (!patients.has(patient)) patients.set(patient, {});
-    this.grantsOfRemoteReads(patients, remote.resources, reach);
+    grantsOfRemoteReads(patients, remote.resources, reach);
     await recordOnceInTurn(
       this.parts.audit,
       ctx,
@@ -507,7 +493,7 @@ export class RecordSearch {
         }),
       ),
     );
-    return remote.outcomes.length === 0 ? page : { ...page, outcomes: remote.outcomes };
+    return withOutcomes(page, remote.outcomes);
   }
 }
 

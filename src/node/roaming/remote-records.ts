@@ -75,13 +75,14 @@ export class RemoteRecords implements RemoteRecordSource {
       if (answer.kind !== 'ok') continue;
       let rejected = 0;
       const records: unknown = answer.answer.custodian === answer.custodian ? answer.answer.records : [];
-      let sent = Array.isArray(records) ? (records as unknown[]) : [];
+      const received = Array.isArray(records) ? (records as unknown[]) : [];
+      // Malformed records and repeats of a record are left out (a repeat would show it twice).
+      let sent = distinctWireRecords(received);
+      rejected += received.length - sent.length;
       const page = unpaged === true ? undefined : pagedQuery(request.query);
       if (page !== undefined) {
         // The custodian's cut is not trusted: cut again by the claimed keys (checked on opening).
-        const wire = sent.filter((record): record is WireRecord => isWireRecord(record));
-        rejected += sent.length - wire.length;
-        const cut = cutToPage(wire, page.page, (record) => pageSortable(page.kind, sortSpecOf(page.page.sort), claimedKeys(record)));
+        const cut = cutToPage(sent, page.page, (record) => pageSortable(page.kind, sortSpecOf(page.page.sort), claimedKeys(record)));
         sent = cut.records;
         frontier = earlierFrontier(frontier, cut.frontier, sortSpecOf(page.page.sort));
         const claimed = answer.answer.total;
@@ -212,6 +213,16 @@ function servedByReplica(custodian: string, replica: string, reason: string): Op
 /** The kind and page of a paged query (undefined: the query asks for all matches). */
 function pagedQuery(query: RemoteRequest['query']): { kind: 'everything' | 'search'; page: RemotePage } | undefined {
   return query.kind === 'read' || query.page === undefined ? undefined : { kind: query.kind, page: query.page };
+}
+
+/** The well-formed records of an answer, each record id once (its first occurrence). */
+function distinctWireRecords(records: readonly unknown[]): WireRecord[] {
+  const ids = new Set<string>();
+  return records.filter((record): record is WireRecord => {
+    if (!isWireRecord(record) || ids.has(record.id)) return false;
+    ids.add(record.id);
+    return true;
+  });
 }
 
 /** The sort metadata a custodian claims for a record (checked against the plaintext when opened). */
