@@ -11,6 +11,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { RECORDS_QUERY_PATH, RemoteRecords, RoamingClient, type RoamingClientOptions } from '../../src/node/roaming/index.js';
 import { createTravellerPatient, openTravellerPair, type RegionNode, type TestNetwork } from './fixture.js';
 import { allPages, countAnswers, pageOf, writeInterleaved, type PageSeen } from './paging-fixture.js';
 
@@ -119,5 +120,42 @@ describe('roaming paging: each page asks the custodian only for that page', () =
     const big = await pageOf(us, tokUs, `Observation?patient=Patient/${euPatientId}`, 1000);
     assert.equal(counted.total, big.ids.length);
     assert.deepEqual(answers.sizes, [0]);
+  });
+
+  test('a custodian of a version before paging refuses the page member: asked again unpaged, the same pages', async () => {
+    const path = `Patient/${euPatientId}/$everything`;
+    const big = await pageOf(us, tokUs, path, 1000);
+    let refused = 0;
+    let asked = 0;
+    // What an older eu node answers a query with `page`: its strict schema's refusal.
+    const older: RoamingClientOptions['http'] = {
+      request: async (url, call) => {
+        if (url.endsWith(RECORDS_QUERY_PATH)) asked++;
+        if (url.endsWith(RECORDS_QUERY_PATH) && typeof call.body === 'string' && call.body.includes('"page":')) {
+          refused++;
+          const body = Buffer.from(
+            JSON.stringify({ error: { code: 'VALIDATION_FAILED', message: '"body.query" Unrecognized key: "page"' } }),
+          );
+          return { status: 400, body, text: () => body.toString('utf8') };
+        }
+        return us.node.peerHttp.request(url, call);
+      },
+    };
+    const state = {
+      get: <T>(key: string) => us.node.ledger.getState<T>(key),
+      range: <T>(prefix: string) => us.node.ledger.rangeState<T>(prefix),
+    };
+    const client = new RoamingClient({ nodeDid: us.node.did, secretKey: us.node.config.keys.node.secretKey, state, http: older });
+    us.node.fhir.repository.useRemote(new RemoteRecords({ orgDid: us.node.orgDid, state }, client));
+    let pages: PageSeen[];
+    try {
+      pages = await allPages(us, tokUs, path, COUNT);
+    } finally {
+      us.node.fhir.repository.useRemote(us.node.fhir.roaming.remote);
+    }
+    assert.deepEqual(idsOf(pages), big.ids);
+    assert.ok(pages.every((p) => p.outcomes === 0 && p.total === big.total));
+    assert.equal(refused, pages.length, 'each page first asked with its page');
+    assert.equal(asked, 2 * pages.length, 'then once more without it');
   });
 });
