@@ -11,9 +11,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { RECORDS_QUERY_PATH, RemoteRecords, RoamingClient, type RoamingClientOptions } from '../../src/node/roaming/index.js';
+import { RECORDS_QUERY_PATH, type RoamingClientOptions } from '../../src/node/roaming/index.js';
 import { createTravellerPatient, openTravellerPair, type RegionNode, type TestNetwork } from './fixture.js';
-import { allPages, countAnswers, pageOf, writeInterleaved, type PageSeen } from './paging-fixture.js';
+import { allPages, countAnswers, pageOf, useRemoteThrough, writeInterleaved, type PageSeen } from './paging-fixture.js';
 
 /** Observations written (one in three at the us clinic, the rest at the eu hospital). */
 const WRITES = 60;
@@ -141,17 +141,12 @@ describe('roaming paging: each page asks the custodian only for that page', () =
         return us.node.peerHttp.request(url, call);
       },
     };
-    const state = {
-      get: <T>(key: string) => us.node.ledger.getState<T>(key),
-      range: <T>(prefix: string) => us.node.ledger.rangeState<T>(prefix),
-    };
-    const client = new RoamingClient({ nodeDid: us.node.did, secretKey: us.node.config.keys.node.secretKey, state, http: older });
-    us.node.fhir.repository.useRemote(new RemoteRecords({ orgDid: us.node.orgDid, state }, client));
+    const restore = useRemoteThrough(us, older);
     let pages: PageSeen[];
     try {
       pages = await allPages(us, tokUs, path, COUNT);
     } finally {
-      us.node.fhir.repository.useRemote(us.node.fhir.roaming.remote);
+      restore();
     }
     assert.deepEqual(idsOf(pages), big.ids);
     assert.ok(pages.every((p) => p.outcomes === 0 && p.total === big.total));

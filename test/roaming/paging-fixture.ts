@@ -5,8 +5,19 @@
  */
 import assert from 'node:assert/strict';
 import type { Bundle } from '@medplum/fhirtypes';
-import type { Custodian } from '../../src/node/roaming/index.js';
-import { expectStatus, fhir, observation, type FhirTestNode } from '../fhir-api/fixture.js';
+import { RemoteRecords, RoamingClient, type Custodian, type RoamingClientOptions } from '../../src/node/roaming/index.js';
+import type { Wallet } from '../../src/wallet/index.js';
+import {
+  expectStatus,
+  fhir,
+  grantOrg,
+  observation,
+  registeredPatient,
+  registeredPractitioner,
+  tokenOf,
+  type FhirTestNode,
+} from '../fhir-api/fixture.js';
+import { createTravellerPatient, openNetwork, type RegionNode, type TestNetwork } from './fixture.js';
 
 /** The matches of one page, as `Type/id`, and the page's total and next `_page`. */
 export interface PageSeen {
@@ -91,4 +102,57 @@ export function countAnswers(custodian: Custodian): { readonly sizes: number[]; 
       custodian.answer = original;
     },
   };
+}
+
+/**
+ * Makes `reader`'s repository fetch remote records through `http` (e.g. a custodian's answers
+ * altered in transit, or an older custodian's refusals); returns the undo.
+ */
+export function useRemoteThrough(reader: RegionNode, http: RoamingClientOptions['http']): () => void {
+  const { node } = reader;
+  const state = {
+    get: <T>(key: string) => node.ledger.getState<T>(key),
+    range: <T>(prefix: string) => node.ledger.rangeState<T>(prefix),
+  };
+  const client = new RoamingClient({ nodeDid: node.did, secretKey: node.config.keys.node.secretKey, state, http });
+  node.fhir.repository.useRemote(new RemoteRecords({ orgDid: node.orgDid, state }, client));
+  return () => node.fhir.repository.useRemote(node.fhir.roaming.remote);
+}
+
+/** eu keeps a patient's records; us holds a grant, ap none; a practitioner's token at us and ap. */
+export interface BystanderTrio {
+  readonly net: TestNetwork;
+  readonly eu: RegionNode;
+  readonly us: RegionNode;
+  readonly ap: RegionNode;
+  readonly patient: Wallet;
+  /** The us clinic's grant (to revoke). */
+  readonly usGrant: string;
+  readonly tokUs: string;
+  readonly tokAp: string;
+  /** The Patient resource the eu hospital keeps. */
+  readonly patientId: string;
+}
+
+/** Opens {@link BystanderTrio} with `records` Observations at eu (dates cycling through February). */
+export async function openBystanderTrio(records: number): Promise<BystanderTrio> {
+  const net = await openNetwork([
+    { name: 'EU Hospital', region: 'eu' },
+    { name: 'US Clinic', region: 'us' },
+    { name: 'AP Clinic', region: 'ap' },
+  ]);
+  const [eu, us, ap] = net.nodes as [RegionNode, RegionNode, RegionNode];
+  const patient = await registeredPatient(eu.node);
+  const [drEu, drUs, drAp] = [await registeredPractitioner(eu), await registeredPractitioner(us), await registeredPractitioner(ap)];
+  await grantOrg(eu, patient);
+  const usGrant = await grantOrg(us, patient);
+  await net.settle();
+  const tokEu = await tokenOf(eu, drEu);
+  const patientId = await createTravellerPatient(eu, tokEu, patient.did);
+  for (let i = 0; i < records; i++) {
+    const day = String(1 + (i % 28)).padStart(2, '0');
+    expectStatus(await fhir(eu, tokEu, 'POST', 'Observation', observation(patientId, '8867-4', `2026-02-${day}`, 60 + i)), 201);
+  }
+  await net.settle();
+  return { net, eu, us, ap, patient, usGrant, tokUs: await tokenOf(us, drUs), tokAp: await tokenOf(ap, drAp), patientId };
 }

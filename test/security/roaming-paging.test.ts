@@ -17,70 +17,25 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Bundle, OperationOutcome } from '@medplum/fhirtypes';
 import { encodeCursor } from '../../src/fhir/index.js';
-import {
-  RECORDS_QUERY_PATH,
-  RemoteRecords,
-  RoamingClient,
-  type RecordQueryAnswer,
-  type RoamingClientOptions,
-} from '../../src/node/roaming/index.js';
-import type { Wallet } from '../../src/wallet/index.js';
-import {
-  expectStatus,
-  fhir,
-  grantOrg,
-  observation,
-  registeredPatient,
-  registeredPractitioner,
-  revoke,
-  tokenOf,
-} from '../fhir-api/fixture.js';
-import { createTravellerPatient, openNetwork, type RegionNode, type TestNetwork } from '../roaming/fixture.js';
-import { allPages, pageOf } from '../roaming/paging-fixture.js';
+import { RECORDS_QUERY_PATH, type RecordQueryAnswer, type RoamingClientOptions } from '../../src/node/roaming/index.js';
+import { fhir, revoke } from '../fhir-api/fixture.js';
+import type { RegionNode } from '../roaming/fixture.js';
+import { allPages, openBystanderTrio, pageOf, useRemoteThrough, type BystanderTrio } from '../roaming/paging-fixture.js';
 
 const RECORDS = 24;
 const COUNT = 5;
 
 describe('roaming pages: forged cursors, borrowed page links, lying custodians, revocation', () => {
-  let net: TestNetwork;
-  let eu: RegionNode;
-  let us: RegionNode;
-  let ap: RegionNode;
-  let patient: Wallet;
-  let usGrant: string;
-  let tokUs: string;
-  let tokAp: string;
-  let patientId: string;
+  let trio: BystanderTrio;
   let everything: string;
 
   before(async () => {
-    net = await openNetwork([
-      { name: 'EU Hospital', region: 'eu' },
-      { name: 'US Clinic', region: 'us' },
-      { name: 'AP Clinic', region: 'ap' },
-    ]);
-    [eu, us, ap] = net.nodes as [RegionNode, RegionNode, RegionNode];
-    patient = await registeredPatient(eu.node);
-    const drEu = await registeredPractitioner(eu);
-    const drUs = await registeredPractitioner(us);
-    const drAp = await registeredPractitioner(ap);
-    await grantOrg(eu, patient);
-    usGrant = await grantOrg(us, patient);
-    await net.settle();
-    const tokEu = await tokenOf(eu, drEu);
-    tokUs = await tokenOf(us, drUs);
-    tokAp = await tokenOf(ap, drAp);
-    patientId = await createTravellerPatient(eu, tokEu, patient.did);
-    for (let i = 0; i < RECORDS; i++) {
-      const day = String(1 + (i % 28)).padStart(2, '0');
-      expectStatus(await fhir(eu, tokEu, 'POST', 'Observation', observation(patientId, '8867-4', `2026-02-${day}`, 60 + i)), 201);
-    }
-    await net.settle();
-    everything = `Patient/${patientId}/$everything`;
+    trio = await openBystanderTrio(RECORDS);
+    everything = `Patient/${trio.patientId}/$everything`;
   });
 
   after(async () => {
-    await net?.close();
+    await trio?.net.close();
   });
 
   /** The custodian queries `node` sends while `run` runs. */
@@ -98,6 +53,7 @@ describe('roaming pages: forged cursors, borrowed page links, lying custodians, 
   }
 
   test('a forged cursor: 400 OperationOutcome naming _page for every caller, nothing fetched', async () => {
+    const { us, ap, tokUs, tokAp, patientId } = trio;
     const forged = [
       { url: everything, cursor: { sort: '$everything', key: [0], id: '../../Observation/x' } },
       { url: everything, cursor: { sort: '$everything', key: [0], id: 'NotAType/abc' } },
@@ -124,6 +80,7 @@ describe('roaming pages: forged cursors, borrowed page links, lying custodians, 
   });
 
   test('a page link of a us practitioner used by an ap practitioner: the refusal it gets without it, nothing fetched', async () => {
+    const { us, ap, tokUs, tokAp } = trio;
     const first = await pageOf(us, tokUs, everything, COUNT);
     assert.ok(first.next !== undefined);
     let plain: { status: number; body: unknown } | undefined;
@@ -140,6 +97,7 @@ describe('roaming pages: forged cursors, borrowed page links, lying custodians, 
   });
 
   test('a custodian that reorders, replays, oversends and misplaces: no page repeats or misorders a record', async () => {
+    const { us, tokUs } = trio;
     const honest = await pageOf(us, tokUs, everything, 1000);
     let victim: string | undefined;
     const seen: unknown[] = [];
@@ -161,22 +119,12 @@ describe('roaming pages: forged cursors, borrowed page links, lying custodians, 
         return { status: response.status, body, text: () => body.toString('utf8') };
       },
     };
-    const state = {
-      get: <T>(key: string) => us.node.ledger.getState<T>(key),
-      range: <T>(prefix: string) => us.node.ledger.rangeState<T>(prefix),
-    };
-    const client = new RoamingClient({
-      nodeDid: us.node.did,
-      secretKey: us.node.config.keys.node.secretKey,
-      state,
-      http: lying,
-    });
-    us.node.fhir.repository.useRemote(new RemoteRecords({ orgDid: us.node.orgDid, state }, client));
+    const restore = useRemoteThrough(us, lying);
     let pages;
     try {
       pages = await allPages(us, tokUs, everything, COUNT, 3 * RECORDS);
     } finally {
-      us.node.fhir.repository.useRemote(us.node.fhir.roaming.remote);
+      restore();
     }
     const ids = pages.flatMap((p) => p.ids);
     assert.ok(victim !== undefined);
@@ -188,6 +136,7 @@ describe('roaming pages: forged cursors, borrowed page links, lying custodians, 
   });
 
   test('every page is decided afresh: after a revocation the next page link is refused, nothing fetched', async () => {
+    const { net, us, tokUs, patient, usGrant } = trio;
     const first = await pageOf(us, tokUs, everything, COUNT);
     assert.ok(first.next !== undefined);
     await revoke(us, patient, usGrant);
