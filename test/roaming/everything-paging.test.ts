@@ -55,7 +55,7 @@ describe('roaming paging: each page asks the custodian only for that page', () =
    */
   async function pageAndCompare(
     path: string,
-  ): Promise<{ answers: number[]; vaultRows: number[]; pages: PageSeen[]; decryptions: number }> {
+  ): Promise<{ answers: ReturnType<typeof countAnswers>; vaultRows: number[]; pages: PageSeen[]; decryptions: number }> {
     const big = await pageOf(us, tokUs, path, 1000);
     assert.equal(big.next, undefined, 'one page holds every record');
     assert.ok(big.ids.length > 3 * COUNT, `enough records to page: ${big.ids.length}`);
@@ -85,28 +85,65 @@ describe('roaming paging: each page asks the custodian only for that page', () =
     assert.ok(pages.slice(0, -1).every((p) => p.ids.length === COUNT), 'every page but the last is full');
     assert.equal(answers.sizes.length, pages.length, 'one custodian answer per page');
     const decryptions = us.node.fhir.roaming.remote.decryptions - decryptionsBefore;
-    return { answers: answers.sizes, vaultRows, pages, decryptions };
+    return { answers, vaultRows, pages, decryptions };
   }
 
   test('$everything of a patient kept at two custodians: ≤ count + 1 records per custodian answer', async () => {
     const { answers, vaultRows, pages, decryptions } = await pageAndCompare(`Patient/${euPatientId}/$everything`);
-    for (const size of answers) assert.ok(size <= COUNT + 1, `a page's custodian answer carried ${size} records`);
+    for (const size of answers.sizes) assert.ok(size <= COUNT + 1, `a page's custodian answer carried ${size} records`);
     for (const rows of vaultRows) assert.ok(rows <= COUNT + 1, `a page read ${rows} ciphertexts at the custodian`);
     // A page decrypts what it shows plus the one that tells whether a next page exists.
     assert.ok(decryptions <= pages.length * (COUNT + 1), `${decryptions} remote decryptions for ${pages.length} pages`);
   });
 
-  test('a patient search sorted by -date (ties broken by id): ≤ count + 1 records per answer', async () => {
-    const { answers, vaultRows } = await pageAndCompare(`Observation?patient=Patient/${euPatientId}&_sort=-date`);
-    for (const size of answers) assert.ok(size <= COUNT + 1, `a page's custodian answer carried ${size} records`);
-    for (const rows of vaultRows) assert.ok(rows <= COUNT + 1, `a page read ${rows} ciphertexts at the custodian`);
+  test('a patient search sorted by -date: ≤ count + 1 records per answer, no clinical date of a record kept elsewhere sent', async () => {
+    const { answers } = await pageAndCompare(`Observation?patient=Patient/${euPatientId}&_sort=-date`);
+    let paged = 0;
+    answers.queries.forEach((query, i) => {
+      const page = query.query.kind === 'search' ? query.query.page : undefined;
+      if (page === undefined) return; // the cursor is a us record: asked for all, as before paging
+      paged++;
+      // A cursor's date goes only to the custodian of its record (eu keeps what it sent).
+      if (page.after !== undefined) assert.ok(answers.sent.has(page.after.id), `eu was told the date of ${page.after.id}`);
+      assert.ok(answers.sizes[i]! <= COUNT + 1, `a paged answer carried ${answers.sizes[i]} records`);
+    });
+    assert.ok(paged >= 2, `only ${paged} of ${answers.queries.length} pages were asked paged`);
+  });
+
+  test('a date-sorted page whose cursor is a record the us clinic keeps: its date is not sent to eu', async () => {
+    const path = `Observation?patient=Patient/${euPatientId}&_sort=date`;
+    const whole = countAnswers(eu.node.fhir.roaming.custodian);
+    let big: PageSeen;
+    try {
+      big = await pageOf(us, tokUs, path, 1000);
+    } finally {
+      whole.restore();
+    }
+    // The first record of the us clinic's after the first place: a page of that many ends on it.
+    const at = big.ids.findIndex((id, i) => i > 0 && !whole.sent.has(id.slice('Observation/'.length)));
+    assert.ok(at > 0, 'the us clinic keeps records of the patient');
+    const first = await pageOf(us, tokUs, path, at + 1);
+    assert.equal(first.ids[at], big.ids[at]);
+    assert.ok(first.next !== undefined);
+    const asked = countAnswers(eu.node.fhir.roaming.custodian);
+    let second: PageSeen;
+    try {
+      second = await pageOf(us, tokUs, path, at + 1, first.next);
+    } finally {
+      asked.restore();
+    }
+    assert.deepEqual(second.ids, big.ids.slice(at + 1, 2 * (at + 1)));
+    assert.equal(asked.queries.length, 1);
+    const query = asked.queries[0]!.query;
+    const page = query.kind === 'search' ? query.page : undefined;
+    assert.equal(page?.after, undefined, `eu was told where ${big.ids[at]} sorts: ${JSON.stringify(page)}`);
   });
 
   test('a search with a filter matched again on the plaintext, sorted by _lastUpdated', async () => {
     const { answers } = await pageAndCompare(
       `Observation?patient=Patient/${euPatientId}&code=http://loinc.org|8867-4&_sort=_lastUpdated`,
     );
-    for (const size of answers) assert.ok(size <= COUNT + 1, `a page's custodian answer carried ${size} records`);
+    for (const size of answers.sizes) assert.ok(size <= COUNT + 1, `a page's custodian answer carried ${size} records`);
   });
 
   test('_summary=count: the total alone, no record sent', async () => {

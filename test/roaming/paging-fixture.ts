@@ -5,7 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import type { Bundle } from '@medplum/fhirtypes';
-import { RemoteRecords, RoamingClient, type Custodian, type RoamingClientOptions } from '../../src/node/roaming/index.js';
+import {
+  RemoteRecords,
+  RoamingClient,
+  type Custodian,
+  type RecordQueryRequest,
+  type RoamingClientOptions,
+} from '../../src/node/roaming/index.js';
 import type { Wallet } from '../../src/wallet/index.js';
 import {
   expectStatus,
@@ -87,17 +93,29 @@ export async function writeInterleaved(
   }
 }
 
-/** Counts the records each answer of `custodian` carries (the original still answers). */
-export function countAnswers(custodian: Custodian): { readonly sizes: number[]; restore(): void } {
+/** Counts the records each answer of `custodian` carries, and keeps the queries (the original still answers). */
+export function countAnswers(custodian: Custodian): {
+  readonly sizes: number[];
+  readonly queries: RecordQueryRequest[];
+  /** Ids of the records the answers carried. */
+  readonly sent: Set<string>;
+  restore(): void;
+} {
   const original = custodian.answer.bind(custodian);
   const sizes: number[] = [];
+  const queries: RecordQueryRequest[] = [];
+  const sent = new Set<string>();
   custodian.answer = (...args: Parameters<Custodian['answer']>) => {
     const answer = original(...args);
     sizes.push(answer.records.length);
+    queries.push(args[1]);
+    for (const record of answer.records) sent.add(record.id);
     return answer;
   };
   return {
     sizes,
+    queries,
+    sent,
     restore: () => {
       custodian.answer = original;
     },

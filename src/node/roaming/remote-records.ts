@@ -8,7 +8,7 @@
  * still answers with what was reached.
  */
 import type { OperationOutcome } from '@medplum/fhirtypes';
-import type { StateReader } from '../../contracts/index.js';
+import type { RecordEntry, StateReader } from '../../contracts/index.js';
 import { incompletePage, type Sortable, type StoredResource } from '../../fhir/index.js';
 import { StateKey, type OrgRecord } from '../../ledger/index.js';
 import { VaultError, VaultErrorCode, decryptRecord } from '../../vault/index.js';
@@ -58,7 +58,13 @@ export class RemoteRecords implements RemoteRecordSource {
       query: request.query,
       ...(request.emergency === undefined ? {} : { emergency: request.emergency }),
     };
-    const answers = await Promise.all(custodians.map((c) => this.answerOf(c, body)));
+    const answers = await Promise.all(
+      custodians.map((c) =>
+        this.disclosesToOther(body.query, c)
+          ? this.answerOf(c, { ...body, query: withoutPage(body.query) }).then((a) => ({ ...a, unpaged: true as const }))
+          : this.answerOf(c, body),
+      ),
+    );
     const resources: RemoteResource[] = [];
     const failures: RemoteFailure[] = [];
     const outcomes: OperationOutcome[] = [];
@@ -131,6 +137,19 @@ export class RemoteRecords implements RemoteRecordSource {
     const unpagedBody = { ...body, query: withoutPage(body.query) };
     const again = await orReplica(parts, await this.client.query(custodian, unpagedBody), { patient: body.patient, replicaPath: REPLICA_QUERY_PATH, body: unpagedBody });
     return { ...again, unpaged: true };
+  }
+
+  /**
+   * Whether a paged query's cursor would tell `custodian` what it may not know: under `date` the
+   * cursor carries the clinical date of the page's last item, which may be a record another
+   * organization keeps (this node's own, say) of a class `custodian`'s grant does not cover. Such
+   * a custodian is asked for all matches instead (the cost before paging). Under `_lastUpdated`
+   * the key is the write time, which every member already sees as the anchor's `anchoredAt`.
+   */
+  private disclosesToOther(query: RecordQueryRequest['query'], custodian: string): boolean {
+    const page = pagedQuery(query)?.page;
+    if (page?.after === undefined || sortSpecOf(page.sort).param !== 'date') return false;
+    return this.port.state.get<RecordEntry>(StateKey.record(page.after.id))?.custodian !== custodian;
   }
 
   /**
