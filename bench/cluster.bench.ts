@@ -48,6 +48,8 @@ const BATCH = 100;
 const CONNECTIONS_PER_NODE = 6;
 const ROAMING_RESOURCES = 500;
 const ROAMING_RUNS = 60;
+/** Page size of the paged roaming `$everything` walk. */
+const PAGED_COUNT = 50;
 const PATIENTS = 1000;
 
 async function post(url: string, body: string): Promise<void> {
@@ -211,8 +213,8 @@ async function roaming(network: NetworkFile): Promise<void> {
   const usDoctorWallet = await practitioner(us);
   await converged(network.nodes.map((n) => n.url), (await status(eu.url)).height);
   const usDoctor = await tokenOf(us, usDoctorWallet);
-  const everything = async (): Promise<number> => {
-    let path: string | undefined = `Patient/${patientId}/$everything?_count=1000`;
+  const everything = async (pageSize = 1000): Promise<number> => {
+    let path: string | undefined = `Patient/${patientId}/$everything?_count=${pageSize}`;
     let count = 0;
     while (path) {
       const page: { entry?: Array<{ resource?: { resourceType?: string } }>; link?: Array<{ relation: string; url: string }> } = await fhirCall(us, usDoctor, 'GET', path);
@@ -237,6 +239,26 @@ async function roaming(network: NetworkFile): Promise<void> {
     reader_cpu_ms: readerCpuMs,
     custodian_cpu_ms: custodianCpuMs,
     target_p99_ms: 100,
+  });
+
+  // The same $everything read page by page (`_count=50`, 10 pages): each page asks the custodian
+  // only for that page (issue 14 §4) instead of all 500 records again.
+  for (let i = 0; i < 3; i++) await everything(PAGED_COUNT);
+  let pagedResources = 0;
+  const paged = await timedReads(ROAMING_RUNS, async () => (pagedResources = await everything(PAGED_COUNT)), regions);
+  if (pagedResources !== ROAMING_RESOURCES)
+    throw new Error(`paged roaming $everything returned ${pagedResources} resources, expected ${ROAMING_RESOURCES}`);
+  report('roaming-everything-paged', {
+    count: PAGED_COUNT,
+    pages: Math.ceil(ROAMING_RESOURCES / PAGED_COUNT),
+    // Times and CPU of a walk through all pages.
+    p50_ms: round(percentile(paged.times, 50)),
+    p99_ms: round(percentile(paged.times, 99)),
+    resources: pagedResources,
+    runs: ROAMING_RUNS,
+    ...regions,
+    reader_cpu_ms: paged.readerCpuMs,
+    custodian_cpu_ms: paged.custodianCpuMs,
   });
 
   // The same patient's International Patient Summary through the us node: it gathers what

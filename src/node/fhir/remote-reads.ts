@@ -15,13 +15,18 @@ import {
   unavailable,
   type SearchQuery,
   type SortKey,
+  incompletePage,
+  type SearchPage,
   type SortSpec,
+  type Sortable,
   type StoredResource,
 } from '../../fhir/index.js';
 import { StateKey } from '../../ledger/index.js';
 import type { FhirIndexStore } from '../../store/index.js';
+import { basisOf, type AccessBasis, type Reach } from './access.js';
 import { EMERGENCY_PURPOSE } from './request.js';
 import type { RemoteFailure, RemoteQuery, RemoteRecordSource, RemoteResource } from './remote.js';
+import { earlierFrontier, sortSpecOf } from './remote-page.js';
 
 /** A remote resource among a page's candidates: its id, its sort key, and how to decrypt it. */
 export interface RemoteItem {
@@ -78,6 +83,10 @@ export interface RemoteFetch {
   readonly resources: readonly RemoteResource[];
   readonly failures: readonly RemoteFailure[];
   readonly outcomes: readonly OperationOutcome[];
+  /** Of a paged query: the earliest frontier of the answers (see `RemoteResult.frontier`). */
+  readonly frontier?: Sortable;
+  /** Of a paged query: the matching records the custodians hold in all (see `RemoteResult.total`). */
+  readonly total?: number;
 }
 
 export const NO_REMOTE: RemoteFetch = { resources: [], failures: [], outcomes: [] };
@@ -112,10 +121,20 @@ export async function fetchRemote(
     }),
   );
   if (results.length === 1) return results[0]!;
-  return {
+  const { query } = request;
+  const page = query.kind === 'read' ? undefined : query.page;
+  const merged: RemoteFetch = {
     resources: results.flatMap((r) => r.resources),
     failures: results.flatMap((r) => r.failures),
     outcomes: results.flatMap((r) => r.outcomes),
+  };
+  if (page === undefined) return merged;
+  const sort = sortSpecOf(page.sort);
+  const frontier = results.reduce<Sortable | undefined>((earliest, r) => earlierFrontier(earliest, r.frontier, sort), undefined);
+  return {
+    ...merged,
+    total: results.reduce((sum, r) => sum + (r.total ?? r.resources.length), 0),
+    ...(frontier === undefined ? {} : { frontier }),
   };
 }
 
@@ -165,4 +184,51 @@ export function unopenable(type: string, id: string, cause: unknown): FhirError 
 /** Whether a remote record's true sort key (from its plaintext) is the one its custodian claimed. */
 export function isClaimedKey(key: SortKey, claimed: SortKey): boolean {
   return compareKeys(key, claimed, false) === 0;
+}
+
+/** The frontier and total of a paged remote fetch, as `pageFromIndex` options. */
+export function remoteBounds(remote: RemoteFetch): { remoteFrontier?: Sortable; remoteTotal?: number } {
+  return {
+    ...(remote.frontier === undefined ? {} : { remoteFrontier: remote.frontier }),
+    ...(remote.total === undefined ? {} : { remoteTotal: remote.total }),
+  };
+}
+
+/**
+ * The Bundle's warning for remote records whose custodian claimed another sort key than the
+ * record has: left out (a page is never ordered by a key nobody checked), and said so.
+ */
+export function misplacedOutcome(records: number): OperationOutcome {
+  return incompletePage(
+    `${records} record(s) from another custodian were not where its answer placed them in the sort order; they are left out`,
+  );
+}
+
+/** `page` with the remote fetch's `outcomes` added to its own. */
+export function withOutcomes(page: SearchPage, outcomes: readonly OperationOutcome[]): SearchPage {
+  const all = [...(page.outcomes ?? []), ...outcomes];
+  return all.length === 0 ? page : { ...page, outcomes: all };
+}
+
+/**
+ * Names the grant for patients whose only matches were records fetched from other custodians
+ * (no local record decided one), so the audit entry says under which grant they were read.
+ */
+export function grantsOfRemoteReads(
+  patients: Map<string, AccessBasis>,
+  remote: readonly RemoteResource[],
+  reach: Reach,
+): void {
+  for (const r of remote) {
+    const known = patients.get(r.patient);
+    if (known?.grantId !== undefined || known?.emergency !== undefined) continue;
+    const decision = reach.decide({
+      patient: r.patient,
+      resourceType: r.type,
+      class: r.class,
+      action: 'read',
+    });
+    if (decision.ok && (decision.grantId !== undefined || decision.emergency !== undefined))
+      patients.set(r.patient, basisOf(decision));
+  }
 }

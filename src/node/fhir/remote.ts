@@ -4,8 +4,9 @@
  * anchors and decrypted with the record keys this node's organization was granted.
  */
 import type { OperationOutcome } from '@medplum/fhirtypes';
-import type { StoredResource } from '../../fhir/index.js';
+import type { Sortable, StoredResource } from '../../fhir/index.js';
 import type { SensitivityClass } from '../../ledger/types.js';
+import type { RemotePage } from './remote-page.js';
 
 /** Which records of the patient a custodian is asked for. */
 export type RemoteQuery =
@@ -15,8 +16,10 @@ export type RemoteQuery =
       readonly kind: 'search';
       readonly type: string;
       readonly params: ReadonlyArray<readonly [string, string]>;
+      /** Only this page of the matches (see `remote-page.ts`); absent: all of them. */
+      readonly page?: RemotePage;
     }
-  | { readonly kind: 'everything' };
+  | { readonly kind: 'everything'; readonly page?: RemotePage };
 
 export interface RemoteRequest {
   /** The patient's DID. */
@@ -69,6 +72,16 @@ export interface RemoteResult {
   readonly failures: readonly RemoteFailure[];
   /** Warnings for the Bundle (custodian not reached, records that failed verification, truncated answers). */
   readonly outcomes: readonly OperationOutcome[];
+  /**
+   * Of a paged query: the earliest point in the page order past which some custodian may hold
+   * records it did not send (its answer reached the limit); a page shows nothing past it.
+   */
+  readonly frontier?: Sortable;
+  /**
+   * Of a paged query: how many matching records the answering custodians hold in all (each one's
+   * own count, at least what it sent), for the page's `total`.
+   */
+  readonly total?: number;
 }
 
 /** The requester side of roaming, as the repository sees it. */

@@ -37,6 +37,7 @@ import {
   type SearchQuery,
   type SortKey,
   type SortSpec,
+  type Sortable,
   type StoredResource,
   type SupportedType,
 } from '../../fhir/index.js';
@@ -45,14 +46,18 @@ import type { FhirResourceRow } from '../../store/index.js';
 import { basisOf, type AccessBasis, type Reach } from './access.js';
 import { recordOnce, recordOnceInTurn } from './audit-once.js';
 import { PageCiphertexts } from './page-ciphertexts.js';
+import { checkPageCursorId, remotePageFor } from './remote-page.js';
 import { storedRow, type RepositoryParts } from './parts.js';
-import type { RemoteResource } from './remote.js';
 import {
   NO_REMOTE,
   didsOfIdentifiers,
   fetchRemote,
   isClaimedKey,
+  grantsOfRemoteReads,
+  misplacedOutcome,
+  remoteBounds,
   remoteItems,
+  withOutcomes,
   type RemoteFetch,
   type RemoteItem,
 } from './remote-reads.js';
@@ -79,29 +84,6 @@ const NO_SUCH_PATIENT = 'did:key:z-no-such-patient';
 
 export class RecordSearch {
   constructor(private readonly parts: RepositoryParts) {}
-
-  /**
-   * Names the grant for patients whose only matches were records fetched from other custodians
-   * (no local record decided one), so the audit entry says under which grant they were read.
-   */
-  private grantsOfRemoteReads(
-    patients: Map<string, AccessBasis>,
-    remote: readonly RemoteResource[],
-    reach: Reach,
-  ): void {
-    for (const r of remote) {
-      const known = patients.get(r.patient);
-      if (known?.grantId !== undefined || known?.emergency !== undefined) continue;
-      const decision = reach.decide({
-        patient: r.patient,
-        resourceType: r.type,
-        class: r.class,
-        action: 'read',
-      });
-      if (decision.ok && (decision.grantId !== undefined || decision.emergency !== undefined))
-        patients.set(r.patient, basisOf(decision));
-    }
-  }
 
   /**
    * The other custodians' records of `patients` that a practitioner's (or a patient's own)
@@ -155,6 +137,10 @@ export class RecordSearch {
       readonly idOf: (row: FhirResourceRow) => string;
       /** Candidates from other custodians (roaming), readable; decrypted when the page shows them. */
       readonly remote?: readonly RemoteItem[];
+      /** Past this point a custodian may hold records it did not send (`RemoteFetch.frontier`). */
+      readonly remoteFrontier?: Sortable;
+      /** How many records the custodians hold in all (`RemoteFetch.total`), for `total`. */
+      readonly remoteTotal?: number;
     },
     reach: Reach,
   ): Promise<{
@@ -197,6 +183,7 @@ export class RecordSearch {
       candidates.push({ row, id: options.idOf(row), key: [first === undefined ? null : first.start], keys });
       if (!patients.has(row.patient)) patients.set(row.patient, basisOf(decision));
     }
+    const localCount = candidates.length;
     for (const r of options.remote ?? []) candidates.push({ row: undefined, ...r });
     candidates.sort((a, b) => compareForSort(a, b, sort));
     const { cursor, count } = options;
@@ -219,8 +206,12 @@ export class RecordSearch {
       this.parts.vault,
       candidates.map((c) => c.row),
     );
+    const frontier = options.remoteFrontier;
+    let misplaced = 0;
     for (let i = at; i < candidates.length && items.length <= count && count > 0; i++) {
       const c = candidates[i]!;
+      // Past a custodian's frontier it may hold records it did not send: the page ends there.
+      if (frontier !== undefined && compareForSort(c, frontier, sort) > 0) break;
       let resource: StoredResource;
       try {
         if (c.row === undefined) resource = c.open();
@@ -247,17 +238,30 @@ export class RecordSearch {
         key = sortKey(entries, sort);
       }
       // A remote record sorts by the key its custodian claimed: it must be the true one.
-      if (c.row === undefined && !isClaimedKey(key, c.key)) continue;
+      if (c.row === undefined && !isClaimedKey(key, c.key)) {
+        misplaced++;
+        continue;
+      }
       items.push({ id: c.id, key, resource });
     }
     const pageItems = items.slice(0, count);
     const lastItem = pageItems[pageItems.length - 1];
-    const page: SearchPage = { resources: pageItems.map((item) => item.resource), total: candidates.length };
+    const total = options.remoteTotal === undefined ? candidates.length : localCount + options.remoteTotal;
+    const page: SearchPage = {
+      resources: pageItems.map((item) => item.resource),
+      total,
+      ...(misplaced === 0 ? {} : { outcomes: [misplacedOutcome(misplaced)] }),
+    };
+    // Not full with a frontier: the page stopped at it (or ran out of candidates before it); the
+    // next page starts after it, so paging always moves on, whatever a custodian sent.
+    const next =
+      items.length > count && lastItem !== undefined
+        ? { key: lastItem.key, id: lastItem.id }
+        : frontier !== undefined && count > 0
+          ? frontier
+          : undefined;
     return {
-      page:
-        items.length > count && lastItem !== undefined
-          ? { ...page, next: { sort: options.cursorSort, key: lastItem.key, id: lastItem.id } }
-          : page,
+      page: next === undefined ? page : { ...page, next: { sort: options.cursorSort, key: next.key, id: next.id } },
       patients,
     };
   }
@@ -293,6 +297,8 @@ export class RecordSearch {
         ),
       );
     }
+    // A cursor is checked before access is decided or anything fetched: a forged one is a 400.
+    if (query.page !== undefined) checkPageCursorId('search', query.page);
     const reach = this.parts.access.reachOf(ctx.principal, ctx.purpose);
     if (reach.refusal !== undefined) throw deniedError(reach.refusal, `reading ${type} records`);
     // The patients the query names: each must be reachable, whatever their records.
@@ -335,6 +341,7 @@ export class RecordSearch {
     ).filter(readable);
     // Reference filters are settled by the index (records of the patient's DID).
     const unreferenced = query.filters.filter((f) => f.kind !== 'reference');
+    const count = query.summaryCount ? 0 : query.count;
     const remote = await this.fetchRemoteFor(
       ctx,
       named,
@@ -342,6 +349,7 @@ export class RecordSearch {
         kind: 'search',
         type,
         params: query.params.filter(([name]) => name !== 'patient' && name !== 'subject'),
+        page: remotePageFor(query.sort, query.page, count),
       },
       [type],
     );
@@ -350,7 +358,6 @@ export class RecordSearch {
       idOf: (r) => r.id,
       readable: (r) => r.type === type && reach.mayRead(r.patient, type, r.class),
     });
-    const count = query.summaryCount ? 0 : query.count;
     const { page, patients } = await this.pageFromIndex(
       rows,
       {
@@ -365,11 +372,12 @@ export class RecordSearch {
         count,
         idOf: (row) => row.recordId,
         remote: remoteFound,
+        ...remoteBounds(remote),
       },
       reach,
     );
     for (const did of named) if (!patients.has(did)) patients.set(did, {});
-    this.grantsOfRemoteReads(patients, remote.resources, reach);
+    grantsOfRemoteReads(patients, remote.resources, reach);
     await recordOnceInTurn(
       this.parts.audit,
       ctx,
@@ -377,8 +385,7 @@ export class RecordSearch {
         auditEvent(ctx, patient, 'search', 'success', { resourceType: type, ...basis }),
       ),
     );
-    const result = remote.outcomes.length === 0 ? page : { ...page, outcomes: remote.outcomes };
-    return result as SearchPage<ResourceByType[T]>;
+    return withOutcomes(page, remote.outcomes) as SearchPage<ResourceByType[T]>;
   }
 
   /** Ids of the `type` records of the patients `references` name (by token when unknown here). */
@@ -427,7 +434,8 @@ export class RecordSearch {
         missing = error;
       }
     }
-    if (options.page !== undefined) checkCursor(options.page, EVERYTHING_SORT, 1);
+    // A cursor is checked before access is decided or anything fetched: a forged one is a 400.
+    if (options.page !== undefined) checkPageCursorId('everything', checkCursor(options.page, EVERYTHING_SORT, 1));
     // The patient is named: reachable for some type and class, or 403 from the grants alone.
     const reach = this.parts.access.reachOf(ctx.principal, ctx.purpose);
     const refusal = reach.refusal ?? reach.refusalFor(patient ?? NO_SUCH_PATIENT, SUPPORTED_TYPES);
@@ -445,7 +453,13 @@ export class RecordSearch {
       .resourcesOfPatient(patient)
       .filter((row) => reach.mayRead(patient, row.type, row.class as SensitivityClass));
     const sort: SortSpec = { param: '_lastUpdated', descending: false };
-    const remote = await this.fetchRemoteFor(ctx, [patient], { kind: 'everything' }, SUPPORTED_TYPES);
+    // Only what this page needs: the custodians' records after its cursor, at most count + 1.
+    const remote = await this.fetchRemoteFor(
+      ctx,
+      [patient],
+      { kind: 'everything', page: remotePageFor(sort, options.page, options.count) },
+      SUPPORTED_TYPES,
+    );
     const remoteFound = remoteItems(remote.resources, {
       sort,
       idOf: (r) => `${r.type}/${r.id}`,
@@ -462,11 +476,12 @@ export class RecordSearch {
         count: options.count,
         idOf: (row) => `${row.type}/${row.recordId}`,
         remote: remoteFound,
+        ...remoteBounds(remote),
       },
       reach,
     );
     if (!patients.has(patient)) patients.set(patient, {});
-    this.grantsOfRemoteReads(patients, remote.resources, reach);
+    grantsOfRemoteReads(patients, remote.resources, reach);
     await recordOnceInTurn(
       this.parts.audit,
       ctx,
@@ -478,6 +493,7 @@ export class RecordSearch {
         }),
       ),
     );
-    return remote.outcomes.length === 0 ? page : { ...page, outcomes: remote.outcomes };
+    return withOutcomes(page, remote.outcomes);
   }
 }
+

@@ -36,6 +36,7 @@ import type { Vault } from '../../vault/index.js';
 import { emergencyAccessOf } from '../emergency/access-record.js';
 import { AccessPolicy, type Reach } from '../fhir/access.js';
 import { EMERGENCY_PURPOSE } from '../fhir/request.js';
+import { cutToPage, pageSortable, sortSpecOf, type RemotePage } from '../fhir/remote-page.js';
 import type { AuditEvent, AuditTrail } from '../fhir/audit.js';
 import { HttpError, type HttpErrorCode } from '../http/errors.js';
 import type { VerifiedNode } from './verify.js';
@@ -75,6 +76,11 @@ export interface CustodianRecords {
    * erased); made once per answer so that a source can look up all rows' dates at once.
    */
   reader(rows: readonly FhirResourceRow[]): (row: FhirResourceRow) => WireRecord | undefined;
+  /**
+   * The `date` start of each of `rows` (absent: none), to place them in a `date`-sorted page
+   * without reading their ciphertexts; a source without it is read in full for such a page.
+   */
+  dateStarts?(rows: readonly FhirResourceRow[]): ReadonlyMap<string, number>;
 }
 
 /** Grant codes a refusal may carry (registered HTTP codes of the same meaning). */
@@ -97,6 +103,18 @@ export class Custodian {
       custodian: port.orgDid,
       select: (request) => this.select(request),
       reader: (rows) => ownRecordsReader(port, rows),
+      dateStarts: (rows) => {
+        const dates = port.index.datesOf(
+          rows.map((r) => r.recordId),
+          ['date'],
+        );
+        const starts = new Map<string, number>();
+        for (const [id, entries] of dates) {
+          const start = entries.find((d) => d.param === 'date')?.start;
+          if (start !== undefined) starts.set(id, start);
+        }
+        return starts;
+      },
     };
   }
 
@@ -175,9 +193,12 @@ export class Custodian {
     }
 
     // A read by id answers the refusal of its record's class; other queries leave records out.
-    const rows = source.select(request).filter(
+    const covered = source.select(request).filter(
       (r) => query.kind === 'read' || reach.mayRead(patient, r.type, r.class as SensitivityClass),
     );
+    // A paged query: only the page's records are read and sent (the cut needs the index alone).
+    const page = query.kind === 'read' ? undefined : query.page;
+    const rows = page === undefined || query.kind === 'read' ? covered : pageOfRows(source, covered, query.kind, page);
     const read = source.reader(rows);
     const records: WireRecord[] = [];
     const grants = new Set<string>();
@@ -212,7 +233,12 @@ export class Custodian {
       throw new HttpError('RECORD_NOT_FOUND', `no ${query.type}/${query.id} of this patient is kept here`);
     const [grantId] = grants;
     audit('success', grantId === undefined ? {} : { grantId });
-    return { custodian: source.custodian, records, truncated };
+    return {
+      custodian: source.custodian,
+      records,
+      truncated,
+      ...(page === undefined ? {} : { total: covered.length }),
+    };
   }
 
   /** The index rows of the patient's records the query names. */
@@ -277,6 +303,34 @@ export class Custodian {
       );
     });
   }
+}
+
+/**
+ * The rows of a `kind` page: after its cursor in its order, at most its limit. Placed by the
+ * index's `_lastUpdated` and `date` (the keys the answer claims for them, which the requester
+ * checks against each decrypted record); a source that cannot give dates without reading is read.
+ */
+function pageOfRows(
+  source: CustodianRecords,
+  rows: readonly FhirResourceRow[],
+  kind: 'everything' | 'search',
+  page: RemotePage,
+): FhirResourceRow[] {
+  const sort = sortSpecOf(page.sort);
+  let dateOf: (row: FhirResourceRow) => number | null = () => null;
+  if (sort.param === 'date') {
+    if (source.dateStarts !== undefined) {
+      const starts = source.dateStarts(rows);
+      dateOf = (row) => starts.get(row.recordId) ?? null;
+    } else {
+      const read = source.reader(rows);
+      dateOf = (row) => read(row)?.date ?? null;
+    }
+  }
+  const placed = cutToPage(rows, page, (row) =>
+    pageSortable(kind, sort, { id: row.recordId, type: row.type, lastUpdated: row.lastUpdated, date: dateOf(row) }),
+  );
+  return placed.records;
 }
 
 function refusalCode(code: string): HttpErrorCode {

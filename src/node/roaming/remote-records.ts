@@ -8,8 +8,8 @@
  * still answers with what was reached.
  */
 import type { OperationOutcome } from '@medplum/fhirtypes';
-import type { StateReader } from '../../contracts/index.js';
-import { incompletePage, type StoredResource } from '../../fhir/index.js';
+import type { RecordEntry, StateReader } from '../../contracts/index.js';
+import { incompletePage, type Sortable, type StoredResource } from '../../fhir/index.js';
 import { StateKey, type OrgRecord } from '../../ledger/index.js';
 import { VaultError, VaultErrorCode, decryptRecord } from '../../vault/index.js';
 import type {
@@ -24,7 +24,8 @@ import type { CustodianAnswer, RoamingClient } from './client.js';
 import { CustodianDirectory } from './directory.js';
 import { orReplica, type ServedByReplica } from './replica-fallback.js';
 import { REPLICA_QUERY_PATH } from '../replica/wire.js';
-import type { RecordQueryRequest } from './wire.js';
+import type { RecordQueryRequest, WireRecord } from './wire.js';
+import { cutToPage, earlierFrontier, pageSortable, sortSpecOf, type RemotePage } from '../fhir/remote-page.js';
 
 export interface RemoteRecordsPort {
   readonly orgDid: string;
@@ -57,11 +58,19 @@ export class RemoteRecords implements RemoteRecordSource {
       query: request.query,
       ...(request.emergency === undefined ? {} : { emergency: request.emergency }),
     };
-    const answers = await Promise.all(custodians.map((c) => this.answerOf(c, body)));
+    const answers = await Promise.all(
+      custodians.map((c) =>
+        this.disclosesToOther(body.query, c)
+          ? this.answerOf(c, { ...body, query: withoutPage(body.query) }).then((a) => ({ ...a, unpaged: true as const }))
+          : this.answerOf(c, body),
+      ),
+    );
     const resources: RemoteResource[] = [];
     const failures: RemoteFailure[] = [];
     const outcomes: OperationOutcome[] = [];
-    for (const { answer, servedBy } of answers) {
+    let frontier: Sortable | undefined;
+    let total = 0;
+    for (const { answer, servedBy, unpaged } of answers) {
       if (servedBy !== undefined) outcomes.push(servedByReplica(this.describe(answer.custodian), servedBy.replica, servedBy.reason));
       const failure = failureOf(answer);
       if (failure !== undefined) {
@@ -72,13 +81,26 @@ export class RemoteRecords implements RemoteRecordSource {
       if (answer.kind !== 'ok') continue;
       let rejected = 0;
       const records: unknown = answer.answer.custodian === answer.custodian ? answer.answer.records : [];
-      const sent = Array.isArray(records) ? (records as unknown[]) : [];
+      const received = Array.isArray(records) ? (records as unknown[]) : [];
+      // Malformed records and repeats of a record are left out (a repeat would show it twice).
+      let sent = distinctWireRecords(received);
+      rejected += received.length - sent.length;
+      const page = unpaged === true ? undefined : pagedQuery(request.query);
+      if (page !== undefined) {
+        // The custodian's cut is not trusted: cut again by the claimed keys (checked on opening).
+        const cut = cutToPage(sent, page.page, (record) => pageSortable(page.kind, sortSpecOf(page.page.sort), claimedKeys(record)));
+        sent = cut.records;
+        frontier = earlierFrontier(frontier, cut.frontier, sortSpecOf(page.page.sort));
+        const claimed = answer.answer.total;
+        total += Math.max(cut.records.length, typeof claimed === 'number' && Number.isSafeInteger(claimed) ? claimed : 0);
+      }
       prefetchAnchors(this.port.state, sent);
       for (const record of sent) {
         const opened = this.check(record, request.patient, answer.custodian, keys);
         if (opened === 'rejected') rejected++;
         else if (opened !== undefined) resources.push(opened);
       }
+      if (page === undefined) total += sent.length;
       if (rejected > 0) {
         outcomes.push(
           incompletePage(
@@ -94,7 +116,8 @@ export class RemoteRecords implements RemoteRecordSource {
         );
       }
     }
-    return { resources, failures, outcomes };
+    if (pagedQuery(request.query) === undefined) return { resources, failures, outcomes };
+    return { resources, failures, outcomes, total, ...(frontier === undefined ? {} : { frontier }) };
   }
 
   /**
@@ -105,9 +128,28 @@ export class RemoteRecords implements RemoteRecordSource {
   private async answerOf(
     custodian: string,
     body: RecordQueryRequest,
-  ): Promise<{ answer: CustodianAnswer; servedBy?: ServedByReplica }> {
+  ): Promise<{ answer: CustodianAnswer; servedBy?: ServedByReplica; unpaged?: true }> {
     const parts = { state: this.port.state, orgDid: this.port.orgDid, client: this.client };
-    return orReplica(parts, await this.client.query(custodian, body), { patient: body.patient, replicaPath: REPLICA_QUERY_PATH, body });
+    const first = await orReplica(parts, await this.client.query(custodian, body), { patient: body.patient, replicaPath: REPLICA_QUERY_PATH, body });
+    if (!refusedThePage(first.answer, body)) return first;
+    // A custodian (or replica) of a version without paged queries refuses the `page` member: ask
+    // it for all matches, as before; the page is then cut here from the full answer.
+    const unpagedBody = { ...body, query: withoutPage(body.query) };
+    const again = await orReplica(parts, await this.client.query(custodian, unpagedBody), { patient: body.patient, replicaPath: REPLICA_QUERY_PATH, body: unpagedBody });
+    return { ...again, unpaged: true };
+  }
+
+  /**
+   * Whether a paged query's cursor would tell `custodian` what it may not know: under `date` the
+   * cursor carries the clinical date of the page's last item, which may be a record another
+   * organization keeps (this node's own, say) of a class `custodian`'s grant does not cover. Such
+   * a custodian is asked for all matches instead (the cost before paging). Under `_lastUpdated`
+   * the key is the write time, which every member already sees as the anchor's `anchoredAt`.
+   */
+  private disclosesToOther(query: RecordQueryRequest['query'], custodian: string): boolean {
+    const page = pagedQuery(query)?.page;
+    if (page?.after === undefined || sortSpecOf(page.sort).param !== 'date') return false;
+    return this.port.state.get<RecordEntry>(StateKey.record(page.after.id))?.custodian !== custodian;
   }
 
   /**
@@ -185,6 +227,48 @@ function servedByReplica(custodian: string, replica: string, reason: string): Op
       },
     ],
   };
+}
+
+/** The kind and page of a paged query (undefined: the query asks for all matches). */
+function pagedQuery(query: RemoteRequest['query']): { kind: 'everything' | 'search'; page: RemotePage } | undefined {
+  return query.kind === 'read' || query.page === undefined ? undefined : { kind: query.kind, page: query.page };
+}
+
+/** The well-formed records of an answer, each record id once (its first occurrence). */
+function distinctWireRecords(records: readonly unknown[]): WireRecord[] {
+  const ids = new Set<string>();
+  return records.filter((record): record is WireRecord => {
+    if (!isWireRecord(record) || ids.has(record.id)) return false;
+    ids.add(record.id);
+    return true;
+  });
+}
+
+/** The sort metadata a custodian claims for a record (checked against the plaintext when opened). */
+function claimedKeys(record: WireRecord): { id: string; type: string; lastUpdated: number; date: number | null } {
+  return {
+    id: record.id,
+    type: record.type,
+    lastUpdated: typeof record.lastUpdated === 'number' ? record.lastUpdated : 0,
+    date: typeof record.date === 'number' ? record.date : null,
+  };
+}
+
+/** `query` asking for all its matches. */
+function withoutPage(query: RecordQueryRequest['query']): RecordQueryRequest['query'] {
+  if (query.kind === 'read') return query;
+  if (query.kind === 'everything') return { kind: 'everything' };
+  return { kind: 'search', type: query.type, params: query.params };
+}
+
+/** Whether a custodian refused a paged query for its `page` member (a version before paging). */
+function refusedThePage(answer: CustodianAnswer, body: RecordQueryRequest): boolean {
+  return (
+    answer.kind === 'refused' &&
+    answer.code === 'VALIDATION_FAILED' &&
+    pagedQuery(body.query) !== undefined &&
+    /\bpage\b/.test(answer.message)
+  );
 }
 
 function failureOf(answer: CustodianAnswer): RemoteFailure | undefined {

@@ -8,6 +8,7 @@ import { isSigningDid } from '../../crypto/index.js';
 import { FHIR_ID, SUPPORTED_TYPES } from '../../fhir/index.js';
 import type { SensitivityClass } from '../../ledger/types.js';
 import type { RemoteQuery } from '../fhir/remote.js';
+import { REMOTE_SORTS, isPageCursorId, type PagedKind } from '../fhir/remote-page.js';
 
 /** Path of the custodian endpoint. */
 export const RECORDS_QUERY_PATH = '/node/v1/records/query';
@@ -31,6 +32,25 @@ export const nodeWireDid = z
 /** A resource type this node serves. */
 export const fhirWireType = z.enum(SUPPORTED_TYPES as unknown as readonly [string, ...string[]]);
 
+/**
+ * The page of a paged query (see `src/node/fhir/remote-page.ts`): an optional member, so a
+ * requester may still ask for all matches. A custodian of an older version refuses a query that
+ * carries it (the query objects are strict: 400 VALIDATION_FAILED naming "page"); the requester
+ * then asks again without it. Unknown members of `page` are refused the same way.
+ */
+function pageSchema(kind: PagedKind) {
+  return z.strictObject({
+    sort: kind === 'everything' ? z.literal('_lastUpdated') : z.enum(REMOTE_SORTS),
+    after: z
+      .strictObject({
+        key: z.tuple([z.number().finite().nullable()]),
+        id: z.string().max(200).refine((id) => isPageCursorId(kind, id), { error: 'expected the id of a page item' }),
+      })
+      .exactOptional(),
+    limit: z.number().int().min(0).max(MAX_RECORDS_PER_ANSWER),
+  });
+}
+
 const querySchema = z.discriminatedUnion('kind', [
   z.strictObject({
     kind: z.literal('read'),
@@ -41,8 +61,9 @@ const querySchema = z.discriminatedUnion('kind', [
     kind: z.literal('search'),
     type: fhirWireType,
     params: z.array(z.tuple([z.string().min(1).max(64), z.string().max(8192)])).max(MAX_SEARCH_PARAMS),
+    page: pageSchema('search').exactOptional(),
   }),
-  z.strictObject({ kind: z.literal('everything') }),
+  z.strictObject({ kind: z.literal('everything'), page: pageSchema('everything').exactOptional() }),
 ]);
 
 /** The body of `POST /node/v1/records/query` (the replica's query extends it). */
@@ -121,4 +142,9 @@ export interface RecordQueryAnswer {
   readonly records: readonly WireRecord[];
   /** More records matched than MAX_RECORDS_PER_ANSWER. */
   readonly truncated: boolean;
+  /**
+   * Of a paged query: how many records the custodian serves for the query in all (before the
+   * page's cut), for the requester's `total`. A new member: older requesters ignore it.
+   */
+  readonly total?: number;
 }
