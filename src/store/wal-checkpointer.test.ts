@@ -90,4 +90,28 @@ describe('WalCheckpointer: checkpoints on a worker thread, none in the main thre
     await checkpoints.close();
     index.close();
   });
+
+  it('says it is failing when its worker cannot open the file, and is not failing while it checkpoints', async () => {
+    const path = join(dir, `db-${++files}.sqlite`);
+    const index = FhirIndexStore.open(path, { autoCheckpoint: false });
+    const checkpoints = WalCheckpointer.start({ path, pollMs: 20 });
+    // Writes go on until the worker (started in the background) has checkpointed once.
+    const working = Date.now() + 10_000;
+    while (checkpoints.completed.PASSIVE === 0 && Date.now() < working) {
+      await commitSteadily(index, path, 5);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    assert.ok(checkpoints.completed.PASSIVE > 0);
+    assert.equal(checkpoints.failing, false);
+    await checkpoints.close();
+    index.close();
+
+    // No such file: the worker's connection fails at once (fileMustExist) and the worker stops.
+    const broken = WalCheckpointer.start({ path: join(dir, 'missing.sqlite'), pollMs: 20 });
+    const deadline = Date.now() + 5000;
+    while (!broken.failing && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(broken.failing, true);
+    assert.ok(broken.error !== undefined);
+    await broken.close();
+  });
 });

@@ -144,6 +144,10 @@ export class WalCheckpointer {
   private readonly worker: Worker;
   private readonly counts: CheckpointCounts = { PASSIVE: 0, RESTART: 0, TRUNCATE: 0 };
   private lastError: string | undefined;
+  /** The last poll failed, or the worker is gone before `close`: the WAL grows until it recovers. */
+  private isFailing = false;
+  /** The worker thread has ended (closed, or died). */
+  private exited = false;
   private closing: Promise<void> | undefined;
   private resolveClosed: (() => void) | undefined;
 
@@ -161,16 +165,28 @@ export class WalCheckpointer {
       },
     });
     this.worker.on('message', (reply: WorkerReply) => {
-      if (reply.checkpointed !== undefined) this.counts[reply.checkpointed]++;
+      if (reply.checkpointed !== undefined) {
+        this.counts[reply.checkpointed]++;
+        this.isFailing = false;
+      }
       // A failed checkpoint loses nothing (the frames stay in the WAL): the next poll tries again.
-      if (reply.error !== undefined) this.lastError = reply.error;
+      if (reply.error !== undefined) {
+        this.lastError = reply.error;
+        this.isFailing = true;
+      }
       if (reply.closed === true) this.resolveClosed?.();
     });
     this.worker.on('error', (error: Error) => {
       this.lastError = error.message;
+      this.isFailing = true;
       this.resolveClosed?.();
     });
-    this.worker.on('exit', () => this.resolveClosed?.());
+    this.worker.on('exit', () => {
+      this.exited = true;
+      // Gone without being closed: nothing checkpoints the file any more.
+      if (this.closing === undefined) this.isFailing = true;
+      this.resolveClosed?.();
+    });
     // A node that forgets to close does not stay alive for its checkpoints.
     this.worker.unref();
   }
@@ -191,12 +207,23 @@ export class WalCheckpointer {
   }
 
   /**
+   * Whether checkpoints are failing now: the last attempt failed (until one succeeds), or the
+   * worker stopped before `close`. The node shows it on `/readyz` and `/metrics`: its WAL then
+   * grows with every write, and only the operator can act (disk, permissions, a restart).
+   */
+  get failing(): boolean {
+    return this.isFailing;
+  }
+
+  /**
    * Stops the polls, runs a final TRUNCATE checkpoint and closes the worker's connection. Call it
    * once the main connections stopped writing, before they close: their own checkpoint at close
    * then finds nothing to copy.
    */
   close(): Promise<void> {
     this.closing ??= new Promise<void>((resolveClosed) => {
+      // A worker that already died answers nothing: there is nothing left to close.
+      if (this.exited) return resolveClosed();
       this.resolveClosed = resolveClosed;
       this.worker.ref();
       this.worker.postMessage({ kind: 'close' });

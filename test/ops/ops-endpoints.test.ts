@@ -214,6 +214,7 @@ describe('readiness', () => {
     ledgerHalted: () => false,
     blocksBehindPeers: () => 0,
     missingCiphertexts: () => 0,
+    checkpointsFailing: () => false,
   };
 
   test('each failing condition is reported by its code, all of them at once', () => {
@@ -225,6 +226,7 @@ describe('readiness', () => {
       ledgerHalted: () => true,
       blocksBehindPeers: () => 5_000,
       missingCiphertexts: () => 0,
+      checkpointsFailing: () => false,
     });
     assert.equal(sick.ready, false);
     assert.deepEqual([...sick.reasons].sort(), Object.values(NotReadyCode).sort());
@@ -238,6 +240,14 @@ describe('readiness', () => {
       ready: true,
       reasons: [],
       warnings: [ReadyWarningCode.CIPHERTEXT_MISSING],
+    });
+  });
+
+  test('failing vault checkpoints are a warning of a ready node (its WAL grows until the operator acts)', () => {
+    assert.deepEqual(checkReadiness({ ...healthy, checkpointsFailing: () => true }), {
+      ready: true,
+      reasons: [],
+      warnings: [ReadyWarningCode.CHECKPOINTS_FAILING],
     });
   });
 

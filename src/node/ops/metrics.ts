@@ -32,6 +32,8 @@ export interface NodeGaugeSources {
   readonly missingCiphertexts: () => number | undefined;
   /** Versions the replica shipper still has to deliver to the other holder of records (undefined: closed). */
   readonly replicaOutboxDepth: () => number | undefined;
+  /** 1 while the vault file's checkpoints fail (its WAL grows), else 0 (undefined: closed). */
+  readonly checkpointsFailing: () => number | undefined;
 }
 
 /** How a call to another node ended: answered 2xx, refused (4xx), failed (5xx), or not reached. */
@@ -142,6 +144,12 @@ export class NodeMetrics {
       'roam_replica_outbox_depth',
       "Record versions waiting to be shipped to (and acknowledged by) the other holder of the patient's records (the replica, or back to the custodian)",
       sources.replicaOutboxDepth,
+    );
+    gauge(
+      registers,
+      'roam_vault_checkpoints_failing',
+      "1 while the vault file's WAL checkpoints fail or their worker stopped (the WAL then grows with every write), else 0",
+      sources.checkpointsFailing,
     );
     for (const metric of processMetrics()) this.registry.registerMetric(metric);
   }

@@ -63,6 +63,10 @@ export function observeNode(node: RoamNode): NodeObserver {
     validationQueueDepth: () => fhir()?.validationQueueDepth,
     missingCiphertexts: () => fhir()?.missingCiphertexts.missingVersions,
     replicaOutboxDepth: () => (storesOpen(node) ? replica()?.backlog : undefined),
+    checkpointsFailing: () => {
+      const failing = fhir()?.checkpoints.failing;
+      return failing === undefined ? undefined : Number(failing);
+    },
   };
   const readinessSources: ReadinessSources = {
     storesOpen: () => storesOpen(node),
@@ -74,6 +78,7 @@ export function observeNode(node: RoamNode): NodeObserver {
       return Math.max(0, ...heights.map((height) => height - node.ledger.height));
     },
     missingCiphertexts: () => fhir()?.missingCiphertexts.missingVersions,
+    checkpointsFailing: () => fhir()?.checkpoints.failing,
   };
   const metrics = new NodeMetrics(gauges);
   const onBlock = (block: CommittedBlock) => metrics.observeBlock(block, Date.now());

@@ -25,6 +25,8 @@ export type NotReadyCode = (typeof NotReadyCode)[keyof typeof NotReadyCode];
 export const ReadyWarningCode = {
   /** Anchored versions of records kept here have no ciphertext in the vault (restored from an earlier backup). */
   CIPHERTEXT_MISSING: 'CIPHERTEXT_MISSING',
+  /** The vault file's checkpoints fail (or their worker stopped): its WAL grows with every write. */
+  CHECKPOINTS_FAILING: 'CHECKPOINTS_FAILING',
 } as const;
 export type ReadyWarningCode = (typeof ReadyWarningCode)[keyof typeof ReadyWarningCode];
 
@@ -44,6 +46,8 @@ export interface ReadinessSources {
   readonly blocksBehindPeers: () => number;
   /** Anchored versions of this node's records whose ciphertext its vault lacks (undefined: closed). */
   readonly missingCiphertexts: () => number | undefined;
+  /** Whether the vault file's checkpoints fail now (undefined: closed). */
+  readonly checkpointsFailing: () => boolean | undefined;
 }
 
 export interface Readiness {
@@ -69,5 +73,6 @@ export function checkReadiness(sources: ReadinessSources): Readiness {
   // out would not bring the missing ciphertexts back.
   const warnings: ReadyWarningCode[] = [];
   if ((sources.missingCiphertexts() ?? 0) > 0) warnings.push(ReadyWarningCode.CIPHERTEXT_MISSING);
+  if (sources.checkpointsFailing() === true) warnings.push(ReadyWarningCode.CHECKPOINTS_FAILING);
   return { ready: reasons.length === 0, reasons, warnings };
 }
