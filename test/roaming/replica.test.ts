@@ -151,9 +151,14 @@ describe('replica custodian (in process)', () => {
   });
 
   test('an erasure on the ledger removes the replica’s copy', async () => {
+    // The replica keeps every version: the erasure removes all of this record's, and only those.
+    const held = us.node.replica.store.count();
+    const erased = us.node.replica.store.versionsOf(obs[0]!).length;
+    assert.ok(erased > 0);
     await commit(us.node, envelope(patient, 'records.erase', { recordId: obs[0]! }));
     await net.settle();
     await until('the replica to drop the erased record', () => us.node.replica.store.get(obs[0]!) === undefined);
-    assert.equal(us.node.replica.store.count(), 2);
+    assert.deepEqual(us.node.replica.store.versionsOf(obs[0]!), []);
+    assert.equal(us.node.replica.store.count(), held - erased);
   });
 });
