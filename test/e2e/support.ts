@@ -69,13 +69,15 @@ export async function refreshUntil(
   text: RegExp,
 ): Promise<void> {
   const deadline = Date.now() + STEP_MS;
-  for (;;) {
+  // Each attempt waits longer (3 s, 6 s, 12 s, then 15 s): on a loaded machine a refresh can take
+  // more than 3 s to fetch and check what it shows, and a refresh clicked meanwhile starts it over.
+  for (let attempt = 0; ; attempt++) {
     try {
       await page
         .locator(selector)
         .filter({ hasText: text })
         .first()
-        .waitFor({ state: 'visible', timeout: 3_000 });
+        .waitFor({ state: 'visible', timeout: Math.min(3_000 * 2 ** attempt, 15_000) });
       return;
     } catch (error) {
       if (Date.now() > deadline) throw error;

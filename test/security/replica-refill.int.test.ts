@@ -306,7 +306,12 @@ describe('refill of a restored custodian from the replica: attacks', () => {
     await new Promise<void>((resolve) => hostile.listen(port, '127.0.0.1', resolve));
     try {
       for (let i = 0; i < answers.length; i++) {
-        const pass = await eu.node.replica.refill.pass();
+        // A pooled keep-alive connection to the stopped server can still be tried first on a busy
+        // machine (reset: unreachable, nothing asked). Only the hostile server's answers count.
+        let pass = await eu.node.replica.refill.pass();
+        for (let retry = 0; retry < 3 && pass.unreachable === 1 && served === i; retry++) {
+          pass = await eu.node.replica.refill.pass();
+        }
         assert.deepEqual(pass, { stored: 0, absent: 0, refused: 1, unreachable: 0 }, `answer ${i}`);
       }
       assert.equal(served, answers.length);
