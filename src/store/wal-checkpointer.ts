@@ -88,9 +88,12 @@ function checkpoint(mode) {
   if (result.busy === 0) parentPort.postMessage({ checkpointed: mode });
   return result;
 }
-let seen = look();
+// Nothing seen yet: a WAL already there when the worker starts (commits made while it loaded, or
+// left by an earlier process) is checkpointed at the first poll and truncated once idle, instead
+// of waiting for the next write.
+let seen = '';
 let changedAt = Date.now();
-let truncated = true;
+let truncated = false;
 function poll() {
   const now = Date.now();
   const state = look();
